@@ -1,0 +1,19 @@
+"""bertsize: exact, fast sizing of BERT-family encoders.
+
+Parameters, FLOPs, memory and latency of BERT, RoBERTa, XLM-R, DistilBERT, ALBERT and
+ELECTRA for one configuration (:func:`estimate`) or millions (:func:`evaluate`).
+"""
+
+from bertsize.estimate import METRICS, ComponentCost, Estimate, breakdown, count_params, estimate
+from bertsize.hf_config import from_hf_config, supported_model_types
+from bertsize.model import ACTIVATIONS, FAMILIES, HEADS, Encoder
+from bertsize.presets import preset, presets
+from bertsize.workload import ATTENTIONS, BACKENDS, OPTIMIZERS, PRECISIONS, RECOMPUTES, Workload
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS", "ATTENTIONS", "BACKENDS", "FAMILIES", "HEADS", "METRICS", "OPTIMIZERS", "PRECISIONS",
+    "RECOMPUTES", "ComponentCost", "Encoder", "Estimate", "Workload", "__version__", "breakdown",
+    "count_params", "estimate", "from_hf_config", "preset", "presets", "supported_model_types",
+]

@@ -1,0 +1,194 @@
+"""``estimate(encoder, workload)``: every cost of one step, as an :class:`Estimate`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bertsize import _validate, oracle, states, units
+from bertsize.model import HEADS, Encoder
+from bertsize.workload import Workload
+
+#: Metric names of :class:`Estimate`, in the order ``evaluate()`` returns them.
+METRICS = (
+    "params", "flops_fwd", "flops_bwd", "macs_fwd", "elementwise_flops_fwd",
+    "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes", "peak_bytes",
+)
+
+
+@dataclass(frozen=True)
+class ComponentCost:
+    """One row of :meth:`Estimate.breakdown`.
+
+    Attributes:
+        component: one of "embeddings", "attention", "ffn", "norms", "pooler", "head".
+        params: parameters (tied weights counted where first allocated).
+        flops_fwd: forward matmul FLOPs.
+        elementwise_flops_fwd: forward elementwise FLOPs.
+        activation_bytes: bytes saved for backward (training) by this component's ops.
+    """
+
+    component: str
+    params: int
+    flops_fwd: int
+    elementwise_flops_fwd: int
+    activation_bytes: int
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Costs of one step of ``workload`` on ``encoder`` with ``head``.
+
+    Counts are exact ints.  FLOPs count the whole batch; bytes are per data-parallel rank.
+
+    Attributes:
+        params: ``sum(p.numel() for p in model.parameters())`` of the HF class.
+        flops_fwd: forward matmul FLOPs (2 per multiply-accumulate), what
+            ``torch.utils.flop_counter.FlopCounterMode`` counts with eager attention.
+        flops_bwd: backward matmul FLOPs of a training step (2 × forward, plus the
+            forward work recomputation repeats); 0 for inference.
+        macs_fwd: ``flops_fwd // 2``.
+        elementwise_flops_fwd: softmax, GELU, LayerNorm, bias, residual, dropout work.
+        weight_bytes, grad_bytes, optimizer_bytes: model states (see :mod:`bertsize.states`).
+        activation_bytes: training: bytes saved for backward at the end of the forward;
+            inference: the largest set of simultaneously live activations.
+        peak_bytes: training: model states + activations (+ the one layer being
+            recomputed, with recomputation); inference: weights + activations.
+        latency_s: seconds per step on ``device`` (None without a device).
+    """
+
+    encoder: Encoder
+    workload: Workload
+    head: str
+    num_labels: int
+    params: int
+    flops_fwd: int
+    flops_bwd: int
+    macs_fwd: int
+    elementwise_flops_fwd: int
+    weight_bytes: int
+    grad_bytes: int
+    optimizer_bytes: int
+    activation_bytes: int
+    peak_bytes: int
+    latency_s: float | None = None
+
+    @property
+    def flops_step(self) -> int:
+        """Matmul FLOPs of the whole step: forward (+ backward when training)."""
+        return self.flops_fwd + self.flops_bwd
+
+    def breakdown(self) -> tuple[ComponentCost, ...]:
+        """Per-component rows (computed on demand by the pure-Python oracle)."""
+        return breakdown(self.encoder, self.workload, self.head, self.num_labels)
+
+    def __str__(self) -> str:
+        work = self.workload
+        mode = "training" if work.training else "inference"
+        lines = [
+            f"{self.encoder.family} L={self.encoder.layers} H={self.encoder.hidden} A={self.encoder.heads} "
+            f"head={self.head}: {mode}, batch {work.batch} x seq {work.seq_len}, {work.precision}, {work.backend}",
+            f"  params            {units.format_count(self.params):>12}  ({self.params:,})",
+            f"  forward           {units.format_flops(self.flops_fwd):>12}",
+        ]
+        if work.training:
+            lines.append(f"  backward          {units.format_flops(self.flops_bwd):>12}")
+        for label, value in (
+            ("weights", self.weight_bytes), ("gradients", self.grad_bytes),
+            ("optimizer", self.optimizer_bytes), ("activations", self.activation_bytes),
+            ("peak memory", self.peak_bytes),
+        ):
+            if value or label in ("weights", "activations", "peak memory"):
+                lines.append(f"  {label:<17} {units.format_bytes(value):>12}")
+        if self.latency_s is not None:
+            lines.append(f"  latency           {units.format_seconds(self.latency_s):>12}")
+        return "\n".join(lines)
+
+
+def _check(encoder: object, workload: object, head: object, num_labels: object) -> int:
+    if not isinstance(encoder, Encoder):
+        raise TypeError(f"encoder must be a bertsize.Encoder (see bertsize.preset), got {type(encoder).__name__}")
+    if not isinstance(workload, Workload):
+        raise TypeError(f"workload must be a bertsize.Workload, got {type(workload).__name__}")
+    _validate.choice("head", head, HEADS)
+    encoder.check_head(head)
+    labels = _validate.integer("num_labels", num_labels)
+    if workload.seq_len > encoder.max_seq_len:
+        raise ValueError(
+            f"seq_len={workload.seq_len} exceeds the {encoder.max_seq_len} positions this encoder "
+            f"supports (max_positions={encoder.max_positions})"
+        )
+    return labels
+
+
+def estimate(
+    encoder: Encoder,
+    workload: Workload | None = None,
+    head: str = "model",
+    num_labels: int = 2,
+    device: object = None,
+) -> Estimate:
+    """Estimate every cost of one step.
+
+    Args:
+        encoder: the architecture (:class:`Encoder`, e.g. ``bertsize.preset("bert-base-uncased")``).
+        workload: batch, sequence length, training or inference, precision, …;
+            default ``Workload()`` (inference, batch 1, 128 tokens, fp32).
+        head: "model", "masked_lm", "pretraining" or "sequence_classification".
+        num_labels: classes of the classification head (ALBERT's SOP head too).
+        device: reserved for latency; must be None for now.
+
+    Raises:
+        TypeError, ValueError: invalid arguments (the message names the field).
+    """
+    workload = Workload() if workload is None else workload
+    labels = _check(encoder, workload, head, num_labels)
+    if device is not None:
+        raise ValueError("device: latency estimates are not available yet; pass device=None")
+    return _oracle_estimate(encoder, workload, head, labels)
+
+
+def _oracle_estimate(encoder: Encoder, workload: Workload, head: str, num_labels: int) -> Estimate:
+    params = oracle.parameters(encoder, head, num_labels)
+    forward = oracle.trace(encoder, workload, head, num_labels)
+    copies = sum(p.numel for p in params if p.kind == "linear" and p.used) + oracle.decoder_weight_numel(encoder, head)
+    model_states = states.model_states(params, workload, autocast_copy_elements=copies)
+    flops_fwd = sum(forward.matmul_flops.values())
+    if workload.training:
+        flops_bwd = 2 * flops_fwd + forward.recompute_flops
+        activations = sum(forward.saved_bytes.values())
+        peak = model_states.total + activations + forward.recompute_transient_bytes
+    else:
+        flops_bwd = 0
+        activations = forward.live_peak_bytes
+        peak = model_states.weight_bytes + activations
+    return Estimate(
+        encoder=encoder, workload=workload, head=head, num_labels=num_labels,
+        params=sum(p.numel for p in params),
+        flops_fwd=flops_fwd, flops_bwd=flops_bwd, macs_fwd=flops_fwd // 2,
+        elementwise_flops_fwd=sum(forward.elementwise_flops.values()),
+        weight_bytes=model_states.weight_bytes, grad_bytes=model_states.grad_bytes,
+        optimizer_bytes=model_states.optimizer_bytes, activation_bytes=activations, peak_bytes=peak,
+    )
+
+
+def breakdown(encoder: Encoder, workload: Workload, head: str = "model", num_labels: int = 2) -> tuple[ComponentCost, ...]:
+    """Per-component parameters, FLOPs and saved activations (pure-Python oracle)."""
+    labels = _check(encoder, workload, head, num_labels)
+    params = oracle.parameters(encoder, head, labels)
+    forward = oracle.trace(encoder, workload, head, labels)
+    return tuple(
+        ComponentCost(
+            component=name,
+            params=sum(p.numel for p in params if p.component == name),
+            flops_fwd=forward.matmul_flops[name],
+            elementwise_flops_fwd=forward.elementwise_flops[name],
+            activation_bytes=forward.saved_bytes[name],
+        )
+        for name in oracle.COMPONENTS
+    )
+
+
+def count_params(encoder: Encoder, head: str = "model", num_labels: int = 2) -> int:
+    """Parameters of the HF class for ``head`` (tied weights once)."""
+    _check(encoder, Workload(seq_len=1), head, num_labels)
+    return sum(p.numel for p in oracle.parameters(encoder, head, num_labels))

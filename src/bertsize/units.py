@@ -1,0 +1,91 @@
+"""Human units at the edges: parse "16GiB" / "150MB" / "20ms", format bytes, FLOPs, counts.
+
+Inside bertsize every quantity is a plain number in base units (bytes, FLOPs, seconds);
+only the CLI and ``repr`` go through this module.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from bertsize import _validate
+
+_BYTE_UNITS = {
+    "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+}
+_TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+_NUMBER = r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-zµ]*)\s*"
+
+
+def parse_bytes(name: str, text: str | int | float) -> int:
+    """``"16GiB"`` → 17179869184; a bare number is bytes.  Raises naming ``name``."""
+    if isinstance(text, bool):
+        raise TypeError(f"{name} must be bytes (a number) or a string like '16GiB', got {text!r}")
+    if isinstance(text, (int, float)):
+        value, unit = float(text), "b"
+    elif isinstance(text, str):
+        match = re.fullmatch(_NUMBER, text)
+        if not match:
+            raise ValueError(f"{name}: cannot read {text!r} as a size; write e.g. '16GiB', '150MB' or '4e9'")
+        value, unit = float(match.group(1)), (match.group(2) or "b").lower()
+    else:
+        raise TypeError(f"{name} must be bytes (a number) or a string like '16GiB', got {text!r}")
+    if unit not in _BYTE_UNITS:
+        raise ValueError(f"{name}: unknown unit {unit!r} in {text!r}{_validate.suggest(unit, _BYTE_UNITS)}; use one of {', '.join(_BYTE_UNITS)}")
+    if math.isnan(value) or math.isinf(value) or value < 0:
+        raise ValueError(f"{name} must be a finite size >= 0, got {text!r}")
+    return int(value * _BYTE_UNITS[unit])
+
+
+def parse_seconds(name: str, text: str | int | float) -> float:
+    """``"20ms"`` → 0.02; a bare number is seconds.  Raises naming ``name``."""
+    if isinstance(text, bool):
+        raise TypeError(f"{name} must be seconds (a number) or a string like '20ms', got {text!r}")
+    if isinstance(text, (int, float)):
+        value, unit = float(text), "s"
+    elif isinstance(text, str):
+        match = re.fullmatch(_NUMBER, text)
+        if not match:
+            raise ValueError(f"{name}: cannot read {text!r} as a time; write e.g. '20ms' or '1.5s'")
+        value, unit = float(match.group(1)), (match.group(2) or "s").lower()
+    else:
+        raise TypeError(f"{name} must be seconds (a number) or a string like '20ms', got {text!r}")
+    if unit not in _TIME_UNITS:
+        raise ValueError(f"{name}: unknown unit {unit!r} in {text!r}; use one of {', '.join(_TIME_UNITS)}")
+    if math.isnan(value) or math.isinf(value) or value < 0:
+        raise ValueError(f"{name} must be a finite time >= 0, got {text!r}")
+    return value * _TIME_UNITS[unit]
+
+
+def format_bytes(value: float) -> str:
+    """Binary units: ``1536 → '1.50 KiB'``."""
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(value) >= scale:
+            return f"{value / scale:.2f} {unit}"
+    return f"{value:.0f} B"
+
+
+def format_flops(value: float) -> str:
+    """Decimal units: ``2.2e10 → '22.0 GFLOP'``."""
+    for unit, scale in (("PFLOP", 1e15), ("TFLOP", 1e12), ("GFLOP", 1e9), ("MFLOP", 1e6), ("kFLOP", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.1f} {unit}"
+    return f"{value:.0f} FLOP"
+
+
+def format_count(value: float) -> str:
+    """Parameter counts: ``109482240 → '109.48M'``."""
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.2f}{unit}"
+    return f"{value:.0f}"
+
+
+def format_seconds(value: float) -> str:
+    """``0.0123 → '12.3 ms'``."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value / 1e-9:.3g} ns"

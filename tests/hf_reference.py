@@ -1,0 +1,150 @@
+"""Measure real HuggingFace models: the independent reference for the oracle.
+
+Models are built from config objects with random weights (never downloaded).  The
+Encoder -> HF config mapping below is written out by hand, independently of
+``bertsize.hf_config`` (which maps the other way).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+import transformers
+from torch.utils.flop_counter import FlopCounterMode
+
+_CLASS_PREFIX = {
+    "bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRoberta",
+    "distilbert": "DistilBert", "albert": "Albert", "electra": "Electra",
+}
+_CLASS_SUFFIX = {
+    "model": "Model", "masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",
+    "sequence_classification": "ForSequenceClassification",
+}
+
+
+def hf_config(enc, num_labels: int = 2, attention: str = "eager"):
+    """The transformers config object describing ``enc``."""
+    if enc.family == "distilbert":
+        config = transformers.DistilBertConfig(
+            vocab_size=enc.vocab, dim=enc.hidden, n_layers=enc.layers, n_heads=enc.heads,
+            hidden_dim=enc.intermediate, max_position_embeddings=enc.max_positions,
+            activation=enc.activation, dropout=enc.hidden_dropout, attention_dropout=enc.attention_dropout,
+            seq_classif_dropout=enc.classifier_dropout, num_labels=num_labels,
+        )
+    else:
+        kwargs = dict(
+            vocab_size=enc.vocab, hidden_size=enc.hidden, num_hidden_layers=enc.layers,
+            num_attention_heads=enc.heads, intermediate_size=enc.intermediate,
+            max_position_embeddings=enc.max_positions, type_vocab_size=enc.type_vocab,
+            hidden_act=enc.activation, hidden_dropout_prob=enc.hidden_dropout,
+            attention_probs_dropout_prob=enc.attention_dropout, num_labels=num_labels,
+        )
+        if enc.family == "albert":
+            kwargs.update(embedding_size=enc.embedding_size, num_hidden_groups=enc.hidden_groups,
+                          classifier_dropout_prob=enc.classifier_dropout)
+        else:
+            kwargs["classifier_dropout"] = enc.classifier_dropout
+        if enc.family == "electra":
+            kwargs["embedding_size"] = enc.embedding_size
+        config_class = getattr(transformers, _CLASS_PREFIX[enc.family] + "Config")
+        config = config_class(**kwargs)
+    config._attn_implementation = attention
+    return config
+
+
+def build(enc, head: str = "model", num_labels: int = 2, attention: str = "eager"):
+    """A randomly initialised HF model for ``enc`` and ``head`` (train mode)."""
+    config = hf_config(enc, num_labels, attention)
+    model_class = getattr(transformers, _CLASS_PREFIX[enc.family] + _CLASS_SUFFIX[head])
+    if head == "model" and enc.family not in ("distilbert", "electra"):
+        model = model_class(config, add_pooling_layer=enc.pooler)
+    else:
+        model = model_class(config)
+    return model.train()
+
+
+def count_params(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def inputs(enc, head: str, batch: int, seq_len: int, num_labels: int = 2, seed: int = 0) -> dict:
+    """input_ids (no padding, no attention mask) and the labels the head's loss needs."""
+    generator = torch.Generator().manual_seed(seed)
+    ids = torch.randint(3, enc.vocab, (batch, seq_len), generator=generator)
+    result = {"input_ids": ids}
+    if head == "masked_lm":
+        result["labels"] = ids.clone()
+    elif head == "pretraining":
+        if enc.family == "bert":
+            result.update(labels=ids.clone(), next_sentence_label=torch.randint(0, 2, (batch,), generator=generator))
+        elif enc.family == "albert":
+            result.update(labels=ids.clone(), sentence_order_label=torch.randint(0, 2, (batch,), generator=generator))
+        else:
+            result["labels"] = torch.randint(0, 2, (batch, seq_len), generator=generator)
+    elif head == "sequence_classification":
+        if num_labels == 1:
+            result["labels"] = torch.randn(batch, generator=generator)
+        else:
+            result["labels"] = torch.randint(0, num_labels, (batch,), generator=generator)
+    return result
+
+
+def _loss(output):
+    if getattr(output, "loss", None) is not None:
+        return output.loss
+    total = output.last_hidden_state.sum()
+    pooled = getattr(output, "pooler_output", None)
+    return total if pooled is None else total + pooled.sum()
+
+
+def measure_flops(model, batch_inputs: dict) -> tuple[int, int]:
+    """(forward, backward) FLOPs as FlopCounterMode counts them."""
+    with FlopCounterMode(display=False) as forward_counter:
+        output = model(**batch_inputs)
+    loss = _loss(output)
+    with FlopCounterMode(display=False) as backward_counter:
+        loss.backward()
+    return forward_counter.get_total_flops(), backward_counter.get_total_flops()
+
+
+def _is_parameter_cast(tensor) -> bool:
+    """True for autocast's 16-bit copy of a parameter (possibly seen through a view)."""
+    base = tensor if tensor._base is None else tensor._base
+    node = base.grad_fn
+    if node is None or type(node).__name__ != "ToCopyBackward0":
+        return False
+    source = node.next_functions[0][0]
+    return source is not None and type(source).__name__ == "AccumulateGrad"
+
+
+def measure_saved(model, batch_inputs: dict, autocast_dtype=None) -> tuple[int, int]:
+    """Bytes autograd saves for backward during one forward.
+
+    Returns ``(activation_bytes, parameter_cast_bytes)``: every saved storage once,
+    excluding parameters, integer tensors and the caller's inputs; autocast's 16-bit
+    copies of parameters are reported separately.  The pack hook keeps each tensor in
+    its own table (so that a freed storage's address cannot be reused and counted
+    twice) and returns a placeholder, which keeps no graph alive.
+    """
+    excluded = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    excluded |= {t.untyped_storage().data_ptr() for t in batch_inputs.values()}
+    seen: dict[int, tuple[int, bool]] = {}
+    keep_alive = []
+
+    def pack(tensor):
+        if tensor.dtype.is_floating_point:
+            pointer = tensor.untyped_storage().data_ptr()
+            if pointer not in excluded and pointer not in seen:
+                seen[pointer] = (tensor.untyped_storage().nbytes(), _is_parameter_cast(tensor))
+                keep_alive.append(tensor)
+        return None
+
+    context = (
+        torch.autocast("cpu", dtype=autocast_dtype) if autocast_dtype is not None else contextlib.nullcontext()
+    )
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda _: None), context:
+        model(**batch_inputs)
+    activations = sum(n for n, cast in seen.values() if not cast)
+    casts = sum(n for n, cast in seen.values() if cast)
+    return activations, casts
