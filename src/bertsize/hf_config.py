@@ -33,7 +33,7 @@ _BERT_DEFAULTS = {
 }
 _DEFAULTS: dict[str, dict[str, object]] = {
     "bert": _BERT_DEFAULTS,
-    "roberta": _BERT_DEFAULTS,
+    "roberta": {**_BERT_DEFAULTS, "vocab_size": 50265},
     "xlm-roberta": _BERT_DEFAULTS,
     "distilbert": {
         "n_layers": 6, "dim": 768, "n_heads": 12, "hidden_dim": 3072, "vocab_size": 30522,

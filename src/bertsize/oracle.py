@@ -447,7 +447,8 @@ def _layer(t: _Tracer, enc: Encoder, x: _Tensor) -> _Tensor:
         inner = t.linear(attended, h, enc.intermediate)
         inner = t.activation(inner, enc.activation)
         out = t.linear(inner, enc.intermediate, h)
-        out = t.dropout(out, enc.hidden_dropout)
+        if enc.family != "albert":  # AlbertLayer defines a dropout but never applies it
+            out = t.dropout(out, enc.hidden_dropout)
         out = t.add(out, attended)
     with t.part("norms"):
         out = t.layer_norm(out, h)

@@ -1,0 +1,74 @@
+"""Presets carry the values of the checkpoints' config.json on the HuggingFace hub."""
+
+from __future__ import annotations
+
+import pytest
+
+import bertsize
+
+# (family, layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding)
+# copied from each checkpoint's config.json.
+HUB = {
+    "bert-base-uncased": ("bert", 12, 768, 12, 3072, 30522, 512, 2, None),
+    "bert-large-uncased": ("bert", 24, 1024, 16, 4096, 30522, 512, 2, None),
+    "bert-base-cased": ("bert", 12, 768, 12, 3072, 28996, 512, 2, None),
+    "bert-large-cased": ("bert", 24, 1024, 16, 4096, 28996, 512, 2, None),
+    "bert-base-multilingual-cased": ("bert", 12, 768, 12, 3072, 119547, 512, 2, None),
+    "roberta-base": ("roberta", 12, 768, 12, 3072, 50265, 514, 1, None),
+    "roberta-large": ("roberta", 24, 1024, 16, 4096, 50265, 514, 1, None),
+    "xlm-roberta-base": ("xlm-roberta", 12, 768, 12, 3072, 250002, 514, 1, None),
+    "xlm-roberta-large": ("xlm-roberta", 24, 1024, 16, 4096, 250002, 514, 1, None),
+    "distilbert-base-uncased": ("distilbert", 6, 768, 12, 3072, 30522, 512, 0, None),
+    "distilroberta-base": ("roberta", 6, 768, 12, 3072, 50265, 514, 1, None),
+    "albert-base-v2": ("albert", 12, 768, 12, 3072, 30000, 512, 2, 128),
+    "albert-large-v2": ("albert", 24, 1024, 16, 4096, 30000, 512, 2, 128),
+    "albert-xlarge-v2": ("albert", 24, 2048, 16, 8192, 30000, 512, 2, 128),
+    "albert-xxlarge-v2": ("albert", 12, 4096, 64, 16384, 30000, 512, 2, 128),
+    "google/electra-small-discriminator": ("electra", 12, 256, 4, 1024, 30522, 512, 2, 128),
+    "google/electra-base-discriminator": ("electra", 12, 768, 12, 3072, 30522, 512, 2, 768),
+    "google/electra-large-discriminator": ("electra", 24, 1024, 16, 4096, 30522, 512, 2, 1024),
+}
+# Turc et al. 2019 ("Well-Read Students Learn Better"): L x H grid, A = H / 64, I = 4H.
+for layers in (2, 4, 6, 8, 10, 12):
+    for hidden in (128, 256, 512, 768):
+        HUB[f"google/bert_uncased_L-{layers}_H-{hidden}_A-{hidden // 64}"] = (
+            "bert", layers, hidden, hidden // 64, 4 * hidden, 30522, 512, 2, None)
+
+
+@pytest.mark.parametrize("name", HUB)
+def test_preset_values(name):
+    encoder = bertsize.preset(name)
+    family, layers, hidden, heads, intermediate, vocab, positions, types, embedding = HUB[name]
+    assert (encoder.family, encoder.layers, encoder.hidden, encoder.heads, encoder.intermediate) == (
+        family, layers, hidden, heads, intermediate)
+    assert (encoder.vocab, encoder.max_positions, encoder.type_vocab) == (vocab, positions, types)
+    assert encoder.embedding_size == (embedding or hidden)
+    assert encoder.activation == ("gelu_new" if family == "albert" else "gelu")
+    assert encoder.hidden_dropout == (0.0 if family == "albert" else 0.1)
+
+
+def test_required_presets_and_aliases():
+    assert set(HUB) <= set(bertsize.presets())
+    assert len([n for n in bertsize.presets() if n.startswith("google/bert_uncased_L-")]) == 24
+    for alias, canonical in {
+        "bert-tiny": "google/bert_uncased_L-2_H-128_A-2",
+        "bert-mini": "google/bert_uncased_L-4_H-256_A-4",
+        "bert-small": "google/bert_uncased_L-4_H-512_A-8",
+        "bert-medium": "google/bert_uncased_L-8_H-512_A-8",
+        "prajjwal1/bert-tiny": "google/bert_uncased_L-2_H-128_A-2",
+        "google-bert/bert-base-uncased": "bert-base-uncased",
+        "FacebookAI/roberta-large": "roberta-large",
+        "distilbert/distilbert-base-uncased": "distilbert-base-uncased",
+        "albert/albert-base-v2": "albert-base-v2",
+        "electra-small-discriminator": "google/electra-small-discriminator",
+        "BERT-BASE-UNCASED": "bert-base-uncased",
+    }.items():
+        assert bertsize.preset(alias) == bertsize.preset(canonical), alias
+
+
+def test_presets_are_immutable_values():
+    encoder = bertsize.preset("bert-base-uncased")
+    with pytest.raises(AttributeError):
+        encoder.layers = 24  # type: ignore[misc]
+    assert encoder.replace(layers=24).layers == 24
+    assert bertsize.preset("bert-base-uncased").layers == 12
