@@ -1,5 +1,88 @@
-"""Build script: the package is pure Python apart from the Cython kernel (added in setup())."""
+"""Build the Cython kernel, with OpenMP when the compiler has it.
 
-from setuptools import setup
+OpenMP is detected by compiling and linking a probe.  Without it the kernel builds
+serially and the build warns; BERTSIZE_REQUIRE_OPENMP=1 (CI) makes that an error and
+BERTSIZE_DISABLE_OPENMP=1 forces a serial build.
+"""
 
-setup()
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import textwrap
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+_PROBE = textwrap.dedent(
+    """
+    #include <omp.h>
+    int main(void) {
+        int threads = 0;
+        #pragma omp parallel reduction(+:threads)
+        threads += 1;
+        return threads > 0 ? 0 : 1;
+    }
+    """
+)
+
+# (compile flags, link flags) to try, in order.
+_OPENMP_CANDIDATES = [
+    (["-fopenmp"], ["-fopenmp"]),  # GCC, Clang on Linux
+    (["/openmp"], []),  # MSVC
+    (["-Xpreprocessor", "-fopenmp"], ["-lomp"]),  # Apple Clang with Homebrew libomp
+]
+
+
+def _openmp_flags(compiler) -> tuple[list[str], list[str]] | None:
+    """The first candidate whose probe compiles and links, else None."""
+    workdir = tempfile.mkdtemp(prefix="bertsize-openmp-")
+    try:
+        source = os.path.join(workdir, "probe.c")
+        with open(source, "w", encoding="utf-8") as handle:
+            handle.write(_PROBE)
+        for compile_flags, link_flags in _OPENMP_CANDIDATES:
+            try:
+                objects = compiler.compile([source], output_dir=workdir, extra_postargs=compile_flags)
+                compiler.link_executable(objects, "probe", output_dir=workdir, extra_postargs=link_flags)
+            except Exception:  # noqa: BLE001 - any compiler or linker failure means "not this flag"
+                continue
+            return compile_flags, link_flags
+        return None
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+class BuildWithOptionalOpenMP(build_ext):
+    def build_extensions(self) -> None:
+        flags = None if os.environ.get("BERTSIZE_DISABLE_OPENMP") == "1" else _openmp_flags(self.compiler)
+        if flags is None:
+            message = "bertsize: building the kernel without OpenMP (serial loops)"
+            if os.environ.get("BERTSIZE_REQUIRE_OPENMP") == "1":
+                sys.exit(f"error: {message}, but BERTSIZE_REQUIRE_OPENMP=1")
+            print(f"WARNING: {message}", file=sys.stderr)
+        for extension in self.extensions:
+            if flags is not None:
+                extension.extra_compile_args += flags[0]
+                extension.extra_link_args += flags[1]
+            if self.compiler.compiler_type != "msvc":
+                extension.extra_compile_args += ["-O3"]
+        super().build_extensions()
+
+
+extensions = [
+    Extension(
+        "bertsize._kernel",
+        sources=["src/bertsize/_kernel.pyx"],
+        include_dirs=["csrc"],
+        depends=[os.path.join("csrc", name) for name in sorted(os.listdir("csrc"))],
+    )
+]
+
+setup(
+    ext_modules=cythonize(extensions, compiler_directives={"language_level": 3}),
+    cmdclass={"build_ext": BuildWithOptionalOpenMP},
+)

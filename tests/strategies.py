@@ -39,3 +39,50 @@ def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_po
 
 def heads_for(encoder: bertsize.Encoder) -> st.SearchStrategy[str]:
     return st.sampled_from([h for h in bertsize.HEADS if encoder.has_head(h)])
+
+
+SIZE = st.one_of(st.integers(1, 64), st.integers(1, 2**20), st.integers(1, 2**40))
+
+
+@st.composite
+def any_encoders(draw, families=bertsize.FAMILIES) -> bertsize.Encoder:
+    """Encoders of any family and any size: small ones, and sizes whose metrics approach
+    or pass int64."""
+    family = draw(st.sampled_from(families))
+    heads = draw(st.one_of(st.integers(1, 16), st.integers(1, 2**20)))
+    hidden = heads * draw(st.one_of(st.integers(1, 64), st.integers(1, 2**20)))
+    fields = dict(
+        family=family, layers=draw(SIZE), hidden=hidden, heads=heads, intermediate=draw(SIZE),
+        vocab=draw(SIZE), max_positions=draw(SIZE),
+        activation=draw(st.sampled_from(bertsize.ACTIVATIONS)),
+        hidden_dropout=draw(st.sampled_from((0.0, 0.1))),
+        attention_dropout=draw(st.sampled_from((0.0, 0.1))),
+        classifier_dropout=draw(st.sampled_from((0.0, 0.2))),
+    )
+    if family != "distilbert":
+        fields["type_vocab"] = draw(SIZE)
+    if family in ("albert", "electra"):
+        fields["embedding"] = draw(st.one_of(st.none(), SIZE))
+    if family == "albert":
+        fields["hidden_groups"] = draw(st.one_of(st.integers(1, 4), SIZE))
+    if family not in ("distilbert", "electra"):
+        fields["pooler"] = draw(st.booleans())
+    return bertsize.Encoder(**fields)
+
+
+@st.composite
+def workloads(draw, max_batch: int = 2**20, max_seq_len: int = 2**20) -> bertsize.Workload:
+    """Every combination of workload options that Workload accepts."""
+    training = draw(st.booleans())
+    backend = draw(st.sampled_from(bertsize.BACKENDS))
+    precisions = bertsize.PRECISIONS[:3] if training else bertsize.PRECISIONS
+    attentions = ("eager", "sdpa") if backend == "cpu" else bertsize.ATTENTIONS
+    recomputes = ("none",)
+    if training:
+        recomputes = ("none", "full") if backend == "cpu" else bertsize.RECOMPUTES
+    return bertsize.Workload(
+        batch=draw(st.integers(1, max_batch)), seq_len=draw(st.integers(1, max_seq_len)), training=training,
+        precision=draw(st.sampled_from(precisions)), optimizer=draw(st.sampled_from(bertsize.OPTIMIZERS)),
+        attention=draw(st.sampled_from(attentions)), recompute=draw(st.sampled_from(recomputes)),
+        zero_stage=draw(st.integers(0, 3)), data_parallel=draw(st.integers(1, 64)), backend=backend,
+    )

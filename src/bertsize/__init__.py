@@ -4,7 +4,9 @@ Parameters, FLOPs, memory and latency of BERT, RoBERTa, XLM-R, DistilBERT, ALBER
 ELECTRA for one configuration (:func:`estimate`) or millions (:func:`evaluate`).
 """
 
+from bertsize._backend import build_info
 from bertsize.estimate import METRICS, ComponentCost, Estimate, breakdown, count_params, estimate
+from bertsize.evaluate import COLUMNS, evaluate
 from bertsize.hf_config import from_hf_config, supported_model_types
 from bertsize.model import ACTIVATIONS, FAMILIES, HEADS, Encoder
 from bertsize.presets import preset, presets
@@ -13,7 +15,7 @@ from bertsize.workload import ATTENTIONS, BACKENDS, OPTIMIZERS, PRECISIONS, RECO
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "ATTENTIONS", "BACKENDS", "FAMILIES", "HEADS", "METRICS", "OPTIMIZERS", "PRECISIONS",
+    "ACTIVATIONS", "ATTENTIONS", "BACKENDS", "COLUMNS", "FAMILIES", "HEADS", "METRICS", "OPTIMIZERS", "PRECISIONS",
     "RECOMPUTES", "ComponentCost", "Encoder", "Estimate", "Workload", "__version__", "breakdown",
-    "count_params", "estimate", "from_hf_config", "preset", "presets", "supported_model_types",
+    "build_info", "count_params", "estimate", "evaluate", "from_hf_config", "preset", "presets", "supported_model_types",
 ]

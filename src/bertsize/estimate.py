@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from bertsize import _validate, oracle, states, units
-from bertsize.model import HEADS, Encoder
+from bertsize import _abi, _validate, oracle, states, units
+from bertsize._backend import kernel
+from bertsize.model import FAMILIES, HEADS, Encoder
 from bertsize.workload import Workload
+
+_INT64_MAX = 2**63 - 1
 
 #: Metric names of :class:`Estimate`, in the order ``evaluate()`` returns them.
 METRICS = (
@@ -34,11 +38,11 @@ class ComponentCost:
     activation_bytes: int
 
 
-@dataclass(frozen=True)
-class Estimate:
+class Estimate(NamedTuple):
     """Costs of one step of ``workload`` on ``encoder`` with ``head``.
 
-    Counts are exact ints.  FLOPs count the whole batch; bytes are per data-parallel rank.
+    Counts are exact ints.  FLOPs count the whole batch; bytes are per data-parallel
+    rank.  (A ``NamedTuple``: immutable, and built in well under a microsecond.)
 
     Attributes:
         params: ``sum(p.numel() for p in model.parameters())`` of the HF class.
@@ -53,13 +57,10 @@ class Estimate:
             inference: the largest set of simultaneously live activations.
         peak_bytes: training: model states + activations (+ the one layer being
             recomputed, with recomputation); inference: weights + activations.
-        latency_s: seconds per step on ``device`` (None without a device).
+        latency_s: seconds per step on a device (None without a device).
+        encoder, workload, head, num_labels: what was estimated.
     """
 
-    encoder: Encoder
-    workload: Workload
-    head: str
-    num_labels: int
     params: int
     flops_fwd: int
     flops_bwd: int
@@ -70,12 +71,20 @@ class Estimate:
     optimizer_bytes: int
     activation_bytes: int
     peak_bytes: int
-    latency_s: float | None = None
+    latency_s: float | None
+    encoder: Encoder
+    workload: Workload
+    head: str
+    num_labels: int
 
     @property
     def flops_step(self) -> int:
         """Matmul FLOPs of the whole step: forward (+ backward when training)."""
         return self.flops_fwd + self.flops_bwd
+
+    def metrics(self) -> dict[str, int]:
+        """The :data:`METRICS` as a dict."""
+        return {name: getattr(self, name) for name in METRICS}
 
     def breakdown(self) -> tuple[ComponentCost, ...]:
         """Per-component rows (computed on demand by the pure-Python oracle)."""
@@ -104,7 +113,8 @@ class Estimate:
         return "\n".join(lines)
 
 
-def _check(encoder: object, workload: object, head: object, num_labels: object) -> int:
+def check_arguments(encoder: object, workload: object, head: object, num_labels: object) -> int:
+    """Validate estimate()'s arguments; returns num_labels as an int."""
     if not isinstance(encoder, Encoder):
         raise TypeError(f"encoder must be a bertsize.Encoder (see bertsize.preset), got {type(encoder).__name__}")
     if not isinstance(workload, Workload):
@@ -139,18 +149,65 @@ def estimate(
 
     Raises:
         TypeError, ValueError: invalid arguments (the message names the field).
+        OverflowError: a metric does not fit in int64 (9.2e18).
     """
-    workload = Workload() if workload is None else workload
-    labels = _check(encoder, workload, head, num_labels)
+    workload = _DEFAULT_WORKLOAD if workload is None else workload
+    # Fast path of the argument checks (an AutoML loop calls this thousands of times a
+    # second); anything unusual goes through the full, message-producing check_arguments.
+    if (
+        type(encoder) is not Encoder or type(workload) is not Workload or type(num_labels) is not int
+        or num_labels < 1 or type(head) is not str or (encoder.family, head) not in _VALID_HEADS
+        or workload.seq_len > encoder.max_positions - 2
+    ):
+        num_labels = check_arguments(encoder, workload, head, num_labels)
     if device is not None:
         raise ValueError("device: latency estimates are not available yet; pass device=None")
-    return _oracle_estimate(encoder, workload, head, labels)
+    if kernel is None:
+        return _oracle_estimate(encoder, workload, head, num_labels)
+    result = kernel.scalar(
+        _abi.pack_encoder(encoder), _abi.pack_workload(workload), _abi.HEAD_CODES[head], num_labels, _ALL_METRICS
+    )
+    if type(result) is int:
+        _raise_kernel_status(result, encoder, workload)
+    return tuple.__new__(Estimate, (*result, None, encoder, workload, head, num_labels))
+
+
+_DEFAULT_WORKLOAD = Workload()
+_VALID_HEADS = frozenset(
+    (family, head) for family in FAMILIES for head in HEADS if Encoder(family=family).has_head(head)
+)
+_ALL_METRICS = (1 << len(METRICS)) - 1
+
+
+def _raise_kernel_status(status: int, encoder: Encoder, workload: Workload) -> None:
+    if status < 0:
+        raise OverflowError(f"{METRICS[-status - 1]} of this configuration exceeds int64 (2**63 - 1)")
+    # Encoder and Workload validate themselves, so only the sequence length can fail the
+    # row check; check_arguments gives the message.
+    check_arguments(encoder, workload, "model", 1)
+    raise RuntimeError(f"bertsize kernel returned status {status} for a valid configuration")  # a kernel bug
 
 
 def _oracle_estimate(encoder: Encoder, workload: Workload, head: str, num_labels: int) -> Estimate:
+    values, too_big = oracle_values(encoder, workload, head, num_labels)
+    for name in METRICS:
+        if name in too_big:
+            raise OverflowError(f"{name} of this configuration exceeds int64 (2**63 - 1)")
+    return Estimate(*values, None, encoder, workload, head, num_labels)
+
+
+def oracle_values(encoder: Encoder, workload: Workload, head: str, num_labels: int) -> tuple[tuple[int, ...], set[str]]:
+    """The :data:`METRICS` by the pure-Python oracle, exact, and the names of those that
+    break the int64 contract.
+
+    The contract (the kernel's): a metric is reported only when it and what it is built
+    from fit in int64 — ``macs_fwd`` and ``flops_bwd`` are built from ``flops_fwd``; the
+    model-state bytes from ``params`` and their totals before ZeRO partitioning;
+    ``peak_bytes`` from the model states and ``activation_bytes``.
+    """
     params = oracle.parameters(encoder, head, num_labels)
     forward = oracle.trace(encoder, workload, head, num_labels)
-    copies = sum(p.numel for p in params if p.kind == "linear" and p.used) + oracle.decoder_weight_numel(encoder, head)
+    copies = sum(p.numel * p.used_count for p in params if p.kind == "linear") + oracle.decoder_weight_numel(encoder, head)
     model_states = states.model_states(params, workload, autocast_copy_elements=copies)
     flops_fwd = sum(forward.matmul_flops.values())
     if workload.training:
@@ -161,25 +218,29 @@ def _oracle_estimate(encoder: Encoder, workload: Workload, head: str, num_labels
         flops_bwd = 0
         activations = forward.live_peak_bytes
         peak = model_states.weight_bytes + activations
-    return Estimate(
-        encoder=encoder, workload=workload, head=head, num_labels=num_labels,
-        params=sum(p.numel for p in params),
-        flops_fwd=flops_fwd, flops_bwd=flops_bwd, macs_fwd=flops_fwd // 2,
-        elementwise_flops_fwd=sum(forward.elementwise_flops.values()),
-        weight_bytes=model_states.weight_bytes, grad_bytes=model_states.grad_bytes,
-        optimizer_bytes=model_states.optimizer_bytes, activation_bytes=activations, peak_bytes=peak,
+    values = (
+        sum(p.total for p in params), flops_fwd, flops_bwd, flops_fwd // 2, sum(forward.elementwise_flops.values()),
+        model_states.weight_bytes, model_states.grad_bytes, model_states.optimizer_bytes, activations, peak,
     )
+    too_big = {name for name, value in zip(METRICS, values) if value > _INT64_MAX}
+    if "flops_fwd" in too_big:
+        too_big |= {"macs_fwd", "flops_bwd"}
+    if "params" in too_big or model_states.unpartitioned > _INT64_MAX:
+        too_big |= {"weight_bytes", "grad_bytes", "optimizer_bytes"}
+    if too_big & {"weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes"}:
+        too_big.add("peak_bytes")
+    return values, too_big
 
 
 def breakdown(encoder: Encoder, workload: Workload, head: str = "model", num_labels: int = 2) -> tuple[ComponentCost, ...]:
     """Per-component parameters, FLOPs and saved activations (pure-Python oracle)."""
-    labels = _check(encoder, workload, head, num_labels)
+    labels = check_arguments(encoder, workload, head, num_labels)
     params = oracle.parameters(encoder, head, labels)
     forward = oracle.trace(encoder, workload, head, labels)
     return tuple(
         ComponentCost(
             component=name,
-            params=sum(p.numel for p in params if p.component == name),
+            params=sum(p.total for p in params if p.component == name),
             flops_fwd=forward.matmul_flops[name],
             elementwise_flops_fwd=forward.elementwise_flops[name],
             activation_bytes=forward.saved_bytes[name],
@@ -190,5 +251,5 @@ def breakdown(encoder: Encoder, workload: Workload, head: str = "model", num_lab
 
 def count_params(encoder: Encoder, head: str = "model", num_labels: int = 2) -> int:
     """Parameters of the HF class for ``head`` (tied weights once)."""
-    _check(encoder, Workload(seq_len=1), head, num_labels)
-    return sum(p.numel for p in oracle.parameters(encoder, head, num_labels))
+    check_arguments(encoder, Workload(seq_len=1), head, num_labels)
+    return sum(p.total for p in oracle.parameters(encoder, head, num_labels))

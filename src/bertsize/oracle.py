@@ -43,25 +43,32 @@ _ITEMSIZE = {"fp32": 4, "fp16": 2, "bf16": 2, "mask": 1}
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ParamTensor:
-    """One parameter tensor of the HF model.
+    """``count`` identical parameter tensors of the HF model (one per layer, say).
 
     ``kind`` is "linear" (an ``nn.Linear`` weight, stored (out, in)), "bias",
-    "embedding" or "norm".  ``used`` is False only for ALBERT weight groups that no
-    layer reaches (``hidden_groups > layers``): HF allocates them, autocast never casts them.
+    "embedding" or "norm".  ``used_count`` of them run in the forward: ALBERT allocates
+    ``hidden_groups`` weight sets but with more groups than layers some are never run.
     """
 
     name: str
     shape: tuple[int, ...]
     component: str
     kind: str
-    used: bool = True
+    count: int = 1
+    used_count: int = 1
 
     @property
     def numel(self) -> int:
-        count = 1
+        """Elements of one tensor."""
+        elements = 1
         for size in self.shape:
-            count *= size
-        return count
+            elements *= size
+        return elements
+
+    @property
+    def total(self) -> int:
+        """Elements of all ``count`` tensors."""
+        return self.numel * self.count
 
 
 class _Params:
@@ -70,19 +77,16 @@ class _Params:
     def __init__(self) -> None:
         self.tensors: list[ParamTensor] = []
 
-    def linear(self, name: str, in_features: int, out_features: int, component: str, used: bool = True) -> None:
-        self.tensors.append(ParamTensor(f"{name}.weight", (out_features, in_features), component, "linear", used))
-        self.tensors.append(ParamTensor(f"{name}.bias", (out_features,), component, "bias", used))
+    def add(self, name: str, shape: tuple[int, ...], component: str, kind: str, count: int = 1, used: int = 1) -> None:
+        self.tensors.append(ParamTensor(name, shape, component, kind, count, used))
 
-    def layer_norm(self, name: str, width: int, component: str = "norms", used: bool = True) -> None:
-        self.tensors.append(ParamTensor(f"{name}.weight", (width,), component, "norm", used))
-        self.tensors.append(ParamTensor(f"{name}.bias", (width,), component, "norm", used))
+    def linear(self, name: str, in_features: int, out_features: int, component: str, count: int = 1, used: int = 1) -> None:
+        self.add(f"{name}.weight", (out_features, in_features), component, "linear", count, used)
+        self.add(f"{name}.bias", (out_features,), component, "bias", count, used)
 
-    def embedding(self, name: str, rows: int, width: int) -> None:
-        self.tensors.append(ParamTensor(f"{name}.weight", (rows, width), "embeddings", "embedding"))
-
-    def vector(self, name: str, width: int, component: str) -> None:
-        self.tensors.append(ParamTensor(name, (width,), component, "bias"))
+    def layer_norm(self, name: str, width: int, component: str = "norms", count: int = 1, used: int = 1) -> None:
+        self.add(f"{name}.weight", (width,), component, "norm", count, used)
+        self.add(f"{name}.bias", (width,), component, "norm", count, used)
 
 
 def parameters(encoder: Encoder, head: str = "model", num_labels: int = 2) -> list[ParamTensor]:
@@ -95,24 +99,24 @@ def parameters(encoder: Encoder, head: str = "model", num_labels: int = 2) -> li
     encoder.check_head(head)
     e, h, i, v = encoder.embedding_size, encoder.hidden, encoder.intermediate, encoder.vocab
     p = _Params()
-    p.embedding("embeddings.word_embeddings", v, e)
-    p.embedding("embeddings.position_embeddings", encoder.max_positions, e)
+    p.add("embeddings.word_embeddings.weight", (v, e), "embeddings", "embedding")
+    p.add("embeddings.position_embeddings.weight", (encoder.max_positions, e), "embeddings", "embedding")
     if encoder.type_vocab:
-        p.embedding("embeddings.token_type_embeddings", encoder.type_vocab, e)
+        p.add("embeddings.token_type_embeddings.weight", (encoder.type_vocab, e), "embeddings", "embedding")
     p.layer_norm("embeddings.LayerNorm", e)
     if encoder.projects_embeddings:
         p.linear("embeddings.project", e, h, "embeddings")
-    for index in range(encoder.weight_sets):
-        # ALBERT runs group int(i / (layers / groups)) at layer i: with more groups than
-        # layers, some are allocated but never run.
-        used = index < encoder.layers
-        name = f"layer.{index}"
-        for projection in ("query", "key", "value", "output"):
-            p.linear(f"{name}.attention.{projection}", h, h, "attention", used)
-        p.layer_norm(f"{name}.attention.LayerNorm", h, used=used)
-        p.linear(f"{name}.intermediate", h, i, "ffn", used)
-        p.linear(f"{name}.output", i, h, "ffn", used)
-        p.layer_norm(f"{name}.output.LayerNorm", h, used=used)
+    # One weight set per layer (ALBERT: per group).  ALBERT runs group
+    # int(i / (layers / groups)) at layer i, so with more groups than layers only
+    # `layers` of them ever run.
+    sets = encoder.weight_sets
+    used = min(sets, encoder.layers)
+    for projection in ("query", "key", "value", "output"):
+        p.linear(f"layer.*.attention.{projection}", h, h, "attention", sets, used)
+    p.layer_norm("layer.*.attention.LayerNorm", h, count=sets, used=used)
+    p.linear("layer.*.intermediate", h, i, "ffn", sets, used)
+    p.linear("layer.*.output", i, h, "ffn", sets, used)
+    p.layer_norm("layer.*.output.LayerNorm", h, count=sets, used=used)
     if encoder.uses_pooler(head):
         p.linear("pooler.dense", h, h, "pooler")
     _head_parameters(p, encoder, head, num_labels)
@@ -126,7 +130,7 @@ def _head_parameters(p: _Params, encoder: Encoder, head: str, num_labels: int) -
         width = e if family in ("albert", "electra") else h
         p.linear("head.transform.dense", h, width, "head")
         p.layer_norm("head.transform.LayerNorm", width, "head")
-        p.vector("head.decoder.bias", v, "head")
+        p.add("head.decoder.bias", (v,), "head", "bias")
     if head == "pretraining":
         if family == "bert":
             p.linear("head.seq_relationship", h, 2, "head")

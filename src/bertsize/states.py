@@ -54,6 +54,8 @@ class ModelStates:
     weight_bytes: int
     grad_bytes: int
     optimizer_bytes: int
+    #: The largest total before ZeRO partitioning (bytes must fit int64 before it too).
+    unpartitioned: int = 0
 
     @property
     def total(self) -> int:
@@ -70,9 +72,9 @@ def model_states(params: list[ParamTensor], workload: Workload, autocast_copy_el
             to 16 bits (counted only for ``backend="cpu"`` mixed-precision training).
     """
     if not workload.training:
-        weights = sum(_inference_weight_bytes(p, workload.precision) for p in params)
-        return ModelStates(_partition(weights, workload, 3), 0, 0)
-    count = sum(p.numel for p in params)
+        weights = sum(p.count * _inference_weight_bytes(p, workload.precision) for p in params)
+        return ModelStates(_partition(weights, workload, 3), 0, 0, weights)
+    count = sum(p.total for p in params)
     cpu = workload.backend == "cpu"
     if workload.mixed_precision and not cpu:
         weights, grads, master = 2 * count, 2 * count, 4 * count
@@ -80,11 +82,12 @@ def model_states(params: list[ParamTensor], workload: Workload, autocast_copy_el
         weights, grads, master = 4 * count, 4 * count, 0
         if workload.mixed_precision:
             weights += 2 * autocast_copy_elements
-    optimizer = master + sum(_optimizer_state_bytes(p, workload.optimizer) for p in params)
+    optimizer = master + sum(p.count * _optimizer_state_bytes(p, workload.optimizer) for p in params)
     return ModelStates(
         weight_bytes=_partition(weights, workload, 3),
         grad_bytes=_partition(grads, workload, 2),
         optimizer_bytes=_partition(optimizer, workload, 1),
+        unpartitioned=max(weights, grads, optimizer),
     )
 
 

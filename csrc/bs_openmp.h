@@ -1,0 +1,17 @@
+/* OpenMP behind one small header: with the compiler's OpenMP the real runtime, without
+ * it a serial fallback with the same three functions (cf. scikit-learn's
+ * _openmp_helpers).  Included by the kernel only. */
+#ifndef BERTSIZE_OPENMP_H
+#define BERTSIZE_OPENMP_H
+
+#ifdef _OPENMP
+#include <omp.h>
+#define BS_OPENMP 1
+#else
+#define BS_OPENMP 0
+static inline int omp_get_max_threads(void) { return 1; }
+static inline int omp_get_thread_num(void) { return 0; }
+static inline int omp_get_num_threads(void) { return 1; }
+#endif
+
+#endif

@@ -1,0 +1,233 @@
+"""``evaluate(columns)``: every metric for millions of configurations in one call."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from bertsize import _abi, _validate
+from bertsize._backend import kernel
+from bertsize.estimate import METRICS, check_arguments, oracle_values
+from bertsize.model import HEADS, Encoder
+from bertsize.presets import preset
+from bertsize.workload import Workload
+
+#: Names ``evaluate()`` accepts as columns: the Encoder's integer fields, then the
+#: Workload's numeric fields.
+COLUMNS = _abi.FIELDS
+
+_REASONS = (
+    None,
+    "must be positive",
+    "does not divide hidden",
+    "must be 0 for family 'distilbert' (it has no token-type embeddings)",
+    "must be >= 0 (0 means equal to hidden)",
+    "differs from hidden, but only ALBERT and ELECTRA factorise their embeddings",
+    "exceeds the positions of the encoder",
+)
+
+
+def evaluate(
+    columns: Mapping[str, object],
+    base: Encoder | str | None = None,
+    workload: Workload | None = None,
+    head: str = "model",
+    metrics: Sequence[str] | None = None,
+    out: Mapping[str, np.ndarray] | None = None,
+    *,
+    num_labels: int = 2,
+    threads: int | None = None,
+) -> dict[str, np.ndarray]:
+    """Every metric of :class:`~bertsize.Estimate` for many configurations at once.
+
+    Args:
+        columns: column name (one of :data:`COLUMNS`) -> 1-D integer array, or an int
+            that applies to every row.  Arrays share one length.
+        base: the Encoder (or preset name) that supplies the family, pooler, activation,
+            dropout and every size without a column; default ``"bert-base-uncased"``.
+            ``embedding`` 0 in a column means "equal to hidden".
+        workload: the categorical choices (precision, optimizer, attention, …) and the
+            batch / seq_len of rows without those columns; default ``Workload()``.
+        head: "model", "masked_lm", "pretraining" or "sequence_classification".
+        metrics: names from :data:`bertsize.METRICS` to compute (default all); only these
+            are computed and written.
+        out: metric name -> preallocated C-contiguous writable int64 array of the row
+            count, for each computed metric (allocating fresh pages costs 25-45 % of the
+            kernel's time on large calls).
+        num_labels: classes of the classification head.
+        threads: OpenMP threads (default: all the runtime offers).
+
+    Returns:
+        metric name -> int64 array with one value per row (the ``out`` arrays when given).
+
+    Raises:
+        TypeError: a column that is not integer (floats, booleans, objects) or not 1-D.
+        ValueError: unknown names, mismatched lengths, or a row that is not a valid
+            model — the message names the column, the first bad row and its value.
+        OverflowError: a metric past int64 — naming the metric and the first row.
+    """
+    base = _base_encoder(base)
+    workload = Workload() if workload is None else workload
+    if not isinstance(workload, Workload):
+        raise TypeError(f"workload must be a bertsize.Workload, got {type(workload).__name__}")
+    _validate.choice("head", head, HEADS)
+    base.check_head(head)
+    num_labels = _validate.integer("num_labels", num_labels)
+    names = _metric_names(metrics)
+    arrays, rows = _columns(columns, base)
+    outputs = _outputs(out, names, rows)
+    threads = _threads(threads)
+    if kernel is None:
+        _evaluate_with_oracle(arrays, rows, base, workload, head, num_labels, outputs)
+        return outputs
+    defaults = _abi.encoder_values(base) + (workload.batch, workload.seq_len)
+    full_columns, steps = [], []
+    for field, default in zip(COLUMNS, defaults):
+        array = arrays.get(field)
+        if array is None:
+            array = np.array([default], dtype=np.int64)
+        full_columns.append(array)
+        steps.append(0 if array.shape[0] == 1 else 1)
+    mask = 0
+    ordered = []
+    for index, name in enumerate(METRICS):
+        ordered.append(outputs.get(name))
+        if name in outputs:
+            mask |= 1 << index
+    bad_row, bad_code, overflow_row, overflow_metric = kernel.evaluate_columns(
+        _abi.pack_encoder(base), _abi.pack_workload(workload), _abi.HEAD_CODES[head], num_labels,
+        full_columns, steps, rows, mask, ordered, threads,
+    )
+    if bad_row >= 0:
+        _raise_bad_row(bad_row, bad_code, full_columns, steps, arrays, base)
+    if overflow_row >= 0:
+        raise OverflowError(
+            f"{METRICS[overflow_metric]} exceeds int64 (2**63 - 1) at row {overflow_row}: "
+            f"{_row_text(overflow_row, full_columns, steps)}"
+        )
+    return outputs
+
+
+def _base_encoder(base: object) -> Encoder:
+    if base is None:
+        return preset("bert-base-uncased")
+    if isinstance(base, str):
+        return preset(base)
+    if not isinstance(base, Encoder):
+        raise TypeError(f"base must be a bertsize.Encoder or a preset name, got {type(base).__name__}")
+    return base
+
+
+def _metric_names(metrics: Sequence[str] | None) -> tuple[str, ...]:
+    if metrics is None:
+        return METRICS
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    names = tuple(metrics)
+    for name in names:
+        _validate.choice("metric", name, METRICS)
+    if not names:
+        raise ValueError("metrics must name at least one metric (or be None for all)")
+    return tuple(name for name in METRICS if name in names)
+
+
+def _columns(columns: Mapping[str, object], base: Encoder) -> tuple[dict[str, np.ndarray], int]:
+    """int64 C-contiguous arrays (length n, or 1 for a scalar) and the row count n."""
+    if not isinstance(columns, Mapping):
+        raise TypeError(f"columns must be a mapping of column name to integer array, got {type(columns).__name__}")
+    arrays: dict[str, np.ndarray] = {}
+    lengths: dict[str, int] = {}
+    for name, value in columns.items():
+        _validate.choice("column", name, COLUMNS)
+        if name == "hidden_groups" and base.family != "albert":
+            raise ValueError(f"column 'hidden_groups' is ALBERT's layer sharing; the base family is {base.family!r}")
+        if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+            if not -(2**63) <= int(value) < 2**63:
+                raise ValueError(f"column {name!r}: {int(value)} does not fit in int64")
+            arrays[name] = np.array([int(value)], dtype=np.int64)
+            continue
+        array = np.asarray(value)
+        if array.ndim != 1:
+            raise TypeError(f"column {name!r} must be 1-D (or an int), got shape {array.shape}")
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"column {name!r} must hold integers, got dtype {array.dtype}")
+        if array.dtype.kind == "u" and array.size and int(array.max()) > 2**63 - 1:
+            row = int(np.argmax(array > 2**63 - 1))
+            raise ValueError(f"column {name!r}, row {row}: {int(array[row])} does not fit in int64")
+        arrays[name] = np.ascontiguousarray(array, dtype=np.int64)
+        lengths[name] = array.shape[0]
+    if len(set(lengths.values())) > 1:
+        described = ", ".join(f"{name}={length}" for name, length in lengths.items())
+        raise ValueError(f"columns must have one length; got {described}")
+    rows = next(iter(lengths.values())) if lengths else 1
+    return arrays, rows
+
+
+def _outputs(out: Mapping[str, np.ndarray] | None, names: tuple[str, ...], rows: int) -> dict[str, np.ndarray]:
+    if out is None:
+        return {name: np.empty(rows, dtype=np.int64) for name in names}
+    if not isinstance(out, Mapping):
+        raise TypeError(f"out must be a mapping of metric name to int64 array, got {type(out).__name__}")
+    outputs = {}
+    for name in names:
+        if name not in out:
+            raise ValueError(f"out has no array for metric {name!r}")
+        array = out[name]
+        if not isinstance(array, np.ndarray) or array.dtype != np.int64:
+            raise TypeError(f"out[{name!r}] must be an int64 numpy array")
+        if array.shape != (rows,) or not array.flags.c_contiguous or not array.flags.writeable:
+            raise ValueError(f"out[{name!r}] must be writable, C-contiguous and of shape ({rows},), got {array.shape}")
+        outputs[name] = array
+    return outputs
+
+
+def _threads(threads: int | None) -> int:
+    if threads is None:
+        return kernel.max_threads() if kernel is not None else 1
+    return _validate.integer("threads", threads)
+
+
+def _row_values(row: int, full_columns: list[np.ndarray], steps: list[int]) -> dict[str, int]:
+    return {name: int(column[row * step]) for name, column, step in zip(COLUMNS, full_columns, steps)}
+
+
+def _row_text(row: int, full_columns: list[np.ndarray], steps: list[int]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in _row_values(row, full_columns, steps).items())
+
+
+def _raise_bad_row(row: int, code: int, full_columns, steps, arrays, base: Encoder) -> None:
+    field, reason = divmod(code, len(_REASONS))
+    name = COLUMNS[field]
+    values = _row_values(row, full_columns, steps)
+    where = f"column {name!r}, row {row}" if name in arrays else f"{name} (from the base/workload) at row {row}"
+    if name == "heads":
+        problem = f"heads={values['heads']} does not divide hidden={values['hidden']}"
+    elif name == "seq_len":
+        problem = f"seq_len={values['seq_len']} exceeds the positions of max_positions={values['max_positions']}"
+    else:
+        problem = f"{name}={values[name]} {_REASONS[reason]}"
+    raise ValueError(f"{where}: {problem}")
+
+
+def _evaluate_with_oracle(arrays, rows, base, workload, head, num_labels, outputs) -> None:
+    """The pure-Python path: one oracle evaluation per row (BERTSIZE_PUREPYTHON=1)."""
+    for row in range(rows):
+        values = {name: int(array[row] if array.shape[0] > 1 else array[0]) for name, array in arrays.items()}
+        encoder_changes = {k: v for k, v in values.items() if k in _abi.ENCODER_FIELDS}
+        if encoder_changes.get("embedding") == 0:
+            encoder_changes["embedding"] = None
+        work_changes = {k: v for k, v in values.items() if k in _abi.WORKLOAD_FIELDS}
+        try:
+            encoder = base.replace(**encoder_changes)
+            work = workload.replace(**work_changes)
+            check_arguments(encoder, work, head, num_labels)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"row {row}: {error}") from None
+        metrics, too_big = oracle_values(encoder, work, head, num_labels)
+        for name, value in zip(METRICS, metrics):
+            if name in outputs:
+                if name in too_big:
+                    raise OverflowError(f"{name} exceeds int64 (2**63 - 1) at row {row}")
+                outputs[name][row] = value

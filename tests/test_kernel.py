@@ -1,0 +1,187 @@
+"""The Cython kernel equals the pure-Python oracle, metric by metric, exactly.
+
+These tests import the compiled kernel directly, so they check it in both runs of the
+suite (with and without BERTSIZE_PUREPYTHON=1).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import importlib
+
+import numpy as np
+import pytest
+from hypothesis import example, given, strategies as st
+
+import bertsize
+from bertsize import _abi
+from bertsize.estimate import _oracle_estimate
+from strategies import any_encoders, heads_for, small_encoders, workloads
+
+kernel = importlib.import_module("bertsize._kernel")
+INT64_MAX = 2**63 - 1
+ALL = (1 << len(bertsize.METRICS)) - 1
+
+
+def kernel_metrics(encoder, workload, head, num_labels, mask=ALL):
+    """The kernel's selected metrics as a dict, or the OverflowError / ValueError it signals."""
+    result = kernel.scalar(_abi.pack_encoder(encoder), _abi.pack_workload(workload),
+                           _abi.HEAD_CODES[head], num_labels, mask)
+    if type(result) is int:
+        return OverflowError if result < 0 else ValueError
+    return {name: value for bit, (name, value) in enumerate(zip(bertsize.METRICS, result)) if mask >> bit & 1}
+
+
+def oracle_metrics(encoder, workload, head, num_labels):
+    if workload.seq_len > encoder.max_seq_len:
+        return ValueError
+    try:
+        return _oracle_estimate(encoder, workload, head, num_labels).metrics()
+    except OverflowError:
+        return OverflowError
+
+
+def _extreme(**changes):
+    return bertsize.Encoder(**{"layers": 1, "hidden": 1, "heads": 1, "intermediate": 1, "vocab": 1,
+                               "max_positions": 1, **changes})
+
+
+@given(data=st.data(), encoder=any_encoders(), workload=workloads())
+@example(data=None, encoder=_extreme(vocab=INT64_MAX), workload=bertsize.Workload(seq_len=1))
+@example(data=None, encoder=_extreme(layers=INT64_MAX), workload=bertsize.Workload(seq_len=1))
+@example(data=None, encoder=_extreme(hidden=2**31, heads=2**31), workload=bertsize.Workload(seq_len=1))
+@example(data=None, encoder=_extreme(max_positions=2**53), workload=bertsize.Workload(batch=2**53 - 1, seq_len=1))
+@example(data=None, encoder=_extreme(max_positions=2**53), workload=bertsize.Workload(batch=2**53 + 1, seq_len=1))
+def test_kernel_equals_oracle(data, encoder, workload):
+    head, num_labels = "model", 2
+    if data is not None:
+        head = data.draw(heads_for(encoder))
+        num_labels = data.draw(st.one_of(st.integers(1, 8), st.integers(1, 2**40)))
+        if data.draw(st.booleans()):  # mostly sequences that fit the position table
+            workload = workload.replace(seq_len=max(1, min(workload.seq_len, encoder.max_seq_len)))
+    assert kernel_metrics(encoder, workload, head, num_labels) == oracle_metrics(encoder, workload, head, num_labels)
+
+
+@given(data=st.data(), encoder=small_encoders(max_layers=6), workload=workloads(max_batch=16, max_seq_len=16))
+def test_kernel_equals_oracle_on_small_models(data, encoder, workload):
+    """Sizes where no metric overflows, so every comparison is of values."""
+    head = data.draw(heads_for(encoder))
+    num_labels = data.draw(st.integers(1, 8))
+    workload = workload.replace(seq_len=min(workload.seq_len, encoder.max_seq_len))
+    expected = oracle_metrics(encoder, workload, head, num_labels)
+    assert isinstance(expected, dict)
+    assert kernel_metrics(encoder, workload, head, num_labels) == expected
+
+
+def _params_exactly(target: int) -> bertsize.Encoder:
+    """A BertModel with hidden = heads = 1 whose parameter count is `target`:
+    params = (vocab + max_positions + type_vocab)·1 + 2 + layers·(4 + 9 + 2I + I) + 2."""
+    fixed = bertsize.count_params(_extreme(vocab=1))
+    return _extreme(vocab=target - fixed + 1)
+
+
+@pytest.mark.parametrize("target", [2**53 - 1, 2**53, 2**53 + 1, INT64_MAX])
+def test_exact_integers_past_float64(target):
+    """2**53 + 1 is not a float64; the kernel returns it exactly, as an int."""
+    encoder = _params_exactly(target)
+    assert bertsize.count_params(encoder) == target
+    result = kernel_metrics(encoder, bertsize.Workload(seq_len=1), "model", 2, mask=1)  # params only
+    assert result["params"] == target and type(result["params"]) is int
+    columns = bertsize.evaluate({"vocab": [encoder.vocab, 1]}, base=_extreme(vocab=1),
+                                workload=bertsize.Workload(seq_len=1), metrics=["params"])
+    assert columns["params"].dtype == np.int64 and int(columns["params"][0]) == target
+
+
+def test_first_value_past_int64_raises():
+    encoder = _params_exactly(INT64_MAX).replace(vocab=_params_exactly(INT64_MAX).vocab + 1)
+    assert kernel_metrics(encoder, bertsize.Workload(seq_len=1), "model", 2, mask=1) is OverflowError
+    with pytest.raises(OverflowError, match=r"params exceeds int64 .* at row 1"):
+        bertsize.evaluate({"vocab": [1, encoder.vocab]}, base=_extreme(), workload=bertsize.Workload(seq_len=1),
+                          metrics=["params"])
+
+
+@given(data=st.data(), base=any_encoders(), workload=workloads(max_batch=64, max_seq_len=64))
+def test_evaluate_rows_equal_scalar_calls(data, base, workload):
+    head = data.draw(heads_for(base))
+    rows = data.draw(st.integers(1, 12))
+    names = ["layers", "hidden", "heads", "intermediate", "vocab", "batch", "seq_len"]
+    columns = {}
+    for name in data.draw(st.lists(st.sampled_from(names), unique=True)):
+        columns[name] = data.draw(st.lists(st.integers(1, 4096), min_size=rows, max_size=rows))
+    if "heads" in columns or "hidden" in columns:  # keep heads | hidden
+        heads = np.array(columns.get("heads", [base.heads] * rows))
+        columns["hidden"] = list(heads * data.draw(st.integers(1, 64)))
+        columns["heads"] = list(heads)
+    columns["max_positions"] = 4096 + 2
+    metrics = data.draw(st.one_of(st.none(), st.lists(st.sampled_from(bertsize.METRICS), min_size=1, unique=True)))
+    try:
+        result = bertsize.evaluate(columns, base=base, workload=workload, head=head, metrics=metrics)
+    except OverflowError:
+        return  # the scalar test covers overflow; here the rows that fit
+    for row in range(len(next(iter(result.values())))):
+        values = {name: column[row] for name, column in columns.items() if isinstance(column, list)}
+        encoder = base.replace(max_positions=4098, **{k: v for k, v in values.items() if k not in ("batch", "seq_len")})
+        work = workload.replace(**{k: v for k, v in values.items() if k in ("batch", "seq_len")})
+        mask = sum(1 << bertsize.METRICS.index(name) for name in result)
+        expected = kernel_metrics(encoder, work, head, 2, mask)  # = the oracle (the tests above)
+        assert {name: int(array[row]) for name, array in result.items()} == expected, row
+
+
+# Enough rows for both threads to get work from the kernel; the pure-Python path (one
+# oracle call per row) gets a few.
+ROWS = 40 if bertsize.build_info()["implementation"] == "python" else 200_003
+
+
+def _big_columns(rows=ROWS):
+    rng = np.random.default_rng(7)
+    heads = rng.integers(1, 17, rows)
+    return {"layers": rng.integers(1, 49, rows), "heads": heads, "hidden": heads * rng.integers(1, 129, rows),
+            "intermediate": rng.integers(1, 8193, rows), "batch": rng.integers(1, 65, rows),
+            "seq_len": rng.integers(1, 513, rows)}
+
+
+def test_thread_count_does_not_change_results():
+    columns = _big_columns()
+    work = bertsize.Workload(training=True, precision="bf16", backend="cpu")
+    one = bertsize.evaluate(columns, workload=work, head="masked_lm", threads=1)
+    two = bertsize.evaluate(columns, workload=work, head="masked_lm", threads=2)
+    for name in bertsize.METRICS:
+        np.testing.assert_array_equal(one[name], two[name])
+
+
+def test_concurrent_python_threads_get_identical_results():
+    columns = _big_columns(min(ROWS, 50_000))
+    reference = bertsize.evaluate(columns)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: bertsize.evaluate(columns), range(8)))
+    for result in results:
+        for name in bertsize.METRICS:
+            np.testing.assert_array_equal(result[name], reference[name])
+
+
+def test_first_bad_row_is_the_same_with_any_thread_count():
+    columns = _big_columns()
+    columns["hidden"] = columns["hidden"].copy()
+    late, first = (3 * ROWS) // 4, ROWS // 7  # the first bad row is in the first thread's block
+    columns["hidden"][[late, first]] = 0
+    for threads in (1, 2):
+        with pytest.raises(ValueError, match=rf"row {first}\b.*hidden.*positive"):
+            bertsize.evaluate(columns, threads=threads)
+
+
+def test_out_buffers_are_filled_in_place():
+    columns = _big_columns(min(ROWS, 1000))
+    out = {name: np.full(len(columns["layers"]), -1, dtype=np.int64) for name in ("params", "peak_bytes")}
+    result = bertsize.evaluate(columns, metrics=["params", "peak_bytes"], out=out)
+    assert result["params"] is out["params"] and result["peak_bytes"] is out["peak_bytes"]
+    assert set(result) == {"params", "peak_bytes"}
+    assert (out["params"] > 0).all()
+    np.testing.assert_array_equal(out["params"], bertsize.evaluate(columns, metrics=["params"])["params"])
+
+
+def test_build_info():
+    info = bertsize.build_info()
+    assert set(info) == {"implementation", "compiler", "openmp", "threads"}
+    assert kernel.openmp_enabled() in (True, False)
+    if info["implementation"] == "cython":
+        assert info["compiler"] and info["threads"] >= 1
