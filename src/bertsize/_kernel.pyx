@@ -153,3 +153,13 @@ def evaluate_columns(bytes encoder, bytes workload, int head, int64_t num_labels
     finally:
         free(first)
     return (bad_row if bad_row < n else -1, bad_code, overflow_row if overflow_row < n else -1, overflow_metric)
+
+
+def stream_triad(double[::1] a, const double[::1] b, const double[::1] c, double scalar, int threads):
+    """McCalpin's STREAM triad ``a = b + scalar * c`` with the kernel's compiler and
+    OpenMP: the memory-bandwidth yardstick of benchmarks/bench_kernel.py."""
+    cdef Py_ssize_t i, n = a.shape[0]
+    if b.shape[0] != n or c.shape[0] != n:
+        raise ValueError("stream_triad needs three arrays of one length")
+    for i in prange(n, nogil=True, schedule="static", num_threads=max(threads, 1)):
+        a[i] = b[i] + scalar * c[i]
