@@ -1,4 +1,5 @@
-/* One configuration: validate a row, then compute the requested metrics. */
+/* One configuration: check a row, compute the selected metrics; and the per-block bound
+ * that lets the kernel skip overflow checks where they cannot fire. */
 #ifndef BERTSIZE_EVALUATE_H
 #define BERTSIZE_EVALUATE_H
 
@@ -22,82 +23,126 @@ enum bs_reason {
 static inline int bs_reject(int field, int reason) { return field * BS_N_REASONS + reason; }
 
 /* 0 when the row describes a model HF can build and run, else the first problem. */
-static inline int bs_check_row(const bs_options *o, const bs_row *r) {
+BS_INLINE int bs_check_row(const bs_plan *p, const bs_row *r) {
+    const int64_t *f = r->f;
     static const int positive[] = {BS_LAYERS, BS_HIDDEN, BS_HEADS, BS_INTERMEDIATE, BS_VOCAB,
                                    BS_MAX_POSITIONS, BS_BATCH, BS_SEQ_LEN};
-    for (unsigned k = 0; k < sizeof positive / sizeof positive[0]; ++k)
-        if (r->f[positive[k]] < 1) return bs_reject(positive[k], BS_NOT_POSITIVE);
-    if (r->f[BS_HIDDEN] % r->f[BS_HEADS]) return bs_reject(BS_HEADS, BS_HEADS_DIVIDE);
-    if (o->family == BS_DISTILBERT) {
-        if (r->f[BS_TYPE_VOCAB] != 0) return bs_reject(BS_TYPE_VOCAB, BS_NOT_ZERO);
-    } else if (r->f[BS_TYPE_VOCAB] < 1) {
+    /* one branch for the common case, then find the culprit */
+    const int any_bad = (f[BS_LAYERS] < 1) | (f[BS_HIDDEN] < 1) | (f[BS_HEADS] < 1) | (f[BS_INTERMEDIATE] < 1) |
+                        (f[BS_VOCAB] < 1) | (f[BS_MAX_POSITIONS] < 1) | (f[BS_BATCH] < 1) | (f[BS_SEQ_LEN] < 1);
+    if (any_bad)
+        for (unsigned k = 0; k < sizeof positive / sizeof positive[0]; ++k)
+            if (f[positive[k]] < 1) return bs_reject(positive[k], BS_NOT_POSITIVE);
+    /* 32-bit division when it suffices: several times faster than 64-bit on x86 */
+    const int64_t H = f[BS_HIDDEN], A = f[BS_HEADS];
+    const int64_t rem = ((uint64_t)(H | A) >> 32) ? H % A : (int64_t)((uint32_t)H % (uint32_t)A);
+    if (rem) return bs_reject(BS_HEADS, BS_HEADS_DIVIDE);
+    if (p->family == BS_DISTILBERT) {
+        if (f[BS_TYPE_VOCAB] != 0) return bs_reject(BS_TYPE_VOCAB, BS_NOT_ZERO);
+    } else if (f[BS_TYPE_VOCAB] < 1) {
         return bs_reject(BS_TYPE_VOCAB, BS_NOT_POSITIVE);
     }
-    const int64_t embedding = r->f[BS_EMBEDDING];
+    const int64_t embedding = f[BS_EMBEDDING];
     if (embedding < 0) return bs_reject(BS_EMBEDDING, BS_NEGATIVE);
-    if (embedding && embedding != r->f[BS_HIDDEN] && o->family != BS_ALBERT && o->family != BS_ELECTRA)
-        return bs_reject(BS_EMBEDDING, BS_NOT_FACTORISED);
-    if (o->family == BS_ALBERT && r->f[BS_HIDDEN_GROUPS] < 1) return bs_reject(BS_HIDDEN_GROUPS, BS_NOT_POSITIVE);
-    /* RoBERTa numbers positions from padding_idx + 1 = 2 */
-    const int64_t offset = (o->family == BS_ROBERTA || o->family == BS_XLM_ROBERTA) ? 2 : 0;
-    if (r->f[BS_SEQ_LEN] > r->f[BS_MAX_POSITIONS] - offset) return bs_reject(BS_SEQ_LEN, BS_TOO_LONG);
+    if (embedding && embedding != H && !p->factorised) return bs_reject(BS_EMBEDDING, BS_NOT_FACTORISED);
+    if (p->albert && f[BS_HIDDEN_GROUPS] < 1) return bs_reject(BS_HIDDEN_GROUPS, BS_NOT_POSITIVE);
+    if (f[BS_SEQ_LEN] > f[BS_MAX_POSITIONS] - p->position_offset) return bs_reject(BS_SEQ_LEN, BS_TOO_LONG);
     return BS_OK;
 }
 
 #define BS_BIT(metric) (1u << (metric))
-#define BS_NEEDS_PARAMS (BS_BIT(BS_PARAMS) | BS_BIT(BS_WEIGHT_BYTES) | BS_BIT(BS_GRAD_BYTES) | \
-                         BS_BIT(BS_OPTIMIZER_BYTES) | BS_BIT(BS_PEAK_BYTES))
+#define BS_NEEDS_PARAMS (BS_BIT(BS_PARAMS) | BS_NEEDS_STATES)
 #define BS_NEEDS_STATES (BS_BIT(BS_WEIGHT_BYTES) | BS_BIT(BS_GRAD_BYTES) | BS_BIT(BS_OPTIMIZER_BYTES) | \
                          BS_BIT(BS_PEAK_BYTES))
 #define BS_NEEDS_FLOPS (BS_BIT(BS_FLOPS_FWD) | BS_BIT(BS_FLOPS_BWD) | BS_BIT(BS_MACS_FWD))
 #define BS_NEEDS_ACTIVATIONS (BS_BIT(BS_ACTIVATION_BYTES) | BS_BIT(BS_PEAK_BYTES))
 
-/* Computes the metrics selected by `mask` into out[metric] (others untouched).
- * Returns 0, or 1 + the first selected metric that overflows int64. */
-static inline int bs_evaluate(const bs_options *o, const bs_row *r, unsigned mask, int64_t *out) {
-    bs_shape d;
-    bs_shape_of(o, r, &d);
-    int ovf[BS_N_METRICS] = {0};
-    if (mask & BS_NEEDS_PARAMS) out[BS_PARAMS] = bs_params(o, &d, &ovf[BS_PARAMS]);
+/* Computes the metrics selected by `mask` into out[metric].  With ck = 1, flags[m] is
+ * set for every metric that overflows int64 or is built from one that does (macs_fwd
+ * and flops_bwd from flops_fwd; model states from params; peak from states and
+ * activations).  With ck = 0 the arithmetic is unchecked: only for rows bounded by
+ * bs_block_is_safe. */
+BS_INLINE void bs_metrics(const bs_options *o, const bs_plan *p, const bs_row *r, unsigned mask, int64_t *out,
+                          int *flags, const int ck) {
+    bs_dims d;
+    bs_dims_of(p, r, o->num_labels, &d);
+    int *ovf;
+    if (mask & BS_NEEDS_PARAMS) {
+        ovf = &flags[BS_PARAMS];
+        out[BS_PARAMS] = bs_params(p, &d, ovf, ck);
+    }
     if (mask & BS_NEEDS_FLOPS) {
-        const int64_t forward = bs_flops_fwd(o, &d, &ovf[BS_FLOPS_FWD]);
+        ovf = &flags[BS_FLOPS_FWD];
+        const int64_t forward = bs_flops_fwd(p, &d, ovf, ck);
         out[BS_FLOPS_FWD] = forward;
         out[BS_MACS_FWD] = forward / 2;
-        ovf[BS_MACS_FWD] = ovf[BS_FLOPS_BWD] = ovf[BS_FLOPS_FWD];
-        out[BS_FLOPS_BWD] = bs_flops_bwd(o, &d, forward, &ovf[BS_FLOPS_BWD]);
+        flags[BS_FLOPS_BWD] = flags[BS_MACS_FWD] = flags[BS_FLOPS_FWD];
+        out[BS_FLOPS_BWD] = bs_flops_bwd(p, &d, forward, &flags[BS_FLOPS_BWD], ck);
     }
     if (mask & BS_BIT(BS_ELEMENTWISE_FLOPS_FWD))
-        out[BS_ELEMENTWISE_FLOPS_FWD] = bs_elementwise_flops(o, &d, &ovf[BS_ELEMENTWISE_FLOPS_FWD]);
+        out[BS_ELEMENTWISE_FLOPS_FWD] = bs_elementwise_flops(p, &d, &flags[BS_ELEMENTWISE_FLOPS_FWD], ck);
     int64_t transient = 0;
     if (mask & BS_NEEDS_ACTIVATIONS) {
-        int *flag = &ovf[BS_ACTIVATION_BYTES];
-        if (o->training)
-            out[BS_ACTIVATION_BYTES] = bs_saved_bytes(o, &d, &transient, flag);
-        else
-            out[BS_ACTIVATION_BYTES] = bs_mul(bs_compute_bytes(o), bs_live_elements(o, &d, flag), flag);
+        ovf = &flags[BS_ACTIVATION_BYTES];
+        out[BS_ACTIVATION_BYTES] = p->training ? bs_saved_bytes(p, &d, &transient, ovf, ck)
+                                               : MUL(p->bytes, bs_live_elements(p, &d, ovf, ck));
     }
     if (mask & BS_NEEDS_STATES) {
         bs_states states;
-        int flag = ovf[BS_PARAMS];
-        bs_model_states(o, &d, out[BS_PARAMS], &states, &flag);
+        int state_flag = flags[BS_PARAMS];
+        bs_model_states(o, p, &d, out[BS_PARAMS], &states, &state_flag, ck);
         out[BS_WEIGHT_BYTES] = states.weights;
         out[BS_GRAD_BYTES] = states.grads;
         out[BS_OPTIMIZER_BYTES] = states.optimizer;
-        ovf[BS_WEIGHT_BYTES] = ovf[BS_GRAD_BYTES] = ovf[BS_OPTIMIZER_BYTES] = flag;
+        flags[BS_WEIGHT_BYTES] = flags[BS_GRAD_BYTES] = flags[BS_OPTIMIZER_BYTES] = state_flag;
         if (mask & BS_BIT(BS_PEAK_BYTES)) {
-            int peak_flag = flag | ovf[BS_ACTIVATION_BYTES];
-            int64_t peak = bs_add(states.weights, out[BS_ACTIVATION_BYTES], &peak_flag);
-            if (o->training) {
-                peak = bs_add(peak, bs_add(states.grads, states.optimizer, &peak_flag), &peak_flag);
-                peak = bs_add(peak, transient, &peak_flag);
-            }
+            int peak_flag = state_flag | flags[BS_ACTIVATION_BYTES];
+            ovf = &peak_flag;
+            int64_t peak = ADD(states.weights, out[BS_ACTIVATION_BYTES]);
+            if (p->training) peak = ADD(peak, ADD3(states.grads, states.optimizer, transient));
             out[BS_PEAK_BYTES] = peak;
-            ovf[BS_PEAK_BYTES] = peak_flag;
+            flags[BS_PEAK_BYTES] = peak_flag;
         }
     }
+}
+
+/* Checked evaluation: 0, or 1 + the first selected metric that overflows int64. */
+BS_OUT_OF_LINE int bs_evaluate(const bs_options *o, const bs_plan *p, const bs_row *r, unsigned mask, int64_t *out) {
+    int flags[BS_N_METRICS] = {0};
+    bs_metrics(o, p, r, mask, out, flags, 1);
     for (int m = 0; m < BS_N_METRICS; ++m)
-        if ((mask & BS_BIT(m)) && ovf[m]) return m + 1;
+        if ((mask & BS_BIT(m)) && flags[m]) return m + 1;
     return 0;
+}
+
+/* Unchecked evaluation, for rows a block bound covers. */
+BS_INLINE void bs_evaluate_unchecked(const bs_options *o, const bs_plan *p, const bs_row *r, unsigned mask,
+                                         int64_t *out) {
+    int flags[BS_N_METRICS];
+    bs_metrics(o, p, r, mask, out, flags, 0);
+}
+
+/* Whether every row of a block provably evaluates without overflow, given `corner`,
+ * the block's column-wise maximum (embedding: the largest effective width).
+ *
+ * Every metric is a sum of products of sizes with non-negative coefficients, so each
+ * term grows with every size and is at most the metric itself, except in three places,
+ * where a row's metric is still bounded by a multiple of the corner's:
+ *   - 8-bit AdamW keeps 8n bytes for a tensor of n < 4096 elements but 2n + 8n/256 from
+ *     4096 on: f(n) <= 4 f(N) for n <= N;
+ *   - an ELECTRA row with embedding != hidden has a projection the corner may lack; its
+ *     terms (EH, nE, ...) are bounded by the corner's layer terms, at most doubling it;
+ *   - under CPU autocast the residual stream is fp32 without a projection and 16-bit
+ *     with one: a row's stream terms are at most twice the corner's.
+ * These compound to at most 16 x, so a corner whose metrics stay below 2^59 bounds
+ * every row of the block below 2^63. */
+BS_OUT_OF_LINE int bs_block_is_safe(const bs_options *o, const bs_plan *p, const bs_row *corner, unsigned mask) {
+    int64_t out[BS_N_METRICS];
+    int flags[BS_N_METRICS] = {0};
+    bs_metrics(o, p, corner, mask, out, flags, 1);
+    for (int m = 0; m < BS_N_METRICS; ++m)
+        if ((mask & BS_BIT(m)) && (flags[m] || out[m] >= ((int64_t)1 << 59))) return 0;
+    return 1;
 }
 
 #endif

@@ -169,6 +169,23 @@ def test_first_bad_row_is_the_same_with_any_thread_count():
             bertsize.evaluate(columns, threads=threads)
 
 
+def test_checked_and_unchecked_blocks_agree():
+    """A block whose column-wise maximum could overflow is evaluated with checked
+    arithmetic, the others unchecked: both give the scalar path's numbers."""
+    columns = _big_columns(min(ROWS, 10_000))
+    rows = len(columns["layers"])
+    columns["layers"] = columns["layers"].copy()
+    # ~1.2e18 parameters: past the 2**59 bound that allows unchecked arithmetic, within int64
+    columns["layers"][rows // 2] = 10**11
+    result = bertsize.evaluate(columns, metrics=["params", "weight_bytes"])
+    base, work = bertsize.preset("bert-base-uncased"), bertsize.Workload()
+    for row in (0, rows // 2 - 1, rows // 2, rows - 1):
+        encoder = base.replace(**{k: int(columns[k][row]) for k in ("layers", "hidden", "heads", "intermediate")})
+        workload = work.replace(batch=int(columns["batch"][row]), seq_len=int(columns["seq_len"][row]))
+        expected = kernel_metrics(encoder, workload, "model", 2, mask=0b100001)
+        assert {k: int(v[row]) for k, v in result.items()} == {k: expected[k] for k in result}, row
+
+
 def test_out_buffers_are_filled_in_place():
     columns = _big_columns(min(ROWS, 1000))
     out = {name: np.full(len(columns["layers"]), -1, dtype=np.int64) for name in ("params", "peak_bytes")}

@@ -38,7 +38,7 @@ _RECOMPUTE = {name: code for code, name in enumerate(RECOMPUTES)}
 _BACKEND = {name: code for code, name in enumerate(BACKENDS)}
 #: head name -> code
 HEAD_CODES = {name: code for code, name in enumerate(HEADS)}
-_CACHE = "_bertsize_packed"  # instance-dict key of the cached packing
+CACHE_KEY = "_bertsize_packed"  # instance-dict key of the cached packing
 
 
 def encoder_values(encoder: Encoder) -> tuple[int, ...]:
@@ -56,9 +56,9 @@ def pack_encoder(encoder: Encoder) -> bytes:
     which a frozen dataclass allows; it is not a field, so equality, hashing and ``repr``
     ignore it, and ``replace()`` builds a fresh instance without it.
     """
-    packed = encoder.__dict__.get(_CACHE)
+    packed = encoder.__dict__.get(CACHE_KEY)
     if packed is None:
-        packed = encoder.__dict__[_CACHE] = _ENCODER.pack(
+        packed = encoder.__dict__[CACHE_KEY] = _ENCODER.pack(
             _FAMILY[encoder.family], _ACTIVATION[encoder.activation], int(encoder.pooler),
             int(encoder.hidden_dropout > 0), int(encoder.attention_dropout > 0), int(encoder.classifier_dropout > 0),
             *encoder_values(encoder),
@@ -68,9 +68,9 @@ def pack_encoder(encoder: Encoder) -> bytes:
 
 def pack_workload(workload: Workload) -> bytes:
     """WORKLOAD_OPTIONS then WORKLOAD_FIELDS, packed once per Workload and cached on it."""
-    packed = workload.__dict__.get(_CACHE)
+    packed = workload.__dict__.get(CACHE_KEY)
     if packed is None:
-        packed = workload.__dict__[_CACHE] = _WORKLOAD.pack(
+        packed = workload.__dict__[CACHE_KEY] = _WORKLOAD.pack(
             int(workload.training), _PRECISION[workload.precision], _OPTIMIZER[workload.optimizer],
             _ATTENTION[workload.attention], _RECOMPUTE[workload.recompute], _BACKEND[workload.backend],
             workload.zero_stage, workload.data_parallel, workload.batch, workload.seq_len,

@@ -15,8 +15,16 @@ cdef extern from "bertsize.h" nogil:
         int64_t num_labels
     ctypedef struct bs_row:
         int64_t f[BS_N_FIELDS]
-    int bs_check_row(const bs_options *o, const bs_row *r)
-    int bs_evaluate(const bs_options *o, const bs_row *r, unsigned mask, int64_t *out)
+    ctypedef struct bs_plan:
+        pass
+    enum:
+        BS_EMBEDDING
+        BS_HIDDEN
+    void bs_plan_of(const bs_options *o, bs_plan *p)
+    int bs_check_row(const bs_plan *p, const bs_row *r)
+    int bs_evaluate(const bs_options *o, const bs_plan *p, const bs_row *r, unsigned mask, int64_t *out)
+    void bs_evaluate_unchecked(const bs_options *o, const bs_plan *p, const bs_row *r, unsigned mask, int64_t *out)
+    int bs_block_is_safe(const bs_options *o, const bs_plan *p, const bs_row *corner, unsigned mask)
 
 cdef extern from "bs_openmp.h" nogil:
     int BS_OPENMP
@@ -24,3 +32,12 @@ cdef extern from "bs_openmp.h" nogil:
 
 cdef extern from "bs_build.h" nogil:
     const char *BS_COMPILER
+
+cdef extern from "bs_stream.h" nogil:
+    enum:
+        BS_STAGE
+        BS_STAGE_STRIDE
+    ctypedef struct bs_stage_buffer:
+        int64_t v[1]
+    void bs_stream_copy(int64_t *dst, const int64_t *src, int64_t count)
+    void bs_stream_fence()

@@ -9,7 +9,9 @@ or overflowing row and the wrapper raises with the GIL held.
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy, memset
+
+from bertsize._abi import CACHE_KEY as _PACKED
 
 N_METRICS = BS_N_METRICS
 N_FIELDS = BS_N_FIELDS
@@ -37,6 +39,7 @@ cdef inline void _unpack(const char *encoder, const char *workload, int head, in
     # WORKLOAD_OPTIONS + WORKLOAD_FIELDS.
     cdef int64_t e[15]
     cdef int64_t w[10]
+    memset(o, 0, sizeof(bs_options))  # padding too: the scalar path compares options bytewise
     memcpy(e, encoder, sizeof(e))
     memcpy(w, workload, sizeof(w))
     o.family, o.activation, o.pooler = <int>e[0], <int>e[1], <int>e[2]
@@ -48,6 +51,14 @@ cdef inline void _unpack(const char *encoder, const char *workload, int head, in
     r.f[9], r.f[10] = w[8], w[9]
 
 
+# The scalar path's plan cache: estimate() is typically called many times with the same
+# options and different sizes (an AutoML loop), and building a plan costs about as much
+# as evaluating it.  One entry, keyed by the options struct; only touched with the GIL.
+cdef bs_options _cached_options
+cdef bs_plan _cached_plan
+cdef bint _cache_valid = False
+
+
 cpdef object scalar(bytes encoder, bytes workload, int head, int64_t num_labels, unsigned mask):
     """Metrics of one configuration, from the packings of bertsize._abi.
 
@@ -55,80 +66,203 @@ cpdef object scalar(bytes encoder, bytes workload, int head, int64_t num_labels,
     positive row-check code (``field * N_REASONS + reason``) or ``-(1 + metric)`` for the
     first selected metric that overflows int64.
     """
+    global _cached_options, _cache_valid
     cdef bs_options o
     cdef bs_row r
     cdef int64_t out[BS_N_METRICS]
     cdef int k, status
     _unpack(encoder, workload, head, num_labels, &o, &r)
-    status = bs_check_row(&o, &r)
+    if not _cache_valid or memcmp(&o, &_cached_options, sizeof(bs_options)) != 0:
+        bs_plan_of(&o, &_cached_plan)
+        _cached_options = o
+        _cache_valid = True
+    status = bs_check_row(&_cached_plan, &r)
     if status:
         return status
     for k in range(BS_N_METRICS):
         out[k] = 0
-    status = bs_evaluate(&o, &r, mask, out)
+    status = bs_evaluate(&o, &_cached_plan, &r, mask, out)
     if status:
         return -status
     return (out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8], out[9])
 
 
-cdef inline void _evaluate_row(const bs_options *o, const int64_t **cols, const Py_ssize_t *steps,
-                               Py_ssize_t i, unsigned mask, int64_t **outs, Py_ssize_t *first) noexcept nogil:
-    # One row, with its own stack: prange shares C arrays declared in the loop's scope.
-    cdef bs_row r
-    cdef int64_t values[BS_N_METRICS]
-    cdef int k, status
-    for k in range(BS_N_FIELDS):
-        r.f[k] = cols[k][i * steps[k]]
-    status = bs_check_row(o, &r)
-    if status:
-        if i < first[0]:
-            first[0], first[1] = i, status
-        return
-    status = bs_evaluate(o, &r, mask, values)
-    if status and i < first[2]:
-        first[2], first[3] = i, status - 1
+cdef extern from "Python.h":
+    object PyType_GenericAlloc(object cls, Py_ssize_t nitems)
+    void PyTuple_SET_ITEM(object tup, Py_ssize_t index, object item)
+    void Py_INCREF(object o)
+
+
+def estimate_tuple(type cls, object encoder, object workload, str head, int head_code, int64_t num_labels,
+                   object pack_encoder, object pack_workload):
+    """estimate()'s whole scalar path: an instance of the tuple subclass ``cls``
+    (bertsize.Estimate) with the 10 metrics, latency None, then encoder, workload, head
+    and num_labels -- or the int status of scalar().
+
+    The packings are read from the objects' cache (see bertsize._abi), calling
+    ``pack_encoder`` / ``pack_workload`` to fill it; the tuple is allocated once, as
+    CPython's own tuple-subclass constructor does, instead of being built and copied.
+    """
+    packed_encoder = encoder.__dict__.get(_PACKED)
+    if packed_encoder is None:
+        packed_encoder = pack_encoder(encoder)
+    packed_workload = workload.__dict__.get(_PACKED)
+    if packed_workload is None:
+        packed_workload = pack_workload(workload)
+    values = scalar(packed_encoder, packed_workload, head_code, num_labels, (1u << BS_N_METRICS) - 1)
+    if type(values) is int:
+        return values
+    result = PyType_GenericAlloc(cls, 15)
+    cdef Py_ssize_t k
     for k in range(BS_N_METRICS):
-        if outs[k] != NULL:
-            outs[k][i] = values[k]
+        _set_item(result, k, (<tuple>values)[k])
+    _set_item(result, 10, None)
+    _set_item(result, 11, encoder)
+    _set_item(result, 12, workload)
+    _set_item(result, 13, head)
+    _set_item(result, 14, num_labels)
+    return result
 
 
-def evaluate_columns(bytes encoder, bytes workload, int head, int64_t num_labels, list columns, list steps,
-                     Py_ssize_t n, unsigned mask, list outputs, int threads):
+cdef inline void _set_item(object tup, Py_ssize_t index, object item):
+    Py_INCREF(item)  # PyTuple_SET_ITEM steals a reference
+    PyTuple_SET_ITEM(tup, index, item)
+
+
+cdef enum:
+    # Rows per block: a block's columns (<= 11 x 8 bytes x 2048 = 176 KiB) stay in L2
+    # between the pass that bounds them and the pass that evaluates them.
+    BLOCK = 2048
+
+
+ctypedef struct _Call:
+    bs_options options
+    bs_plan plan
+    bs_row template             # fields without a column
+    const int64_t *cols[BS_N_FIELDS]
+    int varying[BS_N_FIELDS]    # fields with a column
+    int n_varying
+    int64_t *outs[BS_N_METRICS]
+    int selected[BS_N_METRICS]  # metrics to write
+    int n_selected
+    unsigned mask
+
+
+cdef inline void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t stop,
+                                 Py_ssize_t *first) noexcept nogil:
+    """Rows [start, stop): bound the block, then evaluate it unchecked if the bound
+    allows, checked otherwise.  first[0:2] / first[2:4] track this thread's first bad
+    and first overflowing row."""
+    # Local copies of everything the row loop reads: through `call` the compiler would
+    # have to assume that each store of a result may overwrite the plan or the column
+    # pointers, and reload them for every row.
+    cdef bs_options options = call.options
+    cdef bs_plan plan = call.plan
+    cdef const int64_t *cols[BS_N_FIELDS]
+    cdef int varying[BS_N_FIELDS]
+    cdef int selected[BS_N_METRICS]
+    cdef int n_varying = call.n_varying, n_selected = call.n_selected
+    cdef unsigned mask = call.mask
+    cdef bs_row corner = call.template
+    cdef bs_row r = call.template
+    cdef int64_t values[BS_N_METRICS]
+    cdef bs_stage_buffer buffer  # staged results, 16-byte aligned for streaming stores
+    cdef int64_t *staged = buffer.v
+    cdef int64_t value, hidden
+    cdef Py_ssize_t i, stage, stage_stop
+    cdef int j, k, status, safe
+    memcpy(cols, call.cols, sizeof(cols))
+    memcpy(varying, call.varying, sizeof(varying))
+    memcpy(selected, call.selected, sizeof(selected))
+    for j in range(n_varying):
+        k = varying[j]
+        value = cols[k][start]
+        for i in range(start + 1, stop):
+            if cols[k][i] > value:
+                value = cols[k][i]
+        corner.f[k] = value
+    if cols[BS_EMBEDDING] != NULL:
+        # embedding varies: bound the effective width (0 means "equal to hidden")
+        value = 0
+        for i in range(start, stop):
+            hidden = cols[BS_HIDDEN][i] if cols[BS_HIDDEN] != NULL else r.f[BS_HIDDEN]
+            if cols[BS_EMBEDDING][i]:
+                hidden = cols[BS_EMBEDDING][i]
+            if hidden > value:
+                value = hidden
+        corner.f[BS_EMBEDDING] = value
+    safe = bs_block_is_safe(&options, &plan, &corner, mask)
+    stage = start
+    while stage < stop:
+        stage_stop = min(stage + BS_STAGE, stop)
+        for i in range(stage, stage_stop):
+            for j in range(n_varying):
+                k = varying[j]
+                r.f[k] = cols[k][i]
+            status = bs_check_row(&plan, &r)
+            if status:
+                if i < first[0]:
+                    first[0], first[1] = i, status
+                continue
+            if safe:
+                bs_evaluate_unchecked(&options, &plan, &r, mask, values)
+            else:
+                status = bs_evaluate(&options, &plan, &r, mask, values)
+                if status and i < first[2]:
+                    first[2], first[3] = i, status - 1
+            for j in range(n_selected):
+                staged[j * BS_STAGE_STRIDE + (i - stage)] = values[selected[j]]
+        for j in range(n_selected):
+            bs_stream_copy(&call.outs[selected[j]][stage], &staged[j * BS_STAGE_STRIDE], stage_stop - stage)
+        stage = stage_stop
+    bs_stream_fence()
+
+
+def evaluate_columns(bytes encoder, bytes workload, int head, int64_t num_labels, dict constants, dict columns,
+                     Py_ssize_t n, dict outputs, int threads):
     """Evaluate n configurations into the output arrays.
 
     Args:
-        encoder, workload, head, num_labels: the call's options, packed as for scalar();
-            the packed sizes are unused (every field has a column).
-        columns: BS_N_FIELDS C-contiguous int64 arrays; column k is read at row i as
-            ``columns[k][i * steps[k]]`` (step 0 broadcasts a length-1 array).
-        mask: bit m selects metric m; ``outputs[m]`` is a writable C-contiguous int64 array
-            of length n for every selected metric (None otherwise).
-        threads: OpenMP threads for the row loop.
+        encoder, workload, head, num_labels: the call, packed as for scalar(); the packed
+            sizes apply to every field without a column or a constant.
+        constants: field index -> int64 value for every row.
+        columns: field index -> C-contiguous int64 array of length n.
+        outputs: metric index -> writable C-contiguous int64 array of length n; the
+            metrics to compute.
+        threads: OpenMP threads.
 
     Returns:
         ``(bad_row, bad_code, overflow_row, overflow_metric)``: the first row that fails
         the row check and its code (``-1, 0`` if none), and the first row whose selected
         metrics overflow int64 with the first such metric (``-1, -1`` if none).
     """
-    cdef bs_options o
-    cdef const int64_t *cols[BS_N_FIELDS]
-    cdef Py_ssize_t col_steps[BS_N_FIELDS]
-    cdef int64_t *outs[BS_N_METRICS]
+    cdef _Call call
     cdef const int64_t[::1] column
     cdef int64_t[::1] output
-    cdef Py_ssize_t i
+    cdef Py_ssize_t block, blocks = (n + BLOCK - 1) // BLOCK
     cdef int k, tid
-    cdef bs_row unused
-    _unpack(encoder, workload, head, num_labels, &o, &unused)
+    _unpack(encoder, workload, head, num_labels, &call.options, &call.template)
+    bs_plan_of(&call.options, &call.plan)
+    for k, value in constants.items():
+        call.template.f[k] = value
+    call.n_varying = 0
     for k in range(BS_N_FIELDS):
-        column = columns[k]
-        cols[k] = &column[0]
-        col_steps[k] = steps[k]
+        call.cols[k] = NULL
+        if k in columns:
+            column = columns[k]
+            call.cols[k] = &column[0]
+            call.varying[call.n_varying] = k
+            call.n_varying += 1
+    call.n_selected = 0
+    call.mask = 0
     for k in range(BS_N_METRICS):
-        outs[k] = NULL
-        if mask & (1u << k):
+        call.outs[k] = NULL
+        if k in outputs:
             output = outputs[k]
-            outs[k] = &output[0]
+            call.outs[k] = &output[0]
+            call.selected[call.n_selected] = k
+            call.n_selected += 1
+            call.mask |= 1u << k
     threads = max(threads, 1)
     # prange has no min-reduction: each thread keeps its own first bad / overflowing row
     # (4 slots) and the minimum is taken after the loop, so the answer does not depend on
@@ -139,11 +273,11 @@ def evaluate_columns(bytes encoder, bytes workload, int head, int64_t num_labels
     for k in range(threads):
         first[4 * k], first[4 * k + 1], first[4 * k + 2], first[4 * k + 3] = n, 0, n, -1
     try:
-        # Static schedule: each thread streams one contiguous block of rows, which is what
-        # a memory-bandwidth-bound loop wants.
-        for i in prange(n, nogil=True, schedule="static", num_threads=threads):
+        # Static schedule: each thread streams one contiguous run of blocks, which is
+        # what a memory-bandwidth-bound loop wants.
+        for block in prange(blocks, nogil=True, schedule="static", num_threads=threads):
             tid = threadid()
-            _evaluate_row(&o, cols, col_steps, i, mask, outs, &first[4 * tid])
+            _evaluate_block(&call, block * BLOCK, min((block + 1) * BLOCK, n), &first[4 * tid])
         bad_row, bad_code, overflow_row, overflow_metric = n, 0, n, -1
         for k in range(threads):
             if first[4 * k] < bad_row:

@@ -164,19 +164,19 @@ def estimate(
         raise ValueError("device: latency estimates are not available yet; pass device=None")
     if kernel is None:
         return _oracle_estimate(encoder, workload, head, num_labels)
-    result = kernel.scalar(
-        _abi.pack_encoder(encoder), _abi.pack_workload(workload), _abi.HEAD_CODES[head], num_labels, _ALL_METRICS
+    result = kernel.estimate_tuple(
+        Estimate, encoder, workload, head, _HEAD_CODES[head], num_labels, _abi.pack_encoder, _abi.pack_workload
     )
     if type(result) is int:
         _raise_kernel_status(result, encoder, workload)
-    return tuple.__new__(Estimate, (*result, None, encoder, workload, head, num_labels))
+    return result
 
 
 _DEFAULT_WORKLOAD = Workload()
 _VALID_HEADS = frozenset(
     (family, head) for family in FAMILIES for head in HEADS if Encoder(family=family).has_head(head)
 )
-_ALL_METRICS = (1 << len(METRICS)) - 1
+_HEAD_CODES = _abi.HEAD_CODES
 
 
 def _raise_kernel_status(status: int, encoder: Encoder, workload: Workload) -> None:

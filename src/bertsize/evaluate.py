@@ -82,30 +82,23 @@ def evaluate(
     if kernel is None:
         _evaluate_with_oracle(arrays, rows, base, workload, head, num_labels, outputs)
         return outputs
-    defaults = _abi.encoder_values(base) + (workload.batch, workload.seq_len)
-    full_columns, steps = [], []
-    for field, default in zip(COLUMNS, defaults):
-        array = arrays.get(field)
-        if array is None:
-            array = np.array([default], dtype=np.int64)
-        full_columns.append(array)
-        steps.append(0 if array.shape[0] == 1 else 1)
-    mask = 0
-    ordered = []
-    for index, name in enumerate(METRICS):
-        ordered.append(outputs.get(name))
-        if name in outputs:
-            mask |= 1 << index
+    constants, varying = {}, {}
+    for name, array in arrays.items():
+        if array.shape[0] == rows and rows > 1:
+            varying[COLUMNS.index(name)] = array
+        else:
+            constants[COLUMNS.index(name)] = int(array[0])
     bad_row, bad_code, overflow_row, overflow_metric = kernel.evaluate_columns(
         _abi.pack_encoder(base), _abi.pack_workload(workload), _abi.HEAD_CODES[head], num_labels,
-        full_columns, steps, rows, mask, ordered, threads,
+        constants, varying, rows, {METRICS.index(name): array for name, array in outputs.items()}, threads,
     )
-    if bad_row >= 0:
-        _raise_bad_row(bad_row, bad_code, full_columns, steps, arrays, base)
-    if overflow_row >= 0:
+    if bad_row >= 0 or overflow_row >= 0:
+        row_values = _row_values(base, workload, arrays)
+        if bad_row >= 0:
+            _raise_bad_row(bad_row, bad_code, row_values(bad_row), arrays)
         raise OverflowError(
             f"{METRICS[overflow_metric]} exceeds int64 (2**63 - 1) at row {overflow_row}: "
-            f"{_row_text(overflow_row, full_columns, steps)}"
+            + ", ".join(f"{k}={v}" for k, v in row_values(overflow_row).items())
         )
     return outputs
 
@@ -189,18 +182,22 @@ def _threads(threads: int | None) -> int:
     return _validate.integer("threads", threads)
 
 
-def _row_values(row: int, full_columns: list[np.ndarray], steps: list[int]) -> dict[str, int]:
-    return {name: int(column[row * step]) for name, column, step in zip(COLUMNS, full_columns, steps)}
+def _row_values(base: Encoder, workload: Workload, arrays: dict[str, np.ndarray]):
+    """row -> {field: value} of that row, columns over base / workload values."""
+    defaults = dict(zip(COLUMNS, _abi.encoder_values(base) + (workload.batch, workload.seq_len)))
+
+    def values(row: int) -> dict[str, int]:
+        result = dict(defaults)
+        for name, array in arrays.items():
+            result[name] = int(array[row] if array.shape[0] > 1 else array[0])
+        return result
+
+    return values
 
 
-def _row_text(row: int, full_columns: list[np.ndarray], steps: list[int]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in _row_values(row, full_columns, steps).items())
-
-
-def _raise_bad_row(row: int, code: int, full_columns, steps, arrays, base: Encoder) -> None:
+def _raise_bad_row(row: int, code: int, values: dict[str, int], arrays: dict[str, np.ndarray]) -> None:
     field, reason = divmod(code, len(_REASONS))
     name = COLUMNS[field]
-    values = _row_values(row, full_columns, steps)
     where = f"column {name!r}, row {row}" if name in arrays else f"{name} (from the base/workload) at row {row}"
     if name == "heads":
         problem = f"heads={values['heads']} does not divide hidden={values['hidden']}"

@@ -1,0 +1,141 @@
+"""Kernel throughput, measured as ratios in one run on one data set.
+
+Prints, for N configurations of a BERT masked-LM design space (6 varying columns, all 10
+metrics, bf16 mixed-precision training): evaluate() rows/s with 1 and 2 threads and the
+bandwidth that implies, against this machine's STREAM triad (measured here, with the
+kernel's own compiler and OpenMP); the same closed form vectorised with numpy; the
+pure-Python oracle in a loop; and the cost of one estimate() and of the raw kernel call.
+
+    python benchmarks/bench_kernel.py [--rows 20000000]
+
+Not a test: nothing here asserts a time.  The one assertion checks that the numpy
+version computes the same numbers as the kernel (otherwise the ratio means nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import timeit
+
+import numpy as np
+
+import bertsize
+from bertsize import _abi, _kernel
+from bertsize.estimate import oracle_values
+
+BASE = bertsize.preset("bert-base-uncased")
+WORK = bertsize.Workload(training=True, precision="bf16", optimizer="adamw", backend="cuda")
+HEAD = "masked_lm"
+
+
+def best_seconds(function, repeats=3):
+    function()  # warm: page faults, thread pool
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def design_space(rows, seed=0):
+    rng = np.random.default_rng(seed)
+    heads = rng.integers(1, 17, rows)
+    return {
+        "layers": rng.integers(1, 49, rows),
+        "heads": heads,
+        "hidden": heads * rng.integers(1, 129, rows),
+        "intermediate": rng.integers(1, 8193, rows),
+        "batch": rng.integers(1, 65, rows),
+        "seq_len": rng.integers(1, 513, rows),
+    }
+
+
+def numpy_closed_form(c, V=BASE.vocab, P=BASE.max_positions, T=BASE.type_vocab):
+    """All 10 metrics of BertForMaskedLM, bf16 mixed-precision training (Korthikanti
+    accounting, eager attention, dropout on), written out with numpy broadcasting."""
+    L, H, A, I, b, s = c["layers"], c["hidden"], c["heads"], c["intermediate"], c["batch"], c["seq_len"]
+    n = b * s
+    nH, nI, S = n * H, n * I, b * A * s * s
+    params = (V + P + T) * H + 2 * H + L * (4 * H * H + 2 * H * I + 9 * H + I) + (H * H + 3 * H + V)
+    flops = 2 * nH * (L * (4 * H + 2 * s + 2 * I) + H + V)
+    elementwise = 10 * nH + L * (23 * nH + 6 * nI + 7 * S) + 13 * nH + n * V
+    activations = 3 * nH + L * (18 * nH + 4 * nI + 5 * S) + 8 * nH + 4 * n * V + 4
+    return {
+        "params": params, "flops_fwd": flops, "flops_bwd": 2 * flops, "macs_fwd": flops // 2,
+        "elementwise_flops_fwd": elementwise, "weight_bytes": 2 * params, "grad_bytes": 2 * params,
+        "optimizer_bytes": 12 * params, "activation_bytes": activations, "peak_bytes": 16 * params + activations,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20_000_000)
+    parser.add_argument("--oracle-rows", type=int, default=2_000)
+    args = parser.parse_args()
+    rows = args.rows
+    info = bertsize.build_info()
+    print(f"bertsize {bertsize.__version__}: {info['compiler']}, OpenMP {'on' if info['openmp'] else 'off'}, "
+          f"{info['threads']} threads, {os.cpu_count()} cores")
+
+    # --- the machine's memory bandwidth, measured now -----------------------------------
+    a, b, c = np.empty(rows), np.ones(rows), np.full(rows, 2.0)
+    triad = {}
+    for threads in (1, 2):
+        seconds = best_seconds(lambda: _kernel.stream_triad(a, b, c, 3.0, threads), repeats=5)
+        triad[threads] = 24 * rows / seconds  # STREAM counts 3 x 8 bytes per element
+        print(f"STREAM triad, {threads} thread{'s' * (threads > 1)}: {triad[threads] / 1e9:.1f} GB/s")
+    del a, b, c
+
+    # --- the kernel ----------------------------------------------------------------------
+    columns = design_space(rows)
+    out = {name: np.zeros(rows, dtype=np.int64) for name in bertsize.METRICS}
+    bytes_per_row = 8 * (len(columns) + len(bertsize.METRICS))  # read + written
+    print(f"\nevaluate(): {rows:,} rows, {len(columns)} columns -> {len(out)} metrics "
+          f"({bytes_per_row} bytes per row), {HEAD}, {WORK.precision} training, out= buffers")
+    rate = {}
+    for threads in (1, 2):
+        seconds = best_seconds(lambda: bertsize.evaluate(columns, BASE, WORK, HEAD, out=out, threads=threads))
+        rate[threads] = rows / seconds
+        bandwidth = bytes_per_row * rate[threads]
+        print(f"  {threads} thread{'s' * (threads > 1)}: {rate[threads]:.3g} rows/s, {bandwidth / 1e9:.1f} GB/s "
+              f"= {100 * bandwidth / triad[threads]:.0f} % of triad")
+
+    # --- numpy, same closed form, same data -----------------------------------------------
+    numpy_seconds = best_seconds(lambda: numpy_closed_form(columns), repeats=1)
+    reference = numpy_closed_form(columns)
+    for name in bertsize.METRICS:
+        np.testing.assert_array_equal(reference[name], out[name], err_msg=name)
+    numpy_rate = rows / numpy_seconds
+    print(f"numpy vectorised closed form: {numpy_rate:.3g} rows/s (identical results) "
+          f"-> kernel / numpy = {rate[2] / numpy_rate:.1f}x (2 threads), {rate[1] / numpy_rate:.1f}x (1 thread)")
+    del reference
+
+    # --- the pure-Python oracle --------------------------------------------------------------
+    sample = {name: column[: args.oracle_rows] for name, column in columns.items()}
+
+    def oracle_loop():
+        for row in range(args.oracle_rows):
+            encoder = BASE.replace(**{k: int(sample[k][row]) for k in ("layers", "hidden", "heads", "intermediate")})
+            work = WORK.replace(batch=int(sample["batch"][row]), seq_len=int(sample["seq_len"][row]))
+            oracle_values(encoder, work, HEAD, 2)
+
+    oracle_rate = args.oracle_rows / best_seconds(oracle_loop, repeats=1)
+    print(f"oracle, pure-Python loop: {oracle_rate:.3g} rows/s -> kernel / oracle = {rate[2] / oracle_rate:.3g}x")
+
+    # --- one configuration ---------------------------------------------------------------------
+    encoder, workload = bertsize.preset("bert-large-uncased"), WORK
+    calls = 200_000
+    per_call = min(timeit.repeat(lambda: bertsize.estimate(encoder, workload, HEAD), number=calls, repeat=5)) / calls
+    packed_encoder, packed_work = _abi.pack_encoder(encoder), _abi.pack_workload(workload)
+    code, mask = _abi.HEAD_CODES[HEAD], (1 << len(bertsize.METRICS)) - 1
+    raw = min(timeit.repeat(lambda: _kernel.scalar(packed_encoder, packed_work, code, 2, mask),
+                            number=calls, repeat=5)) / calls
+    print(f"\nestimate(): {per_call * 1e6:.2f} us per call; raw kernel scalar call: {raw * 1e6:.2f} us")
+    print("(targets: 2 threads >= 15x numpy and >= 70 % of triad; estimate() <= 2 us; raw scalar <= 0.2 us)")
+
+
+if __name__ == "__main__":
+    main()
