@@ -202,3 +202,12 @@ def test_build_info():
     assert kernel.openmp_enabled() in (True, False)
     if info["implementation"] == "cython":
         assert info["compiler"] and info["threads"] >= 1
+
+
+def test_abi_sizes_agree():
+    """The Python side and the C structs agree on how many fields, metrics and reasons."""
+    from bertsize import evaluate as evaluate_module
+
+    assert kernel.N_FIELDS == len(bertsize.COLUMNS) == len(_abi.FIELDS)
+    assert kernel.N_METRICS == len(bertsize.METRICS)
+    assert kernel.N_REASONS == evaluate_module._N_REASONS

@@ -9,7 +9,7 @@ import numpy as np
 
 from bertsize import _abi, _validate
 from bertsize._backend import kernel
-from bertsize.estimate import METRICS, check_arguments, oracle_values
+from bertsize.estimate import METRICS, oracle_values
 from bertsize.model import HEADS, Encoder
 from bertsize.presets import preset
 from bertsize.workload import Workload
@@ -18,15 +18,10 @@ from bertsize.workload import Workload
 #: Workload's numeric fields.
 COLUMNS = _abi.FIELDS
 
-_REASONS = (
-    None,
-    "must be positive",
-    "does not divide hidden",
-    "must be 0 for family 'distilbert' (it has no token-type embeddings)",
-    "must be >= 0 (0 means equal to hidden)",
-    "differs from hidden, but only ALBERT and ELECTRA factorise their embeddings",
-    "exceeds the positions of the encoder",
-)
+# Why a row is invalid, in the order of enum bs_reason (csrc/bs_evaluate.h).
+_OK, _NOT_POSITIVE, _HEADS_DIVIDE, _NOT_ZERO, _NEGATIVE, _NOT_FACTORISED, _TOO_LONG = range(7)
+_N_REASONS = 7
+_POSITIVE = ("layers", "hidden", "heads", "intermediate", "vocab", "max_positions", "batch", "seq_len")
 
 
 def evaluate(
@@ -95,7 +90,7 @@ def evaluate(
     if bad_row >= 0 or overflow_row >= 0:
         row_values = _row_values(base, workload, arrays)
         if bad_row >= 0:
-            _raise_bad_row(bad_row, bad_code, row_values(bad_row), arrays)
+            _raise_bad_row(bad_row, bad_code, row_values(bad_row), arrays, base)
         raise OverflowError(
             f"{METRICS[overflow_metric]} exceeds int64 (2**63 - 1) at row {overflow_row}: "
             + ", ".join(f"{k}={v}" for k, v in row_values(overflow_row).items())
@@ -136,7 +131,9 @@ def _columns(columns: Mapping[str, object], base: Encoder) -> tuple[dict[str, np
         _validate.choice("column", name, COLUMNS)
         if name == "hidden_groups" and base.family != "albert":
             raise ValueError(f"column 'hidden_groups' is ALBERT's layer sharing; the base family is {base.family!r}")
-        if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        if isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"column {name!r} must hold integers, got {value!r} (bool)")
+        if isinstance(value, numbers.Integral):
             if not -(2**63) <= int(value) < 2**63:
                 raise ValueError(f"column {name!r}: {int(value)} does not fit in int64")
             arrays[name] = np.array([int(value)], dtype=np.int64)
@@ -195,36 +192,72 @@ def _row_values(base: Encoder, workload: Workload, arrays: dict[str, np.ndarray]
     return values
 
 
-def _raise_bad_row(row: int, code: int, values: dict[str, int], arrays: dict[str, np.ndarray]) -> None:
-    field, reason = divmod(code, len(_REASONS))
+def _raise_bad_row(row: int, code: int, values: dict[str, int], arrays: dict[str, np.ndarray], base: Encoder) -> None:
+    field, reason = divmod(code, _N_REASONS)
     name = COLUMNS[field]
     where = f"column {name!r}, row {row}" if name in arrays else f"{name} (from the base/workload) at row {row}"
-    if name == "heads":
+    value = values[name]
+    if reason == _NOT_POSITIVE:
+        problem = f"{name} must be positive, got {value}"
+    elif reason == _HEADS_DIVIDE:
         problem = f"heads={values['heads']} does not divide hidden={values['hidden']}"
-    elif name == "seq_len":
-        problem = f"seq_len={values['seq_len']} exceeds the positions of max_positions={values['max_positions']}"
+    elif reason == _NOT_ZERO:
+        problem = f"type_vocab must be 0 for family 'distilbert' (it has no segment embeddings), got {value}"
+    elif reason == _NEGATIVE:
+        problem = f"embedding must be >= 0 (0 means equal to hidden), got {value}"
+    elif reason == _NOT_FACTORISED:
+        problem = (f"embedding={value} differs from hidden={values['hidden']}, but only ALBERT and ELECTRA "
+                   f"factorise their embeddings (family {base.family!r})")
     else:
-        problem = f"{name}={values[name]} {_REASONS[reason]}"
+        limit = values["max_positions"] - (base.max_positions - base.max_seq_len)
+        problem = (f"seq_len={value} exceeds the {limit} positions this encoder supports "
+                   f"(max_positions={values['max_positions']})")
     raise ValueError(f"{where}: {problem}")
+
+
+def _check_row(values: dict[str, int], base: Encoder) -> int:
+    """The pure-Python twin of bs_check_row: 0, or field * _N_REASONS + reason."""
+    for name in _POSITIVE:
+        if values[name] < 1:
+            return COLUMNS.index(name) * _N_REASONS + _NOT_POSITIVE
+    if values["hidden"] % values["heads"]:
+        return COLUMNS.index("heads") * _N_REASONS + _HEADS_DIVIDE
+    type_vocab = COLUMNS.index("type_vocab") * _N_REASONS
+    if base.family == "distilbert" and values["type_vocab"] != 0:
+        return type_vocab + _NOT_ZERO
+    if base.family != "distilbert" and values["type_vocab"] < 1:
+        return type_vocab + _NOT_POSITIVE
+    embedding = COLUMNS.index("embedding") * _N_REASONS
+    if values["embedding"] < 0:
+        return embedding + _NEGATIVE
+    if values["embedding"] not in (0, values["hidden"]) and base.family not in ("albert", "electra"):
+        return embedding + _NOT_FACTORISED
+    if base.family == "albert" and values["hidden_groups"] < 1:
+        return COLUMNS.index("hidden_groups") * _N_REASONS + _NOT_POSITIVE
+    if values["seq_len"] > values["max_positions"] - (base.max_positions - base.max_seq_len):
+        return COLUMNS.index("seq_len") * _N_REASONS + _TOO_LONG
+    return _OK
 
 
 def _evaluate_with_oracle(arrays, rows, base, workload, head, num_labels, outputs) -> None:
     """The pure-Python path: one oracle evaluation per row (BERTSIZE_PUREPYTHON=1)."""
+    row_values = _row_values(base, workload, arrays)
     for row in range(rows):
-        values = {name: int(array[row] if array.shape[0] > 1 else array[0]) for name, array in arrays.items()}
-        encoder_changes = {k: v for k, v in values.items() if k in _abi.ENCODER_FIELDS}
+        values = row_values(row)
+        code = _check_row(values, base)
+        if code:
+            _raise_bad_row(row, code, values, arrays, base)
+        encoder_changes = {k: values[k] for k in arrays if k in _abi.ENCODER_FIELDS}
         if encoder_changes.get("embedding") == 0:
             encoder_changes["embedding"] = None
-        work_changes = {k: v for k, v in values.items() if k in _abi.WORKLOAD_FIELDS}
-        try:
-            encoder = base.replace(**encoder_changes)
-            work = workload.replace(**work_changes)
-            check_arguments(encoder, work, head, num_labels)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"row {row}: {error}") from None
+        encoder = base.replace(**encoder_changes)
+        work = workload.replace(**{k: values[k] for k in arrays if k in _abi.WORKLOAD_FIELDS})
         metrics, too_big = oracle_values(encoder, work, head, num_labels)
         for name, value in zip(METRICS, metrics):
             if name in outputs:
                 if name in too_big:
-                    raise OverflowError(f"{name} exceeds int64 (2**63 - 1) at row {row}")
+                    raise OverflowError(
+                        f"{name} exceeds int64 (2**63 - 1) at row {row}: "
+                        + ", ".join(f"{k}={v}" for k, v in values.items())
+                    )
                 outputs[name][row] = value
