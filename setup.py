@@ -73,13 +73,11 @@ class BuildWithOptionalOpenMP(build_ext):
         super().build_extensions()
 
 
+_HEADERS = [os.path.join("csrc", name) for name in sorted(os.listdir("csrc"))]
 extensions = [
-    Extension(
-        "bertsize._kernel",
-        sources=["src/bertsize/_kernel.pyx"],
-        include_dirs=["csrc"],
-        depends=[os.path.join("csrc", name) for name in sorted(os.listdir("csrc"))],
-    )
+    Extension(f"bertsize.{name}", sources=[f"src/bertsize/{name}.pyx"], include_dirs=["csrc", "src/bertsize"],
+              depends=_HEADERS)
+    for name in ("_kernel", "_search")
 ]
 
 setup(

@@ -10,12 +10,15 @@ from bertsize.evaluate import COLUMNS, evaluate
 from bertsize.hf_config import from_hf_config, supported_model_types
 from bertsize.model import ACTIVATIONS, FAMILIES, HEADS, Encoder
 from bertsize.presets import preset, presets
+from bertsize.search import Result, max_batch, max_seq_len, search
+from bertsize.space import Budget, Space
 from bertsize.workload import ATTENTIONS, BACKENDS, OPTIMIZERS, PRECISIONS, RECOMPUTES, Workload
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS", "ATTENTIONS", "BACKENDS", "COLUMNS", "FAMILIES", "HEADS", "METRICS", "OPTIMIZERS", "PRECISIONS",
-    "RECOMPUTES", "ComponentCost", "Encoder", "Estimate", "Workload", "__version__", "breakdown",
+    "RECOMPUTES", "Budget", "ComponentCost", "Encoder", "Estimate", "Result", "Space", "Workload", "__version__",
+    "breakdown", "max_batch", "max_seq_len", "search",
     "build_info", "count_params", "estimate", "evaluate", "from_hf_config", "preset", "presets", "supported_model_types",
 ]

@@ -1,0 +1,592 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Cython walker of implicit design spaces: count, enumerate, rank and Pareto-filter the
+points that fit a budget, without materialising the Cartesian product.
+
+Every metric is non-decreasing along every axis as the walk orders it, so the points
+that meet the upper bounds form a down-set and those that meet ``min_params`` an up-set:
+
+* a box (some axes fixed, the others free) whose largest corner meets the caps and whose
+  smallest corner meets the floor fits entirely: its valid points are counted from
+  prefix-sum tables, without visiting them;
+* a box whose smallest corner breaks a cap has no fit, and neither has any box further
+  along that axis: the axis loop stops;
+* along the innermost axis two binary searches bound the run of fits.
+
+Private: bertsize.search() validates its arguments and builds the walk.
+"""
+
+from cython.parallel cimport prange
+from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcpy, memset
+
+import numpy as np
+
+from bertsize._kernel cimport (
+    BS_N_FIELDS, BS_N_METRICS, bs_evaluate, bs_options, bs_plan, bs_plan_of, bs_row,
+)
+
+cdef extern from "bs_types.h" nogil:
+    enum:
+        BS_PARAMS
+        BS_FLOPS_FWD
+        BS_FLOPS_BWD
+        BS_PEAK_BYTES
+        BS_HIDDEN
+        BS_HEADS
+        BS_INTERMEDIATE
+
+cdef enum:
+    MAX_AXES = 16
+    PLAIN = 0       # the axis sets a row field
+    HEAD_DIM = 1    # heads = hidden / head_dim
+    FFN_RATIO = 2   # intermediate = ratio x hidden
+    STEP_FLOPS = 100  # objective: forward (+ backward when training) matmul FLOPs
+    CAPS_OK = 1     # the point meets every upper bound
+    FLOOR_OK = 2    # the point meets min_params
+    INT64_MAX_ = 9223372036854775807
+
+
+ctypedef struct Walk:
+    bs_options options
+    bs_plan plan
+    bs_row template
+    int n_axes
+    int target[MAX_AXES]            # row field of a PLAIN axis
+    int kind[MAX_AXES]
+    const int64_t *values[MAX_AXES]  # in walk order: index up => every metric up
+    Py_ssize_t size[MAX_AXES]
+    unsigned mask                    # metrics a point needs
+    int64_t cap_memory, cap_params, cap_flops, min_params
+    int training
+    # Some option sets break monotonicity (8-bit AdamW's per-tensor threshold; ELECTRA's
+    # residual dtype under CPU autocast): then every point is visited.
+    int exhaustive
+    # validity: pairs of axes whose combination can be invalid; axis -1 = fixed (size 1)
+    int n_pairs
+    int pair_axis[2][2]
+    const int64_t *pair_prefix[2]   # (size_a + 1) x (size_b + 1) prefix sums of validity
+    Py_ssize_t pair_stride[2]       # size_b + 1
+    int64_t fixed_valid              # 1, or 0 when the fixed fields alone are invalid
+    # objective of top-k / Pareto: metric index (or STEP_FLOPS), +1 maximise / -1 minimise
+    int objective[2]
+    int direction[2]
+
+
+cdef inline int64_t _flops(const Walk *w, const int64_t *metrics) noexcept nogil:
+    if w.training:
+        if metrics[BS_FLOPS_FWD] > INT64_MAX_ - metrics[BS_FLOPS_BWD]:
+            return INT64_MAX_
+        return metrics[BS_FLOPS_FWD] + metrics[BS_FLOPS_BWD]
+    return metrics[BS_FLOPS_FWD]
+
+
+cdef inline int _point(const Walk *w, const Py_ssize_t *idx, int64_t *metrics) noexcept nogil:
+    """Evaluate the point at `idx`: CAPS_OK | FLOOR_OK flags; metrics filled.  A metric
+    past int64 is larger than any bound: it breaks the caps and meets the floor."""
+    cdef bs_row r = w.template
+    cdef int k, status
+    cdef int64_t head_dim = 0, ratio = 0, hidden
+    for k in range(w.n_axes):
+        if w.kind[k] == PLAIN:
+            r.f[w.target[k]] = w.values[k][idx[k]]
+        elif w.kind[k] == HEAD_DIM:
+            head_dim = w.values[k][idx[k]]
+        else:
+            ratio = w.values[k][idx[k]]
+    hidden = r.f[BS_HIDDEN]
+    if head_dim:
+        # floor division: where head_dim does not divide hidden the point is invalid (and
+        # not counted), and the floor keeps the metrics monotone for the searches
+        r.f[BS_HEADS] = hidden // head_dim
+    if ratio:
+        if hidden > INT64_MAX_ // ratio:
+            return FLOOR_OK
+        r.f[BS_INTERMEDIATE] = ratio * hidden
+    status = bs_evaluate(&w.options, &w.plan, &r, w.mask, metrics)
+    if status:
+        return FLOOR_OK
+    cdef int flags = CAPS_OK
+    if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:
+        flags = 0
+    if metrics[BS_PARAMS] >= w.min_params:
+        flags |= FLOOR_OK
+    return flags
+
+
+cdef inline int64_t _objective(const Walk *w, int which, const int64_t *metrics) noexcept nogil:
+    cdef int m = w.objective[which]
+    if m == STEP_FLOPS:
+        return _flops(w, metrics)
+    return metrics[m]
+
+
+cdef int64_t _valid_count(const Walk *w, const Py_ssize_t *lo, const Py_ssize_t *hi) noexcept nogil:
+    """Valid points in the box lo..hi (inclusive, per axis)."""
+    cdef int64_t total = w.fixed_valid
+    cdef int k, p, a, b
+    cdef int paired[MAX_AXES]
+    cdef Py_ssize_t a0, a1, b0, b1, stride
+    cdef const int64_t *s
+    memset(paired, 0, sizeof(paired))
+    for p in range(w.n_pairs):
+        a, b = w.pair_axis[p][0], w.pair_axis[p][1]
+        a0 = a1 = b0 = b1 = 0
+        if a >= 0:
+            a0, a1 = lo[a], hi[a]
+        if b >= 0:
+            b0, b1 = lo[b], hi[b]
+        if a >= 0:
+            paired[a] = 1
+        if b >= 0:
+            paired[b] = 1
+        s, stride = w.pair_prefix[p], w.pair_stride[p]
+        total *= s[(a1 + 1) * stride + b1 + 1] - s[a0 * stride + b1 + 1] - s[(a1 + 1) * stride + b0] + s[a0 * stride + b0]
+    for k in range(w.n_axes):
+        if not paired[k]:
+            total *= hi[k] - lo[k] + 1
+    return total
+
+
+cdef inline int _is_valid(const Walk *w, const Py_ssize_t *idx) noexcept nogil:
+    return _valid_count(w, idx, idx) != 0
+
+
+cdef Py_ssize_t _last_meeting_caps(const Walk *w, Py_ssize_t *idx, int axis, int64_t *metrics) noexcept nogil:
+    """Largest index along `axis` (others fixed) that meets the caps, or -1."""
+    cdef Py_ssize_t low = 0, high = w.size[axis] - 1, mid
+    idx[axis] = 0
+    if not (_point(w, idx, metrics) & CAPS_OK):
+        return -1
+    idx[axis] = high
+    if _point(w, idx, metrics) & CAPS_OK:
+        return high
+    while high - low > 1:  # caps hold at low, break at high
+        mid = low + (high - low) // 2
+        idx[axis] = mid
+        if _point(w, idx, metrics) & CAPS_OK:
+            low = mid
+        else:
+            high = mid
+    return low
+
+
+cdef Py_ssize_t _first_meeting_floor(const Walk *w, Py_ssize_t *idx, int axis, int64_t *metrics) noexcept nogil:
+    """Smallest index along `axis` that meets min_params, or size (none)."""
+    cdef Py_ssize_t low = 0, high = w.size[axis] - 1, mid
+    if w.min_params <= 0:
+        return 0
+    idx[axis] = high
+    if not (_point(w, idx, metrics) & FLOOR_OK):
+        return w.size[axis]
+    idx[axis] = 0
+    if _point(w, idx, metrics) & FLOOR_OK:
+        return 0
+    while high - low > 1:  # floor fails at low, holds at high
+        mid = low + (high - low) // 2
+        idx[axis] = mid
+        if _point(w, idx, metrics) & FLOOR_OK:
+            high = mid
+        else:
+            low = mid
+    return high
+
+
+cdef void _corner(const Walk *w, Py_ssize_t *idx, int depth, bint largest) noexcept nogil:
+    cdef int k
+    for k in range(depth + 1, w.n_axes):
+        idx[k] = w.size[k] - 1 if largest else 0
+
+
+cdef void _box(const Walk *w, const Py_ssize_t *idx, int depth, Py_ssize_t *lo, Py_ssize_t *hi) noexcept nogil:
+    """The box with axes 0..depth fixed at idx and the others free."""
+    cdef int k
+    for k in range(w.n_axes):
+        if k <= depth:
+            lo[k] = hi[k] = idx[k]
+        else:
+            lo[k], hi[k] = 0, w.size[k] - 1
+
+
+# --------------------------------------------------------------------------------------
+# counting
+# --------------------------------------------------------------------------------------
+cdef int64_t _count_value(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:
+    """Fits with axes 0..depth fixed at idx.  Returns -1 when the box's smallest corner
+    breaks a cap (so does every later value of axis `depth`)."""
+    cdef int64_t metrics[BS_N_METRICS]
+    cdef Py_ssize_t lo[MAX_AXES]
+    cdef Py_ssize_t hi[MAX_AXES]
+    cdef int last = w.n_axes - 1
+    cdef int smallest, largest
+    cdef Py_ssize_t first, final
+    if depth == last:
+        return 0  # handled by the innermost run of depth - 1
+    if depth + 1 == last:
+        first = _first_meeting_floor(w, idx, last, metrics)
+        final = _last_meeting_caps(w, idx, last, metrics)
+        if final < 0:
+            return -1
+        if first > final:
+            return 0
+        _box(w, idx, depth, lo, hi)
+        lo[last], hi[last] = first, final
+        return _valid_count(w, lo, hi)
+    _corner(w, idx, depth, False)
+    smallest = _point(w, idx, metrics)
+    if not (smallest & CAPS_OK):
+        return -1
+    _corner(w, idx, depth, True)
+    largest = _point(w, idx, metrics)
+    if not (largest & FLOOR_OK):
+        return 0
+    if (largest & CAPS_OK) and (smallest & FLOOR_OK):
+        _box(w, idx, depth, lo, hi)
+        return _valid_count(w, lo, hi)
+    return _count_axis(w, idx, depth + 1)
+
+
+cdef int64_t _count_axis(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:
+    cdef int64_t total = 0, fits
+    cdef Py_ssize_t v
+    for v in range(w.size[depth]):
+        idx[depth] = v
+        fits = _count_value(w, idx, depth)
+        if fits < 0:
+            break
+        total += fits
+    return total
+
+
+cdef int64_t _count_every(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:
+    """Fits with axes < depth fixed, visiting every point (no monotonicity assumed)."""
+    cdef int64_t metrics[BS_N_METRICS]
+    cdef int64_t total = 0
+    cdef Py_ssize_t v
+    for v in range(w.size[depth]):
+        idx[depth] = v
+        if depth + 1 < w.n_axes:
+            total += _count_every(w, idx, depth + 1)
+        elif (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
+            total += 1
+    return total
+
+
+cdef int64_t _count_outer(const Walk *w, Py_ssize_t v) noexcept nogil:
+    """Fits with the outermost axis at index v (a prange iteration: its own idx)."""
+    cdef Py_ssize_t idx[MAX_AXES]
+    cdef int64_t fits
+    memset(idx, 0, sizeof(idx))
+    idx[0] = v
+    if w.exhaustive:
+        return _count_every(w, idx, 1) if w.n_axes > 1 else _single_axis_count(w, v)
+    if w.n_axes == 1:
+        return _single_axis_count(w, v)
+    fits = _count_value(w, idx, 0)
+    return fits if fits > 0 else 0
+
+
+cdef int64_t _single_axis_count(const Walk *w, Py_ssize_t v) noexcept nogil:
+    cdef Py_ssize_t idx[MAX_AXES]
+    cdef int64_t metrics[BS_N_METRICS]
+    idx[0] = v
+    if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
+        return 1
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# enumerating, ranking and Pareto-filtering: serial walks that visit fitting points
+# --------------------------------------------------------------------------------------
+ctypedef struct Visit:
+    # What a walk does with each fitting point; the walks below prune with it.
+    int mode               # 0 collect every fit, 1 top-k, 2 Pareto front
+    Py_ssize_t limit       # collect: give up past this many points
+    Py_ssize_t k           # top-k: keep this many
+    Py_ssize_t count       # points held
+    Py_ssize_t capacity
+    Py_ssize_t *points     # count x n_axes indices
+    int64_t *scores        # count x 2 objective values
+    int overflow           # collect: more fits than the limit
+
+
+cdef int _reserve(Visit *out, int n_axes) noexcept nogil:
+    cdef Py_ssize_t capacity
+    cdef void *grown
+    if out.count < out.capacity:
+        return 0
+    capacity = 2 * out.capacity + 64
+    grown = realloc(out.points, capacity * n_axes * sizeof(Py_ssize_t))
+    if grown == NULL:
+        return -1
+    out.points = <Py_ssize_t *>grown
+    grown = realloc(out.scores, capacity * 2 * sizeof(int64_t))
+    if grown == NULL:
+        return -1
+    out.scores = <int64_t *>grown
+    out.capacity = capacity
+    return 0
+
+
+cdef inline int _better(const Walk *w, int which, int64_t a, int64_t b) noexcept nogil:
+    """a is strictly better than b for objective `which`."""
+    return a > b if w.direction[which] > 0 else a < b
+
+
+cdef inline int _weakly_dominates(const Walk *w, const int64_t *p, int64_t q0, int64_t q1) noexcept nogil:
+    """p is at least as good as (q0, q1) in both objectives."""
+    return not _better(w, 0, q0, p[0]) and not _better(w, 1, q1, p[1])
+
+
+cdef int _worst_kept(const Walk *w, const Visit *out) noexcept nogil:
+    cdef Py_ssize_t j, worst = 0
+    for j in range(1, out.count):
+        if _better(w, 0, out.scores[2 * worst], out.scores[2 * j]):
+            worst = j
+    return <int>worst
+
+
+cdef int _offer(const Walk *w, Visit *out, const Py_ssize_t *idx, int64_t s0, int64_t s1) noexcept nogil:
+    """Take a fitting, valid point.  Returns -1 on allocation failure."""
+    cdef Py_ssize_t j, kept
+    cdef int worst
+    if out.mode == 0:
+        if out.count >= out.limit:
+            out.overflow = 1
+            return 0
+    elif out.mode == 1:
+        if out.count >= out.k:
+            worst = _worst_kept(w, out)
+            if not _better(w, 0, s0, out.scores[2 * worst]):
+                return 0
+            memcpy(&out.points[worst * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))
+            out.scores[2 * worst], out.scores[2 * worst + 1] = s0, s1
+            return 0
+    else:
+        for j in range(out.count):
+            if _weakly_dominates(w, &out.scores[2 * j], s0, s1):
+                return 0
+        kept = 0  # drop the points the new one dominates
+        for j in range(out.count):
+            if not (not _better(w, 0, out.scores[2 * j], s0) and not _better(w, 1, out.scores[2 * j + 1], s1)):
+                if kept != j:
+                    memcpy(&out.points[kept * w.n_axes], &out.points[j * w.n_axes], w.n_axes * sizeof(Py_ssize_t))
+                    out.scores[2 * kept], out.scores[2 * kept + 1] = out.scores[2 * j], out.scores[2 * j + 1]
+                kept += 1
+        out.count = kept
+    if _reserve(out, w.n_axes) < 0:
+        return -1
+    memcpy(&out.points[out.count * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))
+    out.scores[2 * out.count], out.scores[2 * out.count + 1] = s0, s1
+    out.count += 1
+    return 0
+
+
+cdef int _box_may_improve(const Walk *w, const Visit *out, Py_ssize_t *idx, int depth) noexcept nogil:
+    """Whether a fitting point of the box (axes > depth free) could enter the top-k or the
+    front: the best objective values of the box are at its corners (monotone metrics)."""
+    cdef int64_t metrics[BS_N_METRICS]
+    cdef int64_t best[2]
+    cdef Py_ssize_t j
+    cdef int which, worst
+    if out.mode == 0:
+        return 1
+    for which in range(1 if out.mode == 1 else 2):
+        _corner(w, idx, depth, w.direction[which] > 0)
+        _point(w, idx, metrics)
+        best[which] = _objective(w, which, metrics)
+    if out.mode == 1:
+        if out.count < out.k:
+            return 1
+        worst = _worst_kept(w, out)
+        return _better(w, 0, best[0], out.scores[2 * worst])
+    for j in range(out.count):
+        if _weakly_dominates(w, &out.scores[2 * j], best[0], best[1]):
+            return 0
+    return 1
+
+
+cdef int _visit_run(const Walk *w, Visit *out, Py_ssize_t *idx) noexcept nogil:
+    """The innermost axis, axes before it fixed at idx."""
+    cdef int64_t metrics[BS_N_METRICS]
+    cdef int last = w.n_axes - 1
+    cdef Py_ssize_t first, final, j, step, start, stop
+    first = _first_meeting_floor(w, idx, last, metrics)
+    final = _last_meeting_caps(w, idx, last, metrics)
+    if final < 0 or first > final:
+        return 0
+    # best objective first (top-k stops early once the rest cannot enter)
+    if out.mode == 1 and w.direction[0] < 0:
+        start, stop, step = first, final + 1, 1
+    else:
+        start, stop, step = final, first - 1, -1
+    j = start
+    while j != stop:
+        idx[last] = j
+        if _is_valid(w, idx):
+            _point(w, idx, metrics)
+            if out.mode == 1 and out.count >= out.k and not _better(w, 0, _objective(w, 0, metrics), out.scores[2 * _worst_kept(w, out)]):
+                break
+            if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:
+                return -1
+            if out.overflow:
+                return 0
+        j += step
+    return 0
+
+
+cdef int _visit_axis(const Walk *w, Visit *out, Py_ssize_t *idx, int depth, Py_ssize_t only, Py_ssize_t shards,
+                     Py_ssize_t shard) noexcept nogil:
+    """Visit the fits with axes < depth fixed.  At depth 0, visit only the outermost
+    indices v with v % shards == shard (``only`` >= 0: just that index)."""
+    cdef int64_t metrics[BS_N_METRICS]
+    cdef Py_ssize_t v
+    cdef int last = w.n_axes - 1
+    cdef int smallest, largest
+    for v in range(w.size[depth]):
+        if depth == 0 and ((only >= 0 and v != only) or (only < 0 and v % shards != shard)):
+            continue
+        idx[depth] = v
+        if depth == last:  # a single-axis space
+            if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
+                if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:
+                    return -1
+            continue
+        if w.exhaustive:
+            if _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:
+                return -1
+            if out.overflow:
+                return 0
+            continue
+        _corner(w, idx, depth, False)
+        smallest = _point(w, idx, metrics)
+        if not (smallest & CAPS_OK):
+            break
+        _corner(w, idx, depth, True)
+        largest = _point(w, idx, metrics)
+        if not (largest & FLOOR_OK):
+            continue
+        if not _box_may_improve(w, out, idx, depth):
+            continue
+        if depth + 1 == last:
+            if _visit_run(w, out, idx) < 0:
+                return -1
+        elif _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:
+            return -1
+        if out.overflow:
+            return 0
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# Python entry points
+# --------------------------------------------------------------------------------------
+cdef class Plan:
+    """A walk over one space: the C struct plus the arrays it points into."""
+
+    cdef Walk walk
+    cdef list _keep  # numpy arrays the walk's pointers point into
+
+    def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,
+                 tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),
+                 bint exhaustive=False):
+        """Args:
+            encoder, workload, head, num_labels: the packings of bertsize._abi.
+            axes: (target field, kind, int64 values in walk order) per axis, outermost first.
+            mask: metrics a point needs.
+            caps: (memory, params, flops, min_params); INT64_MAX for "no bound".
+            pairs: (axis a, axis b, int64 prefix-sum table (size_a + 1, size_b + 1)); -1 = fixed.
+            fixed_valid: 1, or 0 when the fixed fields alone make every point invalid.
+            objective, direction: metric index and +1 (maximise) / -1 (minimise) of the one
+                or two objectives of top-k / Pareto walks.
+            exhaustive: visit every point (for option sets whose metrics are not monotone).
+        """
+        cdef const int64_t[::1] values
+        cdef const int64_t[:, ::1] prefix
+        cdef int64_t e[15]
+        cdef int64_t w[10]
+        cdef int k
+        if len(axes) > MAX_AXES or len(pairs) > 2:
+            raise ValueError(f"at most {MAX_AXES} axes")
+        memset(&self.walk, 0, sizeof(Walk))
+        memcpy(e, <const char *>encoder, sizeof(e))
+        memcpy(w, <const char *>workload, sizeof(w))
+        o = &self.walk.options
+        o.family, o.activation, o.pooler = <int>e[0], <int>e[1], <int>e[2]
+        o.hidden_dropout, o.attention_dropout, o.classifier_dropout = <int>e[3], <int>e[4], <int>e[5]
+        o.training, o.precision, o.optimizer, o.attention = <int>w[0], <int>w[1], <int>w[2], <int>w[3]
+        o.recompute, o.backend, o.zero_stage, o.data_parallel = <int>w[4], <int>w[5], <int>w[6], w[7]
+        o.head, o.num_labels = head, num_labels
+        memcpy(self.walk.template.f, &e[6], 9 * sizeof(int64_t))
+        self.walk.template.f[9], self.walk.template.f[10] = w[8], w[9]
+        bs_plan_of(&self.walk.options, &self.walk.plan)
+        self.walk.training = o.training
+        self._keep = []
+        self.walk.n_axes = len(axes)
+        for k, (target, kind, array) in enumerate(axes):
+            values = array
+            self._keep.append(array)
+            self.walk.target[k] = target
+            self.walk.kind[k] = kind
+            self.walk.values[k] = &values[0]
+            self.walk.size[k] = values.shape[0]
+        self.walk.mask = mask
+        self.walk.cap_memory, self.walk.cap_params, self.walk.cap_flops, self.walk.min_params = caps
+        self.walk.n_pairs = len(pairs)
+        for k, (a, b, table) in enumerate(pairs):
+            prefix = table
+            self._keep.append(table)
+            self.walk.pair_axis[k][0], self.walk.pair_axis[k][1] = a, b
+            self.walk.pair_prefix[k] = &prefix[0, 0]
+            self.walk.pair_stride[k] = prefix.shape[1]
+        self.walk.fixed_valid = fixed_valid
+        self.walk.objective[0], self.walk.objective[1] = objective
+        self.walk.direction[0], self.walk.direction[1] = direction
+        self.walk.exhaustive = exhaustive
+
+    def count(self, const Py_ssize_t[::1] outer, int threads):
+        """Fits with the outermost axis at each of the indices `outer` (summed)."""
+        cdef int64_t total = 0
+        cdef Py_ssize_t j, n = outer.shape[0]
+        # Dynamic schedule: the work per outermost value varies by orders of magnitude
+        # (whole boxes counted at once near the origin, binary searches at the boundary).
+        for j in prange(n, nogil=True, schedule="dynamic", chunksize=1, num_threads=max(threads, 1)):
+            total += _count_outer(&self.walk, outer[j])
+        return total
+
+    def visit(self, int mode, Py_ssize_t limit, Py_ssize_t k, Py_ssize_t shards, Py_ssize_t shard):
+        """Collect the fits (mode 0), the top k (1) or the Pareto front (2), over the
+        outermost indices v with v % shards == shard.
+
+        Returns ``(indices, scores, overflow)``: an (n, axes) array of axis indices, an
+        (n, 2) array of objective values, and whether collecting stopped at `limit`.
+        """
+        cdef Visit out
+        cdef Py_ssize_t idx[MAX_AXES]
+        cdef Py_ssize_t j, a, n_axes = self.walk.n_axes
+        cdef Py_ssize_t[:, ::1] index_view
+        cdef int64_t[:, ::1] score_view
+        cdef int status
+        memset(&out, 0, sizeof(Visit))
+        memset(idx, 0, sizeof(idx))
+        out.mode, out.limit, out.k = mode, limit, k
+        try:
+            with nogil:
+                status = _visit_axis(&self.walk, &out, idx, 0, -1, shards, shard)
+            if status < 0:
+                raise MemoryError()
+            indices = np.empty((out.count, n_axes), dtype=np.intp)
+            scores = np.empty((out.count, 2), dtype=np.int64)
+            index_view, score_view = indices, scores
+            for j in range(out.count):
+                for a in range(n_axes):
+                    index_view[j, a] = out.points[j * n_axes + a]
+                score_view[j, 0], score_view[j, 1] = out.scores[2 * j], out.scores[2 * j + 1]
+            return indices, scores, bool(out.overflow)
+        finally:
+            free(out.points)
+            free(out.scores)
+
+
+STEP_FLOPS_CODE = STEP_FLOPS
+KIND_PLAIN, KIND_HEAD_DIM, KIND_FFN_RATIO = PLAIN, HEAD_DIM, FFN_RATIO

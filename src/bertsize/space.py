@@ -1,0 +1,175 @@
+"""Design spaces: :class:`Space` (axes of a Cartesian product) and :class:`Budget`.
+
+A Space is never materialised: it is a base Encoder plus one sorted tuple of values per
+axis.  Axes are Encoder integer fields, the workload's ``batch`` and ``seq_len``, and two
+derived ones: ``head_dim`` (heads = hidden / head_dim) and ``ffn_ratio`` (intermediate =
+ffn_ratio x hidden).  Points that are not valid models (heads not dividing hidden,
+sequences longer than the position table) are skipped and counted, not errors.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from bertsize import _validate, units
+from bertsize.model import Encoder
+from bertsize.presets import preset
+
+#: Axes a Space accepts, in the order they are stored.
+AXES = (
+    "layers", "hidden", "heads", "head_dim", "intermediate", "ffn_ratio", "vocab", "max_positions",
+    "type_vocab", "embedding", "hidden_groups", "batch", "seq_len",
+)
+#: Axes whose larger values make every metric smaller (more features per head = fewer
+#: heads); the search walks them in descending order.
+DECREASING = frozenset({"head_dim"})
+
+
+class Space:
+    """A Cartesian product of hyperparameter values around a base encoder.
+
+    Args:
+        base: the Encoder (or preset name) that fixes every field without an axis, and
+            the family, pooler, activation and dropout; default ``"bert-base-uncased"``.
+        **axes: name -> values (a list, range, numpy array or a single int).  Names are
+            :data:`AXES`; ``head_dim`` replaces ``heads`` and ``ffn_ratio`` (an integer
+            multiple of hidden) replaces ``intermediate``.
+
+    ``len(space)`` is the number of points, valid or not.
+    """
+
+    def __init__(self, base: Encoder | str | None = None, **axes: object) -> None:
+        self.base = _base(base)
+        if "heads" in axes and "head_dim" in axes:
+            raise ValueError("give heads or head_dim, not both (head_dim sets heads = hidden / head_dim)")
+        if "intermediate" in axes and "ffn_ratio" in axes:
+            raise ValueError("give intermediate or ffn_ratio, not both (ffn_ratio sets intermediate = ratio x hidden)")
+        family = self.base.family
+        if "embedding" in axes and family not in ("albert", "electra"):
+            raise ValueError(f"an embedding axis needs a factorised family (ALBERT, ELECTRA); the base is {family!r}")
+        if "hidden_groups" in axes and family != "albert":
+            raise ValueError(f"hidden_groups is ALBERT's layer sharing; the base is {family!r}")
+        if "type_vocab" in axes and family == "distilbert":
+            raise ValueError("DistilBERT has no token-type embeddings: no type_vocab axis")
+        self.axes: dict[str, tuple[int, ...]] = {}
+        for name, values in axes.items():
+            _validate.choice("axis", name, AXES)
+            self.axes[name] = _axis_values(name, values)
+        if not self.axes:
+            raise ValueError("a Space needs at least one axis")
+
+    @classmethod
+    def around(cls, base: Encoder | str, **axes: object) -> Space:
+        """``Space(base, **axes)``: the axes vary, everything else is the base's."""
+        return cls(base, **axes)
+
+    def __len__(self) -> int:
+        return math.prod(len(values) for values in self.axes.values())
+
+    @property
+    def size(self) -> int:
+        """Points in the product (``len`` as a Python int, which may pass sys.maxsize)."""
+        return math.prod(len(values) for values in self.axes.values())
+
+    def __repr__(self) -> str:
+        described = ", ".join(f"{name}={_describe(values)}" for name, values in self.axes.items())
+        return f"Space({self.base.family} base, {described}; {self.size:,} points)"
+
+
+def _base(base: object) -> Encoder:
+    if base is None:
+        return preset("bert-base-uncased")
+    if isinstance(base, str):
+        return preset(base)
+    if not isinstance(base, Encoder):
+        raise TypeError(f"base must be a bertsize.Encoder or a preset name, got {type(base).__name__}")
+    return base
+
+
+def _axis_values(name: str, values: object) -> tuple[int, ...]:
+    if isinstance(values, numbers.Integral) and not isinstance(values, (bool, np.bool_)):
+        values = (values,)
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, (Iterable, np.ndarray)):
+        raise TypeError(f"axis {name!r} takes a list, range, array or int of values, got {values!r}")
+    result = set()
+    for position, value in enumerate(np.asarray(values).ravel().tolist() if isinstance(values, np.ndarray) else values):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"axis {name!r}: value {value!r} (position {position}) is not an integer")
+        if value < 1:
+            raise ValueError(f"axis {name!r}: value {value} (position {position}) must be positive")
+        if value > 2**62:
+            raise ValueError(f"axis {name!r}: value {value} (position {position}) is past 2**62")
+        result.add(int(value))
+    if not result:
+        raise ValueError(f"axis {name!r} has no values")
+    return tuple(sorted(result))
+
+
+def _describe(values: tuple[int, ...]) -> str:
+    if len(values) == 1:
+        return str(values[0])
+    if len(values) > 2:
+        step = values[1] - values[0]
+        if all(b - a == step for a, b in zip(values, values[1:])):
+            return f"{values[0]}..{values[-1]} step {step}"
+    return f"[{', '.join(map(str, values[:4]))}{', ...' if len(values) > 4 else ''}] ({len(values)} values)"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits a configuration must meet.  Each bound caps one Estimate metric.
+
+    Attributes:
+        memory: bytes (or a string: "16GiB", "150MB") that ``peak_bytes`` must not pass.
+        params: most parameters; min_params: fewest.
+        flops: most matmul FLOPs per step (forward for inference, forward + backward for
+            training).
+        latency: most seconds per step (needs a device).
+        device: a device; it supplies ``memory`` (its memory minus a reserve) when
+            memory is not given, and is needed for latency.
+    """
+
+    memory: int | str | None = None
+    params: int | None = None
+    min_params: int | None = None
+    flops: int | float | None = None
+    latency: float | str | None = None
+    device: object = None
+
+    def __post_init__(self) -> None:
+        if self.memory is not None:
+            object.__setattr__(self, "memory", units.parse_bytes("memory", self.memory))
+        for name in ("params", "min_params"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _validate.integer(name, value, minimum=0))
+        if self.flops is not None:
+            object.__setattr__(self, "flops", _non_negative_count("flops", self.flops))
+        if self.latency is not None:
+            object.__setattr__(self, "latency", units.parse_seconds("latency", self.latency))
+        if self.params is not None and self.min_params is not None and self.min_params > self.params:
+            raise ValueError(f"min_params={self.min_params} exceeds params={self.params}: nothing can fit")
+        if self.latency is not None and self.device is None:
+            raise ValueError("a latency budget needs a device (Budget(latency=..., device='nvidia-t4'))")
+        if self.device is not None:
+            raise ValueError("device budgets are not available yet")
+
+    @property
+    def empty(self) -> bool:
+        """True when no bound is set (everything fits)."""
+        return all(getattr(self, f) is None for f in ("memory", "params", "min_params", "flops", "latency"))
+
+
+def _non_negative_count(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if math.isnan(value) or value < 0:
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    if math.isinf(value):
+        return 2**63 - 1
+    return min(int(value), 2**63 - 1)
