@@ -308,3 +308,19 @@ def test_electra_embedding_equal_to_hidden_under_cpu_autocast_is_searched_exactl
         budget = bertsize.Budget(memory=memory)
         expected, _ = brute_force(space, budget, work, "masked_lm")
         assert bertsize.search(space, budget, work, "masked_lm").count == len(expected)
+
+
+@given(case=cases(), seq=st.lists(st.integers(1, 16), min_size=1, max_size=6),
+       batch=st.lists(st.integers(1, 40), min_size=1, max_size=6))
+def test_training_plane_in_closed_form_equals_brute_force(case, seq, batch):
+    """A training search with seq_len and batch axes counts the (seq_len, batch) plane
+    in closed form; it must still equal brute force."""
+    space, budget, workload, head = case
+    axes = {**space.axes, "seq_len": seq, "batch": batch}
+    if len(axes) < 3:
+        axes["layers"] = [1, 2, 3]
+    space = bertsize.Space(space.base, **axes)
+    workload = workload.replace(training=True, recompute="none")
+    expected, skipped = brute_force(space, budget, workload, head)
+    result = bertsize.search(space, budget, workload, head, limit=0)
+    assert (result.count, result.skipped) == (len(expected), skipped)

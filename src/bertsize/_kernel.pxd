@@ -16,7 +16,7 @@ cdef extern from "bertsize.h" nogil:
     ctypedef struct bs_row:
         int64_t f[BS_N_FIELDS]
     ctypedef struct bs_plan:
-        pass
+        int position_offset
     enum:
         BS_EMBEDDING
         BS_HIDDEN

@@ -1778,8 +1778,8 @@ typedef struct __pyx_t_8bertsize_7_search_Walk __pyx_t_8bertsize_7_search_Walk;
 struct __pyx_t_8bertsize_7_search_Visit;
 typedef struct __pyx_t_8bertsize_7_search_Visit __pyx_t_8bertsize_7_search_Visit;
 
-/* "bertsize/_search.pyx":39
- *         BS_INTERMEDIATE
+/* "bertsize/_search.pyx":43
+ *         BS_MAX_POSITIONS
  * 
  * cdef enum:             # <<<<<<<<<<<<<<
  *     MAX_AXES = 16
@@ -1796,7 +1796,7 @@ enum  {
   __pyx_e_8bertsize_7_search_INT64_MAX_ = 0x7FFFFFFFFFFFFFFF
 };
 
-/* "bertsize/_search.pyx":50
+/* "bertsize/_search.pyx":54
  * 
  * 
  * ctypedef struct Walk:             # <<<<<<<<<<<<<<
@@ -1819,6 +1819,8 @@ struct __pyx_t_8bertsize_7_search_Walk {
   int64_t min_params;
   int training;
   int exhaustive;
+  int plane;
+  int safe;
   int n_pairs;
   int pair_axis[2][2];
   int64_t const *pair_prefix[2];
@@ -1828,7 +1830,7 @@ struct __pyx_t_8bertsize_7_search_Walk {
   int direction[2];
 };
 
-/* "bertsize/_search.pyx":301
+/* "bertsize/_search.pyx":533
  * # enumerating, ranking and Pareto-filtering: serial walks that visit fitting points
  * # --------------------------------------------------------------------------------------
  * ctypedef struct Visit:             # <<<<<<<<<<<<<<
@@ -1846,7 +1848,7 @@ struct __pyx_t_8bertsize_7_search_Visit {
   int overflow;
 };
 
-/* "bertsize/_search.pyx":484
+/* "bertsize/_search.pyx":716
  * # Python entry points
  * # --------------------------------------------------------------------------------------
  * cdef class Plan:             # <<<<<<<<<<<<<<
@@ -1855,6 +1857,7 @@ struct __pyx_t_8bertsize_7_search_Visit {
 */
 struct __pyx_obj_8bertsize_7_search_Plan {
   PyObject_HEAD
+  struct __pyx_vtabstruct_8bertsize_7_search_Plan *__pyx_vtab;
   __pyx_t_8bertsize_7_search_Walk walk;
   PyObject *_keep;
 };
@@ -1935,6 +1938,20 @@ struct __pyx_memoryviewslice_obj {
   __pyx_memoryview_to_dtype_func_type to_dtype_func;
 };
 
+
+
+/* "bertsize/_search.pyx":716
+ * # Python entry points
+ * # --------------------------------------------------------------------------------------
+ * cdef class Plan:             # <<<<<<<<<<<<<<
+ *     """A walk over one space: the C struct plus the arrays it points into."""
+ * 
+*/
+
+struct __pyx_vtabstruct_8bertsize_7_search_Plan {
+  int (*_whole_space_is_safe)(struct __pyx_obj_8bertsize_7_search_Plan *);
+};
+static struct __pyx_vtabstruct_8bertsize_7_search_Plan *__pyx_vtabptr_8bertsize_7_search_Plan;
 
 
 /* "View.MemoryView":128
@@ -2915,6 +2932,15 @@ static int __Pyx_validate_bases_tuple(const char *type_name, int has_dictoffset,
 /* PyType_Ready.export */
 CYTHON_UNUSED static int __Pyx_PyType_Ready(PyTypeObject *t);
 
+/* GetVTable.proto (used by MergeVTables) */
+static int __Pyx_GetVtable(PyTypeObject *type, void** table);
+
+/* MergeVTables.proto (used by SetVTable) */
+static int __Pyx_MergeVtables(PyTypeObject *type);
+
+/* SetVTable.export */
+static int __Pyx_SetVtable(PyTypeObject* typeptr , void* vtable);
+
 /* LimitedApiGetTypeTypeDict.proto (used by DelItemOnTypeDict) */
 #if CYTHON_COMPILING_IN_LIMITED_API
 static PyObject *__Pyx_GetTypeTypeDict(PyTypeObject *tp);
@@ -2941,15 +2967,6 @@ int __Pyx_ApplySequenceOrMappingFlag(PyTypeObject *tp, int is_sequence);
 #else
 #define __Pyx_ApplySequenceOrMappingFlag(tp, is_sequence) (0)
 #endif
-
-/* GetVTable.proto (used by MergeVTables) */
-static int __Pyx_GetVtable(PyTypeObject *type, void** table);
-
-/* MergeVTables.proto (used by SetVTable) */
-static int __Pyx_MergeVtables(PyTypeObject *type);
-
-/* SetVTable.export */
-static int __Pyx_SetVtable(PyTypeObject* typeptr , void* vtable);
 
 /* dict_setdefault.proto (used by FetchCommonType) */
 static CYTHON_INLINE PyObject *__Pyx_PyDict_SetDefault(PyObject *d, PyObject *key, PyObject *default_value);
@@ -3377,6 +3394,7 @@ static PyObject *__pyx_memoryview__get_base(struct __pyx_memoryview_obj *__pyx_v
 static PyObject *__pyx_memoryviewslice_convert_item_to_object(struct __pyx_memoryviewslice_obj *__pyx_v_self, char *__pyx_v_itemp); /* proto*/
 static PyObject *__pyx_memoryviewslice_assign_item_from_object(struct __pyx_memoryviewslice_obj *__pyx_v_self, char *__pyx_v_itemp, PyObject *__pyx_v_value); /* proto*/
 static PyObject *__pyx_memoryviewslice__get_base(struct __pyx_memoryviewslice_obj *__pyx_v_self); /* proto*/
+static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_obj_8bertsize_7_search_Plan *__pyx_v_self); /* proto*/
 
 /* Module declarations from "libc.stdint" */
 
@@ -3396,18 +3414,27 @@ static PyObject *indirect_contiguous = 0;
 static int __pyx_memoryview_thread_locks_used;
 static PyThread_type_lock __pyx_memoryview_thread_locks[8];
 static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize_7_search_Walk const *, int64_t const *); /*proto*/
+static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t const *, bs_row *); /*proto*/
+static CYTHON_INLINE int __pyx_f_8bertsize_7_search__evaluate(__pyx_t_8bertsize_7_search_Walk const *, bs_row const *, int64_t *); /*proto*/
+static CYTHON_INLINE int __pyx_f_8bertsize_7_search__flags(__pyx_t_8bertsize_7_search_Walk const *, int64_t const *); /*proto*/
 static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t const *, int64_t *); /*proto*/
 static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__objective(__pyx_t_8bertsize_7_search_Walk const *, int, int64_t const *); /*proto*/
 static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t const *, Py_ssize_t const *); /*proto*/
 static CYTHON_INLINE int __pyx_f_8bertsize_7_search__is_valid(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t const *); /*proto*/
-static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t *, int, int64_t *); /*proto*/
-static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t *, int, int64_t *); /*proto*/
+static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t *, int, Py_ssize_t, int64_t *); /*proto*/
+static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t *, int, Py_ssize_t, int64_t *); /*proto*/
 static void __pyx_f_8bertsize_7_search__corner(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t *, int, int); /*proto*/
 static void __pyx_f_8bertsize_7_search__box(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t const *, int, Py_ssize_t *, Py_ssize_t *); /*proto*/
 static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t *, int); /*proto*/
+static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t *, int); /*proto*/
+static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_search_Walk const *, bs_row const *, int64_t *); /*proto*/
+static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__closed_form(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t); /*proto*/
+static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t); /*proto*/
+static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t *, int); /*proto*/
 static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t *, int); /*proto*/
 static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t *, int); /*proto*/
 static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t); /*proto*/
+static int64_t __pyx_f_8bertsize_7_search__count_runs_from(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t *); /*proto*/
 static int64_t __pyx_f_8bertsize_7_search__single_axis_count(__pyx_t_8bertsize_7_search_Walk const *, Py_ssize_t); /*proto*/
 static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit *, int); /*proto*/
 static CYTHON_INLINE int __pyx_f_8bertsize_7_search__better(__pyx_t_8bertsize_7_search_Walk const *, int, int64_t, int64_t); /*proto*/
@@ -3529,7 +3556,7 @@ static void __pyx_memoryviewslice___pyx_pf_15View_dot_MemoryView_16_memoryviewsl
 static PyObject *__pyx_pf___pyx_memoryviewslice___reduce_cython__(CYTHON_UNUSED struct __pyx_memoryviewslice_obj *__pyx_v_self); /* proto */
 static PyObject *__pyx_pf___pyx_memoryviewslice_2__setstate_cython__(CYTHON_UNUSED struct __pyx_memoryviewslice_obj *__pyx_v_self, CYTHON_UNUSED PyObject *__pyx_v___pyx_state); /* proto */
 static PyObject *__pyx_pf_15View_dot_MemoryView___pyx_unpickle_Enum(CYTHON_UNUSED PyObject *__pyx_self, PyObject *__pyx_v___pyx_type, long __pyx_v___pyx_checksum, PyObject *__pyx_v___pyx_state); /* proto */
-static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize_7_search_Plan *__pyx_v_self, PyObject *__pyx_v_encoder, PyObject *__pyx_v_workload, int __pyx_v_head, int64_t __pyx_v_num_labels, PyObject *__pyx_v_axes, unsigned int __pyx_v_mask, PyObject *__pyx_v_caps, PyObject *__pyx_v_pairs, int64_t __pyx_v_fixed_valid, PyObject *__pyx_v_objective, PyObject *__pyx_v_direction, int __pyx_v_exhaustive); /* proto */
+static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize_7_search_Plan *__pyx_v_self, PyObject *__pyx_v_encoder, PyObject *__pyx_v_workload, int __pyx_v_head, int64_t __pyx_v_num_labels, PyObject *__pyx_v_axes, unsigned int __pyx_v_mask, PyObject *__pyx_v_caps, PyObject *__pyx_v_pairs, int64_t __pyx_v_fixed_valid, PyObject *__pyx_v_objective, PyObject *__pyx_v_direction, int __pyx_v_exhaustive, int __pyx_v_plane); /* proto */
 static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bertsize_7_search_Plan *__pyx_v_self, __Pyx_memviewslice __pyx_v_outer, CYTHON_UNUSED int __pyx_v_threads); /* proto */
 static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bertsize_7_search_Plan *__pyx_v_self, int __pyx_v_mode, Py_ssize_t __pyx_v_limit, Py_ssize_t __pyx_v_k, Py_ssize_t __pyx_v_shards, Py_ssize_t __pyx_v_shard); /* proto */
 static PyObject *__pyx_pf_8bertsize_7_search_4Plan_6__reduce_cython__(CYTHON_UNUSED struct __pyx_obj_8bertsize_7_search_Plan *__pyx_v_self); /* proto */
@@ -3700,7 +3727,7 @@ namespace {
     PyObject *__pyx_slice[1];
     PyObject *__pyx_tuple[5];
     PyObject *__pyx_codeobj_tab[4];
-    PyObject *__pyx_string_tab[149];
+    PyObject *__pyx_string_tab[150];
     PyObject *__pyx_number_tab[5];
 /* #### Code section: module_state_contents ### */
 /* PyFrozenDict.module_state_decls */
@@ -3872,33 +3899,34 @@ static __pyx_mstatetype * const __pyx_mstate_global = &__pyx_mstate_global_stati
 #define __pyx_n_u_outer __pyx_string_tab[119]
 #define __pyx_n_u_pack __pyx_string_tab[120]
 #define __pyx_n_u_pairs __pyx_string_tab[121]
-#define __pyx_n_u_pop __pyx_string_tab[122]
-#define __pyx_n_u_register __pyx_string_tab[123]
-#define __pyx_n_u_score_view __pyx_string_tab[124]
-#define __pyx_n_u_scores __pyx_string_tab[125]
-#define __pyx_n_u_self __pyx_string_tab[126]
-#define __pyx_n_u_setdefault __pyx_string_tab[127]
-#define __pyx_n_u_shape __pyx_string_tab[128]
-#define __pyx_n_u_shard __pyx_string_tab[129]
-#define __pyx_n_u_shards __pyx_string_tab[130]
-#define __pyx_n_u_size __pyx_string_tab[131]
-#define __pyx_n_u_start __pyx_string_tab[132]
-#define __pyx_n_u_status __pyx_string_tab[133]
-#define __pyx_n_u_step __pyx_string_tab[134]
-#define __pyx_n_u_stop __pyx_string_tab[135]
-#define __pyx_n_u_struct __pyx_string_tab[136]
-#define __pyx_n_u_threads __pyx_string_tab[137]
-#define __pyx_n_u_total __pyx_string_tab[138]
-#define __pyx_n_u_unpack __pyx_string_tab[139]
-#define __pyx_n_u_update __pyx_string_tab[140]
-#define __pyx_n_u_values __pyx_string_tab[141]
-#define __pyx_n_u_visit __pyx_string_tab[142]
-#define __pyx_n_u_workload __pyx_string_tab[143]
-#define __pyx_n_u_x __pyx_string_tab[144]
-#define __pyx_n_b_O __pyx_string_tab[145]
-#define __pyx_kp_b_iso88591_Q __pyx_string_tab[146]
-#define __pyx_kp_b_iso88591_A_Q_uF_1_q_EEXXaab_4we1A_q __pyx_string_tab[147]
-#define __pyx_kp_b_iso88591_A_t5_aq_S_auCwa_7_XS_V7_AQd_uD_8 __pyx_string_tab[148]
+#define __pyx_n_u_plane __pyx_string_tab[122]
+#define __pyx_n_u_pop __pyx_string_tab[123]
+#define __pyx_n_u_register __pyx_string_tab[124]
+#define __pyx_n_u_score_view __pyx_string_tab[125]
+#define __pyx_n_u_scores __pyx_string_tab[126]
+#define __pyx_n_u_self __pyx_string_tab[127]
+#define __pyx_n_u_setdefault __pyx_string_tab[128]
+#define __pyx_n_u_shape __pyx_string_tab[129]
+#define __pyx_n_u_shard __pyx_string_tab[130]
+#define __pyx_n_u_shards __pyx_string_tab[131]
+#define __pyx_n_u_size __pyx_string_tab[132]
+#define __pyx_n_u_start __pyx_string_tab[133]
+#define __pyx_n_u_status __pyx_string_tab[134]
+#define __pyx_n_u_step __pyx_string_tab[135]
+#define __pyx_n_u_stop __pyx_string_tab[136]
+#define __pyx_n_u_struct __pyx_string_tab[137]
+#define __pyx_n_u_threads __pyx_string_tab[138]
+#define __pyx_n_u_total __pyx_string_tab[139]
+#define __pyx_n_u_unpack __pyx_string_tab[140]
+#define __pyx_n_u_update __pyx_string_tab[141]
+#define __pyx_n_u_values __pyx_string_tab[142]
+#define __pyx_n_u_visit __pyx_string_tab[143]
+#define __pyx_n_u_workload __pyx_string_tab[144]
+#define __pyx_n_u_x __pyx_string_tab[145]
+#define __pyx_n_b_O __pyx_string_tab[146]
+#define __pyx_kp_b_iso88591_Q __pyx_string_tab[147]
+#define __pyx_kp_b_iso88591_A_Q_uF_1_q_EEXXaab_4we1A_q __pyx_string_tab[148]
+#define __pyx_kp_b_iso88591_A_t5_aq_S_auCwa_7_XS_V7_AQd_uD_8 __pyx_string_tab[149]
 #define __pyx_int_0 __pyx_number_tab[0]
 #define __pyx_int_neg_1 __pyx_number_tab[1]
 #define __pyx_int_1 __pyx_number_tab[2]
@@ -3934,7 +3962,7 @@ static CYTHON_SMALL_CODE int __pyx_m_clear(PyObject *m) {
   for (int i=0; i<1; ++i) { Py_CLEAR(clear_module_state->__pyx_slice[i]); }
   for (int i=0; i<5; ++i) { Py_CLEAR(clear_module_state->__pyx_tuple[i]); }
   for (int i=0; i<4; ++i) { Py_CLEAR(clear_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<149; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<150; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<5; ++i) { Py_CLEAR(clear_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_clear_contents ### */
 /* CommonTypesMetaclass.module_state_clear */
@@ -3974,7 +4002,7 @@ static CYTHON_SMALL_CODE int __pyx_m_traverse(PyObject *m, visitproc visit, void
   for (int i=0; i<1; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_slice[i]); }
   for (int i=0; i<5; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_tuple[i]); }
   for (int i=0; i<4; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<149; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<150; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<5; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_traverse_contents ### */
 /* CommonTypesMetaclass.module_state_traverse */
@@ -18161,7 +18189,7 @@ static PyObject *__pyx_unpickle_Enum__set_state(struct __pyx_MemviewEnum_obj *__
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":76
+/* "bertsize/_search.pyx":85
  * 
  * 
  * cdef inline int64_t _flops(const Walk *w, const int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18173,7 +18201,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
   int64_t __pyx_r;
   int __pyx_t_1;
 
-  /* "bertsize/_search.pyx":77
+  /* "bertsize/_search.pyx":86
  * 
  * cdef inline int64_t _flops(const Walk *w, const int64_t *metrics) noexcept nogil:
  *     if w.training:             # <<<<<<<<<<<<<<
@@ -18185,7 +18213,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":78
+    /* "bertsize/_search.pyx":87
  * cdef inline int64_t _flops(const Walk *w, const int64_t *metrics) noexcept nogil:
  *     if w.training:
  *         if metrics[BS_FLOPS_FWD] > INT64_MAX_ - metrics[BS_FLOPS_BWD]:             # <<<<<<<<<<<<<<
@@ -18197,7 +18225,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":79
+      /* "bertsize/_search.pyx":88
  *     if w.training:
  *         if metrics[BS_FLOPS_FWD] > INT64_MAX_ - metrics[BS_FLOPS_BWD]:
  *             return INT64_MAX_             # <<<<<<<<<<<<<<
@@ -18210,7 +18238,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":78
+      /* "bertsize/_search.pyx":87
  * cdef inline int64_t _flops(const Walk *w, const int64_t *metrics) noexcept nogil:
  *     if w.training:
  *         if metrics[BS_FLOPS_FWD] > INT64_MAX_ - metrics[BS_FLOPS_BWD]:             # <<<<<<<<<<<<<<
@@ -18219,7 +18247,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
 */
     }
 
-    /* "bertsize/_search.pyx":80
+    /* "bertsize/_search.pyx":89
  *         if metrics[BS_FLOPS_FWD] > INT64_MAX_ - metrics[BS_FLOPS_BWD]:
  *             return INT64_MAX_
  *         return metrics[BS_FLOPS_FWD] + metrics[BS_FLOPS_BWD]             # <<<<<<<<<<<<<<
@@ -18232,7 +18260,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":77
+    /* "bertsize/_search.pyx":86
  * 
  * cdef inline int64_t _flops(const Walk *w, const int64_t *metrics) noexcept nogil:
  *     if w.training:             # <<<<<<<<<<<<<<
@@ -18241,7 +18269,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
 */
   }
 
-  /* "bertsize/_search.pyx":81
+  /* "bertsize/_search.pyx":90
  *             return INT64_MAX_
  *         return metrics[BS_FLOPS_FWD] + metrics[BS_FLOPS_BWD]
  *     return metrics[BS_FLOPS_FWD]             # <<<<<<<<<<<<<<
@@ -18254,7 +18282,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":76
+  /* "bertsize/_search.pyx":85
  * 
  * 
  * cdef inline int64_t _flops(const Walk *w, const int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18267,54 +18295,51 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":84
+/* "bertsize/_search.pyx":93
  * 
  * 
- * cdef inline int _point(const Walk *w, const Py_ssize_t *idx, int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
- *     """Evaluate the point at `idx`: CAPS_OK | FLOOR_OK flags; metrics filled.  A metric
- *     past int64 is larger than any bound: it breaks the caps and meets the floor."""
+ * cdef inline int _row_at(const Walk *w, const Py_ssize_t *idx, bs_row *r) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """The model row of the point at `idx`; 0 when a derived size passes int64."""
+ *     cdef int k
 */
 
-static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t const *__pyx_v_idx, int64_t *__pyx_v_metrics) {
-  bs_row __pyx_v_r;
+static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t const *__pyx_v_idx, bs_row *__pyx_v_r) {
   int __pyx_v_k;
-  int __pyx_v_status;
   int64_t __pyx_v_head_dim;
   int64_t __pyx_v_ratio;
   int64_t __pyx_v_hidden;
-  int __pyx_v_flags;
   int __pyx_r;
   bs_row __pyx_t_1;
   int __pyx_t_2;
   int __pyx_t_3;
   int __pyx_t_4;
   int __pyx_t_5;
-  int __pyx_t_6;
 
-  /* "bertsize/_search.pyx":87
- *     """Evaluate the point at `idx`: CAPS_OK | FLOOR_OK flags; metrics filled.  A metric
- *     past int64 is larger than any bound: it breaks the caps and meets the floor."""
- *     cdef bs_row r = w.template             # <<<<<<<<<<<<<<
- *     cdef int k, status
- *     cdef int64_t head_dim = 0, ratio = 0, hidden
-*/
-  __pyx_t_1 = __pyx_v_w->__pyx_template;
-
-  __pyx_v_r = __pyx_t_1;
-
-  /* "bertsize/_search.pyx":89
- *     cdef bs_row r = w.template
- *     cdef int k, status
+  /* "bertsize/_search.pyx":96
+ *     """The model row of the point at `idx`; 0 when a derived size passes int64."""
+ *     cdef int k
  *     cdef int64_t head_dim = 0, ratio = 0, hidden             # <<<<<<<<<<<<<<
+ *     r[0] = w.template
  *     for k in range(w.n_axes):
- *         if w.kind[k] == PLAIN:
 */
   __pyx_v_head_dim = 0;
   __pyx_v_ratio = 0;
 
-  /* "bertsize/_search.pyx":90
- *     cdef int k, status
+  /* "bertsize/_search.pyx":97
+ *     cdef int k
  *     cdef int64_t head_dim = 0, ratio = 0, hidden
+ *     r[0] = w.template             # <<<<<<<<<<<<<<
+ *     for k in range(w.n_axes):
+ *         if w.kind[k] == PLAIN:
+*/
+  __pyx_t_1 = __pyx_v_w->__pyx_template;
+
+  (__pyx_v_r[0]) = __pyx_t_1;
+
+
+  /* "bertsize/_search.pyx":98
+ *     cdef int64_t head_dim = 0, ratio = 0, hidden
+ *     r[0] = w.template
  *     for k in range(w.n_axes):             # <<<<<<<<<<<<<<
  *         if w.kind[k] == PLAIN:
  *             r.f[w.target[k]] = w.values[k][idx[k]]
@@ -18326,8 +18351,8 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
   for (__pyx_t_4 = 0; __pyx_t_4 < __pyx_t_3; __pyx_t_4+=1) {
     __pyx_v_k = __pyx_t_4;
 
-    /* "bertsize/_search.pyx":91
- *     cdef int64_t head_dim = 0, ratio = 0, hidden
+    /* "bertsize/_search.pyx":99
+ *     r[0] = w.template
  *     for k in range(w.n_axes):
  *         if w.kind[k] == PLAIN:             # <<<<<<<<<<<<<<
  *             r.f[w.target[k]] = w.values[k][idx[k]]
@@ -18338,17 +18363,17 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
     if (__pyx_t_5) {
 
 
-      /* "bertsize/_search.pyx":92
+      /* "bertsize/_search.pyx":100
  *     for k in range(w.n_axes):
  *         if w.kind[k] == PLAIN:
  *             r.f[w.target[k]] = w.values[k][idx[k]]             # <<<<<<<<<<<<<<
  *         elif w.kind[k] == HEAD_DIM:
  *             head_dim = w.values[k][idx[k]]
 */
-      (__pyx_v_r.f[(__pyx_v_w->target[__pyx_v_k])]) = ((__pyx_v_w->values[__pyx_v_k])[(__pyx_v_idx[__pyx_v_k])]);
+      (__pyx_v_r->f[(__pyx_v_w->target[__pyx_v_k])]) = ((__pyx_v_w->values[__pyx_v_k])[(__pyx_v_idx[__pyx_v_k])]);
 
-      /* "bertsize/_search.pyx":91
- *     cdef int64_t head_dim = 0, ratio = 0, hidden
+      /* "bertsize/_search.pyx":99
+ *     r[0] = w.template
  *     for k in range(w.n_axes):
  *         if w.kind[k] == PLAIN:             # <<<<<<<<<<<<<<
  *             r.f[w.target[k]] = w.values[k][idx[k]]
@@ -18357,7 +18382,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
       goto __pyx_L5;
     }
 
-    /* "bertsize/_search.pyx":93
+    /* "bertsize/_search.pyx":101
  *         if w.kind[k] == PLAIN:
  *             r.f[w.target[k]] = w.values[k][idx[k]]
  *         elif w.kind[k] == HEAD_DIM:             # <<<<<<<<<<<<<<
@@ -18369,7 +18394,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
     if (__pyx_t_5) {
 
 
-      /* "bertsize/_search.pyx":94
+      /* "bertsize/_search.pyx":102
  *             r.f[w.target[k]] = w.values[k][idx[k]]
  *         elif w.kind[k] == HEAD_DIM:
  *             head_dim = w.values[k][idx[k]]             # <<<<<<<<<<<<<<
@@ -18378,7 +18403,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
 */
       __pyx_v_head_dim = ((__pyx_v_w->values[__pyx_v_k])[(__pyx_v_idx[__pyx_v_k])]);
 
-      /* "bertsize/_search.pyx":93
+      /* "bertsize/_search.pyx":101
  *         if w.kind[k] == PLAIN:
  *             r.f[w.target[k]] = w.values[k][idx[k]]
  *         elif w.kind[k] == HEAD_DIM:             # <<<<<<<<<<<<<<
@@ -18388,7 +18413,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
       goto __pyx_L5;
     }
 
-    /* "bertsize/_search.pyx":96
+    /* "bertsize/_search.pyx":104
  *             head_dim = w.values[k][idx[k]]
  *         else:
  *             ratio = w.values[k][idx[k]]             # <<<<<<<<<<<<<<
@@ -18402,16 +18427,16 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
   }
 
 
-  /* "bertsize/_search.pyx":97
+  /* "bertsize/_search.pyx":105
  *         else:
  *             ratio = w.values[k][idx[k]]
  *     hidden = r.f[BS_HIDDEN]             # <<<<<<<<<<<<<<
  *     if head_dim:
  *         # floor division: where head_dim does not divide hidden the point is invalid (and
 */
-  __pyx_v_hidden = (__pyx_v_r.f[BS_HIDDEN]);
+  __pyx_v_hidden = (__pyx_v_r->f[BS_HIDDEN]);
 
-  /* "bertsize/_search.pyx":98
+  /* "bertsize/_search.pyx":106
  *             ratio = w.values[k][idx[k]]
  *     hidden = r.f[BS_HIDDEN]
  *     if head_dim:             # <<<<<<<<<<<<<<
@@ -18423,16 +18448,16 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
   if (__pyx_t_5) {
 
 
-    /* "bertsize/_search.pyx":101
+    /* "bertsize/_search.pyx":109
  *         # floor division: where head_dim does not divide hidden the point is invalid (and
  *         # not counted), and the floor keeps the metrics monotone for the searches
  *         r.f[BS_HEADS] = hidden // head_dim             # <<<<<<<<<<<<<<
  *     if ratio:
  *         if hidden > INT64_MAX_ // ratio:
 */
-    (__pyx_v_r.f[BS_HEADS]) = (__pyx_v_hidden / __pyx_v_head_dim);
+    (__pyx_v_r->f[BS_HEADS]) = (__pyx_v_hidden / __pyx_v_head_dim);
 
-    /* "bertsize/_search.pyx":98
+    /* "bertsize/_search.pyx":106
  *             ratio = w.values[k][idx[k]]
  *     hidden = r.f[BS_HIDDEN]
  *     if head_dim:             # <<<<<<<<<<<<<<
@@ -18441,23 +18466,23 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
 */
   }
 
-  /* "bertsize/_search.pyx":102
+  /* "bertsize/_search.pyx":110
  *         # not counted), and the floor keeps the metrics monotone for the searches
  *         r.f[BS_HEADS] = hidden // head_dim
  *     if ratio:             # <<<<<<<<<<<<<<
  *         if hidden > INT64_MAX_ // ratio:
- *             return FLOOR_OK
+ *             return 0
 */
   __pyx_t_5 = (__pyx_v_ratio != 0);
 
   if (__pyx_t_5) {
 
 
-    /* "bertsize/_search.pyx":103
+    /* "bertsize/_search.pyx":111
  *         r.f[BS_HEADS] = hidden // head_dim
  *     if ratio:
  *         if hidden > INT64_MAX_ // ratio:             # <<<<<<<<<<<<<<
- *             return FLOOR_OK
+ *             return 0
  *         r.f[BS_INTERMEDIATE] = ratio * hidden
 */
     __pyx_t_5 = (__pyx_v_hidden > (__pyx_e_8bertsize_7_search_INT64_MAX_ / __pyx_v_ratio));
@@ -18465,135 +18490,226 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
     if (__pyx_t_5) {
 
 
-      /* "bertsize/_search.pyx":104
+      /* "bertsize/_search.pyx":112
  *     if ratio:
  *         if hidden > INT64_MAX_ // ratio:
- *             return FLOOR_OK             # <<<<<<<<<<<<<<
+ *             return 0             # <<<<<<<<<<<<<<
  *         r.f[BS_INTERMEDIATE] = ratio * hidden
- *     status = bs_evaluate(&w.options, &w.plan, &r, w.mask, metrics)
+ *     return 1
 */
       {
 
-        __pyx_r = __pyx_e_8bertsize_7_search_FLOOR_OK;
+        __pyx_r = 0;
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":103
+      /* "bertsize/_search.pyx":111
  *         r.f[BS_HEADS] = hidden // head_dim
  *     if ratio:
  *         if hidden > INT64_MAX_ // ratio:             # <<<<<<<<<<<<<<
- *             return FLOOR_OK
+ *             return 0
  *         r.f[BS_INTERMEDIATE] = ratio * hidden
 */
     }
 
-    /* "bertsize/_search.pyx":105
+    /* "bertsize/_search.pyx":113
  *         if hidden > INT64_MAX_ // ratio:
- *             return FLOOR_OK
+ *             return 0
  *         r.f[BS_INTERMEDIATE] = ratio * hidden             # <<<<<<<<<<<<<<
- *     status = bs_evaluate(&w.options, &w.plan, &r, w.mask, metrics)
- *     if status:
+ *     return 1
+ * 
 */
-    (__pyx_v_r.f[BS_INTERMEDIATE]) = (__pyx_v_ratio * __pyx_v_hidden);
+    (__pyx_v_r->f[BS_INTERMEDIATE]) = (__pyx_v_ratio * __pyx_v_hidden);
 
-    /* "bertsize/_search.pyx":102
+    /* "bertsize/_search.pyx":110
  *         # not counted), and the floor keeps the metrics monotone for the searches
  *         r.f[BS_HEADS] = hidden // head_dim
  *     if ratio:             # <<<<<<<<<<<<<<
  *         if hidden > INT64_MAX_ // ratio:
- *             return FLOOR_OK
+ *             return 0
 */
   }
 
-  /* "bertsize/_search.pyx":106
- *             return FLOOR_OK
+  /* "bertsize/_search.pyx":114
+ *             return 0
  *         r.f[BS_INTERMEDIATE] = ratio * hidden
- *     status = bs_evaluate(&w.options, &w.plan, &r, w.mask, metrics)             # <<<<<<<<<<<<<<
- *     if status:
- *         return FLOOR_OK
+ *     return 1             # <<<<<<<<<<<<<<
+ * 
+ * 
 */
-  __pyx_v_status = bs_evaluate((&__pyx_v_w->options), (&__pyx_v_w->plan), (&__pyx_v_r), __pyx_v_w->mask, __pyx_v_metrics);
+  {
 
-  /* "bertsize/_search.pyx":107
- *         r.f[BS_INTERMEDIATE] = ratio * hidden
- *     status = bs_evaluate(&w.options, &w.plan, &r, w.mask, metrics)
- *     if status:             # <<<<<<<<<<<<<<
- *         return FLOOR_OK
- *     cdef int flags = CAPS_OK
+    __pyx_r = 1;
+  }
+  goto __pyx_L0;
+
+  /* "bertsize/_search.pyx":93
+ * 
+ * 
+ * cdef inline int _row_at(const Walk *w, const Py_ssize_t *idx, bs_row *r) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """The model row of the point at `idx`; 0 when a derived size passes int64."""
+ *     cdef int k
 */
-  __pyx_t_5 = (__pyx_v_status != 0);
 
-  if (__pyx_t_5) {
+  /* function exit code */
+  __pyx_L0:;
 
 
-    /* "bertsize/_search.pyx":108
- *     status = bs_evaluate(&w.options, &w.plan, &r, w.mask, metrics)
- *     if status:
- *         return FLOOR_OK             # <<<<<<<<<<<<<<
- *     cdef int flags = CAPS_OK
- *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:
+
+
+  return __pyx_r;
+}
+
+/* "bertsize/_search.pyx":117
+ * 
+ * 
+ * cdef inline int _evaluate(const Walk *w, const bs_row *r, int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """The metrics of `r` (those in w.mask, the others 0); 0 when one passes int64."""
+ *     memset(metrics, 0, BS_N_METRICS * sizeof(int64_t))
+*/
+
+static CYTHON_INLINE int __pyx_f_8bertsize_7_search__evaluate(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, bs_row const *__pyx_v_r, int64_t *__pyx_v_metrics) {
+  int __pyx_r;
+  int __pyx_t_1;
+
+  /* "bertsize/_search.pyx":119
+ * cdef inline int _evaluate(const Walk *w, const bs_row *r, int64_t *metrics) noexcept nogil:
+ *     """The metrics of `r` (those in w.mask, the others 0); 0 when one passes int64."""
+ *     memset(metrics, 0, BS_N_METRICS * sizeof(int64_t))             # <<<<<<<<<<<<<<
+ *     if w.safe:
+ *         bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)
+*/
+  (void)(memset(__pyx_v_metrics, 0, (BS_N_METRICS * (sizeof(int64_t)))));
+
+  /* "bertsize/_search.pyx":120
+ *     """The metrics of `r` (those in w.mask, the others 0); 0 when one passes int64."""
+ *     memset(metrics, 0, BS_N_METRICS * sizeof(int64_t))
+ *     if w.safe:             # <<<<<<<<<<<<<<
+ *         bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)
+ *         return 1
+*/
+  __pyx_t_1 = (__pyx_v_w->safe != 0);
+
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":121
+ *     memset(metrics, 0, BS_N_METRICS * sizeof(int64_t))
+ *     if w.safe:
+ *         bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)             # <<<<<<<<<<<<<<
+ *         return 1
+ *     return bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) == 0
+*/
+    bs_evaluate_unchecked((&__pyx_v_w->options), (&__pyx_v_w->plan), __pyx_v_r, __pyx_v_w->mask, __pyx_v_metrics);
+
+    /* "bertsize/_search.pyx":122
+ *     if w.safe:
+ *         bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)
+ *         return 1             # <<<<<<<<<<<<<<
+ *     return bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) == 0
+ * 
 */
     {
 
-      __pyx_r = __pyx_e_8bertsize_7_search_FLOOR_OK;
+      __pyx_r = 1;
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":107
- *         r.f[BS_INTERMEDIATE] = ratio * hidden
- *     status = bs_evaluate(&w.options, &w.plan, &r, w.mask, metrics)
- *     if status:             # <<<<<<<<<<<<<<
- *         return FLOOR_OK
- *     cdef int flags = CAPS_OK
+    /* "bertsize/_search.pyx":120
+ *     """The metrics of `r` (those in w.mask, the others 0); 0 when one passes int64."""
+ *     memset(metrics, 0, BS_N_METRICS * sizeof(int64_t))
+ *     if w.safe:             # <<<<<<<<<<<<<<
+ *         bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)
+ *         return 1
 */
   }
 
-  /* "bertsize/_search.pyx":109
- *     if status:
- *         return FLOOR_OK
+  /* "bertsize/_search.pyx":123
+ *         bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)
+ *         return 1
+ *     return bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) == 0             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  {
+
+    __pyx_r = (bs_evaluate((&__pyx_v_w->options), (&__pyx_v_w->plan), __pyx_v_r, __pyx_v_w->mask, __pyx_v_metrics) == 0);
+  }
+  goto __pyx_L0;
+
+  /* "bertsize/_search.pyx":117
+ * 
+ * 
+ * cdef inline int _evaluate(const Walk *w, const bs_row *r, int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """The metrics of `r` (those in w.mask, the others 0); 0 when one passes int64."""
+ *     memset(metrics, 0, BS_N_METRICS * sizeof(int64_t))
+*/
+
+  /* function exit code */
+  __pyx_L0:;
+  return __pyx_r;
+}
+
+/* "bertsize/_search.pyx":126
+ * 
+ * 
+ * cdef inline int _flags(const Walk *w, const int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     cdef int flags = CAPS_OK
+ *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:
+*/
+
+static CYTHON_INLINE int __pyx_f_8bertsize_7_search__flags(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, int64_t const *__pyx_v_metrics) {
+  int __pyx_v_flags;
+  int __pyx_r;
+  int __pyx_t_1;
+  int __pyx_t_2;
+
+  /* "bertsize/_search.pyx":127
+ * 
+ * cdef inline int _flags(const Walk *w, const int64_t *metrics) noexcept nogil:
  *     cdef int flags = CAPS_OK             # <<<<<<<<<<<<<<
  *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:
  *         flags = 0
 */
   __pyx_v_flags = __pyx_e_8bertsize_7_search_CAPS_OK;
 
-  /* "bertsize/_search.pyx":110
- *         return FLOOR_OK
+  /* "bertsize/_search.pyx":128
+ * cdef inline int _flags(const Walk *w, const int64_t *metrics) noexcept nogil:
  *     cdef int flags = CAPS_OK
  *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:             # <<<<<<<<<<<<<<
  *         flags = 0
  *     if metrics[BS_PARAMS] >= w.min_params:
 */
-  __pyx_t_6 = ((__pyx_v_metrics[BS_PEAK_BYTES]) > __pyx_v_w->cap_memory);
+  __pyx_t_2 = ((__pyx_v_metrics[BS_PEAK_BYTES]) > __pyx_v_w->cap_memory);
 
-  if (!__pyx_t_6) {
-
-  } else {
-
-    __pyx_t_5 = __pyx_t_6;
-
-    goto __pyx_L11_bool_binop_done;
-  }
-  __pyx_t_6 = ((__pyx_v_metrics[BS_PARAMS]) > __pyx_v_w->cap_params);
-
-  if (!__pyx_t_6) {
+  if (!__pyx_t_2) {
 
   } else {
 
-    __pyx_t_5 = __pyx_t_6;
+    __pyx_t_1 = __pyx_t_2;
 
-    goto __pyx_L11_bool_binop_done;
+    goto __pyx_L4_bool_binop_done;
   }
-  __pyx_t_6 = (__pyx_f_8bertsize_7_search__flops(__pyx_v_w, __pyx_v_metrics) > __pyx_v_w->cap_flops);
+  __pyx_t_2 = ((__pyx_v_metrics[BS_PARAMS]) > __pyx_v_w->cap_params);
+
+  if (!__pyx_t_2) {
+
+  } else {
+
+    __pyx_t_1 = __pyx_t_2;
+
+    goto __pyx_L4_bool_binop_done;
+  }
+  __pyx_t_2 = (__pyx_f_8bertsize_7_search__flops(__pyx_v_w, __pyx_v_metrics) > __pyx_v_w->cap_flops);
 
 
-  __pyx_t_5 = __pyx_t_6;
+  __pyx_t_1 = __pyx_t_2;
 
-  __pyx_L11_bool_binop_done:;
-  if (__pyx_t_5) {
+  __pyx_L4_bool_binop_done:;
+  if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":111
+    /* "bertsize/_search.pyx":129
  *     cdef int flags = CAPS_OK
  *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:
  *         flags = 0             # <<<<<<<<<<<<<<
@@ -18602,8 +18718,8 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
 */
     __pyx_v_flags = 0;
 
-    /* "bertsize/_search.pyx":110
- *         return FLOOR_OK
+    /* "bertsize/_search.pyx":128
+ * cdef inline int _flags(const Walk *w, const int64_t *metrics) noexcept nogil:
  *     cdef int flags = CAPS_OK
  *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:             # <<<<<<<<<<<<<<
  *         flags = 0
@@ -18611,19 +18727,19 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
 */
   }
 
-  /* "bertsize/_search.pyx":112
+  /* "bertsize/_search.pyx":130
  *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:
  *         flags = 0
  *     if metrics[BS_PARAMS] >= w.min_params:             # <<<<<<<<<<<<<<
  *         flags |= FLOOR_OK
  *     return flags
 */
-  __pyx_t_5 = ((__pyx_v_metrics[BS_PARAMS]) >= __pyx_v_w->min_params);
+  __pyx_t_1 = ((__pyx_v_metrics[BS_PARAMS]) >= __pyx_v_w->min_params);
 
-  if (__pyx_t_5) {
+  if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":113
+    /* "bertsize/_search.pyx":131
  *         flags = 0
  *     if metrics[BS_PARAMS] >= w.min_params:
  *         flags |= FLOOR_OK             # <<<<<<<<<<<<<<
@@ -18632,7 +18748,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
 */
     __pyx_v_flags = (__pyx_v_flags | __pyx_e_8bertsize_7_search_FLOOR_OK);
 
-    /* "bertsize/_search.pyx":112
+    /* "bertsize/_search.pyx":130
  *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:
  *         flags = 0
  *     if metrics[BS_PARAMS] >= w.min_params:             # <<<<<<<<<<<<<<
@@ -18641,7 +18757,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
 */
   }
 
-  /* "bertsize/_search.pyx":114
+  /* "bertsize/_search.pyx":132
  *     if metrics[BS_PARAMS] >= w.min_params:
  *         flags |= FLOOR_OK
  *     return flags             # <<<<<<<<<<<<<<
@@ -18654,7 +18770,96 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":84
+  /* "bertsize/_search.pyx":126
+ * 
+ * 
+ * cdef inline int _flags(const Walk *w, const int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     cdef int flags = CAPS_OK
+ *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:
+*/
+
+  /* function exit code */
+  __pyx_L0:;
+
+  return __pyx_r;
+}
+
+/* "bertsize/_search.pyx":135
+ * 
+ * 
+ * cdef inline int _point(const Walk *w, const Py_ssize_t *idx, int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """Evaluate the point at `idx`: CAPS_OK | FLOOR_OK flags; metrics filled.  A metric
+ *     past int64 is larger than any bound: it breaks the caps and meets the floor."""
+*/
+
+static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t const *__pyx_v_idx, int64_t *__pyx_v_metrics) {
+  bs_row __pyx_v_r;
+  int __pyx_r;
+  int __pyx_t_1;
+  int __pyx_t_2;
+
+  /* "bertsize/_search.pyx":139
+ *     past int64 is larger than any bound: it breaks the caps and meets the floor."""
+ *     cdef bs_row r
+ *     if not _row_at(w, idx, &r) or not _evaluate(w, &r, metrics):             # <<<<<<<<<<<<<<
+ *         return FLOOR_OK
+ *     return _flags(w, metrics)
+*/
+  __pyx_t_2 = (!(__pyx_f_8bertsize_7_search__row_at(__pyx_v_w, __pyx_v_idx, (&__pyx_v_r)) != 0));
+
+  if (!__pyx_t_2) {
+
+  } else {
+
+    __pyx_t_1 = __pyx_t_2;
+
+    goto __pyx_L4_bool_binop_done;
+  }
+  __pyx_t_2 = (!(__pyx_f_8bertsize_7_search__evaluate(__pyx_v_w, (&__pyx_v_r), __pyx_v_metrics) != 0));
+
+
+  __pyx_t_1 = __pyx_t_2;
+
+  __pyx_L4_bool_binop_done:;
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":140
+ *     cdef bs_row r
+ *     if not _row_at(w, idx, &r) or not _evaluate(w, &r, metrics):
+ *         return FLOOR_OK             # <<<<<<<<<<<<<<
+ *     return _flags(w, metrics)
+ * 
+*/
+    {
+
+      __pyx_r = __pyx_e_8bertsize_7_search_FLOOR_OK;
+    }
+    goto __pyx_L0;
+
+    /* "bertsize/_search.pyx":139
+ *     past int64 is larger than any bound: it breaks the caps and meets the floor."""
+ *     cdef bs_row r
+ *     if not _row_at(w, idx, &r) or not _evaluate(w, &r, metrics):             # <<<<<<<<<<<<<<
+ *         return FLOOR_OK
+ *     return _flags(w, metrics)
+*/
+  }
+
+  /* "bertsize/_search.pyx":141
+ *     if not _row_at(w, idx, &r) or not _evaluate(w, &r, metrics):
+ *         return FLOOR_OK
+ *     return _flags(w, metrics)             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  {
+
+    __pyx_r = __pyx_f_8bertsize_7_search__flags(__pyx_v_w, __pyx_v_metrics);
+  }
+  goto __pyx_L0;
+
+  /* "bertsize/_search.pyx":135
  * 
  * 
  * cdef inline int _point(const Walk *w, const Py_ssize_t *idx, int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18665,16 +18870,10 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
   /* function exit code */
   __pyx_L0:;
 
-
-
-
-
-
-
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":117
+/* "bertsize/_search.pyx":144
  * 
  * 
  * cdef inline int64_t _objective(const Walk *w, int which, const int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18687,7 +18886,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__objective(__pyx_t_8bert
   int64_t __pyx_r;
   int __pyx_t_1;
 
-  /* "bertsize/_search.pyx":118
+  /* "bertsize/_search.pyx":145
  * 
  * cdef inline int64_t _objective(const Walk *w, int which, const int64_t *metrics) noexcept nogil:
  *     cdef int m = w.objective[which]             # <<<<<<<<<<<<<<
@@ -18696,7 +18895,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__objective(__pyx_t_8bert
 */
   __pyx_v_m = (__pyx_v_w->objective[__pyx_v_which]);
 
-  /* "bertsize/_search.pyx":119
+  /* "bertsize/_search.pyx":146
  * cdef inline int64_t _objective(const Walk *w, int which, const int64_t *metrics) noexcept nogil:
  *     cdef int m = w.objective[which]
  *     if m == STEP_FLOPS:             # <<<<<<<<<<<<<<
@@ -18708,7 +18907,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__objective(__pyx_t_8bert
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":120
+    /* "bertsize/_search.pyx":147
  *     cdef int m = w.objective[which]
  *     if m == STEP_FLOPS:
  *         return _flops(w, metrics)             # <<<<<<<<<<<<<<
@@ -18721,7 +18920,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__objective(__pyx_t_8bert
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":119
+    /* "bertsize/_search.pyx":146
  * cdef inline int64_t _objective(const Walk *w, int which, const int64_t *metrics) noexcept nogil:
  *     cdef int m = w.objective[which]
  *     if m == STEP_FLOPS:             # <<<<<<<<<<<<<<
@@ -18730,7 +18929,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__objective(__pyx_t_8bert
 */
   }
 
-  /* "bertsize/_search.pyx":121
+  /* "bertsize/_search.pyx":148
  *     if m == STEP_FLOPS:
  *         return _flops(w, metrics)
  *     return metrics[m]             # <<<<<<<<<<<<<<
@@ -18743,7 +18942,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__objective(__pyx_t_8bert
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":117
+  /* "bertsize/_search.pyx":144
  * 
  * 
  * cdef inline int64_t _objective(const Walk *w, int which, const int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18757,7 +18956,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__objective(__pyx_t_8bert
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":124
+/* "bertsize/_search.pyx":151
  * 
  * 
  * cdef int64_t _valid_count(const Walk *w, const Py_ssize_t *lo, const Py_ssize_t *hi) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18790,7 +18989,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
   Py_ssize_t __pyx_t_9;
   int64_t const *__pyx_t_10;
 
-  /* "bertsize/_search.pyx":126
+  /* "bertsize/_search.pyx":153
  * cdef int64_t _valid_count(const Walk *w, const Py_ssize_t *lo, const Py_ssize_t *hi) noexcept nogil:
  *     """Valid points in the box lo..hi (inclusive, per axis)."""
  *     cdef int64_t total = w.fixed_valid             # <<<<<<<<<<<<<<
@@ -18801,7 +19000,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 
   __pyx_v_total = __pyx_t_1;
 
-  /* "bertsize/_search.pyx":131
+  /* "bertsize/_search.pyx":158
  *     cdef Py_ssize_t a0, a1, b0, b1, stride
  *     cdef const int64_t *s
  *     memset(paired, 0, sizeof(paired))             # <<<<<<<<<<<<<<
@@ -18810,7 +19009,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 */
   (void)(memset(__pyx_v_paired, 0, (sizeof(__pyx_v_paired))));
 
-  /* "bertsize/_search.pyx":132
+  /* "bertsize/_search.pyx":159
  *     cdef const int64_t *s
  *     memset(paired, 0, sizeof(paired))
  *     for p in range(w.n_pairs):             # <<<<<<<<<<<<<<
@@ -18824,7 +19023,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
   for (__pyx_t_4 = 0; __pyx_t_4 < __pyx_t_3; __pyx_t_4+=1) {
     __pyx_v_p = __pyx_t_4;
 
-    /* "bertsize/_search.pyx":133
+    /* "bertsize/_search.pyx":160
  *     memset(paired, 0, sizeof(paired))
  *     for p in range(w.n_pairs):
  *         a, b = w.pair_axis[p][0], w.pair_axis[p][1]             # <<<<<<<<<<<<<<
@@ -18838,7 +19037,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
     __pyx_v_a = __pyx_t_5;
     __pyx_v_b = __pyx_t_6;
 
-    /* "bertsize/_search.pyx":134
+    /* "bertsize/_search.pyx":161
  *     for p in range(w.n_pairs):
  *         a, b = w.pair_axis[p][0], w.pair_axis[p][1]
  *         a0 = a1 = b0 = b1 = 0             # <<<<<<<<<<<<<<
@@ -18850,7 +19049,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
     __pyx_v_b0 = 0;
     __pyx_v_b1 = 0;
 
-    /* "bertsize/_search.pyx":135
+    /* "bertsize/_search.pyx":162
  *         a, b = w.pair_axis[p][0], w.pair_axis[p][1]
  *         a0 = a1 = b0 = b1 = 0
  *         if a >= 0:             # <<<<<<<<<<<<<<
@@ -18862,7 +19061,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
     if (__pyx_t_7) {
 
 
-      /* "bertsize/_search.pyx":136
+      /* "bertsize/_search.pyx":163
  *         a0 = a1 = b0 = b1 = 0
  *         if a >= 0:
  *             a0, a1 = lo[a], hi[a]             # <<<<<<<<<<<<<<
@@ -18876,7 +19075,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
       __pyx_v_a0 = __pyx_t_8;
       __pyx_v_a1 = __pyx_t_9;
 
-      /* "bertsize/_search.pyx":135
+      /* "bertsize/_search.pyx":162
  *         a, b = w.pair_axis[p][0], w.pair_axis[p][1]
  *         a0 = a1 = b0 = b1 = 0
  *         if a >= 0:             # <<<<<<<<<<<<<<
@@ -18885,7 +19084,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 */
     }
 
-    /* "bertsize/_search.pyx":137
+    /* "bertsize/_search.pyx":164
  *         if a >= 0:
  *             a0, a1 = lo[a], hi[a]
  *         if b >= 0:             # <<<<<<<<<<<<<<
@@ -18897,7 +19096,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
     if (__pyx_t_7) {
 
 
-      /* "bertsize/_search.pyx":138
+      /* "bertsize/_search.pyx":165
  *             a0, a1 = lo[a], hi[a]
  *         if b >= 0:
  *             b0, b1 = lo[b], hi[b]             # <<<<<<<<<<<<<<
@@ -18911,7 +19110,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
       __pyx_v_b0 = __pyx_t_9;
       __pyx_v_b1 = __pyx_t_8;
 
-      /* "bertsize/_search.pyx":137
+      /* "bertsize/_search.pyx":164
  *         if a >= 0:
  *             a0, a1 = lo[a], hi[a]
  *         if b >= 0:             # <<<<<<<<<<<<<<
@@ -18920,7 +19119,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 */
     }
 
-    /* "bertsize/_search.pyx":139
+    /* "bertsize/_search.pyx":166
  *         if b >= 0:
  *             b0, b1 = lo[b], hi[b]
  *         if a >= 0:             # <<<<<<<<<<<<<<
@@ -18932,7 +19131,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
     if (__pyx_t_7) {
 
 
-      /* "bertsize/_search.pyx":140
+      /* "bertsize/_search.pyx":167
  *             b0, b1 = lo[b], hi[b]
  *         if a >= 0:
  *             paired[a] = 1             # <<<<<<<<<<<<<<
@@ -18941,7 +19140,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 */
       (__pyx_v_paired[__pyx_v_a]) = 1;
 
-      /* "bertsize/_search.pyx":139
+      /* "bertsize/_search.pyx":166
  *         if b >= 0:
  *             b0, b1 = lo[b], hi[b]
  *         if a >= 0:             # <<<<<<<<<<<<<<
@@ -18950,7 +19149,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 */
     }
 
-    /* "bertsize/_search.pyx":141
+    /* "bertsize/_search.pyx":168
  *         if a >= 0:
  *             paired[a] = 1
  *         if b >= 0:             # <<<<<<<<<<<<<<
@@ -18962,7 +19161,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
     if (__pyx_t_7) {
 
 
-      /* "bertsize/_search.pyx":142
+      /* "bertsize/_search.pyx":169
  *             paired[a] = 1
  *         if b >= 0:
  *             paired[b] = 1             # <<<<<<<<<<<<<<
@@ -18971,7 +19170,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 */
       (__pyx_v_paired[__pyx_v_b]) = 1;
 
-      /* "bertsize/_search.pyx":141
+      /* "bertsize/_search.pyx":168
  *         if a >= 0:
  *             paired[a] = 1
  *         if b >= 0:             # <<<<<<<<<<<<<<
@@ -18980,7 +19179,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 */
     }
 
-    /* "bertsize/_search.pyx":143
+    /* "bertsize/_search.pyx":170
  *         if b >= 0:
  *             paired[b] = 1
  *         s, stride = w.pair_prefix[p], w.pair_stride[p]             # <<<<<<<<<<<<<<
@@ -18994,7 +19193,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
     __pyx_v_s = __pyx_t_10;
     __pyx_v_stride = __pyx_t_8;
 
-    /* "bertsize/_search.pyx":144
+    /* "bertsize/_search.pyx":171
  *             paired[b] = 1
  *         s, stride = w.pair_prefix[p], w.pair_stride[p]
  *         total *= s[(a1 + 1) * stride + b1 + 1] - s[a0 * stride + b1 + 1] - s[(a1 + 1) * stride + b0] + s[a0 * stride + b0]             # <<<<<<<<<<<<<<
@@ -19005,7 +19204,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
   }
 
 
-  /* "bertsize/_search.pyx":145
+  /* "bertsize/_search.pyx":172
  *         s, stride = w.pair_prefix[p], w.pair_stride[p]
  *         total *= s[(a1 + 1) * stride + b1 + 1] - s[a0 * stride + b1 + 1] - s[(a1 + 1) * stride + b0] + s[a0 * stride + b0]
  *     for k in range(w.n_axes):             # <<<<<<<<<<<<<<
@@ -19019,7 +19218,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
   for (__pyx_t_4 = 0; __pyx_t_4 < __pyx_t_3; __pyx_t_4+=1) {
     __pyx_v_k = __pyx_t_4;
 
-    /* "bertsize/_search.pyx":146
+    /* "bertsize/_search.pyx":173
  *         total *= s[(a1 + 1) * stride + b1 + 1] - s[a0 * stride + b1 + 1] - s[(a1 + 1) * stride + b0] + s[a0 * stride + b0]
  *     for k in range(w.n_axes):
  *         if not paired[k]:             # <<<<<<<<<<<<<<
@@ -19031,7 +19230,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
     if (__pyx_t_7) {
 
 
-      /* "bertsize/_search.pyx":147
+      /* "bertsize/_search.pyx":174
  *     for k in range(w.n_axes):
  *         if not paired[k]:
  *             total *= hi[k] - lo[k] + 1             # <<<<<<<<<<<<<<
@@ -19040,7 +19239,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 */
       __pyx_v_total = (__pyx_v_total * (((__pyx_v_hi[__pyx_v_k]) - (__pyx_v_lo[__pyx_v_k])) + 1));
 
-      /* "bertsize/_search.pyx":146
+      /* "bertsize/_search.pyx":173
  *         total *= s[(a1 + 1) * stride + b1 + 1] - s[a0 * stride + b1 + 1] - s[(a1 + 1) * stride + b0] + s[a0 * stride + b0]
  *     for k in range(w.n_axes):
  *         if not paired[k]:             # <<<<<<<<<<<<<<
@@ -19051,7 +19250,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
   }
 
 
-  /* "bertsize/_search.pyx":148
+  /* "bertsize/_search.pyx":175
  *         if not paired[k]:
  *             total *= hi[k] - lo[k] + 1
  *     return total             # <<<<<<<<<<<<<<
@@ -19064,7 +19263,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":124
+  /* "bertsize/_search.pyx":151
  * 
  * 
  * cdef int64_t _valid_count(const Walk *w, const Py_ssize_t *lo, const Py_ssize_t *hi) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -19089,7 +19288,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":151
+/* "bertsize/_search.pyx":178
  * 
  * 
  * cdef inline int _is_valid(const Walk *w, const Py_ssize_t *idx) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -19100,7 +19299,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 static CYTHON_INLINE int __pyx_f_8bertsize_7_search__is_valid(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t const *__pyx_v_idx) {
   int __pyx_r;
 
-  /* "bertsize/_search.pyx":152
+  /* "bertsize/_search.pyx":179
  * 
  * cdef inline int _is_valid(const Walk *w, const Py_ssize_t *idx) noexcept nogil:
  *     return _valid_count(w, idx, idx) != 0             # <<<<<<<<<<<<<<
@@ -19113,7 +19312,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__is_valid(__pyx_t_8bertsize_
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":151
+  /* "bertsize/_search.pyx":178
  * 
  * 
  * cdef inline int _is_valid(const Walk *w, const Py_ssize_t *idx) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -19126,101 +19325,61 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__is_valid(__pyx_t_8bertsize_
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":155
+/* "bertsize/_search.pyx":182
  * 
  * 
- * cdef Py_ssize_t _last_meeting_caps(const Walk *w, Py_ssize_t *idx, int axis, int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
- *     """Largest index along `axis` (others fixed) that meets the caps, or -1."""
- *     cdef Py_ssize_t low = 0, high = w.size[axis] - 1, mid
+ * cdef Py_ssize_t _last_meeting_caps(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t hint,             # <<<<<<<<<<<<<<
+ *                                    int64_t *metrics) noexcept nogil:
+ *     """Largest index along `axis` (others fixed) that meets the caps, or -1, knowing it is
 */
 
-static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t *__pyx_v_idx, int __pyx_v_axis, int64_t *__pyx_v_metrics) {
+static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t *__pyx_v_idx, int __pyx_v_axis, Py_ssize_t __pyx_v_hint, int64_t *__pyx_v_metrics) {
   Py_ssize_t __pyx_v_low;
   Py_ssize_t __pyx_v_high;
   Py_ssize_t __pyx_v_mid;
+  Py_ssize_t __pyx_v_step;
   Py_ssize_t __pyx_r;
   int __pyx_t_1;
+  Py_ssize_t __pyx_t_2;
+  Py_ssize_t __pyx_t_3;
 
-  /* "bertsize/_search.pyx":157
- * cdef Py_ssize_t _last_meeting_caps(const Walk *w, Py_ssize_t *idx, int axis, int64_t *metrics) noexcept nogil:
- *     """Largest index along `axis` (others fixed) that meets the caps, or -1."""
- *     cdef Py_ssize_t low = 0, high = w.size[axis] - 1, mid             # <<<<<<<<<<<<<<
- *     idx[axis] = 0
- *     if not (_point(w, idx, metrics) & CAPS_OK):
-*/
-  __pyx_v_low = 0;
-  __pyx_v_high = ((__pyx_v_w->size[__pyx_v_axis]) - 1);
-
-  /* "bertsize/_search.pyx":158
- *     """Largest index along `axis` (others fixed) that meets the caps, or -1."""
- *     cdef Py_ssize_t low = 0, high = w.size[axis] - 1, mid
- *     idx[axis] = 0             # <<<<<<<<<<<<<<
- *     if not (_point(w, idx, metrics) & CAPS_OK):
- *         return -1
-*/
-  (__pyx_v_idx[__pyx_v_axis]) = 0;
-
-  /* "bertsize/_search.pyx":159
- *     cdef Py_ssize_t low = 0, high = w.size[axis] - 1, mid
- *     idx[axis] = 0
- *     if not (_point(w, idx, metrics) & CAPS_OK):             # <<<<<<<<<<<<<<
- *         return -1
- *     idx[axis] = high
-*/
-  __pyx_t_1 = (!((__pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics) & __pyx_e_8bertsize_7_search_CAPS_OK) != 0));
-
-  if (__pyx_t_1) {
-
-
-    /* "bertsize/_search.pyx":160
- *     idx[axis] = 0
- *     if not (_point(w, idx, metrics) & CAPS_OK):
- *         return -1             # <<<<<<<<<<<<<<
+  /* "bertsize/_search.pyx":187
+ *     at most `hint` (the answer for a smaller outer value): gallop down from the hint,
+ *     then bisect."""
+ *     cdef Py_ssize_t low, high = hint, mid, step = 1             # <<<<<<<<<<<<<<
  *     idx[axis] = high
  *     if _point(w, idx, metrics) & CAPS_OK:
 */
-    {
+  __pyx_v_high = __pyx_v_hint;
+  __pyx_v_step = 1;
 
-      __pyx_r = -1L;
-    }
-    goto __pyx_L0;
-
-    /* "bertsize/_search.pyx":159
- *     cdef Py_ssize_t low = 0, high = w.size[axis] - 1, mid
- *     idx[axis] = 0
- *     if not (_point(w, idx, metrics) & CAPS_OK):             # <<<<<<<<<<<<<<
- *         return -1
- *     idx[axis] = high
-*/
-  }
-
-  /* "bertsize/_search.pyx":161
- *     if not (_point(w, idx, metrics) & CAPS_OK):
- *         return -1
+  /* "bertsize/_search.pyx":188
+ *     then bisect."""
+ *     cdef Py_ssize_t low, high = hint, mid, step = 1
  *     idx[axis] = high             # <<<<<<<<<<<<<<
  *     if _point(w, idx, metrics) & CAPS_OK:
  *         return high
 */
   (__pyx_v_idx[__pyx_v_axis]) = __pyx_v_high;
 
-  /* "bertsize/_search.pyx":162
- *         return -1
+  /* "bertsize/_search.pyx":189
+ *     cdef Py_ssize_t low, high = hint, mid, step = 1
  *     idx[axis] = high
  *     if _point(w, idx, metrics) & CAPS_OK:             # <<<<<<<<<<<<<<
  *         return high
- *     while high - low > 1:  # caps hold at low, break at high
+ *     # caps break at high; find a low where they hold
 */
   __pyx_t_1 = ((__pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics) & __pyx_e_8bertsize_7_search_CAPS_OK) != 0);
 
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":163
+    /* "bertsize/_search.pyx":190
  *     idx[axis] = high
  *     if _point(w, idx, metrics) & CAPS_OK:
  *         return high             # <<<<<<<<<<<<<<
- *     while high - low > 1:  # caps hold at low, break at high
- *         mid = low + (high - low) // 2
+ *     # caps break at high; find a low where they hold
+ *     while True:
 */
     {
 
@@ -19228,18 +19387,173 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":162
- *         return -1
+    /* "bertsize/_search.pyx":189
+ *     cdef Py_ssize_t low, high = hint, mid, step = 1
  *     idx[axis] = high
  *     if _point(w, idx, metrics) & CAPS_OK:             # <<<<<<<<<<<<<<
  *         return high
- *     while high - low > 1:  # caps hold at low, break at high
+ *     # caps break at high; find a low where they hold
 */
   }
 
-  /* "bertsize/_search.pyx":164
- *     if _point(w, idx, metrics) & CAPS_OK:
+  /* "bertsize/_search.pyx":192
  *         return high
+ *     # caps break at high; find a low where they hold
+ *     while True:             # <<<<<<<<<<<<<<
+ *         low = high - step
+ *         if low < 0:
+*/
+  while (1) {
+
+    /* "bertsize/_search.pyx":193
+ *     # caps break at high; find a low where they hold
+ *     while True:
+ *         low = high - step             # <<<<<<<<<<<<<<
+ *         if low < 0:
+ *             idx[axis] = 0
+*/
+    __pyx_v_low = (__pyx_v_high - __pyx_v_step);
+
+    /* "bertsize/_search.pyx":194
+ *     while True:
+ *         low = high - step
+ *         if low < 0:             # <<<<<<<<<<<<<<
+ *             idx[axis] = 0
+ *             if not (_point(w, idx, metrics) & CAPS_OK):
+*/
+    __pyx_t_1 = (__pyx_v_low < 0);
+
+    if (__pyx_t_1) {
+
+
+      /* "bertsize/_search.pyx":195
+ *         low = high - step
+ *         if low < 0:
+ *             idx[axis] = 0             # <<<<<<<<<<<<<<
+ *             if not (_point(w, idx, metrics) & CAPS_OK):
+ *                 return -1
+*/
+      (__pyx_v_idx[__pyx_v_axis]) = 0;
+
+      /* "bertsize/_search.pyx":196
+ *         if low < 0:
+ *             idx[axis] = 0
+ *             if not (_point(w, idx, metrics) & CAPS_OK):             # <<<<<<<<<<<<<<
+ *                 return -1
+ *             low = 0
+*/
+      __pyx_t_1 = (!((__pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics) & __pyx_e_8bertsize_7_search_CAPS_OK) != 0));
+
+      if (__pyx_t_1) {
+
+
+        /* "bertsize/_search.pyx":197
+ *             idx[axis] = 0
+ *             if not (_point(w, idx, metrics) & CAPS_OK):
+ *                 return -1             # <<<<<<<<<<<<<<
+ *             low = 0
+ *             break
+*/
+        {
+
+          __pyx_r = -1L;
+        }
+        goto __pyx_L0;
+
+        /* "bertsize/_search.pyx":196
+ *         if low < 0:
+ *             idx[axis] = 0
+ *             if not (_point(w, idx, metrics) & CAPS_OK):             # <<<<<<<<<<<<<<
+ *                 return -1
+ *             low = 0
+*/
+      }
+
+      /* "bertsize/_search.pyx":198
+ *             if not (_point(w, idx, metrics) & CAPS_OK):
+ *                 return -1
+ *             low = 0             # <<<<<<<<<<<<<<
+ *             break
+ *         idx[axis] = low
+*/
+      __pyx_v_low = 0;
+
+      /* "bertsize/_search.pyx":199
+ *                 return -1
+ *             low = 0
+ *             break             # <<<<<<<<<<<<<<
+ *         idx[axis] = low
+ *         if _point(w, idx, metrics) & CAPS_OK:
+*/
+      goto __pyx_L5_break;
+
+      /* "bertsize/_search.pyx":194
+ *     while True:
+ *         low = high - step
+ *         if low < 0:             # <<<<<<<<<<<<<<
+ *             idx[axis] = 0
+ *             if not (_point(w, idx, metrics) & CAPS_OK):
+*/
+    }
+
+    /* "bertsize/_search.pyx":200
+ *             low = 0
+ *             break
+ *         idx[axis] = low             # <<<<<<<<<<<<<<
+ *         if _point(w, idx, metrics) & CAPS_OK:
+ *             break
+*/
+    (__pyx_v_idx[__pyx_v_axis]) = __pyx_v_low;
+
+    /* "bertsize/_search.pyx":201
+ *             break
+ *         idx[axis] = low
+ *         if _point(w, idx, metrics) & CAPS_OK:             # <<<<<<<<<<<<<<
+ *             break
+ *         high, step = low, 2 * step
+*/
+    __pyx_t_1 = ((__pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics) & __pyx_e_8bertsize_7_search_CAPS_OK) != 0);
+
+    if (__pyx_t_1) {
+
+
+      /* "bertsize/_search.pyx":202
+ *         idx[axis] = low
+ *         if _point(w, idx, metrics) & CAPS_OK:
+ *             break             # <<<<<<<<<<<<<<
+ *         high, step = low, 2 * step
+ *     while high - low > 1:  # caps hold at low, break at high
+*/
+      goto __pyx_L5_break;
+
+      /* "bertsize/_search.pyx":201
+ *             break
+ *         idx[axis] = low
+ *         if _point(w, idx, metrics) & CAPS_OK:             # <<<<<<<<<<<<<<
+ *             break
+ *         high, step = low, 2 * step
+*/
+    }
+
+    /* "bertsize/_search.pyx":203
+ *         if _point(w, idx, metrics) & CAPS_OK:
+ *             break
+ *         high, step = low, 2 * step             # <<<<<<<<<<<<<<
+ *     while high - low > 1:  # caps hold at low, break at high
+ *         mid = low + (high - low) // 2
+*/
+    __pyx_t_2 = __pyx_v_low;
+
+    __pyx_t_3 = (2 * __pyx_v_step);
+
+    __pyx_v_high = __pyx_t_2;
+    __pyx_v_step = __pyx_t_3;
+  }
+  __pyx_L5_break:;
+
+  /* "bertsize/_search.pyx":204
+ *             break
+ *         high, step = low, 2 * step
  *     while high - low > 1:  # caps hold at low, break at high             # <<<<<<<<<<<<<<
  *         mid = low + (high - low) // 2
  *         idx[axis] = mid
@@ -19250,8 +19564,8 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 
     if (!__pyx_t_1) break;
 
-    /* "bertsize/_search.pyx":165
- *         return high
+    /* "bertsize/_search.pyx":205
+ *         high, step = low, 2 * step
  *     while high - low > 1:  # caps hold at low, break at high
  *         mid = low + (high - low) // 2             # <<<<<<<<<<<<<<
  *         idx[axis] = mid
@@ -19259,7 +19573,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
     __pyx_v_mid = (__pyx_v_low + ((__pyx_v_high - __pyx_v_low) / 2));
 
-    /* "bertsize/_search.pyx":166
+    /* "bertsize/_search.pyx":206
  *     while high - low > 1:  # caps hold at low, break at high
  *         mid = low + (high - low) // 2
  *         idx[axis] = mid             # <<<<<<<<<<<<<<
@@ -19268,7 +19582,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
     (__pyx_v_idx[__pyx_v_axis]) = __pyx_v_mid;
 
-    /* "bertsize/_search.pyx":167
+    /* "bertsize/_search.pyx":207
  *         mid = low + (high - low) // 2
  *         idx[axis] = mid
  *         if _point(w, idx, metrics) & CAPS_OK:             # <<<<<<<<<<<<<<
@@ -19280,7 +19594,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":168
+      /* "bertsize/_search.pyx":208
  *         idx[axis] = mid
  *         if _point(w, idx, metrics) & CAPS_OK:
  *             low = mid             # <<<<<<<<<<<<<<
@@ -19289,17 +19603,17 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
       __pyx_v_low = __pyx_v_mid;
 
-      /* "bertsize/_search.pyx":167
+      /* "bertsize/_search.pyx":207
  *         mid = low + (high - low) // 2
  *         idx[axis] = mid
  *         if _point(w, idx, metrics) & CAPS_OK:             # <<<<<<<<<<<<<<
  *             low = mid
  *         else:
 */
-      goto __pyx_L7;
+      goto __pyx_L11;
     }
 
-    /* "bertsize/_search.pyx":170
+    /* "bertsize/_search.pyx":210
  *             low = mid
  *         else:
  *             high = mid             # <<<<<<<<<<<<<<
@@ -19309,10 +19623,10 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
     /*else*/ {
       __pyx_v_high = __pyx_v_mid;
     }
-    __pyx_L7:;
+    __pyx_L11:;
   }
 
-  /* "bertsize/_search.pyx":171
+  /* "bertsize/_search.pyx":211
  *         else:
  *             high = mid
  *     return low             # <<<<<<<<<<<<<<
@@ -19325,12 +19639,12 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":155
+  /* "bertsize/_search.pyx":182
  * 
  * 
- * cdef Py_ssize_t _last_meeting_caps(const Walk *w, Py_ssize_t *idx, int axis, int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
- *     """Largest index along `axis` (others fixed) that meets the caps, or -1."""
- *     cdef Py_ssize_t low = 0, high = w.size[axis] - 1, mid
+ * cdef Py_ssize_t _last_meeting_caps(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t hint,             # <<<<<<<<<<<<<<
+ *                                    int64_t *metrics) noexcept nogil:
+ *     """Largest index along `axis` (others fixed) that meets the caps, or -1, knowing it is
 */
 
   /* function exit code */
@@ -19338,52 +19652,57 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 
 
 
+
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":174
+/* "bertsize/_search.pyx":214
  * 
  * 
- * cdef Py_ssize_t _first_meeting_floor(const Walk *w, Py_ssize_t *idx, int axis, int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
- *     """Smallest index along `axis` that meets min_params, or size (none)."""
- *     cdef Py_ssize_t low = 0, high = w.size[axis] - 1, mid
+ * cdef Py_ssize_t _first_meeting_floor(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t hint,             # <<<<<<<<<<<<<<
+ *                                      int64_t *metrics) noexcept nogil:
+ *     """Smallest index along `axis` that meets min_params, or size (none), knowing it is at
 */
 
-static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t *__pyx_v_idx, int __pyx_v_axis, int64_t *__pyx_v_metrics) {
+static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t *__pyx_v_idx, int __pyx_v_axis, Py_ssize_t __pyx_v_hint, int64_t *__pyx_v_metrics) {
   Py_ssize_t __pyx_v_low;
   Py_ssize_t __pyx_v_high;
   Py_ssize_t __pyx_v_mid;
+  Py_ssize_t __pyx_v_step;
+  Py_ssize_t __pyx_v_n;
   Py_ssize_t __pyx_r;
   int __pyx_t_1;
+  Py_ssize_t __pyx_t_2;
+  Py_ssize_t __pyx_t_3;
 
-  /* "bertsize/_search.pyx":176
- * cdef Py_ssize_t _first_meeting_floor(const Walk *w, Py_ssize_t *idx, int axis, int64_t *metrics) noexcept nogil:
- *     """Smallest index along `axis` that meets min_params, or size (none)."""
- *     cdef Py_ssize_t low = 0, high = w.size[axis] - 1, mid             # <<<<<<<<<<<<<<
+  /* "bertsize/_search.pyx":218
+ *     """Smallest index along `axis` that meets min_params, or size (none), knowing it is at
+ *     most `hint` (the answer for a smaller outer value, or size)."""
+ *     cdef Py_ssize_t low, high, mid, step = 1, n = w.size[axis]             # <<<<<<<<<<<<<<
  *     if w.min_params <= 0:
  *         return 0
 */
-  __pyx_v_low = 0;
-  __pyx_v_high = ((__pyx_v_w->size[__pyx_v_axis]) - 1);
+  __pyx_v_step = 1;
+  __pyx_v_n = (__pyx_v_w->size[__pyx_v_axis]);
 
-  /* "bertsize/_search.pyx":177
- *     """Smallest index along `axis` that meets min_params, or size (none)."""
- *     cdef Py_ssize_t low = 0, high = w.size[axis] - 1, mid
+  /* "bertsize/_search.pyx":219
+ *     most `hint` (the answer for a smaller outer value, or size)."""
+ *     cdef Py_ssize_t low, high, mid, step = 1, n = w.size[axis]
  *     if w.min_params <= 0:             # <<<<<<<<<<<<<<
  *         return 0
- *     idx[axis] = high
+ *     high = hint if hint < n else n - 1
 */
   __pyx_t_1 = (__pyx_v_w->min_params <= 0);
 
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":178
- *     cdef Py_ssize_t low = 0, high = w.size[axis] - 1, mid
+    /* "bertsize/_search.pyx":220
+ *     cdef Py_ssize_t low, high, mid, step = 1, n = w.size[axis]
  *     if w.min_params <= 0:
  *         return 0             # <<<<<<<<<<<<<<
+ *     high = hint if hint < n else n - 1
  *     idx[axis] = high
- *     if not (_point(w, idx, metrics) & FLOOR_OK):
 */
     {
 
@@ -19391,104 +19710,235 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":177
- *     """Smallest index along `axis` that meets min_params, or size (none)."""
- *     cdef Py_ssize_t low = 0, high = w.size[axis] - 1, mid
+    /* "bertsize/_search.pyx":219
+ *     most `hint` (the answer for a smaller outer value, or size)."""
+ *     cdef Py_ssize_t low, high, mid, step = 1, n = w.size[axis]
  *     if w.min_params <= 0:             # <<<<<<<<<<<<<<
  *         return 0
- *     idx[axis] = high
+ *     high = hint if hint < n else n - 1
 */
   }
 
-  /* "bertsize/_search.pyx":179
+  /* "bertsize/_search.pyx":221
  *     if w.min_params <= 0:
  *         return 0
+ *     high = hint if hint < n else n - 1             # <<<<<<<<<<<<<<
+ *     idx[axis] = high
+ *     if not (_point(w, idx, metrics) & FLOOR_OK):
+*/
+  __pyx_t_1 = (__pyx_v_hint < __pyx_v_n);
+
+  if (__pyx_t_1) {
+
+    __pyx_t_2 = __pyx_v_hint;
+  } else {
+
+    __pyx_t_2 = (__pyx_v_n - 1);
+  }
+
+  __pyx_v_high = __pyx_t_2;
+
+  /* "bertsize/_search.pyx":222
+ *         return 0
+ *     high = hint if hint < n else n - 1
  *     idx[axis] = high             # <<<<<<<<<<<<<<
  *     if not (_point(w, idx, metrics) & FLOOR_OK):
- *         return w.size[axis]
+ *         return n
 */
   (__pyx_v_idx[__pyx_v_axis]) = __pyx_v_high;
 
-  /* "bertsize/_search.pyx":180
- *         return 0
+  /* "bertsize/_search.pyx":223
+ *     high = hint if hint < n else n - 1
  *     idx[axis] = high
  *     if not (_point(w, idx, metrics) & FLOOR_OK):             # <<<<<<<<<<<<<<
- *         return w.size[axis]
- *     idx[axis] = 0
+ *         return n
+ *     # the floor holds at high; gallop down to where it fails
 */
   __pyx_t_1 = (!((__pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics) & __pyx_e_8bertsize_7_search_FLOOR_OK) != 0));
 
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":181
+    /* "bertsize/_search.pyx":224
  *     idx[axis] = high
  *     if not (_point(w, idx, metrics) & FLOOR_OK):
- *         return w.size[axis]             # <<<<<<<<<<<<<<
- *     idx[axis] = 0
- *     if _point(w, idx, metrics) & FLOOR_OK:
+ *         return n             # <<<<<<<<<<<<<<
+ *     # the floor holds at high; gallop down to where it fails
+ *     while True:
 */
     {
 
-      __pyx_r = (__pyx_v_w->size[__pyx_v_axis]);
+      __pyx_r = __pyx_v_n;
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":180
- *         return 0
+    /* "bertsize/_search.pyx":223
+ *     high = hint if hint < n else n - 1
  *     idx[axis] = high
  *     if not (_point(w, idx, metrics) & FLOOR_OK):             # <<<<<<<<<<<<<<
- *         return w.size[axis]
- *     idx[axis] = 0
+ *         return n
+ *     # the floor holds at high; gallop down to where it fails
 */
   }
 
-  /* "bertsize/_search.pyx":182
- *     if not (_point(w, idx, metrics) & FLOOR_OK):
- *         return w.size[axis]
- *     idx[axis] = 0             # <<<<<<<<<<<<<<
- *     if _point(w, idx, metrics) & FLOOR_OK:
- *         return 0
+  /* "bertsize/_search.pyx":226
+ *         return n
+ *     # the floor holds at high; gallop down to where it fails
+ *     while True:             # <<<<<<<<<<<<<<
+ *         low = high - step
+ *         if low < 0:
 */
-  (__pyx_v_idx[__pyx_v_axis]) = 0;
+  while (1) {
 
-  /* "bertsize/_search.pyx":183
- *         return w.size[axis]
- *     idx[axis] = 0
- *     if _point(w, idx, metrics) & FLOOR_OK:             # <<<<<<<<<<<<<<
- *         return 0
+    /* "bertsize/_search.pyx":227
+ *     # the floor holds at high; gallop down to where it fails
+ *     while True:
+ *         low = high - step             # <<<<<<<<<<<<<<
+ *         if low < 0:
+ *             idx[axis] = 0
+*/
+    __pyx_v_low = (__pyx_v_high - __pyx_v_step);
+
+    /* "bertsize/_search.pyx":228
+ *     while True:
+ *         low = high - step
+ *         if low < 0:             # <<<<<<<<<<<<<<
+ *             idx[axis] = 0
+ *             if _point(w, idx, metrics) & FLOOR_OK:
+*/
+    __pyx_t_1 = (__pyx_v_low < 0);
+
+    if (__pyx_t_1) {
+
+
+      /* "bertsize/_search.pyx":229
+ *         low = high - step
+ *         if low < 0:
+ *             idx[axis] = 0             # <<<<<<<<<<<<<<
+ *             if _point(w, idx, metrics) & FLOOR_OK:
+ *                 return 0
+*/
+      (__pyx_v_idx[__pyx_v_axis]) = 0;
+
+      /* "bertsize/_search.pyx":230
+ *         if low < 0:
+ *             idx[axis] = 0
+ *             if _point(w, idx, metrics) & FLOOR_OK:             # <<<<<<<<<<<<<<
+ *                 return 0
+ *             low = 0
+*/
+      __pyx_t_1 = ((__pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics) & __pyx_e_8bertsize_7_search_FLOOR_OK) != 0);
+
+      if (__pyx_t_1) {
+
+
+        /* "bertsize/_search.pyx":231
+ *             idx[axis] = 0
+ *             if _point(w, idx, metrics) & FLOOR_OK:
+ *                 return 0             # <<<<<<<<<<<<<<
+ *             low = 0
+ *             break
+*/
+        {
+
+          __pyx_r = 0;
+        }
+        goto __pyx_L0;
+
+        /* "bertsize/_search.pyx":230
+ *         if low < 0:
+ *             idx[axis] = 0
+ *             if _point(w, idx, metrics) & FLOOR_OK:             # <<<<<<<<<<<<<<
+ *                 return 0
+ *             low = 0
+*/
+      }
+
+      /* "bertsize/_search.pyx":232
+ *             if _point(w, idx, metrics) & FLOOR_OK:
+ *                 return 0
+ *             low = 0             # <<<<<<<<<<<<<<
+ *             break
+ *         idx[axis] = low
+*/
+      __pyx_v_low = 0;
+
+      /* "bertsize/_search.pyx":233
+ *                 return 0
+ *             low = 0
+ *             break             # <<<<<<<<<<<<<<
+ *         idx[axis] = low
+ *         if not (_point(w, idx, metrics) & FLOOR_OK):
+*/
+      goto __pyx_L6_break;
+
+      /* "bertsize/_search.pyx":228
+ *     while True:
+ *         low = high - step
+ *         if low < 0:             # <<<<<<<<<<<<<<
+ *             idx[axis] = 0
+ *             if _point(w, idx, metrics) & FLOOR_OK:
+*/
+    }
+
+    /* "bertsize/_search.pyx":234
+ *             low = 0
+ *             break
+ *         idx[axis] = low             # <<<<<<<<<<<<<<
+ *         if not (_point(w, idx, metrics) & FLOOR_OK):
+ *             break
+*/
+    (__pyx_v_idx[__pyx_v_axis]) = __pyx_v_low;
+
+    /* "bertsize/_search.pyx":235
+ *             break
+ *         idx[axis] = low
+ *         if not (_point(w, idx, metrics) & FLOOR_OK):             # <<<<<<<<<<<<<<
+ *             break
+ *         high, step = low, 2 * step
+*/
+    __pyx_t_1 = (!((__pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics) & __pyx_e_8bertsize_7_search_FLOOR_OK) != 0));
+
+    if (__pyx_t_1) {
+
+
+      /* "bertsize/_search.pyx":236
+ *         idx[axis] = low
+ *         if not (_point(w, idx, metrics) & FLOOR_OK):
+ *             break             # <<<<<<<<<<<<<<
+ *         high, step = low, 2 * step
  *     while high - low > 1:  # floor fails at low, holds at high
 */
-  __pyx_t_1 = ((__pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics) & __pyx_e_8bertsize_7_search_FLOOR_OK) != 0);
+      goto __pyx_L6_break;
 
-  if (__pyx_t_1) {
+      /* "bertsize/_search.pyx":235
+ *             break
+ *         idx[axis] = low
+ *         if not (_point(w, idx, metrics) & FLOOR_OK):             # <<<<<<<<<<<<<<
+ *             break
+ *         high, step = low, 2 * step
+*/
+    }
 
-
-    /* "bertsize/_search.pyx":184
- *     idx[axis] = 0
- *     if _point(w, idx, metrics) & FLOOR_OK:
- *         return 0             # <<<<<<<<<<<<<<
+    /* "bertsize/_search.pyx":237
+ *         if not (_point(w, idx, metrics) & FLOOR_OK):
+ *             break
+ *         high, step = low, 2 * step             # <<<<<<<<<<<<<<
  *     while high - low > 1:  # floor fails at low, holds at high
  *         mid = low + (high - low) // 2
 */
-    {
+    __pyx_t_2 = __pyx_v_low;
 
-      __pyx_r = 0;
-    }
-    goto __pyx_L0;
+    __pyx_t_3 = (2 * __pyx_v_step);
 
-    /* "bertsize/_search.pyx":183
- *         return w.size[axis]
- *     idx[axis] = 0
- *     if _point(w, idx, metrics) & FLOOR_OK:             # <<<<<<<<<<<<<<
- *         return 0
- *     while high - low > 1:  # floor fails at low, holds at high
-*/
+    __pyx_v_high = __pyx_t_2;
+    __pyx_v_step = __pyx_t_3;
   }
+  __pyx_L6_break:;
 
-  /* "bertsize/_search.pyx":185
- *     if _point(w, idx, metrics) & FLOOR_OK:
- *         return 0
+  /* "bertsize/_search.pyx":238
+ *             break
+ *         high, step = low, 2 * step
  *     while high - low > 1:  # floor fails at low, holds at high             # <<<<<<<<<<<<<<
  *         mid = low + (high - low) // 2
  *         idx[axis] = mid
@@ -19499,8 +19949,8 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 
     if (!__pyx_t_1) break;
 
-    /* "bertsize/_search.pyx":186
- *         return 0
+    /* "bertsize/_search.pyx":239
+ *         high, step = low, 2 * step
  *     while high - low > 1:  # floor fails at low, holds at high
  *         mid = low + (high - low) // 2             # <<<<<<<<<<<<<<
  *         idx[axis] = mid
@@ -19508,7 +19958,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
     __pyx_v_mid = (__pyx_v_low + ((__pyx_v_high - __pyx_v_low) / 2));
 
-    /* "bertsize/_search.pyx":187
+    /* "bertsize/_search.pyx":240
  *     while high - low > 1:  # floor fails at low, holds at high
  *         mid = low + (high - low) // 2
  *         idx[axis] = mid             # <<<<<<<<<<<<<<
@@ -19517,7 +19967,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
     (__pyx_v_idx[__pyx_v_axis]) = __pyx_v_mid;
 
-    /* "bertsize/_search.pyx":188
+    /* "bertsize/_search.pyx":241
  *         mid = low + (high - low) // 2
  *         idx[axis] = mid
  *         if _point(w, idx, metrics) & FLOOR_OK:             # <<<<<<<<<<<<<<
@@ -19529,7 +19979,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":189
+      /* "bertsize/_search.pyx":242
  *         idx[axis] = mid
  *         if _point(w, idx, metrics) & FLOOR_OK:
  *             high = mid             # <<<<<<<<<<<<<<
@@ -19538,17 +19988,17 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
       __pyx_v_high = __pyx_v_mid;
 
-      /* "bertsize/_search.pyx":188
+      /* "bertsize/_search.pyx":241
  *         mid = low + (high - low) // 2
  *         idx[axis] = mid
  *         if _point(w, idx, metrics) & FLOOR_OK:             # <<<<<<<<<<<<<<
  *             high = mid
  *         else:
 */
-      goto __pyx_L8;
+      goto __pyx_L12;
     }
 
-    /* "bertsize/_search.pyx":191
+    /* "bertsize/_search.pyx":244
  *             high = mid
  *         else:
  *             low = mid             # <<<<<<<<<<<<<<
@@ -19558,10 +20008,10 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
     /*else*/ {
       __pyx_v_low = __pyx_v_mid;
     }
-    __pyx_L8:;
+    __pyx_L12:;
   }
 
-  /* "bertsize/_search.pyx":192
+  /* "bertsize/_search.pyx":245
  *         else:
  *             low = mid
  *     return high             # <<<<<<<<<<<<<<
@@ -19574,12 +20024,12 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":174
+  /* "bertsize/_search.pyx":214
  * 
  * 
- * cdef Py_ssize_t _first_meeting_floor(const Walk *w, Py_ssize_t *idx, int axis, int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
- *     """Smallest index along `axis` that meets min_params, or size (none)."""
- *     cdef Py_ssize_t low = 0, high = w.size[axis] - 1, mid
+ * cdef Py_ssize_t _first_meeting_floor(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t hint,             # <<<<<<<<<<<<<<
+ *                                      int64_t *metrics) noexcept nogil:
+ *     """Smallest index along `axis` that meets min_params, or size (none), knowing it is at
 */
 
   /* function exit code */
@@ -19587,10 +20037,12 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 
 
 
+
+
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":195
+/* "bertsize/_search.pyx":248
  * 
  * 
  * cdef void _corner(const Walk *w, Py_ssize_t *idx, int depth, bint largest) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -19605,7 +20057,7 @@ static void __pyx_f_8bertsize_7_search__corner(__pyx_t_8bertsize_7_search_Walk c
   int __pyx_t_3;
   Py_ssize_t __pyx_t_4;
 
-  /* "bertsize/_search.pyx":197
+  /* "bertsize/_search.pyx":250
  * cdef void _corner(const Walk *w, Py_ssize_t *idx, int depth, bint largest) noexcept nogil:
  *     cdef int k
  *     for k in range(depth + 1, w.n_axes):             # <<<<<<<<<<<<<<
@@ -19619,7 +20071,7 @@ static void __pyx_f_8bertsize_7_search__corner(__pyx_t_8bertsize_7_search_Walk c
   for (__pyx_t_3 = (__pyx_v_depth + 1); __pyx_t_3 < __pyx_t_2; __pyx_t_3+=1) {
     __pyx_v_k = __pyx_t_3;
 
-    /* "bertsize/_search.pyx":198
+    /* "bertsize/_search.pyx":251
  *     cdef int k
  *     for k in range(depth + 1, w.n_axes):
  *         idx[k] = w.size[k] - 1 if largest else 0             # <<<<<<<<<<<<<<
@@ -19638,7 +20090,7 @@ static void __pyx_f_8bertsize_7_search__corner(__pyx_t_8bertsize_7_search_Walk c
   }
 
 
-  /* "bertsize/_search.pyx":195
+  /* "bertsize/_search.pyx":248
  * 
  * 
  * cdef void _corner(const Walk *w, Py_ssize_t *idx, int depth, bint largest) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -19650,7 +20102,7 @@ static void __pyx_f_8bertsize_7_search__corner(__pyx_t_8bertsize_7_search_Walk c
 
 }
 
-/* "bertsize/_search.pyx":201
+/* "bertsize/_search.pyx":254
  * 
  * 
  * cdef void _box(const Walk *w, const Py_ssize_t *idx, int depth, Py_ssize_t *lo, Py_ssize_t *hi) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -19667,7 +20119,7 @@ static void __pyx_f_8bertsize_7_search__box(__pyx_t_8bertsize_7_search_Walk cons
   Py_ssize_t __pyx_t_5;
   Py_ssize_t __pyx_t_6;
 
-  /* "bertsize/_search.pyx":204
+  /* "bertsize/_search.pyx":257
  *     """The box with axes 0..depth fixed at idx and the others free."""
  *     cdef int k
  *     for k in range(w.n_axes):             # <<<<<<<<<<<<<<
@@ -19681,7 +20133,7 @@ static void __pyx_f_8bertsize_7_search__box(__pyx_t_8bertsize_7_search_Walk cons
   for (__pyx_t_3 = 0; __pyx_t_3 < __pyx_t_2; __pyx_t_3+=1) {
     __pyx_v_k = __pyx_t_3;
 
-    /* "bertsize/_search.pyx":205
+    /* "bertsize/_search.pyx":258
  *     cdef int k
  *     for k in range(w.n_axes):
  *         if k <= depth:             # <<<<<<<<<<<<<<
@@ -19693,7 +20145,7 @@ static void __pyx_f_8bertsize_7_search__box(__pyx_t_8bertsize_7_search_Walk cons
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":206
+      /* "bertsize/_search.pyx":259
  *     for k in range(w.n_axes):
  *         if k <= depth:
  *             lo[k] = hi[k] = idx[k]             # <<<<<<<<<<<<<<
@@ -19703,7 +20155,7 @@ static void __pyx_f_8bertsize_7_search__box(__pyx_t_8bertsize_7_search_Walk cons
       (__pyx_v_lo[__pyx_v_k]) = (__pyx_v_idx[__pyx_v_k]);
       (__pyx_v_hi[__pyx_v_k]) = (__pyx_v_idx[__pyx_v_k]);
 
-      /* "bertsize/_search.pyx":205
+      /* "bertsize/_search.pyx":258
  *     cdef int k
  *     for k in range(w.n_axes):
  *         if k <= depth:             # <<<<<<<<<<<<<<
@@ -19713,7 +20165,7 @@ static void __pyx_f_8bertsize_7_search__box(__pyx_t_8bertsize_7_search_Walk cons
       goto __pyx_L5;
     }
 
-    /* "bertsize/_search.pyx":208
+    /* "bertsize/_search.pyx":261
  *             lo[k] = hi[k] = idx[k]
  *         else:
  *             lo[k], hi[k] = 0, w.size[k] - 1             # <<<<<<<<<<<<<<
@@ -19734,7 +20186,7 @@ static void __pyx_f_8bertsize_7_search__box(__pyx_t_8bertsize_7_search_Walk cons
   }
 
 
-  /* "bertsize/_search.pyx":201
+  /* "bertsize/_search.pyx":254
  * 
  * 
  * cdef void _box(const Walk *w, const Py_ssize_t *idx, int depth, Py_ssize_t *lo, Py_ssize_t *hi) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -19746,228 +20198,35 @@ static void __pyx_f_8bertsize_7_search__box(__pyx_t_8bertsize_7_search_Walk cons
 
 }
 
-/* "bertsize/_search.pyx":214
+/* "bertsize/_search.pyx":267
  * # counting
  * # --------------------------------------------------------------------------------------
  * cdef int64_t _count_value(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
- *     """Fits with axes 0..depth fixed at idx.  Returns -1 when the box's smallest corner
- *     breaks a cap (so does every later value of axis `depth`)."""
+ *     """Fits with axes 0..depth fixed at idx (depth < last - 1).  Returns -1 when the
+ *     box's smallest corner breaks a cap (so does every later value of axis `depth`)."""
 */
 
 static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t *__pyx_v_idx, int __pyx_v_depth) {
   int64_t __pyx_v_metrics[BS_N_METRICS];
   Py_ssize_t __pyx_v_lo[__pyx_e_8bertsize_7_search_MAX_AXES];
   Py_ssize_t __pyx_v_hi[__pyx_e_8bertsize_7_search_MAX_AXES];
-  int __pyx_v_last;
   int __pyx_v_smallest;
   int __pyx_v_largest;
-  Py_ssize_t __pyx_v_first;
-  Py_ssize_t __pyx_v_final;
   int64_t __pyx_r;
   int __pyx_t_1;
-  Py_ssize_t __pyx_t_2;
-  Py_ssize_t __pyx_t_3;
-  int __pyx_t_4;
+  int __pyx_t_2;
 
-  /* "bertsize/_search.pyx":220
- *     cdef Py_ssize_t lo[MAX_AXES]
+  /* "bertsize/_search.pyx":274
  *     cdef Py_ssize_t hi[MAX_AXES]
- *     cdef int last = w.n_axes - 1             # <<<<<<<<<<<<<<
  *     cdef int smallest, largest
- *     cdef Py_ssize_t first, final
-*/
-  __pyx_v_last = (__pyx_v_w->n_axes - 1);
-
-  /* "bertsize/_search.pyx":223
- *     cdef int smallest, largest
- *     cdef Py_ssize_t first, final
- *     if depth == last:             # <<<<<<<<<<<<<<
- *         return 0  # handled by the innermost run of depth - 1
- *     if depth + 1 == last:
-*/
-  __pyx_t_1 = (__pyx_v_depth == __pyx_v_last);
-
-  if (__pyx_t_1) {
-
-
-    /* "bertsize/_search.pyx":224
- *     cdef Py_ssize_t first, final
- *     if depth == last:
- *         return 0  # handled by the innermost run of depth - 1             # <<<<<<<<<<<<<<
- *     if depth + 1 == last:
- *         first = _first_meeting_floor(w, idx, last, metrics)
-*/
-    {
-
-      __pyx_r = 0;
-    }
-    goto __pyx_L0;
-
-    /* "bertsize/_search.pyx":223
- *     cdef int smallest, largest
- *     cdef Py_ssize_t first, final
- *     if depth == last:             # <<<<<<<<<<<<<<
- *         return 0  # handled by the innermost run of depth - 1
- *     if depth + 1 == last:
-*/
-  }
-
-  /* "bertsize/_search.pyx":225
- *     if depth == last:
- *         return 0  # handled by the innermost run of depth - 1
- *     if depth + 1 == last:             # <<<<<<<<<<<<<<
- *         first = _first_meeting_floor(w, idx, last, metrics)
- *         final = _last_meeting_caps(w, idx, last, metrics)
-*/
-  __pyx_t_1 = ((__pyx_v_depth + 1) == __pyx_v_last);
-
-  if (__pyx_t_1) {
-
-
-    /* "bertsize/_search.pyx":226
- *         return 0  # handled by the innermost run of depth - 1
- *     if depth + 1 == last:
- *         first = _first_meeting_floor(w, idx, last, metrics)             # <<<<<<<<<<<<<<
- *         final = _last_meeting_caps(w, idx, last, metrics)
- *         if final < 0:
-*/
-    __pyx_v_first = __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_v_w, __pyx_v_idx, __pyx_v_last, __pyx_v_metrics);
-
-    /* "bertsize/_search.pyx":227
- *     if depth + 1 == last:
- *         first = _first_meeting_floor(w, idx, last, metrics)
- *         final = _last_meeting_caps(w, idx, last, metrics)             # <<<<<<<<<<<<<<
- *         if final < 0:
- *             return -1
-*/
-    __pyx_v_final = __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_v_w, __pyx_v_idx, __pyx_v_last, __pyx_v_metrics);
-
-    /* "bertsize/_search.pyx":228
- *         first = _first_meeting_floor(w, idx, last, metrics)
- *         final = _last_meeting_caps(w, idx, last, metrics)
- *         if final < 0:             # <<<<<<<<<<<<<<
- *             return -1
- *         if first > final:
-*/
-    __pyx_t_1 = (__pyx_v_final < 0);
-
-    if (__pyx_t_1) {
-
-
-      /* "bertsize/_search.pyx":229
- *         final = _last_meeting_caps(w, idx, last, metrics)
- *         if final < 0:
- *             return -1             # <<<<<<<<<<<<<<
- *         if first > final:
- *             return 0
-*/
-      {
-
-        __pyx_r = -1L;
-      }
-      goto __pyx_L0;
-
-      /* "bertsize/_search.pyx":228
- *         first = _first_meeting_floor(w, idx, last, metrics)
- *         final = _last_meeting_caps(w, idx, last, metrics)
- *         if final < 0:             # <<<<<<<<<<<<<<
- *             return -1
- *         if first > final:
-*/
-    }
-
-    /* "bertsize/_search.pyx":230
- *         if final < 0:
- *             return -1
- *         if first > final:             # <<<<<<<<<<<<<<
- *             return 0
- *         _box(w, idx, depth, lo, hi)
-*/
-    __pyx_t_1 = (__pyx_v_first > __pyx_v_final);
-
-    if (__pyx_t_1) {
-
-
-      /* "bertsize/_search.pyx":231
- *             return -1
- *         if first > final:
- *             return 0             # <<<<<<<<<<<<<<
- *         _box(w, idx, depth, lo, hi)
- *         lo[last], hi[last] = first, final
-*/
-      {
-
-        __pyx_r = 0;
-      }
-      goto __pyx_L0;
-
-      /* "bertsize/_search.pyx":230
- *         if final < 0:
- *             return -1
- *         if first > final:             # <<<<<<<<<<<<<<
- *             return 0
- *         _box(w, idx, depth, lo, hi)
-*/
-    }
-
-    /* "bertsize/_search.pyx":232
- *         if first > final:
- *             return 0
- *         _box(w, idx, depth, lo, hi)             # <<<<<<<<<<<<<<
- *         lo[last], hi[last] = first, final
- *         return _valid_count(w, lo, hi)
-*/
-    __pyx_f_8bertsize_7_search__box(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, __pyx_v_lo, __pyx_v_hi);
-
-    /* "bertsize/_search.pyx":233
- *             return 0
- *         _box(w, idx, depth, lo, hi)
- *         lo[last], hi[last] = first, final             # <<<<<<<<<<<<<<
- *         return _valid_count(w, lo, hi)
- *     _corner(w, idx, depth, False)
-*/
-    __pyx_t_2 = __pyx_v_first;
-
-    __pyx_t_3 = __pyx_v_final;
-
-    (__pyx_v_lo[__pyx_v_last]) = __pyx_t_2;
-
-    (__pyx_v_hi[__pyx_v_last]) = __pyx_t_3;
-
-
-    /* "bertsize/_search.pyx":234
- *         _box(w, idx, depth, lo, hi)
- *         lo[last], hi[last] = first, final
- *         return _valid_count(w, lo, hi)             # <<<<<<<<<<<<<<
- *     _corner(w, idx, depth, False)
- *     smallest = _point(w, idx, metrics)
-*/
-    {
-
-      __pyx_r = __pyx_f_8bertsize_7_search__valid_count(__pyx_v_w, __pyx_v_lo, __pyx_v_hi);
-    }
-    goto __pyx_L0;
-
-    /* "bertsize/_search.pyx":225
- *     if depth == last:
- *         return 0  # handled by the innermost run of depth - 1
- *     if depth + 1 == last:             # <<<<<<<<<<<<<<
- *         first = _first_meeting_floor(w, idx, last, metrics)
- *         final = _last_meeting_caps(w, idx, last, metrics)
-*/
-  }
-
-  /* "bertsize/_search.pyx":235
- *         lo[last], hi[last] = first, final
- *         return _valid_count(w, lo, hi)
  *     _corner(w, idx, depth, False)             # <<<<<<<<<<<<<<
  *     smallest = _point(w, idx, metrics)
  *     if not (smallest & CAPS_OK):
 */
   __pyx_f_8bertsize_7_search__corner(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, 0);
 
-  /* "bertsize/_search.pyx":236
- *         return _valid_count(w, lo, hi)
+  /* "bertsize/_search.pyx":275
+ *     cdef int smallest, largest
  *     _corner(w, idx, depth, False)
  *     smallest = _point(w, idx, metrics)             # <<<<<<<<<<<<<<
  *     if not (smallest & CAPS_OK):
@@ -19975,7 +20234,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 */
   __pyx_v_smallest = __pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics);
 
-  /* "bertsize/_search.pyx":237
+  /* "bertsize/_search.pyx":276
  *     _corner(w, idx, depth, False)
  *     smallest = _point(w, idx, metrics)
  *     if not (smallest & CAPS_OK):             # <<<<<<<<<<<<<<
@@ -19987,7 +20246,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":238
+    /* "bertsize/_search.pyx":277
  *     smallest = _point(w, idx, metrics)
  *     if not (smallest & CAPS_OK):
  *         return -1             # <<<<<<<<<<<<<<
@@ -20000,7 +20259,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":237
+    /* "bertsize/_search.pyx":276
  *     _corner(w, idx, depth, False)
  *     smallest = _point(w, idx, metrics)
  *     if not (smallest & CAPS_OK):             # <<<<<<<<<<<<<<
@@ -20009,7 +20268,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":239
+  /* "bertsize/_search.pyx":278
  *     if not (smallest & CAPS_OK):
  *         return -1
  *     _corner(w, idx, depth, True)             # <<<<<<<<<<<<<<
@@ -20018,7 +20277,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 */
   __pyx_f_8bertsize_7_search__corner(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, 1);
 
-  /* "bertsize/_search.pyx":240
+  /* "bertsize/_search.pyx":279
  *         return -1
  *     _corner(w, idx, depth, True)
  *     largest = _point(w, idx, metrics)             # <<<<<<<<<<<<<<
@@ -20027,7 +20286,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 */
   __pyx_v_largest = __pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics);
 
-  /* "bertsize/_search.pyx":241
+  /* "bertsize/_search.pyx":280
  *     _corner(w, idx, depth, True)
  *     largest = _point(w, idx, metrics)
  *     if not (largest & FLOOR_OK):             # <<<<<<<<<<<<<<
@@ -20039,7 +20298,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":242
+    /* "bertsize/_search.pyx":281
  *     largest = _point(w, idx, metrics)
  *     if not (largest & FLOOR_OK):
  *         return 0             # <<<<<<<<<<<<<<
@@ -20052,7 +20311,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":241
+    /* "bertsize/_search.pyx":280
  *     _corner(w, idx, depth, True)
  *     largest = _point(w, idx, metrics)
  *     if not (largest & FLOOR_OK):             # <<<<<<<<<<<<<<
@@ -20061,33 +20320,33 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":243
+  /* "bertsize/_search.pyx":282
  *     if not (largest & FLOOR_OK):
  *         return 0
  *     if (largest & CAPS_OK) and (smallest & FLOOR_OK):             # <<<<<<<<<<<<<<
  *         _box(w, idx, depth, lo, hi)
  *         return _valid_count(w, lo, hi)
 */
-  __pyx_t_4 = ((__pyx_v_largest & __pyx_e_8bertsize_7_search_CAPS_OK) != 0);
+  __pyx_t_2 = ((__pyx_v_largest & __pyx_e_8bertsize_7_search_CAPS_OK) != 0);
 
-  if (__pyx_t_4) {
+  if (__pyx_t_2) {
 
   } else {
 
-    __pyx_t_1 = __pyx_t_4;
+    __pyx_t_1 = __pyx_t_2;
 
-    goto __pyx_L10_bool_binop_done;
+    goto __pyx_L6_bool_binop_done;
   }
-  __pyx_t_4 = ((__pyx_v_smallest & __pyx_e_8bertsize_7_search_FLOOR_OK) != 0);
+  __pyx_t_2 = ((__pyx_v_smallest & __pyx_e_8bertsize_7_search_FLOOR_OK) != 0);
 
 
-  __pyx_t_1 = __pyx_t_4;
+  __pyx_t_1 = __pyx_t_2;
 
-  __pyx_L10_bool_binop_done:;
+  __pyx_L6_bool_binop_done:;
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":244
+    /* "bertsize/_search.pyx":283
  *         return 0
  *     if (largest & CAPS_OK) and (smallest & FLOOR_OK):
  *         _box(w, idx, depth, lo, hi)             # <<<<<<<<<<<<<<
@@ -20096,7 +20355,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 */
     __pyx_f_8bertsize_7_search__box(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, __pyx_v_lo, __pyx_v_hi);
 
-    /* "bertsize/_search.pyx":245
+    /* "bertsize/_search.pyx":284
  *     if (largest & CAPS_OK) and (smallest & FLOOR_OK):
  *         _box(w, idx, depth, lo, hi)
  *         return _valid_count(w, lo, hi)             # <<<<<<<<<<<<<<
@@ -20109,7 +20368,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":243
+    /* "bertsize/_search.pyx":282
  *     if not (largest & FLOOR_OK):
  *         return 0
  *     if (largest & CAPS_OK) and (smallest & FLOOR_OK):             # <<<<<<<<<<<<<<
@@ -20118,7 +20377,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":246
+  /* "bertsize/_search.pyx":285
  *         _box(w, idx, depth, lo, hi)
  *         return _valid_count(w, lo, hi)
  *     return _count_axis(w, idx, depth + 1)             # <<<<<<<<<<<<<<
@@ -20131,12 +20390,245 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":214
+  /* "bertsize/_search.pyx":267
  * # counting
  * # --------------------------------------------------------------------------------------
  * cdef int64_t _count_value(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
- *     """Fits with axes 0..depth fixed at idx.  Returns -1 when the box's smallest corner
- *     breaks a cap (so does every later value of axis `depth`)."""
+ *     """Fits with axes 0..depth fixed at idx (depth < last - 1).  Returns -1 when the
+ *     box's smallest corner breaks a cap (so does every later value of axis `depth`)."""
+*/
+
+  /* function exit code */
+  __pyx_L0:;
+
+
+
+
+
+  return __pyx_r;
+}
+
+/* "bertsize/_search.pyx":288
+ * 
+ * 
+ * cdef int64_t _count_runs(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """Fits with axes < depth fixed, depth = last - 1: one innermost run per value of
+ *     axis `depth`.  Along that axis the runs shrink (both ends move down), so each search
+*/
+
+static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t *__pyx_v_idx, int __pyx_v_depth) {
+  int64_t __pyx_v_metrics[BS_N_METRICS];
+  Py_ssize_t __pyx_v_lo[__pyx_e_8bertsize_7_search_MAX_AXES];
+  Py_ssize_t __pyx_v_hi[__pyx_e_8bertsize_7_search_MAX_AXES];
+  int __pyx_v_last;
+  int64_t __pyx_v_total;
+  Py_ssize_t __pyx_v_v;
+  Py_ssize_t __pyx_v_first;
+  Py_ssize_t __pyx_v_final;
+  Py_ssize_t __pyx_v_floor_hint;
+  int64_t __pyx_r;
+  Py_ssize_t __pyx_t_1;
+  Py_ssize_t __pyx_t_2;
+  Py_ssize_t __pyx_t_3;
+  int __pyx_t_4;
+  Py_ssize_t __pyx_t_5;
+  Py_ssize_t __pyx_t_6;
+
+  /* "bertsize/_search.pyx":295
+ *     cdef Py_ssize_t lo[MAX_AXES]
+ *     cdef Py_ssize_t hi[MAX_AXES]
+ *     cdef int last = depth + 1             # <<<<<<<<<<<<<<
+ *     cdef int64_t total = 0
+ *     cdef Py_ssize_t v, first, final = w.size[last] - 1, floor_hint = w.size[last]
+*/
+  __pyx_v_last = (__pyx_v_depth + 1);
+
+  /* "bertsize/_search.pyx":296
+ *     cdef Py_ssize_t hi[MAX_AXES]
+ *     cdef int last = depth + 1
+ *     cdef int64_t total = 0             # <<<<<<<<<<<<<<
+ *     cdef Py_ssize_t v, first, final = w.size[last] - 1, floor_hint = w.size[last]
+ *     for v in range(w.size[depth]):
+*/
+  __pyx_v_total = 0;
+
+  /* "bertsize/_search.pyx":297
+ *     cdef int last = depth + 1
+ *     cdef int64_t total = 0
+ *     cdef Py_ssize_t v, first, final = w.size[last] - 1, floor_hint = w.size[last]             # <<<<<<<<<<<<<<
+ *     for v in range(w.size[depth]):
+ *         idx[depth] = v
+*/
+  __pyx_v_final = ((__pyx_v_w->size[__pyx_v_last]) - 1);
+  __pyx_v_floor_hint = (__pyx_v_w->size[__pyx_v_last]);
+
+  /* "bertsize/_search.pyx":298
+ *     cdef int64_t total = 0
+ *     cdef Py_ssize_t v, first, final = w.size[last] - 1, floor_hint = w.size[last]
+ *     for v in range(w.size[depth]):             # <<<<<<<<<<<<<<
+ *         idx[depth] = v
+ *         final = _last_meeting_caps(w, idx, last, final, metrics)
+*/
+
+  __pyx_t_1 = (__pyx_v_w->size[__pyx_v_depth]);
+  __pyx_t_2 = __pyx_t_1;
+
+  for (__pyx_t_3 = 0; __pyx_t_3 < __pyx_t_2; __pyx_t_3+=1) {
+    __pyx_v_v = __pyx_t_3;
+
+    /* "bertsize/_search.pyx":299
+ *     cdef Py_ssize_t v, first, final = w.size[last] - 1, floor_hint = w.size[last]
+ *     for v in range(w.size[depth]):
+ *         idx[depth] = v             # <<<<<<<<<<<<<<
+ *         final = _last_meeting_caps(w, idx, last, final, metrics)
+ *         if final < 0:
+*/
+    (__pyx_v_idx[__pyx_v_depth]) = __pyx_v_v;
+
+    /* "bertsize/_search.pyx":300
+ *     for v in range(w.size[depth]):
+ *         idx[depth] = v
+ *         final = _last_meeting_caps(w, idx, last, final, metrics)             # <<<<<<<<<<<<<<
+ *         if final < 0:
+ *             break
+*/
+    __pyx_v_final = __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_v_w, __pyx_v_idx, __pyx_v_last, __pyx_v_final, __pyx_v_metrics);
+
+    /* "bertsize/_search.pyx":301
+ *         idx[depth] = v
+ *         final = _last_meeting_caps(w, idx, last, final, metrics)
+ *         if final < 0:             # <<<<<<<<<<<<<<
+ *             break
+ *         first = _first_meeting_floor(w, idx, last, floor_hint, metrics)
+*/
+    __pyx_t_4 = (__pyx_v_final < 0);
+
+    if (__pyx_t_4) {
+
+
+      /* "bertsize/_search.pyx":302
+ *         final = _last_meeting_caps(w, idx, last, final, metrics)
+ *         if final < 0:
+ *             break             # <<<<<<<<<<<<<<
+ *         first = _first_meeting_floor(w, idx, last, floor_hint, metrics)
+ *         floor_hint = first
+*/
+      goto __pyx_L4_break;
+
+      /* "bertsize/_search.pyx":301
+ *         idx[depth] = v
+ *         final = _last_meeting_caps(w, idx, last, final, metrics)
+ *         if final < 0:             # <<<<<<<<<<<<<<
+ *             break
+ *         first = _first_meeting_floor(w, idx, last, floor_hint, metrics)
+*/
+    }
+
+    /* "bertsize/_search.pyx":303
+ *         if final < 0:
+ *             break
+ *         first = _first_meeting_floor(w, idx, last, floor_hint, metrics)             # <<<<<<<<<<<<<<
+ *         floor_hint = first
+ *         if first > final:
+*/
+    __pyx_v_first = __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_v_w, __pyx_v_idx, __pyx_v_last, __pyx_v_floor_hint, __pyx_v_metrics);
+
+    /* "bertsize/_search.pyx":304
+ *             break
+ *         first = _first_meeting_floor(w, idx, last, floor_hint, metrics)
+ *         floor_hint = first             # <<<<<<<<<<<<<<
+ *         if first > final:
+ *             continue
+*/
+    __pyx_v_floor_hint = __pyx_v_first;
+
+    /* "bertsize/_search.pyx":305
+ *         first = _first_meeting_floor(w, idx, last, floor_hint, metrics)
+ *         floor_hint = first
+ *         if first > final:             # <<<<<<<<<<<<<<
+ *             continue
+ *         _box(w, idx, depth, lo, hi)
+*/
+    __pyx_t_4 = (__pyx_v_first > __pyx_v_final);
+
+    if (__pyx_t_4) {
+
+
+      /* "bertsize/_search.pyx":306
+ *         floor_hint = first
+ *         if first > final:
+ *             continue             # <<<<<<<<<<<<<<
+ *         _box(w, idx, depth, lo, hi)
+ *         lo[last], hi[last] = first, final
+*/
+      goto __pyx_L3_continue;
+
+      /* "bertsize/_search.pyx":305
+ *         first = _first_meeting_floor(w, idx, last, floor_hint, metrics)
+ *         floor_hint = first
+ *         if first > final:             # <<<<<<<<<<<<<<
+ *             continue
+ *         _box(w, idx, depth, lo, hi)
+*/
+    }
+
+    /* "bertsize/_search.pyx":307
+ *         if first > final:
+ *             continue
+ *         _box(w, idx, depth, lo, hi)             # <<<<<<<<<<<<<<
+ *         lo[last], hi[last] = first, final
+ *         total += _valid_count(w, lo, hi)
+*/
+    __pyx_f_8bertsize_7_search__box(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, __pyx_v_lo, __pyx_v_hi);
+
+    /* "bertsize/_search.pyx":308
+ *             continue
+ *         _box(w, idx, depth, lo, hi)
+ *         lo[last], hi[last] = first, final             # <<<<<<<<<<<<<<
+ *         total += _valid_count(w, lo, hi)
+ *     return total
+*/
+    __pyx_t_5 = __pyx_v_first;
+
+    __pyx_t_6 = __pyx_v_final;
+
+    (__pyx_v_lo[__pyx_v_last]) = __pyx_t_5;
+
+    (__pyx_v_hi[__pyx_v_last]) = __pyx_t_6;
+
+
+    /* "bertsize/_search.pyx":309
+ *         _box(w, idx, depth, lo, hi)
+ *         lo[last], hi[last] = first, final
+ *         total += _valid_count(w, lo, hi)             # <<<<<<<<<<<<<<
+ *     return total
+ * 
+*/
+    __pyx_v_total = (__pyx_v_total + __pyx_f_8bertsize_7_search__valid_count(__pyx_v_w, __pyx_v_lo, __pyx_v_hi));
+    __pyx_L3_continue:;
+  }
+  __pyx_L4_break:;
+
+
+  /* "bertsize/_search.pyx":310
+ *         lo[last], hi[last] = first, final
+ *         total += _valid_count(w, lo, hi)
+ *     return total             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  {
+
+    __pyx_r = __pyx_v_total;
+  }
+  goto __pyx_L0;
+
+  /* "bertsize/_search.pyx":288
+ * 
+ * 
+ * cdef int64_t _count_runs(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """Fits with axes < depth fixed, depth = last - 1: one innermost run per value of
+ *     axis `depth`.  Along that axis the runs shrink (both ends move down), so each search
 */
 
   /* function exit code */
@@ -20149,10 +20641,1593 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 
 
 
+
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":249
+/* "bertsize/_search.pyx":313
+ * 
+ * 
+ * cdef int _plane_coefficients(const Walk *w, const bs_row *prefix, int64_t *coefficients) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """For a training step every metric is c + b (k0 + k1 s + k2 s^2) in the batch b and
+ *     the sequence length s (each saved tensor and each matmul scales with b, b s or b s^2;
+*/
+
+static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, bs_row const *__pyx_v_prefix, int64_t *__pyx_v_coefficients) {
+  int64_t __pyx_v_at[7][BS_N_METRICS];
+  int64_t __pyx_v_value[7];
+  int64_t __pyx_v_f11;
+  int64_t __pyx_v_f12;
+  int64_t __pyx_v_f21;
+  int64_t __pyx_v_f31;
+  int64_t __pyx_v_g1;
+  int64_t __pyx_v_g2;
+  int64_t __pyx_v_g3;
+  int64_t __pyx_v_c;
+  int64_t __pyx_v_k0;
+  int64_t __pyx_v_k1;
+  int64_t __pyx_v_k2;
+  bs_row __pyx_v_r;
+  int __pyx_v_point;
+  int __pyx_v_m;
+  int64_t __pyx_v_points[7][2];
+  int __pyx_r;
+  int64_t __pyx_t_1;
+  int64_t __pyx_t_2;
+  int __pyx_t_3;
+  int __pyx_t_4;
+  int __pyx_t_5;
+  int64_t __pyx_t_6;
+  int64_t __pyx_t_7;
+
+  /* "bertsize/_search.pyx":323
+ *     cdef int64_t value[7]
+ *     cdef int64_t f11, f12, f21, f31, g1, g2, g3, c, k0, k1, k2
+ *     cdef bs_row r = prefix[0]             # <<<<<<<<<<<<<<
+ *     cdef int point, m
+ *     cdef int64_t points[7][2]
+*/
+  __pyx_v_r = (__pyx_v_prefix[0]);
+
+  /* "bertsize/_search.pyx":326
+ *     cdef int point, m
+ *     cdef int64_t points[7][2]
+ *     points[0][0], points[0][1] = 1, 1             # <<<<<<<<<<<<<<
+ *     points[1][0], points[1][1] = 1, 2
+ *     points[2][0], points[2][1] = 2, 1
+*/
+  __pyx_t_1 = 1;
+
+  __pyx_t_2 = 1;
+
+  ((__pyx_v_points[0])[0]) = __pyx_t_1;
+
+  ((__pyx_v_points[0])[1]) = __pyx_t_2;
+
+
+  /* "bertsize/_search.pyx":327
+ *     cdef int64_t points[7][2]
+ *     points[0][0], points[0][1] = 1, 1
+ *     points[1][0], points[1][1] = 1, 2             # <<<<<<<<<<<<<<
+ *     points[2][0], points[2][1] = 2, 1
+ *     points[3][0], points[3][1] = 3, 1
+*/
+  __pyx_t_2 = 1;
+
+  __pyx_t_1 = 2;
+
+  ((__pyx_v_points[1])[0]) = __pyx_t_2;
+
+  ((__pyx_v_points[1])[1]) = __pyx_t_1;
+
+
+  /* "bertsize/_search.pyx":328
+ *     points[0][0], points[0][1] = 1, 1
+ *     points[1][0], points[1][1] = 1, 2
+ *     points[2][0], points[2][1] = 2, 1             # <<<<<<<<<<<<<<
+ *     points[3][0], points[3][1] = 3, 1
+ *     points[4][0], points[4][1] = 4, 3  # checks
+*/
+  __pyx_t_1 = 2;
+
+  __pyx_t_2 = 1;
+
+  ((__pyx_v_points[2])[0]) = __pyx_t_1;
+
+  ((__pyx_v_points[2])[1]) = __pyx_t_2;
+
+
+  /* "bertsize/_search.pyx":329
+ *     points[1][0], points[1][1] = 1, 2
+ *     points[2][0], points[2][1] = 2, 1
+ *     points[3][0], points[3][1] = 3, 1             # <<<<<<<<<<<<<<
+ *     points[4][0], points[4][1] = 4, 3  # checks
+ *     points[5][0], points[5][1] = 2, 2
+*/
+  __pyx_t_2 = 3;
+
+  __pyx_t_1 = 1;
+
+  ((__pyx_v_points[3])[0]) = __pyx_t_2;
+
+  ((__pyx_v_points[3])[1]) = __pyx_t_1;
+
+
+  /* "bertsize/_search.pyx":330
+ *     points[2][0], points[2][1] = 2, 1
+ *     points[3][0], points[3][1] = 3, 1
+ *     points[4][0], points[4][1] = 4, 3  # checks             # <<<<<<<<<<<<<<
+ *     points[5][0], points[5][1] = 2, 2
+ *     points[6][0], points[6][1] = 3, 3
+*/
+  __pyx_t_1 = 4;
+
+  __pyx_t_2 = 3;
+
+  ((__pyx_v_points[4])[0]) = __pyx_t_1;
+
+  ((__pyx_v_points[4])[1]) = __pyx_t_2;
+
+
+  /* "bertsize/_search.pyx":331
+ *     points[3][0], points[3][1] = 3, 1
+ *     points[4][0], points[4][1] = 4, 3  # checks
+ *     points[5][0], points[5][1] = 2, 2             # <<<<<<<<<<<<<<
+ *     points[6][0], points[6][1] = 3, 3
+ *     for point in range(7):
+*/
+  __pyx_t_2 = 2;
+
+  __pyx_t_1 = 2;
+
+  ((__pyx_v_points[5])[0]) = __pyx_t_2;
+
+  ((__pyx_v_points[5])[1]) = __pyx_t_1;
+
+
+  /* "bertsize/_search.pyx":332
+ *     points[4][0], points[4][1] = 4, 3  # checks
+ *     points[5][0], points[5][1] = 2, 2
+ *     points[6][0], points[6][1] = 3, 3             # <<<<<<<<<<<<<<
+ *     for point in range(7):
+ *         r.f[BS_SEQ_LEN], r.f[BS_BATCH] = points[point][0], points[point][1]
+*/
+  __pyx_t_1 = 3;
+
+  __pyx_t_2 = 3;
+
+  ((__pyx_v_points[6])[0]) = __pyx_t_1;
+
+  ((__pyx_v_points[6])[1]) = __pyx_t_2;
+
+
+  /* "bertsize/_search.pyx":333
+ *     points[5][0], points[5][1] = 2, 2
+ *     points[6][0], points[6][1] = 3, 3
+ *     for point in range(7):             # <<<<<<<<<<<<<<
+ *         r.f[BS_SEQ_LEN], r.f[BS_BATCH] = points[point][0], points[point][1]
+ *         if not _evaluate(w, &r, at[point]):
+*/
+  for (__pyx_t_3 = 0; __pyx_t_3 < 7; __pyx_t_3+=1) {
+    __pyx_v_point = __pyx_t_3;
+
+    /* "bertsize/_search.pyx":334
+ *     points[6][0], points[6][1] = 3, 3
+ *     for point in range(7):
+ *         r.f[BS_SEQ_LEN], r.f[BS_BATCH] = points[point][0], points[point][1]             # <<<<<<<<<<<<<<
+ *         if not _evaluate(w, &r, at[point]):
+ *             return 0
+*/
+    __pyx_t_2 = ((__pyx_v_points[__pyx_v_point])[0]);
+
+    __pyx_t_1 = ((__pyx_v_points[__pyx_v_point])[1]);
+
+    (__pyx_v_r.f[BS_SEQ_LEN]) = __pyx_t_2;
+
+    (__pyx_v_r.f[BS_BATCH]) = __pyx_t_1;
+
+
+    /* "bertsize/_search.pyx":335
+ *     for point in range(7):
+ *         r.f[BS_SEQ_LEN], r.f[BS_BATCH] = points[point][0], points[point][1]
+ *         if not _evaluate(w, &r, at[point]):             # <<<<<<<<<<<<<<
+ *             return 0
+ *     for m in range(2):
+*/
+    __pyx_t_4 = (!(__pyx_f_8bertsize_7_search__evaluate(__pyx_v_w, (&__pyx_v_r), (__pyx_v_at[__pyx_v_point])) != 0));
+
+    if (__pyx_t_4) {
+
+
+      /* "bertsize/_search.pyx":336
+ *         r.f[BS_SEQ_LEN], r.f[BS_BATCH] = points[point][0], points[point][1]
+ *         if not _evaluate(w, &r, at[point]):
+ *             return 0             # <<<<<<<<<<<<<<
+ *     for m in range(2):
+ *         for point in range(7):
+*/
+      {
+
+        __pyx_r = 0;
+      }
+      goto __pyx_L0;
+
+      /* "bertsize/_search.pyx":335
+ *     for point in range(7):
+ *         r.f[BS_SEQ_LEN], r.f[BS_BATCH] = points[point][0], points[point][1]
+ *         if not _evaluate(w, &r, at[point]):             # <<<<<<<<<<<<<<
+ *             return 0
+ *     for m in range(2):
+*/
+    }
+  }
+
+  /* "bertsize/_search.pyx":337
+ *         if not _evaluate(w, &r, at[point]):
+ *             return 0
+ *     for m in range(2):             # <<<<<<<<<<<<<<
+ *         for point in range(7):
+ *             value[point] = at[point][BS_PEAK_BYTES] if m == 0 else _flops(w, at[point])
+*/
+  for (__pyx_t_3 = 0; __pyx_t_3 < 2; __pyx_t_3+=1) {
+    __pyx_v_m = __pyx_t_3;
+
+    /* "bertsize/_search.pyx":338
+ *             return 0
+ *     for m in range(2):
+ *         for point in range(7):             # <<<<<<<<<<<<<<
+ *             value[point] = at[point][BS_PEAK_BYTES] if m == 0 else _flops(w, at[point])
+ *         f11, f12, f21, f31 = value[0], value[1], value[2], value[3]
+*/
+    for (__pyx_t_5 = 0; __pyx_t_5 < 7; __pyx_t_5+=1) {
+      __pyx_v_point = __pyx_t_5;
+
+      /* "bertsize/_search.pyx":339
+ *     for m in range(2):
+ *         for point in range(7):
+ *             value[point] = at[point][BS_PEAK_BYTES] if m == 0 else _flops(w, at[point])             # <<<<<<<<<<<<<<
+ *         f11, f12, f21, f31 = value[0], value[1], value[2], value[3]
+ *         g1 = f12 - f11
+*/
+      __pyx_t_4 = (__pyx_v_m == 0);
+
+      if (__pyx_t_4) {
+
+        __pyx_t_1 = ((__pyx_v_at[__pyx_v_point])[BS_PEAK_BYTES]);
+      } else {
+
+        __pyx_t_1 = __pyx_f_8bertsize_7_search__flops(__pyx_v_w, (__pyx_v_at[__pyx_v_point]));
+      }
+
+      (__pyx_v_value[__pyx_v_point]) = __pyx_t_1;
+
+    }
+
+    /* "bertsize/_search.pyx":340
+ *         for point in range(7):
+ *             value[point] = at[point][BS_PEAK_BYTES] if m == 0 else _flops(w, at[point])
+ *         f11, f12, f21, f31 = value[0], value[1], value[2], value[3]             # <<<<<<<<<<<<<<
+ *         g1 = f12 - f11
+ *         c = f11 - g1
+*/
+    __pyx_t_1 = (__pyx_v_value[0]);
+
+    __pyx_t_2 = (__pyx_v_value[1]);
+
+    __pyx_t_6 = (__pyx_v_value[2]);
+
+    __pyx_t_7 = (__pyx_v_value[3]);
+
+    __pyx_v_f11 = __pyx_t_1;
+    __pyx_v_f12 = __pyx_t_2;
+    __pyx_v_f21 = __pyx_t_6;
+    __pyx_v_f31 = __pyx_t_7;
+
+    /* "bertsize/_search.pyx":341
+ *             value[point] = at[point][BS_PEAK_BYTES] if m == 0 else _flops(w, at[point])
+ *         f11, f12, f21, f31 = value[0], value[1], value[2], value[3]
+ *         g1 = f12 - f11             # <<<<<<<<<<<<<<
+ *         c = f11 - g1
+ *         g2, g3 = f21 - c, f31 - c
+*/
+    __pyx_v_g1 = (__pyx_v_f12 - __pyx_v_f11);
+
+    /* "bertsize/_search.pyx":342
+ *         f11, f12, f21, f31 = value[0], value[1], value[2], value[3]
+ *         g1 = f12 - f11
+ *         c = f11 - g1             # <<<<<<<<<<<<<<
+ *         g2, g3 = f21 - c, f31 - c
+ *         if (g3 - 2 * g2 + g1) % 2:
+*/
+    __pyx_v_c = (__pyx_v_f11 - __pyx_v_g1);
+
+    /* "bertsize/_search.pyx":343
+ *         g1 = f12 - f11
+ *         c = f11 - g1
+ *         g2, g3 = f21 - c, f31 - c             # <<<<<<<<<<<<<<
+ *         if (g3 - 2 * g2 + g1) % 2:
+ *             return 0
+*/
+    __pyx_t_7 = (__pyx_v_f21 - __pyx_v_c);
+
+    __pyx_t_6 = (__pyx_v_f31 - __pyx_v_c);
+
+    __pyx_v_g2 = __pyx_t_7;
+    __pyx_v_g3 = __pyx_t_6;
+
+    /* "bertsize/_search.pyx":344
+ *         c = f11 - g1
+ *         g2, g3 = f21 - c, f31 - c
+ *         if (g3 - 2 * g2 + g1) % 2:             # <<<<<<<<<<<<<<
+ *             return 0
+ *         k2 = (g3 - 2 * g2 + g1) // 2
+*/
+    __pyx_t_4 = ((((__pyx_v_g3 - (2 * __pyx_v_g2)) + __pyx_v_g1) % 2) != 0);
+
+    if (__pyx_t_4) {
+
+
+      /* "bertsize/_search.pyx":345
+ *         g2, g3 = f21 - c, f31 - c
+ *         if (g3 - 2 * g2 + g1) % 2:
+ *             return 0             # <<<<<<<<<<<<<<
+ *         k2 = (g3 - 2 * g2 + g1) // 2
+ *         k1 = g2 - g1 - 3 * k2
+*/
+      {
+
+        __pyx_r = 0;
+      }
+      goto __pyx_L0;
+
+      /* "bertsize/_search.pyx":344
+ *         c = f11 - g1
+ *         g2, g3 = f21 - c, f31 - c
+ *         if (g3 - 2 * g2 + g1) % 2:             # <<<<<<<<<<<<<<
+ *             return 0
+ *         k2 = (g3 - 2 * g2 + g1) // 2
+*/
+    }
+
+    /* "bertsize/_search.pyx":346
+ *         if (g3 - 2 * g2 + g1) % 2:
+ *             return 0
+ *         k2 = (g3 - 2 * g2 + g1) // 2             # <<<<<<<<<<<<<<
+ *         k1 = g2 - g1 - 3 * k2
+ *         k0 = g1 - k1 - k2
+*/
+    __pyx_v_k2 = (((__pyx_v_g3 - (2 * __pyx_v_g2)) + __pyx_v_g1) / 2);
+
+    /* "bertsize/_search.pyx":347
+ *             return 0
+ *         k2 = (g3 - 2 * g2 + g1) // 2
+ *         k1 = g2 - g1 - 3 * k2             # <<<<<<<<<<<<<<
+ *         k0 = g1 - k1 - k2
+ *         for point in range(4, 7):
+*/
+    __pyx_v_k1 = ((__pyx_v_g2 - __pyx_v_g1) - (3 * __pyx_v_k2));
+
+    /* "bertsize/_search.pyx":348
+ *         k2 = (g3 - 2 * g2 + g1) // 2
+ *         k1 = g2 - g1 - 3 * k2
+ *         k0 = g1 - k1 - k2             # <<<<<<<<<<<<<<
+ *         for point in range(4, 7):
+ *             if _closed_form(c, k0, k1, k2, points[point][0], points[point][1]) != value[point]:
+*/
+    __pyx_v_k0 = ((__pyx_v_g1 - __pyx_v_k1) - __pyx_v_k2);
+
+    /* "bertsize/_search.pyx":349
+ *         k1 = g2 - g1 - 3 * k2
+ *         k0 = g1 - k1 - k2
+ *         for point in range(4, 7):             # <<<<<<<<<<<<<<
+ *             if _closed_form(c, k0, k1, k2, points[point][0], points[point][1]) != value[point]:
+ *                 return 0
+*/
+    for (__pyx_t_5 = 4; __pyx_t_5 < 7; __pyx_t_5+=1) {
+      __pyx_v_point = __pyx_t_5;
+
+      /* "bertsize/_search.pyx":350
+ *         k0 = g1 - k1 - k2
+ *         for point in range(4, 7):
+ *             if _closed_form(c, k0, k1, k2, points[point][0], points[point][1]) != value[point]:             # <<<<<<<<<<<<<<
+ *                 return 0
+ *         coefficients[4 * m], coefficients[4 * m + 1], coefficients[4 * m + 2], coefficients[4 * m + 3] = c, k0, k1, k2
+*/
+      __pyx_t_4 = (__pyx_f_8bertsize_7_search__closed_form(__pyx_v_c, __pyx_v_k0, __pyx_v_k1, __pyx_v_k2, ((__pyx_v_points[__pyx_v_point])[0]), ((__pyx_v_points[__pyx_v_point])[1])) != (__pyx_v_value[__pyx_v_point]));
+
+      if (__pyx_t_4) {
+
+
+        /* "bertsize/_search.pyx":351
+ *         for point in range(4, 7):
+ *             if _closed_form(c, k0, k1, k2, points[point][0], points[point][1]) != value[point]:
+ *                 return 0             # <<<<<<<<<<<<<<
+ *         coefficients[4 * m], coefficients[4 * m + 1], coefficients[4 * m + 2], coefficients[4 * m + 3] = c, k0, k1, k2
+ *     coefficients[8] = at[0][BS_PARAMS]
+*/
+        {
+
+          __pyx_r = 0;
+        }
+        goto __pyx_L0;
+
+        /* "bertsize/_search.pyx":350
+ *         k0 = g1 - k1 - k2
+ *         for point in range(4, 7):
+ *             if _closed_form(c, k0, k1, k2, points[point][0], points[point][1]) != value[point]:             # <<<<<<<<<<<<<<
+ *                 return 0
+ *         coefficients[4 * m], coefficients[4 * m + 1], coefficients[4 * m + 2], coefficients[4 * m + 3] = c, k0, k1, k2
+*/
+      }
+    }
+
+    /* "bertsize/_search.pyx":352
+ *             if _closed_form(c, k0, k1, k2, points[point][0], points[point][1]) != value[point]:
+ *                 return 0
+ *         coefficients[4 * m], coefficients[4 * m + 1], coefficients[4 * m + 2], coefficients[4 * m + 3] = c, k0, k1, k2             # <<<<<<<<<<<<<<
+ *     coefficients[8] = at[0][BS_PARAMS]
+ *     return 1
+*/
+    __pyx_t_6 = __pyx_v_c;
+
+    __pyx_t_7 = __pyx_v_k0;
+
+    __pyx_t_2 = __pyx_v_k1;
+
+    __pyx_t_1 = __pyx_v_k2;
+
+    (__pyx_v_coefficients[(4 * __pyx_v_m)]) = __pyx_t_6;
+
+    (__pyx_v_coefficients[((4 * __pyx_v_m) + 1)]) = __pyx_t_7;
+
+    (__pyx_v_coefficients[((4 * __pyx_v_m) + 2)]) = __pyx_t_2;
+
+    (__pyx_v_coefficients[((4 * __pyx_v_m) + 3)]) = __pyx_t_1;
+
+  }
+
+  /* "bertsize/_search.pyx":353
+ *                 return 0
+ *         coefficients[4 * m], coefficients[4 * m + 1], coefficients[4 * m + 2], coefficients[4 * m + 3] = c, k0, k1, k2
+ *     coefficients[8] = at[0][BS_PARAMS]             # <<<<<<<<<<<<<<
+ *     return 1
+ * 
+*/
+  (__pyx_v_coefficients[8]) = ((__pyx_v_at[0])[BS_PARAMS]);
+
+  /* "bertsize/_search.pyx":354
+ *         coefficients[4 * m], coefficients[4 * m + 1], coefficients[4 * m + 2], coefficients[4 * m + 3] = c, k0, k1, k2
+ *     coefficients[8] = at[0][BS_PARAMS]
+ *     return 1             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  {
+
+    __pyx_r = 1;
+  }
+  goto __pyx_L0;
+
+  /* "bertsize/_search.pyx":313
+ * 
+ * 
+ * cdef int _plane_coefficients(const Walk *w, const bs_row *prefix, int64_t *coefficients) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """For a training step every metric is c + b (k0 + k1 s + k2 s^2) in the batch b and
+ *     the sequence length s (each saved tensor and each matmul scales with b, b s or b s^2;
+*/
+
+  /* function exit code */
+  __pyx_L0:;
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+  return __pyx_r;
+}
+
+/* "bertsize/_search.pyx":357
+ * 
+ * 
+ * cdef inline int64_t _closed_form(int64_t c, int64_t k0, int64_t k1, int64_t k2, int64_t s, int64_t b) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     return c + b * (k0 + k1 * s + k2 * s * s)
+ * 
+*/
+
+static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__closed_form(int64_t __pyx_v_c, int64_t __pyx_v_k0, int64_t __pyx_v_k1, int64_t __pyx_v_k2, int64_t __pyx_v_s, int64_t __pyx_v_b) {
+  int64_t __pyx_r;
+
+  /* "bertsize/_search.pyx":358
+ * 
+ * cdef inline int64_t _closed_form(int64_t c, int64_t k0, int64_t k1, int64_t k2, int64_t s, int64_t b) noexcept nogil:
+ *     return c + b * (k0 + k1 * s + k2 * s * s)             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  {
+
+    __pyx_r = (__pyx_v_c + (__pyx_v_b * ((__pyx_v_k0 + (__pyx_v_k1 * __pyx_v_s)) + ((__pyx_v_k2 * __pyx_v_s) * __pyx_v_s))));
+  }
+  goto __pyx_L0;
+
+  /* "bertsize/_search.pyx":357
+ * 
+ * 
+ * cdef inline int64_t _closed_form(int64_t c, int64_t k0, int64_t k1, int64_t k2, int64_t s, int64_t b) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     return c + b * (k0 + k1 * s + k2 * s * s)
+ * 
+*/
+
+  /* function exit code */
+  __pyx_L0:;
+  return __pyx_r;
+}
+
+/* "bertsize/_search.pyx":361
+ * 
+ * 
+ * cdef inline int64_t _largest_batch(int64_t c, int64_t k0, int64_t k1, int64_t k2, int64_t s, int64_t cap,             # <<<<<<<<<<<<<<
+ *                                    int64_t enough) noexcept nogil:
+ *     """Largest b <= enough with c + b (k0 + k1 s + k2 s^2) <= cap (cap INT64_MAX: no
+*/
+
+static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t __pyx_v_c, int64_t __pyx_v_k0, int64_t __pyx_v_k1, int64_t __pyx_v_k2, int64_t __pyx_v_s, int64_t __pyx_v_cap, int64_t __pyx_v_enough) {
+  int64_t __pyx_v_g;
+  int64_t __pyx_v_t;
+  int64_t __pyx_v_room;
+  int64_t __pyx_v_b;
+  int64_t __pyx_r;
+  int __pyx_t_1;
+  int __pyx_t_2;
+
+  /* "bertsize/_search.pyx":366
+ *     bound), or 0."""
+ *     cdef int64_t g, t, room, b
+ *     if cap == INT64_MAX_:             # <<<<<<<<<<<<<<
+ *         return enough
+ *     if c > cap:
+*/
+  __pyx_t_1 = (__pyx_v_cap == __pyx_e_8bertsize_7_search_INT64_MAX_);
+
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":367
+ *     cdef int64_t g, t, room, b
+ *     if cap == INT64_MAX_:
+ *         return enough             # <<<<<<<<<<<<<<
+ *     if c > cap:
+ *         return 0
+*/
+    {
+
+      __pyx_r = __pyx_v_enough;
+    }
+    goto __pyx_L0;
+
+    /* "bertsize/_search.pyx":366
+ *     bound), or 0."""
+ *     cdef int64_t g, t, room, b
+ *     if cap == INT64_MAX_:             # <<<<<<<<<<<<<<
+ *         return enough
+ *     if c > cap:
+*/
+  }
+
+  /* "bertsize/_search.pyx":368
+ *     if cap == INT64_MAX_:
+ *         return enough
+ *     if c > cap:             # <<<<<<<<<<<<<<
+ *         return 0
+ *     # g = k0 + k1 s + k2 s^2 without overflow: past the cap it is as good as infinite
+*/
+  __pyx_t_1 = (__pyx_v_c > __pyx_v_cap);
+
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":369
+ *         return enough
+ *     if c > cap:
+ *         return 0             # <<<<<<<<<<<<<<
+ *     # g = k0 + k1 s + k2 s^2 without overflow: past the cap it is as good as infinite
+ *     if k2 and s > (INT64_MAX_ // 4) // k2 // s:
+*/
+    {
+
+      __pyx_r = 0;
+    }
+    goto __pyx_L0;
+
+    /* "bertsize/_search.pyx":368
+ *     if cap == INT64_MAX_:
+ *         return enough
+ *     if c > cap:             # <<<<<<<<<<<<<<
+ *         return 0
+ *     # g = k0 + k1 s + k2 s^2 without overflow: past the cap it is as good as infinite
+*/
+  }
+
+  /* "bertsize/_search.pyx":371
+ *         return 0
+ *     # g = k0 + k1 s + k2 s^2 without overflow: past the cap it is as good as infinite
+ *     if k2 and s > (INT64_MAX_ // 4) // k2 // s:             # <<<<<<<<<<<<<<
+ *         return 0
+ *     t = k2 * s * s
+*/
+  __pyx_t_2 = (__pyx_v_k2 != 0);
+
+  if (__pyx_t_2) {
+
+  } else {
+
+    __pyx_t_1 = __pyx_t_2;
+
+    goto __pyx_L6_bool_binop_done;
+  }
+  __pyx_t_2 = (__pyx_v_s > (((__pyx_e_8bertsize_7_search_INT64_MAX_ / 4) / __pyx_v_k2) / __pyx_v_s));
+
+
+  __pyx_t_1 = __pyx_t_2;
+
+  __pyx_L6_bool_binop_done:;
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":372
+ *     # g = k0 + k1 s + k2 s^2 without overflow: past the cap it is as good as infinite
+ *     if k2 and s > (INT64_MAX_ // 4) // k2 // s:
+ *         return 0             # <<<<<<<<<<<<<<
+ *     t = k2 * s * s
+ *     if k1 and s > (INT64_MAX_ // 4) // k1:
+*/
+    {
+
+      __pyx_r = 0;
+    }
+    goto __pyx_L0;
+
+    /* "bertsize/_search.pyx":371
+ *         return 0
+ *     # g = k0 + k1 s + k2 s^2 without overflow: past the cap it is as good as infinite
+ *     if k2 and s > (INT64_MAX_ // 4) // k2 // s:             # <<<<<<<<<<<<<<
+ *         return 0
+ *     t = k2 * s * s
+*/
+  }
+
+  /* "bertsize/_search.pyx":373
+ *     if k2 and s > (INT64_MAX_ // 4) // k2 // s:
+ *         return 0
+ *     t = k2 * s * s             # <<<<<<<<<<<<<<
+ *     if k1 and s > (INT64_MAX_ // 4) // k1:
+ *         return 0
+*/
+  __pyx_v_t = ((__pyx_v_k2 * __pyx_v_s) * __pyx_v_s);
+
+  /* "bertsize/_search.pyx":374
+ *         return 0
+ *     t = k2 * s * s
+ *     if k1 and s > (INT64_MAX_ // 4) // k1:             # <<<<<<<<<<<<<<
+ *         return 0
+ *     g = k0 + k1 * s + t
+*/
+  __pyx_t_2 = (__pyx_v_k1 != 0);
+
+  if (__pyx_t_2) {
+
+  } else {
+
+    __pyx_t_1 = __pyx_t_2;
+
+    goto __pyx_L9_bool_binop_done;
+  }
+  __pyx_t_2 = (__pyx_v_s > ((__pyx_e_8bertsize_7_search_INT64_MAX_ / 4) / __pyx_v_k1));
+
+
+  __pyx_t_1 = __pyx_t_2;
+
+  __pyx_L9_bool_binop_done:;
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":375
+ *     t = k2 * s * s
+ *     if k1 and s > (INT64_MAX_ // 4) // k1:
+ *         return 0             # <<<<<<<<<<<<<<
+ *     g = k0 + k1 * s + t
+ *     room = cap - c
+*/
+    {
+
+      __pyx_r = 0;
+    }
+    goto __pyx_L0;
+
+    /* "bertsize/_search.pyx":374
+ *         return 0
+ *     t = k2 * s * s
+ *     if k1 and s > (INT64_MAX_ // 4) // k1:             # <<<<<<<<<<<<<<
+ *         return 0
+ *     g = k0 + k1 * s + t
+*/
+  }
+
+  /* "bertsize/_search.pyx":376
+ *     if k1 and s > (INT64_MAX_ // 4) // k1:
+ *         return 0
+ *     g = k0 + k1 * s + t             # <<<<<<<<<<<<<<
+ *     room = cap - c
+ *     if g <= 0 or room // enough >= g:  # every batch up to `enough` fits
+*/
+  __pyx_v_g = ((__pyx_v_k0 + (__pyx_v_k1 * __pyx_v_s)) + __pyx_v_t);
+
+  /* "bertsize/_search.pyx":377
+ *         return 0
+ *     g = k0 + k1 * s + t
+ *     room = cap - c             # <<<<<<<<<<<<<<
+ *     if g <= 0 or room // enough >= g:  # every batch up to `enough` fits
+ *         return enough
+*/
+  __pyx_v_room = (__pyx_v_cap - __pyx_v_c);
+
+  /* "bertsize/_search.pyx":378
+ *     g = k0 + k1 * s + t
+ *     room = cap - c
+ *     if g <= 0 or room // enough >= g:  # every batch up to `enough` fits             # <<<<<<<<<<<<<<
+ *         return enough
+ *     # room / g by a double division, corrected to the exact floor (a 64-bit integer
+*/
+  __pyx_t_2 = (__pyx_v_g <= 0);
+
+  if (!__pyx_t_2) {
+
+  } else {
+
+    __pyx_t_1 = __pyx_t_2;
+
+    goto __pyx_L12_bool_binop_done;
+  }
+  __pyx_t_2 = ((__pyx_v_room / __pyx_v_enough) >= __pyx_v_g);
+
+
+  __pyx_t_1 = __pyx_t_2;
+
+  __pyx_L12_bool_binop_done:;
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":379
+ *     room = cap - c
+ *     if g <= 0 or room // enough >= g:  # every batch up to `enough` fits
+ *         return enough             # <<<<<<<<<<<<<<
+ *     # room / g by a double division, corrected to the exact floor (a 64-bit integer
+ *     # division costs ~40 cycles here; this runs once per sequence length of a plane)
+*/
+    {
+
+      __pyx_r = __pyx_v_enough;
+    }
+    goto __pyx_L0;
+
+    /* "bertsize/_search.pyx":378
+ *     g = k0 + k1 * s + t
+ *     room = cap - c
+ *     if g <= 0 or room // enough >= g:  # every batch up to `enough` fits             # <<<<<<<<<<<<<<
+ *         return enough
+ *     # room / g by a double division, corrected to the exact floor (a 64-bit integer
+*/
+  }
+
+  /* "bertsize/_search.pyx":382
+ *     # room / g by a double division, corrected to the exact floor (a 64-bit integer
+ *     # division costs ~40 cycles here; this runs once per sequence length of a plane)
+ *     b = <int64_t>(<double>room / <double>g)             # <<<<<<<<<<<<<<
+ *     while b > 0 and g * b > room:
+ *         b -= 1
+*/
+  __pyx_v_b = ((int64_t)(((double)__pyx_v_room) / ((double)__pyx_v_g)));
+
+  /* "bertsize/_search.pyx":383
+ *     # division costs ~40 cycles here; this runs once per sequence length of a plane)
+ *     b = <int64_t>(<double>room / <double>g)
+ *     while b > 0 and g * b > room:             # <<<<<<<<<<<<<<
+ *         b -= 1
+ *     while g * (b + 1) <= room:
+*/
+  while (1) {
+    __pyx_t_2 = (__pyx_v_b > 0);
+
+    if (__pyx_t_2) {
+
+    } else {
+
+      __pyx_t_1 = __pyx_t_2;
+
+      goto __pyx_L16_bool_binop_done;
+    }
+    __pyx_t_2 = ((__pyx_v_g * __pyx_v_b) > __pyx_v_room);
+
+
+    __pyx_t_1 = __pyx_t_2;
+
+    __pyx_L16_bool_binop_done:;
+
+    if (!__pyx_t_1) break;
+
+    /* "bertsize/_search.pyx":384
+ *     b = <int64_t>(<double>room / <double>g)
+ *     while b > 0 and g * b > room:
+ *         b -= 1             # <<<<<<<<<<<<<<
+ *     while g * (b + 1) <= room:
+ *         b += 1
+*/
+    __pyx_v_b = (__pyx_v_b - 1);
+  }
+
+  /* "bertsize/_search.pyx":385
+ *     while b > 0 and g * b > room:
+ *         b -= 1
+ *     while g * (b + 1) <= room:             # <<<<<<<<<<<<<<
+ *         b += 1
+ *     return b
+*/
+  while (1) {
+    __pyx_t_1 = ((__pyx_v_g * (__pyx_v_b + 1)) <= __pyx_v_room);
+
+
+    if (!__pyx_t_1) break;
+
+    /* "bertsize/_search.pyx":386
+ *         b -= 1
+ *     while g * (b + 1) <= room:
+ *         b += 1             # <<<<<<<<<<<<<<
+ *     return b
+ * 
+*/
+    __pyx_v_b = (__pyx_v_b + 1);
+  }
+
+  /* "bertsize/_search.pyx":387
+ *     while g * (b + 1) <= room:
+ *         b += 1
+ *     return b             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  {
+
+    __pyx_r = __pyx_v_b;
+  }
+  goto __pyx_L0;
+
+  /* "bertsize/_search.pyx":361
+ * 
+ * 
+ * cdef inline int64_t _largest_batch(int64_t c, int64_t k0, int64_t k1, int64_t k2, int64_t s, int64_t cap,             # <<<<<<<<<<<<<<
+ *                                    int64_t enough) noexcept nogil:
+ *     """Largest b <= enough with c + b (k0 + k1 s + k2 s^2) <= cap (cap INT64_MAX: no
+*/
+
+  /* function exit code */
+  __pyx_L0:;
+
+
+
+
+  return __pyx_r;
+}
+
+/* "bertsize/_search.pyx":390
+ * 
+ * 
+ * cdef int64_t _count_plane(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """Fits with axes < depth fixed, axis `depth` seq_len and the last axis batch, for a
+ *     training step: a few evaluations give the metrics in closed form over the whole
+*/
+
+static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t *__pyx_v_idx, int __pyx_v_depth) {
+  int64_t __pyx_v_coefficients[9];
+  Py_ssize_t __pyx_v_lo[__pyx_e_8bertsize_7_search_MAX_AXES];
+  Py_ssize_t __pyx_v_hi[__pyx_e_8bertsize_7_search_MAX_AXES];
+  bs_row __pyx_v_prefix;
+  int __pyx_v_last;
+  int64_t __pyx_v_total;
+  int64_t __pyx_v_params;
+  int64_t __pyx_v_largest;
+  int64_t __pyx_v_other;
+  int64_t __pyx_v_s;
+  int64_t __pyx_v_per_batch;
+  int64_t __pyx_v_longest;
+  int64_t __pyx_v_first_batch;
+  int64_t __pyx_v_batches;
+  int64_t __pyx_v_last_batch;
+  int64_t __pyx_v_step;
+  int __pyx_v_arithmetic;
+  Py_ssize_t __pyx_v_j;
+  Py_ssize_t __pyx_v_low;
+  Py_ssize_t __pyx_v_high;
+  Py_ssize_t __pyx_v_mid;
+  Py_ssize_t __pyx_v_count;
+  int64_t __pyx_r;
+  int64_t __pyx_t_1;
+  int __pyx_t_2;
+  Py_ssize_t __pyx_t_3;
+  Py_ssize_t __pyx_t_4;
+  int __pyx_t_5;
+  int64_t __pyx_t_6;
+  Py_ssize_t __pyx_t_7;
+  Py_ssize_t __pyx_t_8;
+
+  /* "bertsize/_search.pyx":400
+ *     cdef Py_ssize_t hi[MAX_AXES]
+ *     cdef bs_row prefix
+ *     cdef int last = depth + 1             # <<<<<<<<<<<<<<
+ *     cdef int64_t total = 0, params, largest, other, s, per_batch, longest
+ *     cdef int64_t first_batch = w.values[last][0], batches = w.size[last]
+*/
+  __pyx_v_last = (__pyx_v_depth + 1);
+
+  /* "bertsize/_search.pyx":401
+ *     cdef bs_row prefix
+ *     cdef int last = depth + 1
+ *     cdef int64_t total = 0, params, largest, other, s, per_batch, longest             # <<<<<<<<<<<<<<
+ *     cdef int64_t first_batch = w.values[last][0], batches = w.size[last]
+ *     cdef int64_t last_batch = w.values[last][batches - 1]
+*/
+  __pyx_v_total = 0;
+
+  /* "bertsize/_search.pyx":402
+ *     cdef int last = depth + 1
+ *     cdef int64_t total = 0, params, largest, other, s, per_batch, longest
+ *     cdef int64_t first_batch = w.values[last][0], batches = w.size[last]             # <<<<<<<<<<<<<<
+ *     cdef int64_t last_batch = w.values[last][batches - 1]
+ *     cdef int64_t step = w.values[last][1] - first_batch if batches > 1 else 1
+*/
+  __pyx_v_first_batch = ((__pyx_v_w->values[__pyx_v_last])[0]);
+  __pyx_v_batches = (__pyx_v_w->size[__pyx_v_last]);
+
+  /* "bertsize/_search.pyx":403
+ *     cdef int64_t total = 0, params, largest, other, s, per_batch, longest
+ *     cdef int64_t first_batch = w.values[last][0], batches = w.size[last]
+ *     cdef int64_t last_batch = w.values[last][batches - 1]             # <<<<<<<<<<<<<<
+ *     cdef int64_t step = w.values[last][1] - first_batch if batches > 1 else 1
+ *     cdef int arithmetic = 1
+*/
+  __pyx_v_last_batch = ((__pyx_v_w->values[__pyx_v_last])[(__pyx_v_batches - 1)]);
+
+  /* "bertsize/_search.pyx":404
+ *     cdef int64_t first_batch = w.values[last][0], batches = w.size[last]
+ *     cdef int64_t last_batch = w.values[last][batches - 1]
+ *     cdef int64_t step = w.values[last][1] - first_batch if batches > 1 else 1             # <<<<<<<<<<<<<<
+ *     cdef int arithmetic = 1
+ *     cdef Py_ssize_t j, low, high, mid, count
+*/
+  __pyx_t_2 = (__pyx_v_batches > 1);
+
+  if (__pyx_t_2) {
+
+    __pyx_t_1 = (((__pyx_v_w->values[__pyx_v_last])[1]) - __pyx_v_first_batch);
+  } else {
+
+    __pyx_t_1 = 1;
+  }
+
+  __pyx_v_step = __pyx_t_1;
+
+  /* "bertsize/_search.pyx":405
+ *     cdef int64_t last_batch = w.values[last][batches - 1]
+ *     cdef int64_t step = w.values[last][1] - first_batch if batches > 1 else 1
+ *     cdef int arithmetic = 1             # <<<<<<<<<<<<<<
+ *     cdef Py_ssize_t j, low, high, mid, count
+ *     idx[depth], idx[last] = 0, 0
+*/
+  __pyx_v_arithmetic = 1;
+
+  /* "bertsize/_search.pyx":407
+ *     cdef int arithmetic = 1
+ *     cdef Py_ssize_t j, low, high, mid, count
+ *     idx[depth], idx[last] = 0, 0             # <<<<<<<<<<<<<<
+ *     if not _row_at(w, idx, &prefix) or not _plane_coefficients(w, &prefix, coefficients):
+ *         return _count_runs(w, idx, depth)
+*/
+  __pyx_t_3 = 0;
+
+  __pyx_t_4 = 0;
+
+  (__pyx_v_idx[__pyx_v_depth]) = __pyx_t_3;
+
+  (__pyx_v_idx[__pyx_v_last]) = __pyx_t_4;
+
+
+  /* "bertsize/_search.pyx":408
+ *     cdef Py_ssize_t j, low, high, mid, count
+ *     idx[depth], idx[last] = 0, 0
+ *     if not _row_at(w, idx, &prefix) or not _plane_coefficients(w, &prefix, coefficients):             # <<<<<<<<<<<<<<
+ *         return _count_runs(w, idx, depth)
+ *     params = coefficients[8]  # independent of s and b
+*/
+  __pyx_t_5 = (!(__pyx_f_8bertsize_7_search__row_at(__pyx_v_w, __pyx_v_idx, (&__pyx_v_prefix)) != 0));
+
+  if (!__pyx_t_5) {
+
+  } else {
+
+    __pyx_t_2 = __pyx_t_5;
+
+    goto __pyx_L4_bool_binop_done;
+  }
+  __pyx_t_5 = (!(__pyx_f_8bertsize_7_search__plane_coefficients(__pyx_v_w, (&__pyx_v_prefix), __pyx_v_coefficients) != 0));
+
+
+  __pyx_t_2 = __pyx_t_5;
+
+  __pyx_L4_bool_binop_done:;
+  if (__pyx_t_2) {
+
+
+    /* "bertsize/_search.pyx":409
+ *     idx[depth], idx[last] = 0, 0
+ *     if not _row_at(w, idx, &prefix) or not _plane_coefficients(w, &prefix, coefficients):
+ *         return _count_runs(w, idx, depth)             # <<<<<<<<<<<<<<
+ *     params = coefficients[8]  # independent of s and b
+ *     if params > w.cap_params or params < w.min_params:
+*/
+    {
+
+      __pyx_r = __pyx_f_8bertsize_7_search__count_runs(__pyx_v_w, __pyx_v_idx, __pyx_v_depth);
+    }
+    goto __pyx_L0;
+
+    /* "bertsize/_search.pyx":408
+ *     cdef Py_ssize_t j, low, high, mid, count
+ *     idx[depth], idx[last] = 0, 0
+ *     if not _row_at(w, idx, &prefix) or not _plane_coefficients(w, &prefix, coefficients):             # <<<<<<<<<<<<<<
+ *         return _count_runs(w, idx, depth)
+ *     params = coefficients[8]  # independent of s and b
+*/
+  }
+
+  /* "bertsize/_search.pyx":410
+ *     if not _row_at(w, idx, &prefix) or not _plane_coefficients(w, &prefix, coefficients):
+ *         return _count_runs(w, idx, depth)
+ *     params = coefficients[8]  # independent of s and b             # <<<<<<<<<<<<<<
+ *     if params > w.cap_params or params < w.min_params:
+ *         return 0
+*/
+  __pyx_v_params = (__pyx_v_coefficients[8]);
+
+  /* "bertsize/_search.pyx":411
+ *         return _count_runs(w, idx, depth)
+ *     params = coefficients[8]  # independent of s and b
+ *     if params > w.cap_params or params < w.min_params:             # <<<<<<<<<<<<<<
+ *         return 0
+ *     # Valid points: batch has no validity constraint, and a sequence length is valid up
+*/
+  __pyx_t_5 = (__pyx_v_params > __pyx_v_w->cap_params);
+
+  if (!__pyx_t_5) {
+
+  } else {
+
+    __pyx_t_2 = __pyx_t_5;
+
+    goto __pyx_L7_bool_binop_done;
+  }
+  __pyx_t_5 = (__pyx_v_params < __pyx_v_w->min_params);
+
+
+  __pyx_t_2 = __pyx_t_5;
+
+  __pyx_L7_bool_binop_done:;
+  if (__pyx_t_2) {
+
+
+    /* "bertsize/_search.pyx":412
+ *     params = coefficients[8]  # independent of s and b
+ *     if params > w.cap_params or params < w.min_params:
+ *         return 0             # <<<<<<<<<<<<<<
+ *     # Valid points: batch has no validity constraint, and a sequence length is valid up
+ *     # to the position table (seq_len's only constraint), so every valid sequence length
+*/
+    {
+
+      __pyx_r = 0;
+    }
+    goto __pyx_L0;
+
+    /* "bertsize/_search.pyx":411
+ *         return _count_runs(w, idx, depth)
+ *     params = coefficients[8]  # independent of s and b
+ *     if params > w.cap_params or params < w.min_params:             # <<<<<<<<<<<<<<
+ *         return 0
+ *     # Valid points: batch has no validity constraint, and a sequence length is valid up
+*/
+  }
+
+  /* "bertsize/_search.pyx":416
+ *     # to the position table (seq_len's only constraint), so every valid sequence length
+ *     # contributes per_batch valid points per fitting batch value.
+ *     _box(w, idx, depth, lo, hi)             # <<<<<<<<<<<<<<
+ *     hi[last] = 0
+ *     per_batch = _valid_count(w, lo, hi)
+*/
+  __pyx_f_8bertsize_7_search__box(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, __pyx_v_lo, __pyx_v_hi);
+
+  /* "bertsize/_search.pyx":417
+ *     # contributes per_batch valid points per fitting batch value.
+ *     _box(w, idx, depth, lo, hi)
+ *     hi[last] = 0             # <<<<<<<<<<<<<<
+ *     per_batch = _valid_count(w, lo, hi)
+ *     if per_batch == 0:
+*/
+  (__pyx_v_hi[__pyx_v_last]) = 0;
+
+  /* "bertsize/_search.pyx":418
+ *     _box(w, idx, depth, lo, hi)
+ *     hi[last] = 0
+ *     per_batch = _valid_count(w, lo, hi)             # <<<<<<<<<<<<<<
+ *     if per_batch == 0:
+ *         return 0
+*/
+  __pyx_v_per_batch = __pyx_f_8bertsize_7_search__valid_count(__pyx_v_w, __pyx_v_lo, __pyx_v_hi);
+
+  /* "bertsize/_search.pyx":419
+ *     hi[last] = 0
+ *     per_batch = _valid_count(w, lo, hi)
+ *     if per_batch == 0:             # <<<<<<<<<<<<<<
+ *         return 0
+ *     longest = prefix.f[BS_MAX_POSITIONS] - w.plan.position_offset
+*/
+  __pyx_t_2 = (__pyx_v_per_batch == 0);
+
+  if (__pyx_t_2) {
+
+
+    /* "bertsize/_search.pyx":420
+ *     per_batch = _valid_count(w, lo, hi)
+ *     if per_batch == 0:
+ *         return 0             # <<<<<<<<<<<<<<
+ *     longest = prefix.f[BS_MAX_POSITIONS] - w.plan.position_offset
+ *     for j in range(1, batches):
+*/
+    {
+
+      __pyx_r = 0;
+    }
+    goto __pyx_L0;
+
+    /* "bertsize/_search.pyx":419
+ *     hi[last] = 0
+ *     per_batch = _valid_count(w, lo, hi)
+ *     if per_batch == 0:             # <<<<<<<<<<<<<<
+ *         return 0
+ *     longest = prefix.f[BS_MAX_POSITIONS] - w.plan.position_offset
+*/
+  }
+
+  /* "bertsize/_search.pyx":421
+ *     if per_batch == 0:
+ *         return 0
+ *     longest = prefix.f[BS_MAX_POSITIONS] - w.plan.position_offset             # <<<<<<<<<<<<<<
+ *     for j in range(1, batches):
+ *         if w.values[last][j] - w.values[last][j - 1] != step:
+*/
+  __pyx_v_longest = ((__pyx_v_prefix.f[BS_MAX_POSITIONS]) - __pyx_v_w->plan.position_offset);
+
+  /* "bertsize/_search.pyx":422
+ *         return 0
+ *     longest = prefix.f[BS_MAX_POSITIONS] - w.plan.position_offset
+ *     for j in range(1, batches):             # <<<<<<<<<<<<<<
+ *         if w.values[last][j] - w.values[last][j - 1] != step:
+ *             arithmetic = 0
+*/
+
+  __pyx_t_1 = __pyx_v_batches;
+  __pyx_t_6 = __pyx_t_1;
+
+  for (__pyx_t_4 = 1; __pyx_t_4 < __pyx_t_6; __pyx_t_4+=1) {
+    __pyx_v_j = __pyx_t_4;
+
+    /* "bertsize/_search.pyx":423
+ *     longest = prefix.f[BS_MAX_POSITIONS] - w.plan.position_offset
+ *     for j in range(1, batches):
+ *         if w.values[last][j] - w.values[last][j - 1] != step:             # <<<<<<<<<<<<<<
+ *             arithmetic = 0
+ *             break
+*/
+    __pyx_t_2 = ((((__pyx_v_w->values[__pyx_v_last])[__pyx_v_j]) - ((__pyx_v_w->values[__pyx_v_last])[(__pyx_v_j - 1)])) != __pyx_v_step);
+
+    if (__pyx_t_2) {
+
+
+      /* "bertsize/_search.pyx":424
+ *     for j in range(1, batches):
+ *         if w.values[last][j] - w.values[last][j - 1] != step:
+ *             arithmetic = 0             # <<<<<<<<<<<<<<
+ *             break
+ *     for j in range(w.size[depth]):
+*/
+      __pyx_v_arithmetic = 0;
+
+      /* "bertsize/_search.pyx":425
+ *         if w.values[last][j] - w.values[last][j - 1] != step:
+ *             arithmetic = 0
+ *             break             # <<<<<<<<<<<<<<
+ *     for j in range(w.size[depth]):
+ *         s = w.values[depth][j]
+*/
+      goto __pyx_L11_break;
+
+      /* "bertsize/_search.pyx":423
+ *     longest = prefix.f[BS_MAX_POSITIONS] - w.plan.position_offset
+ *     for j in range(1, batches):
+ *         if w.values[last][j] - w.values[last][j - 1] != step:             # <<<<<<<<<<<<<<
+ *             arithmetic = 0
+ *             break
+*/
+    }
+  }
+  __pyx_L11_break:;
+
+
+  /* "bertsize/_search.pyx":426
+ *             arithmetic = 0
+ *             break
+ *     for j in range(w.size[depth]):             # <<<<<<<<<<<<<<
+ *         s = w.values[depth][j]
+ *         if s > longest:
+*/
+
+  __pyx_t_4 = (__pyx_v_w->size[__pyx_v_depth]);
+  __pyx_t_3 = __pyx_t_4;
+
+  for (__pyx_t_7 = 0; __pyx_t_7 < __pyx_t_3; __pyx_t_7+=1) {
+    __pyx_v_j = __pyx_t_7;
+
+    /* "bertsize/_search.pyx":427
+ *             break
+ *     for j in range(w.size[depth]):
+ *         s = w.values[depth][j]             # <<<<<<<<<<<<<<
+ *         if s > longest:
+ *             break
+*/
+    __pyx_v_s = ((__pyx_v_w->values[__pyx_v_depth])[__pyx_v_j]);
+
+    /* "bertsize/_search.pyx":428
+ *     for j in range(w.size[depth]):
+ *         s = w.values[depth][j]
+ *         if s > longest:             # <<<<<<<<<<<<<<
+ *             break
+ *         largest = _largest_batch(coefficients[0], coefficients[1], coefficients[2], coefficients[3], s,
+*/
+    __pyx_t_2 = (__pyx_v_s > __pyx_v_longest);
+
+    if (__pyx_t_2) {
+
+
+      /* "bertsize/_search.pyx":429
+ *         s = w.values[depth][j]
+ *         if s > longest:
+ *             break             # <<<<<<<<<<<<<<
+ *         largest = _largest_batch(coefficients[0], coefficients[1], coefficients[2], coefficients[3], s,
+ *                                  w.cap_memory, last_batch)
+*/
+      goto __pyx_L14_break;
+
+      /* "bertsize/_search.pyx":428
+ *     for j in range(w.size[depth]):
+ *         s = w.values[depth][j]
+ *         if s > longest:             # <<<<<<<<<<<<<<
+ *             break
+ *         largest = _largest_batch(coefficients[0], coefficients[1], coefficients[2], coefficients[3], s,
+*/
+    }
+
+    /* "bertsize/_search.pyx":430
+ *         if s > longest:
+ *             break
+ *         largest = _largest_batch(coefficients[0], coefficients[1], coefficients[2], coefficients[3], s,             # <<<<<<<<<<<<<<
+ *                                  w.cap_memory, last_batch)
+ *         other = _largest_batch(coefficients[4], coefficients[5], coefficients[6], coefficients[7], s,
+*/
+    __pyx_v_largest = __pyx_f_8bertsize_7_search__largest_batch((__pyx_v_coefficients[0]), (__pyx_v_coefficients[1]), (__pyx_v_coefficients[2]), (__pyx_v_coefficients[3]), __pyx_v_s, __pyx_v_w->cap_memory, __pyx_v_last_batch);
+
+    /* "bertsize/_search.pyx":432
+ *         largest = _largest_batch(coefficients[0], coefficients[1], coefficients[2], coefficients[3], s,
+ *                                  w.cap_memory, last_batch)
+ *         other = _largest_batch(coefficients[4], coefficients[5], coefficients[6], coefficients[7], s,             # <<<<<<<<<<<<<<
+ *                                w.cap_flops, last_batch)
+ *         if other < largest:
+*/
+    __pyx_v_other = __pyx_f_8bertsize_7_search__largest_batch((__pyx_v_coefficients[4]), (__pyx_v_coefficients[5]), (__pyx_v_coefficients[6]), (__pyx_v_coefficients[7]), __pyx_v_s, __pyx_v_w->cap_flops, __pyx_v_last_batch);
+
+    /* "bertsize/_search.pyx":434
+ *         other = _largest_batch(coefficients[4], coefficients[5], coefficients[6], coefficients[7], s,
+ *                                w.cap_flops, last_batch)
+ *         if other < largest:             # <<<<<<<<<<<<<<
+ *             largest = other
+ *         # batch values <= largest
+*/
+    __pyx_t_2 = (__pyx_v_other < __pyx_v_largest);
+
+    if (__pyx_t_2) {
+
+
+      /* "bertsize/_search.pyx":435
+ *                                w.cap_flops, last_batch)
+ *         if other < largest:
+ *             largest = other             # <<<<<<<<<<<<<<
+ *         # batch values <= largest
+ *         if largest < first_batch:
+*/
+      __pyx_v_largest = __pyx_v_other;
+
+      /* "bertsize/_search.pyx":434
+ *         other = _largest_batch(coefficients[4], coefficients[5], coefficients[6], coefficients[7], s,
+ *                                w.cap_flops, last_batch)
+ *         if other < largest:             # <<<<<<<<<<<<<<
+ *             largest = other
+ *         # batch values <= largest
+*/
+    }
+
+    /* "bertsize/_search.pyx":437
+ *             largest = other
+ *         # batch values <= largest
+ *         if largest < first_batch:             # <<<<<<<<<<<<<<
+ *             break  # longer sequences fit no batch either
+ *         if arithmetic:
+*/
+    __pyx_t_2 = (__pyx_v_largest < __pyx_v_first_batch);
+
+    if (__pyx_t_2) {
+
+
+      /* "bertsize/_search.pyx":438
+ *         # batch values <= largest
+ *         if largest < first_batch:
+ *             break  # longer sequences fit no batch either             # <<<<<<<<<<<<<<
+ *         if arithmetic:
+ *             count = (largest - first_batch) // step + 1
+*/
+      goto __pyx_L14_break;
+
+      /* "bertsize/_search.pyx":437
+ *             largest = other
+ *         # batch values <= largest
+ *         if largest < first_batch:             # <<<<<<<<<<<<<<
+ *             break  # longer sequences fit no batch either
+ *         if arithmetic:
+*/
+    }
+
+    /* "bertsize/_search.pyx":439
+ *         if largest < first_batch:
+ *             break  # longer sequences fit no batch either
+ *         if arithmetic:             # <<<<<<<<<<<<<<
+ *             count = (largest - first_batch) // step + 1
+ *             if count > batches:
+*/
+    __pyx_t_2 = (__pyx_v_arithmetic != 0);
+
+    if (__pyx_t_2) {
+
+
+      /* "bertsize/_search.pyx":440
+ *             break  # longer sequences fit no batch either
+ *         if arithmetic:
+ *             count = (largest - first_batch) // step + 1             # <<<<<<<<<<<<<<
+ *             if count > batches:
+ *                 count = batches
+*/
+      __pyx_v_count = (((__pyx_v_largest - __pyx_v_first_batch) / __pyx_v_step) + 1);
+
+      /* "bertsize/_search.pyx":441
+ *         if arithmetic:
+ *             count = (largest - first_batch) // step + 1
+ *             if count > batches:             # <<<<<<<<<<<<<<
+ *                 count = batches
+ *         else:
+*/
+      __pyx_t_2 = (__pyx_v_count > __pyx_v_batches);
+
+      if (__pyx_t_2) {
+
+
+        /* "bertsize/_search.pyx":442
+ *             count = (largest - first_batch) // step + 1
+ *             if count > batches:
+ *                 count = batches             # <<<<<<<<<<<<<<
+ *         else:
+ *             low, high = 0, batches
+*/
+        __pyx_v_count = __pyx_v_batches;
+
+        /* "bertsize/_search.pyx":441
+ *         if arithmetic:
+ *             count = (largest - first_batch) // step + 1
+ *             if count > batches:             # <<<<<<<<<<<<<<
+ *                 count = batches
+ *         else:
+*/
+      }
+
+      /* "bertsize/_search.pyx":439
+ *         if largest < first_batch:
+ *             break  # longer sequences fit no batch either
+ *         if arithmetic:             # <<<<<<<<<<<<<<
+ *             count = (largest - first_batch) // step + 1
+ *             if count > batches:
+*/
+      goto __pyx_L18;
+    }
+
+    /* "bertsize/_search.pyx":444
+ *                 count = batches
+ *         else:
+ *             low, high = 0, batches             # <<<<<<<<<<<<<<
+ *             while low < high:
+ *                 mid = low + (high - low) // 2
+*/
+    /*else*/ {
+      __pyx_t_8 = 0;
+
+      __pyx_t_1 = __pyx_v_batches;
+
+      __pyx_v_low = __pyx_t_8;
+      __pyx_v_high = __pyx_t_1;
+
+      /* "bertsize/_search.pyx":445
+ *         else:
+ *             low, high = 0, batches
+ *             while low < high:             # <<<<<<<<<<<<<<
+ *                 mid = low + (high - low) // 2
+ *                 if w.values[last][mid] <= largest:
+*/
+      while (1) {
+        __pyx_t_2 = (__pyx_v_low < __pyx_v_high);
+
+
+        if (!__pyx_t_2) break;
+
+        /* "bertsize/_search.pyx":446
+ *             low, high = 0, batches
+ *             while low < high:
+ *                 mid = low + (high - low) // 2             # <<<<<<<<<<<<<<
+ *                 if w.values[last][mid] <= largest:
+ *                     low = mid + 1
+*/
+        __pyx_v_mid = (__pyx_v_low + ((__pyx_v_high - __pyx_v_low) / 2));
+
+        /* "bertsize/_search.pyx":447
+ *             while low < high:
+ *                 mid = low + (high - low) // 2
+ *                 if w.values[last][mid] <= largest:             # <<<<<<<<<<<<<<
+ *                     low = mid + 1
+ *                 else:
+*/
+        __pyx_t_2 = (((__pyx_v_w->values[__pyx_v_last])[__pyx_v_mid]) <= __pyx_v_largest);
+
+        if (__pyx_t_2) {
+
+
+          /* "bertsize/_search.pyx":448
+ *                 mid = low + (high - low) // 2
+ *                 if w.values[last][mid] <= largest:
+ *                     low = mid + 1             # <<<<<<<<<<<<<<
+ *                 else:
+ *                     high = mid
+*/
+          __pyx_v_low = (__pyx_v_mid + 1);
+
+          /* "bertsize/_search.pyx":447
+ *             while low < high:
+ *                 mid = low + (high - low) // 2
+ *                 if w.values[last][mid] <= largest:             # <<<<<<<<<<<<<<
+ *                     low = mid + 1
+ *                 else:
+*/
+          goto __pyx_L22;
+        }
+
+        /* "bertsize/_search.pyx":450
+ *                     low = mid + 1
+ *                 else:
+ *                     high = mid             # <<<<<<<<<<<<<<
+ *             count = low
+ *         total += per_batch * count
+*/
+        /*else*/ {
+          __pyx_v_high = __pyx_v_mid;
+        }
+        __pyx_L22:;
+      }
+
+      /* "bertsize/_search.pyx":451
+ *                 else:
+ *                     high = mid
+ *             count = low             # <<<<<<<<<<<<<<
+ *         total += per_batch * count
+ *     return total
+*/
+      __pyx_v_count = __pyx_v_low;
+    }
+    __pyx_L18:;
+
+    /* "bertsize/_search.pyx":452
+ *                     high = mid
+ *             count = low
+ *         total += per_batch * count             # <<<<<<<<<<<<<<
+ *     return total
+ * 
+*/
+    __pyx_v_total = (__pyx_v_total + (__pyx_v_per_batch * __pyx_v_count));
+  }
+  __pyx_L14_break:;
+
+
+  /* "bertsize/_search.pyx":453
+ *             count = low
+ *         total += per_batch * count
+ *     return total             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  {
+
+    __pyx_r = __pyx_v_total;
+  }
+  goto __pyx_L0;
+
+  /* "bertsize/_search.pyx":390
+ * 
+ * 
+ * cdef int64_t _count_plane(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """Fits with axes < depth fixed, axis `depth` seq_len and the last axis batch, for a
+ *     training step: a few evaluations give the metrics in closed form over the whole
+*/
+
+  /* function exit code */
+  __pyx_L0:;
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+  return __pyx_r;
+}
+
+/* "bertsize/_search.pyx":456
  * 
  * 
  * cdef int64_t _count_axis(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20165,36 +22240,104 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
   int64_t __pyx_v_fits;
   Py_ssize_t __pyx_v_v;
   int64_t __pyx_r;
-  Py_ssize_t __pyx_t_1;
+  int __pyx_t_1;
   Py_ssize_t __pyx_t_2;
   Py_ssize_t __pyx_t_3;
-  int __pyx_t_4;
+  Py_ssize_t __pyx_t_4;
 
-  /* "bertsize/_search.pyx":250
+  /* "bertsize/_search.pyx":457
  * 
  * cdef int64_t _count_axis(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:
  *     cdef int64_t total = 0, fits             # <<<<<<<<<<<<<<
  *     cdef Py_ssize_t v
- *     for v in range(w.size[depth]):
+ *     if depth == w.n_axes - 2:
 */
   __pyx_v_total = 0;
 
-  /* "bertsize/_search.pyx":252
+  /* "bertsize/_search.pyx":459
  *     cdef int64_t total = 0, fits
  *     cdef Py_ssize_t v
+ *     if depth == w.n_axes - 2:             # <<<<<<<<<<<<<<
+ *         if w.plane:
+ *             return _count_plane(w, idx, depth)
+*/
+  __pyx_t_1 = (__pyx_v_depth == (__pyx_v_w->n_axes - 2));
+
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":460
+ *     cdef Py_ssize_t v
+ *     if depth == w.n_axes - 2:
+ *         if w.plane:             # <<<<<<<<<<<<<<
+ *             return _count_plane(w, idx, depth)
+ *         return _count_runs(w, idx, depth)
+*/
+    __pyx_t_1 = (__pyx_v_w->plane != 0);
+
+    if (__pyx_t_1) {
+
+
+      /* "bertsize/_search.pyx":461
+ *     if depth == w.n_axes - 2:
+ *         if w.plane:
+ *             return _count_plane(w, idx, depth)             # <<<<<<<<<<<<<<
+ *         return _count_runs(w, idx, depth)
+ *     for v in range(w.size[depth]):
+*/
+      {
+
+        __pyx_r = __pyx_f_8bertsize_7_search__count_plane(__pyx_v_w, __pyx_v_idx, __pyx_v_depth);
+      }
+      goto __pyx_L0;
+
+      /* "bertsize/_search.pyx":460
+ *     cdef Py_ssize_t v
+ *     if depth == w.n_axes - 2:
+ *         if w.plane:             # <<<<<<<<<<<<<<
+ *             return _count_plane(w, idx, depth)
+ *         return _count_runs(w, idx, depth)
+*/
+    }
+
+    /* "bertsize/_search.pyx":462
+ *         if w.plane:
+ *             return _count_plane(w, idx, depth)
+ *         return _count_runs(w, idx, depth)             # <<<<<<<<<<<<<<
+ *     for v in range(w.size[depth]):
+ *         idx[depth] = v
+*/
+    {
+
+      __pyx_r = __pyx_f_8bertsize_7_search__count_runs(__pyx_v_w, __pyx_v_idx, __pyx_v_depth);
+    }
+    goto __pyx_L0;
+
+    /* "bertsize/_search.pyx":459
+ *     cdef int64_t total = 0, fits
+ *     cdef Py_ssize_t v
+ *     if depth == w.n_axes - 2:             # <<<<<<<<<<<<<<
+ *         if w.plane:
+ *             return _count_plane(w, idx, depth)
+*/
+  }
+
+  /* "bertsize/_search.pyx":463
+ *             return _count_plane(w, idx, depth)
+ *         return _count_runs(w, idx, depth)
  *     for v in range(w.size[depth]):             # <<<<<<<<<<<<<<
  *         idx[depth] = v
  *         fits = _count_value(w, idx, depth)
 */
 
-  __pyx_t_1 = (__pyx_v_w->size[__pyx_v_depth]);
-  __pyx_t_2 = __pyx_t_1;
+  __pyx_t_2 = (__pyx_v_w->size[__pyx_v_depth]);
+  __pyx_t_3 = __pyx_t_2;
 
-  for (__pyx_t_3 = 0; __pyx_t_3 < __pyx_t_2; __pyx_t_3+=1) {
-    __pyx_v_v = __pyx_t_3;
+  for (__pyx_t_4 = 0; __pyx_t_4 < __pyx_t_3; __pyx_t_4+=1) {
+    __pyx_v_v = __pyx_t_4;
 
-    /* "bertsize/_search.pyx":253
- *     cdef Py_ssize_t v
+    /* "bertsize/_search.pyx":464
+ *         return _count_runs(w, idx, depth)
  *     for v in range(w.size[depth]):
  *         idx[depth] = v             # <<<<<<<<<<<<<<
  *         fits = _count_value(w, idx, depth)
@@ -20202,7 +22345,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
 */
     (__pyx_v_idx[__pyx_v_depth]) = __pyx_v_v;
 
-    /* "bertsize/_search.pyx":254
+    /* "bertsize/_search.pyx":465
  *     for v in range(w.size[depth]):
  *         idx[depth] = v
  *         fits = _count_value(w, idx, depth)             # <<<<<<<<<<<<<<
@@ -20211,28 +22354,28 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
 */
     __pyx_v_fits = __pyx_f_8bertsize_7_search__count_value(__pyx_v_w, __pyx_v_idx, __pyx_v_depth);
 
-    /* "bertsize/_search.pyx":255
+    /* "bertsize/_search.pyx":466
  *         idx[depth] = v
  *         fits = _count_value(w, idx, depth)
  *         if fits < 0:             # <<<<<<<<<<<<<<
  *             break
  *         total += fits
 */
-    __pyx_t_4 = (__pyx_v_fits < 0);
+    __pyx_t_1 = (__pyx_v_fits < 0);
 
-    if (__pyx_t_4) {
+    if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":256
+      /* "bertsize/_search.pyx":467
  *         fits = _count_value(w, idx, depth)
  *         if fits < 0:
  *             break             # <<<<<<<<<<<<<<
  *         total += fits
  *     return total
 */
-      goto __pyx_L4_break;
+      goto __pyx_L6_break;
 
-      /* "bertsize/_search.pyx":255
+      /* "bertsize/_search.pyx":466
  *         idx[depth] = v
  *         fits = _count_value(w, idx, depth)
  *         if fits < 0:             # <<<<<<<<<<<<<<
@@ -20241,7 +22384,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
 */
     }
 
-    /* "bertsize/_search.pyx":257
+    /* "bertsize/_search.pyx":468
  *         if fits < 0:
  *             break
  *         total += fits             # <<<<<<<<<<<<<<
@@ -20250,10 +22393,10 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
 */
     __pyx_v_total = (__pyx_v_total + __pyx_v_fits);
   }
-  __pyx_L4_break:;
+  __pyx_L6_break:;
 
 
-  /* "bertsize/_search.pyx":258
+  /* "bertsize/_search.pyx":469
  *             break
  *         total += fits
  *     return total             # <<<<<<<<<<<<<<
@@ -20266,7 +22409,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":249
+  /* "bertsize/_search.pyx":456
  * 
  * 
  * cdef int64_t _count_axis(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20282,7 +22425,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":261
+/* "bertsize/_search.pyx":472
  * 
  * 
  * cdef int64_t _count_every(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20301,7 +22444,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
   int __pyx_t_4;
   int __pyx_t_5;
 
-  /* "bertsize/_search.pyx":264
+  /* "bertsize/_search.pyx":475
  *     """Fits with axes < depth fixed, visiting every point (no monotonicity assumed)."""
  *     cdef int64_t metrics[BS_N_METRICS]
  *     cdef int64_t total = 0             # <<<<<<<<<<<<<<
@@ -20310,7 +22453,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
 */
   __pyx_v_total = 0;
 
-  /* "bertsize/_search.pyx":266
+  /* "bertsize/_search.pyx":477
  *     cdef int64_t total = 0
  *     cdef Py_ssize_t v
  *     for v in range(w.size[depth]):             # <<<<<<<<<<<<<<
@@ -20324,7 +22467,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
   for (__pyx_t_3 = 0; __pyx_t_3 < __pyx_t_2; __pyx_t_3+=1) {
     __pyx_v_v = __pyx_t_3;
 
-    /* "bertsize/_search.pyx":267
+    /* "bertsize/_search.pyx":478
  *     cdef Py_ssize_t v
  *     for v in range(w.size[depth]):
  *         idx[depth] = v             # <<<<<<<<<<<<<<
@@ -20333,7 +22476,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
 */
     (__pyx_v_idx[__pyx_v_depth]) = __pyx_v_v;
 
-    /* "bertsize/_search.pyx":268
+    /* "bertsize/_search.pyx":479
  *     for v in range(w.size[depth]):
  *         idx[depth] = v
  *         if depth + 1 < w.n_axes:             # <<<<<<<<<<<<<<
@@ -20345,7 +22488,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":269
+      /* "bertsize/_search.pyx":480
  *         idx[depth] = v
  *         if depth + 1 < w.n_axes:
  *             total += _count_every(w, idx, depth + 1)             # <<<<<<<<<<<<<<
@@ -20354,7 +22497,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
 */
       __pyx_v_total = (__pyx_v_total + __pyx_f_8bertsize_7_search__count_every(__pyx_v_w, __pyx_v_idx, (__pyx_v_depth + 1)));
 
-      /* "bertsize/_search.pyx":268
+      /* "bertsize/_search.pyx":479
  *     for v in range(w.size[depth]):
  *         idx[depth] = v
  *         if depth + 1 < w.n_axes:             # <<<<<<<<<<<<<<
@@ -20364,7 +22507,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
       goto __pyx_L5;
     }
 
-    /* "bertsize/_search.pyx":270
+    /* "bertsize/_search.pyx":481
  *         if depth + 1 < w.n_axes:
  *             total += _count_every(w, idx, depth + 1)
  *         elif (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):             # <<<<<<<<<<<<<<
@@ -20390,7 +22533,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":271
+      /* "bertsize/_search.pyx":482
  *             total += _count_every(w, idx, depth + 1)
  *         elif (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
  *             total += 1             # <<<<<<<<<<<<<<
@@ -20399,7 +22542,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
 */
       __pyx_v_total = (__pyx_v_total + 1);
 
-      /* "bertsize/_search.pyx":270
+      /* "bertsize/_search.pyx":481
  *         if depth + 1 < w.n_axes:
  *             total += _count_every(w, idx, depth + 1)
  *         elif (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):             # <<<<<<<<<<<<<<
@@ -20411,7 +22554,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
   }
 
 
-  /* "bertsize/_search.pyx":272
+  /* "bertsize/_search.pyx":483
  *         elif (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
  *             total += 1
  *     return total             # <<<<<<<<<<<<<<
@@ -20424,7 +22567,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":261
+  /* "bertsize/_search.pyx":472
  * 
  * 
  * cdef int64_t _count_every(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20440,7 +22583,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":275
+/* "bertsize/_search.pyx":486
  * 
  * 
  * cdef int64_t _count_outer(const Walk *w, Py_ssize_t v) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20454,8 +22597,9 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
   int64_t __pyx_r;
   int __pyx_t_1;
   int64_t __pyx_t_2;
+  int __pyx_t_3;
 
-  /* "bertsize/_search.pyx":279
+  /* "bertsize/_search.pyx":490
  *     cdef Py_ssize_t idx[MAX_AXES]
  *     cdef int64_t fits
  *     memset(idx, 0, sizeof(idx))             # <<<<<<<<<<<<<<
@@ -20464,7 +22608,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
 */
   (void)(memset(__pyx_v_idx, 0, (sizeof(__pyx_v_idx))));
 
-  /* "bertsize/_search.pyx":280
+  /* "bertsize/_search.pyx":491
  *     cdef int64_t fits
  *     memset(idx, 0, sizeof(idx))
  *     idx[0] = v             # <<<<<<<<<<<<<<
@@ -20473,7 +22617,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
 */
   (__pyx_v_idx[0]) = __pyx_v_v;
 
-  /* "bertsize/_search.pyx":281
+  /* "bertsize/_search.pyx":492
  *     memset(idx, 0, sizeof(idx))
  *     idx[0] = v
  *     if w.exhaustive:             # <<<<<<<<<<<<<<
@@ -20485,7 +22629,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":282
+    /* "bertsize/_search.pyx":493
  *     idx[0] = v
  *     if w.exhaustive:
  *         return _count_every(w, idx, 1) if w.n_axes > 1 else _single_axis_count(w, v)             # <<<<<<<<<<<<<<
@@ -20507,7 +22651,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":281
+    /* "bertsize/_search.pyx":492
  *     memset(idx, 0, sizeof(idx))
  *     idx[0] = v
  *     if w.exhaustive:             # <<<<<<<<<<<<<<
@@ -20516,24 +22660,24 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":283
+  /* "bertsize/_search.pyx":494
  *     if w.exhaustive:
  *         return _count_every(w, idx, 1) if w.n_axes > 1 else _single_axis_count(w, v)
  *     if w.n_axes == 1:             # <<<<<<<<<<<<<<
  *         return _single_axis_count(w, v)
- *     fits = _count_value(w, idx, 0)
+ *     if w.n_axes == 2:  # one innermost run
 */
   __pyx_t_1 = (__pyx_v_w->n_axes == 1);
 
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":284
+    /* "bertsize/_search.pyx":495
  *         return _count_every(w, idx, 1) if w.n_axes > 1 else _single_axis_count(w, v)
  *     if w.n_axes == 1:
  *         return _single_axis_count(w, v)             # <<<<<<<<<<<<<<
- *     fits = _count_value(w, idx, 0)
- *     return fits if fits > 0 else 0
+ *     if w.n_axes == 2:  # one innermost run
+ *         return _count_runs_from(w, idx)
 */
     {
 
@@ -20541,26 +22685,108 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":283
+    /* "bertsize/_search.pyx":494
  *     if w.exhaustive:
  *         return _count_every(w, idx, 1) if w.n_axes > 1 else _single_axis_count(w, v)
  *     if w.n_axes == 1:             # <<<<<<<<<<<<<<
  *         return _single_axis_count(w, v)
+ *     if w.n_axes == 2:  # one innermost run
+*/
+  }
+
+  /* "bertsize/_search.pyx":496
+ *     if w.n_axes == 1:
+ *         return _single_axis_count(w, v)
+ *     if w.n_axes == 2:  # one innermost run             # <<<<<<<<<<<<<<
+ *         return _count_runs_from(w, idx)
+ *     if w.n_axes == 3 and w.plane:
+*/
+  __pyx_t_1 = (__pyx_v_w->n_axes == 2);
+
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":497
+ *         return _single_axis_count(w, v)
+ *     if w.n_axes == 2:  # one innermost run
+ *         return _count_runs_from(w, idx)             # <<<<<<<<<<<<<<
+ *     if w.n_axes == 3 and w.plane:
+ *         return _count_plane(w, idx, 1)
+*/
+    {
+
+      __pyx_r = __pyx_f_8bertsize_7_search__count_runs_from(__pyx_v_w, __pyx_v_idx);
+    }
+    goto __pyx_L0;
+
+    /* "bertsize/_search.pyx":496
+ *     if w.n_axes == 1:
+ *         return _single_axis_count(w, v)
+ *     if w.n_axes == 2:  # one innermost run             # <<<<<<<<<<<<<<
+ *         return _count_runs_from(w, idx)
+ *     if w.n_axes == 3 and w.plane:
+*/
+  }
+
+  /* "bertsize/_search.pyx":498
+ *     if w.n_axes == 2:  # one innermost run
+ *         return _count_runs_from(w, idx)
+ *     if w.n_axes == 3 and w.plane:             # <<<<<<<<<<<<<<
+ *         return _count_plane(w, idx, 1)
+ *     fits = _count_value(w, idx, 0)
+*/
+  __pyx_t_3 = (__pyx_v_w->n_axes == 3);
+
+  if (__pyx_t_3) {
+
+  } else {
+
+    __pyx_t_1 = __pyx_t_3;
+
+    goto __pyx_L7_bool_binop_done;
+  }
+  __pyx_t_3 = (__pyx_v_w->plane != 0);
+
+
+  __pyx_t_1 = __pyx_t_3;
+
+  __pyx_L7_bool_binop_done:;
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":499
+ *         return _count_runs_from(w, idx)
+ *     if w.n_axes == 3 and w.plane:
+ *         return _count_plane(w, idx, 1)             # <<<<<<<<<<<<<<
+ *     fits = _count_value(w, idx, 0)
+ *     return fits if fits > 0 else 0
+*/
+    {
+
+      __pyx_r = __pyx_f_8bertsize_7_search__count_plane(__pyx_v_w, __pyx_v_idx, 1);
+    }
+    goto __pyx_L0;
+
+    /* "bertsize/_search.pyx":498
+ *     if w.n_axes == 2:  # one innermost run
+ *         return _count_runs_from(w, idx)
+ *     if w.n_axes == 3 and w.plane:             # <<<<<<<<<<<<<<
+ *         return _count_plane(w, idx, 1)
  *     fits = _count_value(w, idx, 0)
 */
   }
 
-  /* "bertsize/_search.pyx":285
- *     if w.n_axes == 1:
- *         return _single_axis_count(w, v)
+  /* "bertsize/_search.pyx":500
+ *     if w.n_axes == 3 and w.plane:
+ *         return _count_plane(w, idx, 1)
  *     fits = _count_value(w, idx, 0)             # <<<<<<<<<<<<<<
  *     return fits if fits > 0 else 0
  * 
 */
   __pyx_v_fits = __pyx_f_8bertsize_7_search__count_value(__pyx_v_w, __pyx_v_idx, 0);
 
-  /* "bertsize/_search.pyx":286
- *         return _single_axis_count(w, v)
+  /* "bertsize/_search.pyx":501
+ *         return _count_plane(w, idx, 1)
  *     fits = _count_value(w, idx, 0)
  *     return fits if fits > 0 else 0             # <<<<<<<<<<<<<<
  * 
@@ -20581,7 +22807,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":275
+  /* "bertsize/_search.pyx":486
  * 
  * 
  * cdef int64_t _count_outer(const Walk *w, Py_ssize_t v) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20596,7 +22822,168 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":289
+/* "bertsize/_search.pyx":504
+ * 
+ * 
+ * cdef int64_t _count_runs_from(const Walk *w, Py_ssize_t *idx) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """The innermost run of a two-axis space, outermost index fixed in idx[0]."""
+ *     cdef int64_t metrics[BS_N_METRICS]
+*/
+
+static int64_t __pyx_f_8bertsize_7_search__count_runs_from(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t *__pyx_v_idx) {
+  int64_t __pyx_v_metrics[BS_N_METRICS];
+  Py_ssize_t __pyx_v_lo[__pyx_e_8bertsize_7_search_MAX_AXES];
+  Py_ssize_t __pyx_v_hi[__pyx_e_8bertsize_7_search_MAX_AXES];
+  Py_ssize_t __pyx_v_first;
+  Py_ssize_t __pyx_v_final;
+  int64_t __pyx_r;
+  int __pyx_t_1;
+  Py_ssize_t __pyx_t_2;
+  Py_ssize_t __pyx_t_3;
+
+  /* "bertsize/_search.pyx":510
+ *     cdef Py_ssize_t hi[MAX_AXES]
+ *     cdef Py_ssize_t first, final
+ *     final = _last_meeting_caps(w, idx, 1, w.size[1] - 1, metrics)             # <<<<<<<<<<<<<<
+ *     if final < 0:
+ *         return 0
+*/
+  __pyx_v_final = __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_v_w, __pyx_v_idx, 1, ((__pyx_v_w->size[1]) - 1), __pyx_v_metrics);
+
+  /* "bertsize/_search.pyx":511
+ *     cdef Py_ssize_t first, final
+ *     final = _last_meeting_caps(w, idx, 1, w.size[1] - 1, metrics)
+ *     if final < 0:             # <<<<<<<<<<<<<<
+ *         return 0
+ *     first = _first_meeting_floor(w, idx, 1, w.size[1], metrics)
+*/
+  __pyx_t_1 = (__pyx_v_final < 0);
+
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":512
+ *     final = _last_meeting_caps(w, idx, 1, w.size[1] - 1, metrics)
+ *     if final < 0:
+ *         return 0             # <<<<<<<<<<<<<<
+ *     first = _first_meeting_floor(w, idx, 1, w.size[1], metrics)
+ *     if first > final:
+*/
+    {
+
+      __pyx_r = 0;
+    }
+    goto __pyx_L0;
+
+    /* "bertsize/_search.pyx":511
+ *     cdef Py_ssize_t first, final
+ *     final = _last_meeting_caps(w, idx, 1, w.size[1] - 1, metrics)
+ *     if final < 0:             # <<<<<<<<<<<<<<
+ *         return 0
+ *     first = _first_meeting_floor(w, idx, 1, w.size[1], metrics)
+*/
+  }
+
+  /* "bertsize/_search.pyx":513
+ *     if final < 0:
+ *         return 0
+ *     first = _first_meeting_floor(w, idx, 1, w.size[1], metrics)             # <<<<<<<<<<<<<<
+ *     if first > final:
+ *         return 0
+*/
+  __pyx_v_first = __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_v_w, __pyx_v_idx, 1, (__pyx_v_w->size[1]), __pyx_v_metrics);
+
+  /* "bertsize/_search.pyx":514
+ *         return 0
+ *     first = _first_meeting_floor(w, idx, 1, w.size[1], metrics)
+ *     if first > final:             # <<<<<<<<<<<<<<
+ *         return 0
+ *     _box(w, idx, 0, lo, hi)
+*/
+  __pyx_t_1 = (__pyx_v_first > __pyx_v_final);
+
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":515
+ *     first = _first_meeting_floor(w, idx, 1, w.size[1], metrics)
+ *     if first > final:
+ *         return 0             # <<<<<<<<<<<<<<
+ *     _box(w, idx, 0, lo, hi)
+ *     lo[1], hi[1] = first, final
+*/
+    {
+
+      __pyx_r = 0;
+    }
+    goto __pyx_L0;
+
+    /* "bertsize/_search.pyx":514
+ *         return 0
+ *     first = _first_meeting_floor(w, idx, 1, w.size[1], metrics)
+ *     if first > final:             # <<<<<<<<<<<<<<
+ *         return 0
+ *     _box(w, idx, 0, lo, hi)
+*/
+  }
+
+  /* "bertsize/_search.pyx":516
+ *     if first > final:
+ *         return 0
+ *     _box(w, idx, 0, lo, hi)             # <<<<<<<<<<<<<<
+ *     lo[1], hi[1] = first, final
+ *     return _valid_count(w, lo, hi)
+*/
+  __pyx_f_8bertsize_7_search__box(__pyx_v_w, __pyx_v_idx, 0, __pyx_v_lo, __pyx_v_hi);
+
+  /* "bertsize/_search.pyx":517
+ *         return 0
+ *     _box(w, idx, 0, lo, hi)
+ *     lo[1], hi[1] = first, final             # <<<<<<<<<<<<<<
+ *     return _valid_count(w, lo, hi)
+ * 
+*/
+  __pyx_t_2 = __pyx_v_first;
+
+  __pyx_t_3 = __pyx_v_final;
+
+  (__pyx_v_lo[1]) = __pyx_t_2;
+
+  (__pyx_v_hi[1]) = __pyx_t_3;
+
+
+  /* "bertsize/_search.pyx":518
+ *     _box(w, idx, 0, lo, hi)
+ *     lo[1], hi[1] = first, final
+ *     return _valid_count(w, lo, hi)             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  {
+
+    __pyx_r = __pyx_f_8bertsize_7_search__valid_count(__pyx_v_w, __pyx_v_lo, __pyx_v_hi);
+  }
+  goto __pyx_L0;
+
+  /* "bertsize/_search.pyx":504
+ * 
+ * 
+ * cdef int64_t _count_runs_from(const Walk *w, Py_ssize_t *idx) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """The innermost run of a two-axis space, outermost index fixed in idx[0]."""
+ *     cdef int64_t metrics[BS_N_METRICS]
+*/
+
+  /* function exit code */
+  __pyx_L0:;
+
+
+
+
+
+  return __pyx_r;
+}
+
+/* "bertsize/_search.pyx":521
  * 
  * 
  * cdef int64_t _single_axis_count(const Walk *w, Py_ssize_t v) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20611,7 +22998,7 @@ static int64_t __pyx_f_8bertsize_7_search__single_axis_count(__pyx_t_8bertsize_7
   int __pyx_t_1;
   int __pyx_t_2;
 
-  /* "bertsize/_search.pyx":292
+  /* "bertsize/_search.pyx":524
  *     cdef Py_ssize_t idx[MAX_AXES]
  *     cdef int64_t metrics[BS_N_METRICS]
  *     idx[0] = v             # <<<<<<<<<<<<<<
@@ -20620,7 +23007,7 @@ static int64_t __pyx_f_8bertsize_7_search__single_axis_count(__pyx_t_8bertsize_7
 */
   (__pyx_v_idx[0]) = __pyx_v_v;
 
-  /* "bertsize/_search.pyx":293
+  /* "bertsize/_search.pyx":525
  *     cdef int64_t metrics[BS_N_METRICS]
  *     idx[0] = v
  *     if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):             # <<<<<<<<<<<<<<
@@ -20646,7 +23033,7 @@ static int64_t __pyx_f_8bertsize_7_search__single_axis_count(__pyx_t_8bertsize_7
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":294
+    /* "bertsize/_search.pyx":526
  *     idx[0] = v
  *     if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
  *         return 1             # <<<<<<<<<<<<<<
@@ -20659,7 +23046,7 @@ static int64_t __pyx_f_8bertsize_7_search__single_axis_count(__pyx_t_8bertsize_7
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":293
+    /* "bertsize/_search.pyx":525
  *     cdef int64_t metrics[BS_N_METRICS]
  *     idx[0] = v
  *     if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):             # <<<<<<<<<<<<<<
@@ -20668,7 +23055,7 @@ static int64_t __pyx_f_8bertsize_7_search__single_axis_count(__pyx_t_8bertsize_7
 */
   }
 
-  /* "bertsize/_search.pyx":295
+  /* "bertsize/_search.pyx":527
  *     if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
  *         return 1
  *     return 0             # <<<<<<<<<<<<<<
@@ -20681,7 +23068,7 @@ static int64_t __pyx_f_8bertsize_7_search__single_axis_count(__pyx_t_8bertsize_7
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":289
+  /* "bertsize/_search.pyx":521
  * 
  * 
  * cdef int64_t _single_axis_count(const Walk *w, Py_ssize_t v) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20696,7 +23083,7 @@ static int64_t __pyx_f_8bertsize_7_search__single_axis_count(__pyx_t_8bertsize_7
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":313
+/* "bertsize/_search.pyx":545
  * 
  * 
  * cdef int _reserve(Visit *out, int n_axes) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20710,7 +23097,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
   int __pyx_r;
   int __pyx_t_1;
 
-  /* "bertsize/_search.pyx":316
+  /* "bertsize/_search.pyx":548
  *     cdef Py_ssize_t capacity
  *     cdef void *grown
  *     if out.count < out.capacity:             # <<<<<<<<<<<<<<
@@ -20722,7 +23109,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":317
+    /* "bertsize/_search.pyx":549
  *     cdef void *grown
  *     if out.count < out.capacity:
  *         return 0             # <<<<<<<<<<<<<<
@@ -20735,7 +23122,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":316
+    /* "bertsize/_search.pyx":548
  *     cdef Py_ssize_t capacity
  *     cdef void *grown
  *     if out.count < out.capacity:             # <<<<<<<<<<<<<<
@@ -20744,7 +23131,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   }
 
-  /* "bertsize/_search.pyx":318
+  /* "bertsize/_search.pyx":550
  *     if out.count < out.capacity:
  *         return 0
  *     capacity = 2 * out.capacity + 64             # <<<<<<<<<<<<<<
@@ -20753,7 +23140,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   __pyx_v_capacity = ((2 * __pyx_v_out->capacity) + 64);
 
-  /* "bertsize/_search.pyx":319
+  /* "bertsize/_search.pyx":551
  *         return 0
  *     capacity = 2 * out.capacity + 64
  *     grown = realloc(out.points, capacity * n_axes * sizeof(Py_ssize_t))             # <<<<<<<<<<<<<<
@@ -20762,7 +23149,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   __pyx_v_grown = realloc(__pyx_v_out->points, ((__pyx_v_capacity * __pyx_v_n_axes) * (sizeof(Py_ssize_t))));
 
-  /* "bertsize/_search.pyx":320
+  /* "bertsize/_search.pyx":552
  *     capacity = 2 * out.capacity + 64
  *     grown = realloc(out.points, capacity * n_axes * sizeof(Py_ssize_t))
  *     if grown == NULL:             # <<<<<<<<<<<<<<
@@ -20774,7 +23161,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":321
+    /* "bertsize/_search.pyx":553
  *     grown = realloc(out.points, capacity * n_axes * sizeof(Py_ssize_t))
  *     if grown == NULL:
  *         return -1             # <<<<<<<<<<<<<<
@@ -20787,7 +23174,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":320
+    /* "bertsize/_search.pyx":552
  *     capacity = 2 * out.capacity + 64
  *     grown = realloc(out.points, capacity * n_axes * sizeof(Py_ssize_t))
  *     if grown == NULL:             # <<<<<<<<<<<<<<
@@ -20796,7 +23183,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   }
 
-  /* "bertsize/_search.pyx":322
+  /* "bertsize/_search.pyx":554
  *     if grown == NULL:
  *         return -1
  *     out.points = <Py_ssize_t *>grown             # <<<<<<<<<<<<<<
@@ -20805,7 +23192,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   __pyx_v_out->points = ((Py_ssize_t *)__pyx_v_grown);
 
-  /* "bertsize/_search.pyx":323
+  /* "bertsize/_search.pyx":555
  *         return -1
  *     out.points = <Py_ssize_t *>grown
  *     grown = realloc(out.scores, capacity * 2 * sizeof(int64_t))             # <<<<<<<<<<<<<<
@@ -20814,7 +23201,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   __pyx_v_grown = realloc(__pyx_v_out->scores, ((__pyx_v_capacity * 2) * (sizeof(int64_t))));
 
-  /* "bertsize/_search.pyx":324
+  /* "bertsize/_search.pyx":556
  *     out.points = <Py_ssize_t *>grown
  *     grown = realloc(out.scores, capacity * 2 * sizeof(int64_t))
  *     if grown == NULL:             # <<<<<<<<<<<<<<
@@ -20826,7 +23213,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":325
+    /* "bertsize/_search.pyx":557
  *     grown = realloc(out.scores, capacity * 2 * sizeof(int64_t))
  *     if grown == NULL:
  *         return -1             # <<<<<<<<<<<<<<
@@ -20839,7 +23226,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":324
+    /* "bertsize/_search.pyx":556
  *     out.points = <Py_ssize_t *>grown
  *     grown = realloc(out.scores, capacity * 2 * sizeof(int64_t))
  *     if grown == NULL:             # <<<<<<<<<<<<<<
@@ -20848,7 +23235,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   }
 
-  /* "bertsize/_search.pyx":326
+  /* "bertsize/_search.pyx":558
  *     if grown == NULL:
  *         return -1
  *     out.scores = <int64_t *>grown             # <<<<<<<<<<<<<<
@@ -20857,7 +23244,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   __pyx_v_out->scores = ((int64_t *)__pyx_v_grown);
 
-  /* "bertsize/_search.pyx":327
+  /* "bertsize/_search.pyx":559
  *         return -1
  *     out.scores = <int64_t *>grown
  *     out.capacity = capacity             # <<<<<<<<<<<<<<
@@ -20866,7 +23253,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   __pyx_v_out->capacity = __pyx_v_capacity;
 
-  /* "bertsize/_search.pyx":328
+  /* "bertsize/_search.pyx":560
  *     out.scores = <int64_t *>grown
  *     out.capacity = capacity
  *     return 0             # <<<<<<<<<<<<<<
@@ -20879,7 +23266,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":313
+  /* "bertsize/_search.pyx":545
  * 
  * 
  * cdef int _reserve(Visit *out, int n_axes) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20894,7 +23281,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":331
+/* "bertsize/_search.pyx":563
  * 
  * 
  * cdef inline int _better(const Walk *w, int which, int64_t a, int64_t b) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20907,7 +23294,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__better(__pyx_t_8bertsize_7_
   int __pyx_t_1;
   int __pyx_t_2;
 
-  /* "bertsize/_search.pyx":333
+  /* "bertsize/_search.pyx":565
  * cdef inline int _better(const Walk *w, int which, int64_t a, int64_t b) noexcept nogil:
  *     """a is strictly better than b for objective `which`."""
  *     return a > b if w.direction[which] > 0 else a < b             # <<<<<<<<<<<<<<
@@ -20929,7 +23316,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__better(__pyx_t_8bertsize_7_
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":331
+  /* "bertsize/_search.pyx":563
  * 
  * 
  * cdef inline int _better(const Walk *w, int which, int64_t a, int64_t b) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20942,7 +23329,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__better(__pyx_t_8bertsize_7_
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":336
+/* "bertsize/_search.pyx":568
  * 
  * 
  * cdef inline int _weakly_dominates(const Walk *w, const int64_t *p, int64_t q0, int64_t q1) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20955,7 +23342,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__weakly_dominates(__pyx_t_8b
   int __pyx_t_1;
   int __pyx_t_2;
 
-  /* "bertsize/_search.pyx":338
+  /* "bertsize/_search.pyx":570
  * cdef inline int _weakly_dominates(const Walk *w, const int64_t *p, int64_t q0, int64_t q1) noexcept nogil:
  *     """p is at least as good as (q0, q1) in both objectives."""
  *     return not _better(w, 0, q0, p[0]) and not _better(w, 1, q1, p[1])             # <<<<<<<<<<<<<<
@@ -20983,7 +23370,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__weakly_dominates(__pyx_t_8b
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":336
+  /* "bertsize/_search.pyx":568
  * 
  * 
  * cdef inline int _weakly_dominates(const Walk *w, const int64_t *p, int64_t q0, int64_t q1) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20996,7 +23383,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__weakly_dominates(__pyx_t_8b
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":341
+/* "bertsize/_search.pyx":573
  * 
  * 
  * cdef int _worst_kept(const Walk *w, const Visit *out) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -21013,7 +23400,7 @@ static int __pyx_f_8bertsize_7_search__worst_kept(__pyx_t_8bertsize_7_search_Wal
   Py_ssize_t __pyx_t_3;
   int __pyx_t_4;
 
-  /* "bertsize/_search.pyx":342
+  /* "bertsize/_search.pyx":574
  * 
  * cdef int _worst_kept(const Walk *w, const Visit *out) noexcept nogil:
  *     cdef Py_ssize_t j, worst = 0             # <<<<<<<<<<<<<<
@@ -21022,7 +23409,7 @@ static int __pyx_f_8bertsize_7_search__worst_kept(__pyx_t_8bertsize_7_search_Wal
 */
   __pyx_v_worst = 0;
 
-  /* "bertsize/_search.pyx":343
+  /* "bertsize/_search.pyx":575
  * cdef int _worst_kept(const Walk *w, const Visit *out) noexcept nogil:
  *     cdef Py_ssize_t j, worst = 0
  *     for j in range(1, out.count):             # <<<<<<<<<<<<<<
@@ -21036,7 +23423,7 @@ static int __pyx_f_8bertsize_7_search__worst_kept(__pyx_t_8bertsize_7_search_Wal
   for (__pyx_t_3 = 1; __pyx_t_3 < __pyx_t_2; __pyx_t_3+=1) {
     __pyx_v_j = __pyx_t_3;
 
-    /* "bertsize/_search.pyx":344
+    /* "bertsize/_search.pyx":576
  *     cdef Py_ssize_t j, worst = 0
  *     for j in range(1, out.count):
  *         if _better(w, 0, out.scores[2 * worst], out.scores[2 * j]):             # <<<<<<<<<<<<<<
@@ -21048,7 +23435,7 @@ static int __pyx_f_8bertsize_7_search__worst_kept(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":345
+      /* "bertsize/_search.pyx":577
  *     for j in range(1, out.count):
  *         if _better(w, 0, out.scores[2 * worst], out.scores[2 * j]):
  *             worst = j             # <<<<<<<<<<<<<<
@@ -21057,7 +23444,7 @@ static int __pyx_f_8bertsize_7_search__worst_kept(__pyx_t_8bertsize_7_search_Wal
 */
       __pyx_v_worst = __pyx_v_j;
 
-      /* "bertsize/_search.pyx":344
+      /* "bertsize/_search.pyx":576
  *     cdef Py_ssize_t j, worst = 0
  *     for j in range(1, out.count):
  *         if _better(w, 0, out.scores[2 * worst], out.scores[2 * j]):             # <<<<<<<<<<<<<<
@@ -21068,7 +23455,7 @@ static int __pyx_f_8bertsize_7_search__worst_kept(__pyx_t_8bertsize_7_search_Wal
   }
 
 
-  /* "bertsize/_search.pyx":346
+  /* "bertsize/_search.pyx":578
  *         if _better(w, 0, out.scores[2 * worst], out.scores[2 * j]):
  *             worst = j
  *     return <int>worst             # <<<<<<<<<<<<<<
@@ -21081,7 +23468,7 @@ static int __pyx_f_8bertsize_7_search__worst_kept(__pyx_t_8bertsize_7_search_Wal
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":341
+  /* "bertsize/_search.pyx":573
  * 
  * 
  * cdef int _worst_kept(const Walk *w, const Visit *out) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -21096,7 +23483,7 @@ static int __pyx_f_8bertsize_7_search__worst_kept(__pyx_t_8bertsize_7_search_Wal
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":349
+/* "bertsize/_search.pyx":581
  * 
  * 
  * cdef int _offer(const Walk *w, Visit *out, const Py_ssize_t *idx, int64_t s0, int64_t s1) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -21117,7 +23504,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
   Py_ssize_t __pyx_t_6;
   int __pyx_t_7;
 
-  /* "bertsize/_search.pyx":353
+  /* "bertsize/_search.pyx":585
  *     cdef Py_ssize_t j, kept
  *     cdef int worst
  *     if out.mode == 0:             # <<<<<<<<<<<<<<
@@ -21127,7 +23514,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
   switch (__pyx_v_out->mode) {
     case 0:
 
-    /* "bertsize/_search.pyx":354
+    /* "bertsize/_search.pyx":586
  *     cdef int worst
  *     if out.mode == 0:
  *         if out.count >= out.limit:             # <<<<<<<<<<<<<<
@@ -21139,7 +23526,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":355
+      /* "bertsize/_search.pyx":587
  *     if out.mode == 0:
  *         if out.count >= out.limit:
  *             out.overflow = 1             # <<<<<<<<<<<<<<
@@ -21148,7 +23535,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
       __pyx_v_out->overflow = 1;
 
-      /* "bertsize/_search.pyx":356
+      /* "bertsize/_search.pyx":588
  *         if out.count >= out.limit:
  *             out.overflow = 1
  *             return 0             # <<<<<<<<<<<<<<
@@ -21161,7 +23548,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":354
+      /* "bertsize/_search.pyx":586
  *     cdef int worst
  *     if out.mode == 0:
  *         if out.count >= out.limit:             # <<<<<<<<<<<<<<
@@ -21170,7 +23557,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
     }
 
-    /* "bertsize/_search.pyx":353
+    /* "bertsize/_search.pyx":585
  *     cdef Py_ssize_t j, kept
  *     cdef int worst
  *     if out.mode == 0:             # <<<<<<<<<<<<<<
@@ -21180,7 +23567,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     break;
     case 1:
 
-    /* "bertsize/_search.pyx":358
+    /* "bertsize/_search.pyx":590
  *             return 0
  *     elif out.mode == 1:
  *         if out.count >= out.k:             # <<<<<<<<<<<<<<
@@ -21192,7 +23579,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":359
+      /* "bertsize/_search.pyx":591
  *     elif out.mode == 1:
  *         if out.count >= out.k:
  *             worst = _worst_kept(w, out)             # <<<<<<<<<<<<<<
@@ -21201,7 +23588,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
       __pyx_v_worst = __pyx_f_8bertsize_7_search__worst_kept(__pyx_v_w, __pyx_v_out);
 
-      /* "bertsize/_search.pyx":360
+      /* "bertsize/_search.pyx":592
  *         if out.count >= out.k:
  *             worst = _worst_kept(w, out)
  *             if not _better(w, 0, s0, out.scores[2 * worst]):             # <<<<<<<<<<<<<<
@@ -21213,7 +23600,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
       if (__pyx_t_1) {
 
 
-        /* "bertsize/_search.pyx":361
+        /* "bertsize/_search.pyx":593
  *             worst = _worst_kept(w, out)
  *             if not _better(w, 0, s0, out.scores[2 * worst]):
  *                 return 0             # <<<<<<<<<<<<<<
@@ -21226,7 +23613,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":360
+        /* "bertsize/_search.pyx":592
  *         if out.count >= out.k:
  *             worst = _worst_kept(w, out)
  *             if not _better(w, 0, s0, out.scores[2 * worst]):             # <<<<<<<<<<<<<<
@@ -21235,7 +23622,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
       }
 
-      /* "bertsize/_search.pyx":362
+      /* "bertsize/_search.pyx":594
  *             if not _better(w, 0, s0, out.scores[2 * worst]):
  *                 return 0
  *             memcpy(&out.points[worst * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))             # <<<<<<<<<<<<<<
@@ -21244,7 +23631,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
       (void)(memcpy((&(__pyx_v_out->points[(__pyx_v_worst * __pyx_v_w->n_axes)])), __pyx_v_idx, (__pyx_v_w->n_axes * (sizeof(Py_ssize_t)))));
 
-      /* "bertsize/_search.pyx":363
+      /* "bertsize/_search.pyx":595
  *                 return 0
  *             memcpy(&out.points[worst * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))
  *             out.scores[2 * worst], out.scores[2 * worst + 1] = s0, s1             # <<<<<<<<<<<<<<
@@ -21260,7 +23647,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
       (__pyx_v_out->scores[((2 * __pyx_v_worst) + 1)]) = __pyx_t_3;
 
 
-      /* "bertsize/_search.pyx":364
+      /* "bertsize/_search.pyx":596
  *             memcpy(&out.points[worst * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))
  *             out.scores[2 * worst], out.scores[2 * worst + 1] = s0, s1
  *             return 0             # <<<<<<<<<<<<<<
@@ -21273,7 +23660,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":358
+      /* "bertsize/_search.pyx":590
  *             return 0
  *     elif out.mode == 1:
  *         if out.count >= out.k:             # <<<<<<<<<<<<<<
@@ -21282,7 +23669,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
     }
 
-    /* "bertsize/_search.pyx":357
+    /* "bertsize/_search.pyx":589
  *             out.overflow = 1
  *             return 0
  *     elif out.mode == 1:             # <<<<<<<<<<<<<<
@@ -21292,7 +23679,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     break;
     default:
 
-    /* "bertsize/_search.pyx":366
+    /* "bertsize/_search.pyx":598
  *             return 0
  *     else:
  *         for j in range(out.count):             # <<<<<<<<<<<<<<
@@ -21306,7 +23693,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     for (__pyx_t_6 = 0; __pyx_t_6 < __pyx_t_5; __pyx_t_6+=1) {
       __pyx_v_j = __pyx_t_6;
 
-      /* "bertsize/_search.pyx":367
+      /* "bertsize/_search.pyx":599
  *     else:
  *         for j in range(out.count):
  *             if _weakly_dominates(w, &out.scores[2 * j], s0, s1):             # <<<<<<<<<<<<<<
@@ -21318,7 +23705,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
       if (__pyx_t_1) {
 
 
-        /* "bertsize/_search.pyx":368
+        /* "bertsize/_search.pyx":600
  *         for j in range(out.count):
  *             if _weakly_dominates(w, &out.scores[2 * j], s0, s1):
  *                 return 0             # <<<<<<<<<<<<<<
@@ -21331,7 +23718,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":367
+        /* "bertsize/_search.pyx":599
  *     else:
  *         for j in range(out.count):
  *             if _weakly_dominates(w, &out.scores[2 * j], s0, s1):             # <<<<<<<<<<<<<<
@@ -21342,7 +23729,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     }
 
 
-    /* "bertsize/_search.pyx":369
+    /* "bertsize/_search.pyx":601
  *             if _weakly_dominates(w, &out.scores[2 * j], s0, s1):
  *                 return 0
  *         kept = 0  # drop the points the new one dominates             # <<<<<<<<<<<<<<
@@ -21351,7 +23738,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
     __pyx_v_kept = 0;
 
-    /* "bertsize/_search.pyx":370
+    /* "bertsize/_search.pyx":602
  *                 return 0
  *         kept = 0  # drop the points the new one dominates
  *         for j in range(out.count):             # <<<<<<<<<<<<<<
@@ -21365,7 +23752,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     for (__pyx_t_6 = 0; __pyx_t_6 < __pyx_t_5; __pyx_t_6+=1) {
       __pyx_v_j = __pyx_t_6;
 
-      /* "bertsize/_search.pyx":371
+      /* "bertsize/_search.pyx":603
  *         kept = 0  # drop the points the new one dominates
  *         for j in range(out.count):
  *             if not (not _better(w, 0, out.scores[2 * j], s0) and not _better(w, 1, out.scores[2 * j + 1], s1)):             # <<<<<<<<<<<<<<
@@ -21394,7 +23781,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
       if (__pyx_t_7) {
 
 
-        /* "bertsize/_search.pyx":372
+        /* "bertsize/_search.pyx":604
  *         for j in range(out.count):
  *             if not (not _better(w, 0, out.scores[2 * j], s0) and not _better(w, 1, out.scores[2 * j + 1], s1)):
  *                 if kept != j:             # <<<<<<<<<<<<<<
@@ -21406,7 +23793,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
         if (__pyx_t_7) {
 
 
-          /* "bertsize/_search.pyx":373
+          /* "bertsize/_search.pyx":605
  *             if not (not _better(w, 0, out.scores[2 * j], s0) and not _better(w, 1, out.scores[2 * j + 1], s1)):
  *                 if kept != j:
  *                     memcpy(&out.points[kept * w.n_axes], &out.points[j * w.n_axes], w.n_axes * sizeof(Py_ssize_t))             # <<<<<<<<<<<<<<
@@ -21415,7 +23802,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
           (void)(memcpy((&(__pyx_v_out->points[(__pyx_v_kept * __pyx_v_w->n_axes)])), (&(__pyx_v_out->points[(__pyx_v_j * __pyx_v_w->n_axes)])), (__pyx_v_w->n_axes * (sizeof(Py_ssize_t)))));
 
-          /* "bertsize/_search.pyx":374
+          /* "bertsize/_search.pyx":606
  *                 if kept != j:
  *                     memcpy(&out.points[kept * w.n_axes], &out.points[j * w.n_axes], w.n_axes * sizeof(Py_ssize_t))
  *                     out.scores[2 * kept], out.scores[2 * kept + 1] = out.scores[2 * j], out.scores[2 * j + 1]             # <<<<<<<<<<<<<<
@@ -21431,7 +23818,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
           (__pyx_v_out->scores[((2 * __pyx_v_kept) + 1)]) = __pyx_t_2;
 
 
-          /* "bertsize/_search.pyx":372
+          /* "bertsize/_search.pyx":604
  *         for j in range(out.count):
  *             if not (not _better(w, 0, out.scores[2 * j], s0) and not _better(w, 1, out.scores[2 * j + 1], s1)):
  *                 if kept != j:             # <<<<<<<<<<<<<<
@@ -21440,7 +23827,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
         }
 
-        /* "bertsize/_search.pyx":375
+        /* "bertsize/_search.pyx":607
  *                     memcpy(&out.points[kept * w.n_axes], &out.points[j * w.n_axes], w.n_axes * sizeof(Py_ssize_t))
  *                     out.scores[2 * kept], out.scores[2 * kept + 1] = out.scores[2 * j], out.scores[2 * j + 1]
  *                 kept += 1             # <<<<<<<<<<<<<<
@@ -21449,7 +23836,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
         __pyx_v_kept = (__pyx_v_kept + 1);
 
-        /* "bertsize/_search.pyx":371
+        /* "bertsize/_search.pyx":603
  *         kept = 0  # drop the points the new one dominates
  *         for j in range(out.count):
  *             if not (not _better(w, 0, out.scores[2 * j], s0) and not _better(w, 1, out.scores[2 * j + 1], s1)):             # <<<<<<<<<<<<<<
@@ -21460,7 +23847,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     }
 
 
-    /* "bertsize/_search.pyx":376
+    /* "bertsize/_search.pyx":608
  *                     out.scores[2 * kept], out.scores[2 * kept + 1] = out.scores[2 * j], out.scores[2 * j + 1]
  *                 kept += 1
  *         out.count = kept             # <<<<<<<<<<<<<<
@@ -21471,7 +23858,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     break;
   }
 
-  /* "bertsize/_search.pyx":377
+  /* "bertsize/_search.pyx":609
  *                 kept += 1
  *         out.count = kept
  *     if _reserve(out, w.n_axes) < 0:             # <<<<<<<<<<<<<<
@@ -21483,7 +23870,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
   if (__pyx_t_7) {
 
 
-    /* "bertsize/_search.pyx":378
+    /* "bertsize/_search.pyx":610
  *         out.count = kept
  *     if _reserve(out, w.n_axes) < 0:
  *         return -1             # <<<<<<<<<<<<<<
@@ -21496,7 +23883,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":377
+    /* "bertsize/_search.pyx":609
  *                 kept += 1
  *         out.count = kept
  *     if _reserve(out, w.n_axes) < 0:             # <<<<<<<<<<<<<<
@@ -21505,7 +23892,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
   }
 
-  /* "bertsize/_search.pyx":379
+  /* "bertsize/_search.pyx":611
  *     if _reserve(out, w.n_axes) < 0:
  *         return -1
  *     memcpy(&out.points[out.count * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))             # <<<<<<<<<<<<<<
@@ -21514,7 +23901,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
   (void)(memcpy((&(__pyx_v_out->points[(__pyx_v_out->count * __pyx_v_w->n_axes)])), __pyx_v_idx, (__pyx_v_w->n_axes * (sizeof(Py_ssize_t)))));
 
-  /* "bertsize/_search.pyx":380
+  /* "bertsize/_search.pyx":612
  *         return -1
  *     memcpy(&out.points[out.count * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))
  *     out.scores[2 * out.count], out.scores[2 * out.count + 1] = s0, s1             # <<<<<<<<<<<<<<
@@ -21530,7 +23917,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
   (__pyx_v_out->scores[((2 * __pyx_v_out->count) + 1)]) = __pyx_t_3;
 
 
-  /* "bertsize/_search.pyx":381
+  /* "bertsize/_search.pyx":613
  *     memcpy(&out.points[out.count * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))
  *     out.scores[2 * out.count], out.scores[2 * out.count + 1] = s0, s1
  *     out.count += 1             # <<<<<<<<<<<<<<
@@ -21539,7 +23926,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
   __pyx_v_out->count = (__pyx_v_out->count + 1);
 
-  /* "bertsize/_search.pyx":382
+  /* "bertsize/_search.pyx":614
  *     out.scores[2 * out.count], out.scores[2 * out.count + 1] = s0, s1
  *     out.count += 1
  *     return 0             # <<<<<<<<<<<<<<
@@ -21552,7 +23939,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":349
+  /* "bertsize/_search.pyx":581
  * 
  * 
  * cdef int _offer(const Walk *w, Visit *out, const Py_ssize_t *idx, int64_t s0, int64_t s1) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -21568,7 +23955,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":385
+/* "bertsize/_search.pyx":617
  * 
  * 
  * cdef int _box_may_improve(const Walk *w, const Visit *out, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -21589,7 +23976,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
   int __pyx_t_4;
   Py_ssize_t __pyx_t_5;
 
-  /* "bertsize/_search.pyx":392
+  /* "bertsize/_search.pyx":624
  *     cdef Py_ssize_t j
  *     cdef int which, worst
  *     if out.mode == 0:             # <<<<<<<<<<<<<<
@@ -21601,7 +23988,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":393
+    /* "bertsize/_search.pyx":625
  *     cdef int which, worst
  *     if out.mode == 0:
  *         return 1             # <<<<<<<<<<<<<<
@@ -21614,7 +24001,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":392
+    /* "bertsize/_search.pyx":624
  *     cdef Py_ssize_t j
  *     cdef int which, worst
  *     if out.mode == 0:             # <<<<<<<<<<<<<<
@@ -21623,7 +24010,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":394
+  /* "bertsize/_search.pyx":626
  *     if out.mode == 0:
  *         return 1
  *     for which in range(1 if out.mode == 1 else 2):             # <<<<<<<<<<<<<<
@@ -21645,7 +24032,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
   for (__pyx_t_4 = 0; __pyx_t_4 < __pyx_t_3; __pyx_t_4+=1) {
     __pyx_v_which = __pyx_t_4;
 
-    /* "bertsize/_search.pyx":395
+    /* "bertsize/_search.pyx":627
  *         return 1
  *     for which in range(1 if out.mode == 1 else 2):
  *         _corner(w, idx, depth, w.direction[which] > 0)             # <<<<<<<<<<<<<<
@@ -21654,7 +24041,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
 */
     __pyx_f_8bertsize_7_search__corner(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, ((__pyx_v_w->direction[__pyx_v_which]) > 0));
 
-    /* "bertsize/_search.pyx":396
+    /* "bertsize/_search.pyx":628
  *     for which in range(1 if out.mode == 1 else 2):
  *         _corner(w, idx, depth, w.direction[which] > 0)
  *         _point(w, idx, metrics)             # <<<<<<<<<<<<<<
@@ -21663,7 +24050,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
 */
     (void)(__pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics));
 
-    /* "bertsize/_search.pyx":397
+    /* "bertsize/_search.pyx":629
  *         _corner(w, idx, depth, w.direction[which] > 0)
  *         _point(w, idx, metrics)
  *         best[which] = _objective(w, which, metrics)             # <<<<<<<<<<<<<<
@@ -21675,7 +24062,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
 
 
 
-  /* "bertsize/_search.pyx":398
+  /* "bertsize/_search.pyx":630
  *         _point(w, idx, metrics)
  *         best[which] = _objective(w, which, metrics)
  *     if out.mode == 1:             # <<<<<<<<<<<<<<
@@ -21687,7 +24074,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":399
+    /* "bertsize/_search.pyx":631
  *         best[which] = _objective(w, which, metrics)
  *     if out.mode == 1:
  *         if out.count < out.k:             # <<<<<<<<<<<<<<
@@ -21699,7 +24086,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":400
+      /* "bertsize/_search.pyx":632
  *     if out.mode == 1:
  *         if out.count < out.k:
  *             return 1             # <<<<<<<<<<<<<<
@@ -21712,7 +24099,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":399
+      /* "bertsize/_search.pyx":631
  *         best[which] = _objective(w, which, metrics)
  *     if out.mode == 1:
  *         if out.count < out.k:             # <<<<<<<<<<<<<<
@@ -21721,7 +24108,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
 */
     }
 
-    /* "bertsize/_search.pyx":401
+    /* "bertsize/_search.pyx":633
  *         if out.count < out.k:
  *             return 1
  *         worst = _worst_kept(w, out)             # <<<<<<<<<<<<<<
@@ -21730,7 +24117,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
 */
     __pyx_v_worst = __pyx_f_8bertsize_7_search__worst_kept(__pyx_v_w, __pyx_v_out);
 
-    /* "bertsize/_search.pyx":402
+    /* "bertsize/_search.pyx":634
  *             return 1
  *         worst = _worst_kept(w, out)
  *         return _better(w, 0, best[0], out.scores[2 * worst])             # <<<<<<<<<<<<<<
@@ -21743,7 +24130,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":398
+    /* "bertsize/_search.pyx":630
  *         _point(w, idx, metrics)
  *         best[which] = _objective(w, which, metrics)
  *     if out.mode == 1:             # <<<<<<<<<<<<<<
@@ -21752,7 +24139,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":403
+  /* "bertsize/_search.pyx":635
  *         worst = _worst_kept(w, out)
  *         return _better(w, 0, best[0], out.scores[2 * worst])
  *     for j in range(out.count):             # <<<<<<<<<<<<<<
@@ -21766,7 +24153,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
   for (__pyx_t_5 = 0; __pyx_t_5 < __pyx_t_3; __pyx_t_5+=1) {
     __pyx_v_j = __pyx_t_5;
 
-    /* "bertsize/_search.pyx":404
+    /* "bertsize/_search.pyx":636
  *         return _better(w, 0, best[0], out.scores[2 * worst])
  *     for j in range(out.count):
  *         if _weakly_dominates(w, &out.scores[2 * j], best[0], best[1]):             # <<<<<<<<<<<<<<
@@ -21778,7 +24165,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":405
+      /* "bertsize/_search.pyx":637
  *     for j in range(out.count):
  *         if _weakly_dominates(w, &out.scores[2 * j], best[0], best[1]):
  *             return 0             # <<<<<<<<<<<<<<
@@ -21791,7 +24178,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":404
+      /* "bertsize/_search.pyx":636
  *         return _better(w, 0, best[0], out.scores[2 * worst])
  *     for j in range(out.count):
  *         if _weakly_dominates(w, &out.scores[2 * j], best[0], best[1]):             # <<<<<<<<<<<<<<
@@ -21802,7 +24189,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
   }
 
 
-  /* "bertsize/_search.pyx":406
+  /* "bertsize/_search.pyx":638
  *         if _weakly_dominates(w, &out.scores[2 * j], best[0], best[1]):
  *             return 0
  *     return 1             # <<<<<<<<<<<<<<
@@ -21815,7 +24202,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":385
+  /* "bertsize/_search.pyx":617
  * 
  * 
  * cdef int _box_may_improve(const Walk *w, const Visit *out, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -21833,7 +24220,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":409
+/* "bertsize/_search.pyx":641
  * 
  * 
  * cdef int _visit_run(const Walk *w, Visit *out, Py_ssize_t *idx) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -21857,36 +24244,36 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
   Py_ssize_t __pyx_t_4;
   Py_ssize_t __pyx_t_5;
 
-  /* "bertsize/_search.pyx":412
+  /* "bertsize/_search.pyx":644
  *     """The innermost axis, axes before it fixed at idx."""
  *     cdef int64_t metrics[BS_N_METRICS]
  *     cdef int last = w.n_axes - 1             # <<<<<<<<<<<<<<
  *     cdef Py_ssize_t first, final, j, step, start, stop
- *     first = _first_meeting_floor(w, idx, last, metrics)
+ *     first = _first_meeting_floor(w, idx, last, w.size[last], metrics)
 */
   __pyx_v_last = (__pyx_v_w->n_axes - 1);
 
-  /* "bertsize/_search.pyx":414
+  /* "bertsize/_search.pyx":646
  *     cdef int last = w.n_axes - 1
  *     cdef Py_ssize_t first, final, j, step, start, stop
- *     first = _first_meeting_floor(w, idx, last, metrics)             # <<<<<<<<<<<<<<
- *     final = _last_meeting_caps(w, idx, last, metrics)
+ *     first = _first_meeting_floor(w, idx, last, w.size[last], metrics)             # <<<<<<<<<<<<<<
+ *     final = _last_meeting_caps(w, idx, last, w.size[last] - 1, metrics)
  *     if final < 0 or first > final:
 */
-  __pyx_v_first = __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_v_w, __pyx_v_idx, __pyx_v_last, __pyx_v_metrics);
+  __pyx_v_first = __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_v_w, __pyx_v_idx, __pyx_v_last, (__pyx_v_w->size[__pyx_v_last]), __pyx_v_metrics);
 
-  /* "bertsize/_search.pyx":415
+  /* "bertsize/_search.pyx":647
  *     cdef Py_ssize_t first, final, j, step, start, stop
- *     first = _first_meeting_floor(w, idx, last, metrics)
- *     final = _last_meeting_caps(w, idx, last, metrics)             # <<<<<<<<<<<<<<
+ *     first = _first_meeting_floor(w, idx, last, w.size[last], metrics)
+ *     final = _last_meeting_caps(w, idx, last, w.size[last] - 1, metrics)             # <<<<<<<<<<<<<<
  *     if final < 0 or first > final:
  *         return 0
 */
-  __pyx_v_final = __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_v_w, __pyx_v_idx, __pyx_v_last, __pyx_v_metrics);
+  __pyx_v_final = __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_v_w, __pyx_v_idx, __pyx_v_last, ((__pyx_v_w->size[__pyx_v_last]) - 1), __pyx_v_metrics);
 
-  /* "bertsize/_search.pyx":416
- *     first = _first_meeting_floor(w, idx, last, metrics)
- *     final = _last_meeting_caps(w, idx, last, metrics)
+  /* "bertsize/_search.pyx":648
+ *     first = _first_meeting_floor(w, idx, last, w.size[last], metrics)
+ *     final = _last_meeting_caps(w, idx, last, w.size[last] - 1, metrics)
  *     if final < 0 or first > final:             # <<<<<<<<<<<<<<
  *         return 0
  *     # best objective first (top-k stops early once the rest cannot enter)
@@ -21910,8 +24297,8 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":417
- *     final = _last_meeting_caps(w, idx, last, metrics)
+    /* "bertsize/_search.pyx":649
+ *     final = _last_meeting_caps(w, idx, last, w.size[last] - 1, metrics)
  *     if final < 0 or first > final:
  *         return 0             # <<<<<<<<<<<<<<
  *     # best objective first (top-k stops early once the rest cannot enter)
@@ -21923,16 +24310,16 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":416
- *     first = _first_meeting_floor(w, idx, last, metrics)
- *     final = _last_meeting_caps(w, idx, last, metrics)
+    /* "bertsize/_search.pyx":648
+ *     first = _first_meeting_floor(w, idx, last, w.size[last], metrics)
+ *     final = _last_meeting_caps(w, idx, last, w.size[last] - 1, metrics)
  *     if final < 0 or first > final:             # <<<<<<<<<<<<<<
  *         return 0
  *     # best objective first (top-k stops early once the rest cannot enter)
 */
   }
 
-  /* "bertsize/_search.pyx":419
+  /* "bertsize/_search.pyx":651
  *         return 0
  *     # best objective first (top-k stops early once the rest cannot enter)
  *     if out.mode == 1 and w.direction[0] < 0:             # <<<<<<<<<<<<<<
@@ -21958,7 +24345,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":420
+    /* "bertsize/_search.pyx":652
  *     # best objective first (top-k stops early once the rest cannot enter)
  *     if out.mode == 1 and w.direction[0] < 0:
  *         start, stop, step = first, final + 1, 1             # <<<<<<<<<<<<<<
@@ -21975,7 +24362,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
     __pyx_v_stop = __pyx_t_4;
     __pyx_v_step = __pyx_t_5;
 
-    /* "bertsize/_search.pyx":419
+    /* "bertsize/_search.pyx":651
  *         return 0
  *     # best objective first (top-k stops early once the rest cannot enter)
  *     if out.mode == 1 and w.direction[0] < 0:             # <<<<<<<<<<<<<<
@@ -21985,7 +24372,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
     goto __pyx_L6;
   }
 
-  /* "bertsize/_search.pyx":422
+  /* "bertsize/_search.pyx":654
  *         start, stop, step = first, final + 1, 1
  *     else:
  *         start, stop, step = final, first - 1, -1             # <<<<<<<<<<<<<<
@@ -22005,7 +24392,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
   }
   __pyx_L6:;
 
-  /* "bertsize/_search.pyx":423
+  /* "bertsize/_search.pyx":655
  *     else:
  *         start, stop, step = final, first - 1, -1
  *     j = start             # <<<<<<<<<<<<<<
@@ -22014,7 +24401,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
   __pyx_v_j = __pyx_v_start;
 
-  /* "bertsize/_search.pyx":424
+  /* "bertsize/_search.pyx":656
  *         start, stop, step = final, first - 1, -1
  *     j = start
  *     while j != stop:             # <<<<<<<<<<<<<<
@@ -22027,7 +24414,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 
     if (!__pyx_t_1) break;
 
-    /* "bertsize/_search.pyx":425
+    /* "bertsize/_search.pyx":657
  *     j = start
  *     while j != stop:
  *         idx[last] = j             # <<<<<<<<<<<<<<
@@ -22036,7 +24423,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
     (__pyx_v_idx[__pyx_v_last]) = __pyx_v_j;
 
-    /* "bertsize/_search.pyx":426
+    /* "bertsize/_search.pyx":658
  *     while j != stop:
  *         idx[last] = j
  *         if _is_valid(w, idx):             # <<<<<<<<<<<<<<
@@ -22048,7 +24435,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":427
+      /* "bertsize/_search.pyx":659
  *         idx[last] = j
  *         if _is_valid(w, idx):
  *             _point(w, idx, metrics)             # <<<<<<<<<<<<<<
@@ -22057,7 +24444,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
       (void)(__pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics));
 
-      /* "bertsize/_search.pyx":428
+      /* "bertsize/_search.pyx":660
  *         if _is_valid(w, idx):
  *             _point(w, idx, metrics)
  *             if out.mode == 1 and out.count >= out.k and not _better(w, 0, _objective(w, 0, metrics), out.scores[2 * _worst_kept(w, out)]):             # <<<<<<<<<<<<<<
@@ -22093,7 +24480,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
       if (__pyx_t_1) {
 
 
-        /* "bertsize/_search.pyx":429
+        /* "bertsize/_search.pyx":661
  *             _point(w, idx, metrics)
  *             if out.mode == 1 and out.count >= out.k and not _better(w, 0, _objective(w, 0, metrics), out.scores[2 * _worst_kept(w, out)]):
  *                 break             # <<<<<<<<<<<<<<
@@ -22102,7 +24489,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
         goto __pyx_L10_break;
 
-        /* "bertsize/_search.pyx":428
+        /* "bertsize/_search.pyx":660
  *         if _is_valid(w, idx):
  *             _point(w, idx, metrics)
  *             if out.mode == 1 and out.count >= out.k and not _better(w, 0, _objective(w, 0, metrics), out.scores[2 * _worst_kept(w, out)]):             # <<<<<<<<<<<<<<
@@ -22111,7 +24498,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
       }
 
-      /* "bertsize/_search.pyx":430
+      /* "bertsize/_search.pyx":662
  *             if out.mode == 1 and out.count >= out.k and not _better(w, 0, _objective(w, 0, metrics), out.scores[2 * _worst_kept(w, out)]):
  *                 break
  *             if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:             # <<<<<<<<<<<<<<
@@ -22123,7 +24510,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
       if (__pyx_t_1) {
 
 
-        /* "bertsize/_search.pyx":431
+        /* "bertsize/_search.pyx":663
  *                 break
  *             if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:
  *                 return -1             # <<<<<<<<<<<<<<
@@ -22136,7 +24523,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":430
+        /* "bertsize/_search.pyx":662
  *             if out.mode == 1 and out.count >= out.k and not _better(w, 0, _objective(w, 0, metrics), out.scores[2 * _worst_kept(w, out)]):
  *                 break
  *             if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:             # <<<<<<<<<<<<<<
@@ -22145,7 +24532,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
       }
 
-      /* "bertsize/_search.pyx":432
+      /* "bertsize/_search.pyx":664
  *             if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:
  *                 return -1
  *             if out.overflow:             # <<<<<<<<<<<<<<
@@ -22157,7 +24544,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
       if (__pyx_t_1) {
 
 
-        /* "bertsize/_search.pyx":433
+        /* "bertsize/_search.pyx":665
  *                 return -1
  *             if out.overflow:
  *                 return 0             # <<<<<<<<<<<<<<
@@ -22170,7 +24557,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":432
+        /* "bertsize/_search.pyx":664
  *             if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:
  *                 return -1
  *             if out.overflow:             # <<<<<<<<<<<<<<
@@ -22179,7 +24566,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
       }
 
-      /* "bertsize/_search.pyx":426
+      /* "bertsize/_search.pyx":658
  *     while j != stop:
  *         idx[last] = j
  *         if _is_valid(w, idx):             # <<<<<<<<<<<<<<
@@ -22188,7 +24575,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
     }
 
-    /* "bertsize/_search.pyx":434
+    /* "bertsize/_search.pyx":666
  *             if out.overflow:
  *                 return 0
  *         j += step             # <<<<<<<<<<<<<<
@@ -22199,7 +24586,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
   }
   __pyx_L10_break:;
 
-  /* "bertsize/_search.pyx":435
+  /* "bertsize/_search.pyx":667
  *                 return 0
  *         j += step
  *     return 0             # <<<<<<<<<<<<<<
@@ -22212,7 +24599,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":409
+  /* "bertsize/_search.pyx":641
  * 
  * 
  * cdef int _visit_run(const Walk *w, Visit *out, Py_ssize_t *idx) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -22233,7 +24620,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":438
+/* "bertsize/_search.pyx":670
  * 
  * 
  * cdef int _visit_axis(const Walk *w, Visit *out, Py_ssize_t *idx, int depth, Py_ssize_t only, Py_ssize_t shards,             # <<<<<<<<<<<<<<
@@ -22254,7 +24641,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
   int __pyx_t_4;
   int __pyx_t_5;
 
-  /* "bertsize/_search.pyx":444
+  /* "bertsize/_search.pyx":676
  *     cdef int64_t metrics[BS_N_METRICS]
  *     cdef Py_ssize_t v
  *     cdef int last = w.n_axes - 1             # <<<<<<<<<<<<<<
@@ -22263,7 +24650,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
   __pyx_v_last = (__pyx_v_w->n_axes - 1);
 
-  /* "bertsize/_search.pyx":446
+  /* "bertsize/_search.pyx":678
  *     cdef int last = w.n_axes - 1
  *     cdef int smallest, largest
  *     for v in range(w.size[depth]):             # <<<<<<<<<<<<<<
@@ -22277,7 +24664,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
   for (__pyx_t_3 = 0; __pyx_t_3 < __pyx_t_2; __pyx_t_3+=1) {
     __pyx_v_v = __pyx_t_3;
 
-    /* "bertsize/_search.pyx":447
+    /* "bertsize/_search.pyx":679
  *     cdef int smallest, largest
  *     for v in range(w.size[depth]):
  *         if depth == 0 and ((only >= 0 and v != only) or (only < 0 and v % shards != shard)):             # <<<<<<<<<<<<<<
@@ -22332,7 +24719,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":448
+      /* "bertsize/_search.pyx":680
  *     for v in range(w.size[depth]):
  *         if depth == 0 and ((only >= 0 and v != only) or (only < 0 and v % shards != shard)):
  *             continue             # <<<<<<<<<<<<<<
@@ -22341,7 +24728,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       goto __pyx_L3_continue;
 
-      /* "bertsize/_search.pyx":447
+      /* "bertsize/_search.pyx":679
  *     cdef int smallest, largest
  *     for v in range(w.size[depth]):
  *         if depth == 0 and ((only >= 0 and v != only) or (only < 0 and v % shards != shard)):             # <<<<<<<<<<<<<<
@@ -22350,7 +24737,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     }
 
-    /* "bertsize/_search.pyx":449
+    /* "bertsize/_search.pyx":681
  *         if depth == 0 and ((only >= 0 and v != only) or (only < 0 and v % shards != shard)):
  *             continue
  *         idx[depth] = v             # <<<<<<<<<<<<<<
@@ -22359,7 +24746,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     (__pyx_v_idx[__pyx_v_depth]) = __pyx_v_v;
 
-    /* "bertsize/_search.pyx":450
+    /* "bertsize/_search.pyx":682
  *             continue
  *         idx[depth] = v
  *         if depth == last:  # a single-axis space             # <<<<<<<<<<<<<<
@@ -22371,7 +24758,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":451
+      /* "bertsize/_search.pyx":683
  *         idx[depth] = v
  *         if depth == last:  # a single-axis space
  *             if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):             # <<<<<<<<<<<<<<
@@ -22397,7 +24784,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
       if (__pyx_t_4) {
 
 
-        /* "bertsize/_search.pyx":452
+        /* "bertsize/_search.pyx":684
  *         if depth == last:  # a single-axis space
  *             if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
  *                 if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:             # <<<<<<<<<<<<<<
@@ -22409,7 +24796,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
         if (__pyx_t_4) {
 
 
-          /* "bertsize/_search.pyx":453
+          /* "bertsize/_search.pyx":685
  *             if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
  *                 if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:
  *                     return -1             # <<<<<<<<<<<<<<
@@ -22422,7 +24809,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
           }
           goto __pyx_L0;
 
-          /* "bertsize/_search.pyx":452
+          /* "bertsize/_search.pyx":684
  *         if depth == last:  # a single-axis space
  *             if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
  *                 if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:             # <<<<<<<<<<<<<<
@@ -22431,7 +24818,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
         }
 
-        /* "bertsize/_search.pyx":451
+        /* "bertsize/_search.pyx":683
  *         idx[depth] = v
  *         if depth == last:  # a single-axis space
  *             if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):             # <<<<<<<<<<<<<<
@@ -22440,7 +24827,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       }
 
-      /* "bertsize/_search.pyx":454
+      /* "bertsize/_search.pyx":686
  *                 if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:
  *                     return -1
  *             continue             # <<<<<<<<<<<<<<
@@ -22449,7 +24836,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       goto __pyx_L3_continue;
 
-      /* "bertsize/_search.pyx":450
+      /* "bertsize/_search.pyx":682
  *             continue
  *         idx[depth] = v
  *         if depth == last:  # a single-axis space             # <<<<<<<<<<<<<<
@@ -22458,7 +24845,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     }
 
-    /* "bertsize/_search.pyx":455
+    /* "bertsize/_search.pyx":687
  *                     return -1
  *             continue
  *         if w.exhaustive:             # <<<<<<<<<<<<<<
@@ -22470,7 +24857,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":456
+      /* "bertsize/_search.pyx":688
  *             continue
  *         if w.exhaustive:
  *             if _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:             # <<<<<<<<<<<<<<
@@ -22482,7 +24869,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
       if (__pyx_t_4) {
 
 
-        /* "bertsize/_search.pyx":457
+        /* "bertsize/_search.pyx":689
  *         if w.exhaustive:
  *             if _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:
  *                 return -1             # <<<<<<<<<<<<<<
@@ -22495,7 +24882,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":456
+        /* "bertsize/_search.pyx":688
  *             continue
  *         if w.exhaustive:
  *             if _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:             # <<<<<<<<<<<<<<
@@ -22504,7 +24891,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       }
 
-      /* "bertsize/_search.pyx":458
+      /* "bertsize/_search.pyx":690
  *             if _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:
  *                 return -1
  *             if out.overflow:             # <<<<<<<<<<<<<<
@@ -22516,7 +24903,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
       if (__pyx_t_4) {
 
 
-        /* "bertsize/_search.pyx":459
+        /* "bertsize/_search.pyx":691
  *                 return -1
  *             if out.overflow:
  *                 return 0             # <<<<<<<<<<<<<<
@@ -22529,7 +24916,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":458
+        /* "bertsize/_search.pyx":690
  *             if _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:
  *                 return -1
  *             if out.overflow:             # <<<<<<<<<<<<<<
@@ -22538,7 +24925,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       }
 
-      /* "bertsize/_search.pyx":460
+      /* "bertsize/_search.pyx":692
  *             if out.overflow:
  *                 return 0
  *             continue             # <<<<<<<<<<<<<<
@@ -22547,7 +24934,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       goto __pyx_L3_continue;
 
-      /* "bertsize/_search.pyx":455
+      /* "bertsize/_search.pyx":687
  *                     return -1
  *             continue
  *         if w.exhaustive:             # <<<<<<<<<<<<<<
@@ -22556,7 +24943,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     }
 
-    /* "bertsize/_search.pyx":461
+    /* "bertsize/_search.pyx":693
  *                 return 0
  *             continue
  *         _corner(w, idx, depth, False)             # <<<<<<<<<<<<<<
@@ -22565,7 +24952,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     __pyx_f_8bertsize_7_search__corner(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, 0);
 
-    /* "bertsize/_search.pyx":462
+    /* "bertsize/_search.pyx":694
  *             continue
  *         _corner(w, idx, depth, False)
  *         smallest = _point(w, idx, metrics)             # <<<<<<<<<<<<<<
@@ -22574,7 +24961,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     __pyx_v_smallest = __pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics);
 
-    /* "bertsize/_search.pyx":463
+    /* "bertsize/_search.pyx":695
  *         _corner(w, idx, depth, False)
  *         smallest = _point(w, idx, metrics)
  *         if not (smallest & CAPS_OK):             # <<<<<<<<<<<<<<
@@ -22586,7 +24973,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":464
+      /* "bertsize/_search.pyx":696
  *         smallest = _point(w, idx, metrics)
  *         if not (smallest & CAPS_OK):
  *             break             # <<<<<<<<<<<<<<
@@ -22595,7 +24982,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       goto __pyx_L4_break;
 
-      /* "bertsize/_search.pyx":463
+      /* "bertsize/_search.pyx":695
  *         _corner(w, idx, depth, False)
  *         smallest = _point(w, idx, metrics)
  *         if not (smallest & CAPS_OK):             # <<<<<<<<<<<<<<
@@ -22604,7 +24991,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     }
 
-    /* "bertsize/_search.pyx":465
+    /* "bertsize/_search.pyx":697
  *         if not (smallest & CAPS_OK):
  *             break
  *         _corner(w, idx, depth, True)             # <<<<<<<<<<<<<<
@@ -22613,7 +25000,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     __pyx_f_8bertsize_7_search__corner(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, 1);
 
-    /* "bertsize/_search.pyx":466
+    /* "bertsize/_search.pyx":698
  *             break
  *         _corner(w, idx, depth, True)
  *         largest = _point(w, idx, metrics)             # <<<<<<<<<<<<<<
@@ -22622,7 +25009,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     __pyx_v_largest = __pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics);
 
-    /* "bertsize/_search.pyx":467
+    /* "bertsize/_search.pyx":699
  *         _corner(w, idx, depth, True)
  *         largest = _point(w, idx, metrics)
  *         if not (largest & FLOOR_OK):             # <<<<<<<<<<<<<<
@@ -22634,7 +25021,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":468
+      /* "bertsize/_search.pyx":700
  *         largest = _point(w, idx, metrics)
  *         if not (largest & FLOOR_OK):
  *             continue             # <<<<<<<<<<<<<<
@@ -22643,7 +25030,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       goto __pyx_L3_continue;
 
-      /* "bertsize/_search.pyx":467
+      /* "bertsize/_search.pyx":699
  *         _corner(w, idx, depth, True)
  *         largest = _point(w, idx, metrics)
  *         if not (largest & FLOOR_OK):             # <<<<<<<<<<<<<<
@@ -22652,7 +25039,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     }
 
-    /* "bertsize/_search.pyx":469
+    /* "bertsize/_search.pyx":701
  *         if not (largest & FLOOR_OK):
  *             continue
  *         if not _box_may_improve(w, out, idx, depth):             # <<<<<<<<<<<<<<
@@ -22664,7 +25051,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":470
+      /* "bertsize/_search.pyx":702
  *             continue
  *         if not _box_may_improve(w, out, idx, depth):
  *             continue             # <<<<<<<<<<<<<<
@@ -22673,7 +25060,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       goto __pyx_L3_continue;
 
-      /* "bertsize/_search.pyx":469
+      /* "bertsize/_search.pyx":701
  *         if not (largest & FLOOR_OK):
  *             continue
  *         if not _box_may_improve(w, out, idx, depth):             # <<<<<<<<<<<<<<
@@ -22682,7 +25069,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     }
 
-    /* "bertsize/_search.pyx":471
+    /* "bertsize/_search.pyx":703
  *         if not _box_may_improve(w, out, idx, depth):
  *             continue
  *         if depth + 1 == last:             # <<<<<<<<<<<<<<
@@ -22694,7 +25081,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":472
+      /* "bertsize/_search.pyx":704
  *             continue
  *         if depth + 1 == last:
  *             if _visit_run(w, out, idx) < 0:             # <<<<<<<<<<<<<<
@@ -22706,7 +25093,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
       if (__pyx_t_4) {
 
 
-        /* "bertsize/_search.pyx":473
+        /* "bertsize/_search.pyx":705
  *         if depth + 1 == last:
  *             if _visit_run(w, out, idx) < 0:
  *                 return -1             # <<<<<<<<<<<<<<
@@ -22719,7 +25106,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":472
+        /* "bertsize/_search.pyx":704
  *             continue
  *         if depth + 1 == last:
  *             if _visit_run(w, out, idx) < 0:             # <<<<<<<<<<<<<<
@@ -22728,7 +25115,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       }
 
-      /* "bertsize/_search.pyx":471
+      /* "bertsize/_search.pyx":703
  *         if not _box_may_improve(w, out, idx, depth):
  *             continue
  *         if depth + 1 == last:             # <<<<<<<<<<<<<<
@@ -22738,7 +25125,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
       goto __pyx_L22;
     }
 
-    /* "bertsize/_search.pyx":474
+    /* "bertsize/_search.pyx":706
  *             if _visit_run(w, out, idx) < 0:
  *                 return -1
  *         elif _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:             # <<<<<<<<<<<<<<
@@ -22750,7 +25137,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":475
+      /* "bertsize/_search.pyx":707
  *                 return -1
  *         elif _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:
  *             return -1             # <<<<<<<<<<<<<<
@@ -22763,7 +25150,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":474
+      /* "bertsize/_search.pyx":706
  *             if _visit_run(w, out, idx) < 0:
  *                 return -1
  *         elif _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:             # <<<<<<<<<<<<<<
@@ -22773,7 +25160,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     }
     __pyx_L22:;
 
-    /* "bertsize/_search.pyx":476
+    /* "bertsize/_search.pyx":708
  *         elif _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:
  *             return -1
  *         if out.overflow:             # <<<<<<<<<<<<<<
@@ -22785,7 +25172,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":477
+      /* "bertsize/_search.pyx":709
  *             return -1
  *         if out.overflow:
  *             return 0             # <<<<<<<<<<<<<<
@@ -22798,7 +25185,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":476
+      /* "bertsize/_search.pyx":708
  *         elif _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:
  *             return -1
  *         if out.overflow:             # <<<<<<<<<<<<<<
@@ -22811,7 +25198,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
   __pyx_L4_break:;
 
 
-  /* "bertsize/_search.pyx":478
+  /* "bertsize/_search.pyx":710
  *         if out.overflow:
  *             return 0
  *     return 0             # <<<<<<<<<<<<<<
@@ -22824,7 +25211,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":438
+  /* "bertsize/_search.pyx":670
  * 
  * 
  * cdef int _visit_axis(const Walk *w, Visit *out, Py_ssize_t *idx, int depth, Py_ssize_t only, Py_ssize_t shards,             # <<<<<<<<<<<<<<
@@ -22842,12 +25229,12 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":490
+/* "bertsize/_search.pyx":722
  *     cdef list _keep  # numpy arrays the walk's pointers point into
  * 
  *     def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,             # <<<<<<<<<<<<<<
  *                  tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),
- *                  bint exhaustive=False):
+ *                  bint exhaustive=False, bint plane=False):
 */
 
 /* Python wrapper */
@@ -22858,7 +25245,7 @@ PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
 PyObject *__pyx_args, PyObject *__pyx_kwds
 #endif
 ); /*proto*/
-PyDoc_STRVAR(__pyx_doc_8bertsize_7_search_4Plan___init__, "Args:\n            encoder, workload, head, num_labels: the packings of bertsize._abi.\n            axes: (target field, kind, int64 values in walk order) per axis, outermost first.\n            mask: metrics a point needs.\n            caps: (memory, params, flops, min_params); INT64_MAX for \"no bound\".\n            pairs: (axis a, axis b, int64 prefix-sum table (size_a + 1, size_b + 1)); -1 = fixed.\n            fixed_valid: 1, or 0 when the fixed fields alone make every point invalid.\n            objective, direction: metric index and +1 (maximise) / -1 (minimise) of the one\n                or two objectives of top-k / Pareto walks.\n            exhaustive: visit every point (for option sets whose metrics are not monotone).\n        ");
+PyDoc_STRVAR(__pyx_doc_8bertsize_7_search_4Plan___init__, "Args:\n            encoder, workload, head, num_labels: the packings of bertsize._abi.\n            axes: (target field, kind, int64 values in walk order) per axis, outermost first.\n            mask: metrics a point needs.\n            caps: (memory, params, flops, min_params); INT64_MAX for \"no bound\".\n            pairs: (axis a, axis b, int64 prefix-sum table (size_a + 1, size_b + 1)); -1 = fixed.\n            fixed_valid: 1, or 0 when the fixed fields alone make every point invalid.\n            objective, direction: metric index and +1 (maximise) / -1 (minimise) of the one\n                or two objectives of top-k / Pareto walks.\n            exhaustive: visit every point (for option sets whose metrics are not monotone).\n            plane: the last two axes are seq_len and batch of a training step (closed form).\n        ");
 #if CYTHON_UPDATE_DESCRIPTOR_DOC
 struct wrapperbase __pyx_wrapperbase_8bertsize_7_search_4Plan___init__;
 #endif
@@ -22881,11 +25268,12 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   PyObject *__pyx_v_objective = 0;
   PyObject *__pyx_v_direction = 0;
   int __pyx_v_exhaustive;
+  int __pyx_v_plane;
   #if !CYTHON_VECTORCALL_TPNEW
   CYTHON_UNUSED Py_ssize_t __pyx_nargs;
   #endif
   CYTHON_UNUSED PyObject *const *__pyx_kwvalues;
-  PyObject* values[12] = {0,0,0,0,0,0,0,0,0,0,0,0};
+  PyObject* values[13] = {0,0,0,0,0,0,0,0,0,0,0,0,0};
   int __pyx_lineno = 0;
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
@@ -22901,110 +25289,118 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   #endif
   __pyx_kwvalues = __Pyx_KwValues_FASTCALL_TPNEW(__pyx_args, __pyx_nargs);
   {
-    PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_encoder,&__pyx_mstate_global->__pyx_n_u_workload,&__pyx_mstate_global->__pyx_n_u_head,&__pyx_mstate_global->__pyx_n_u_num_labels,&__pyx_mstate_global->__pyx_n_u_axes,&__pyx_mstate_global->__pyx_n_u_mask,&__pyx_mstate_global->__pyx_n_u_caps,&__pyx_mstate_global->__pyx_n_u_pairs,&__pyx_mstate_global->__pyx_n_u_fixed_valid,&__pyx_mstate_global->__pyx_n_u_objective,&__pyx_mstate_global->__pyx_n_u_direction,&__pyx_mstate_global->__pyx_n_u_exhaustive,0};
+    PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_encoder,&__pyx_mstate_global->__pyx_n_u_workload,&__pyx_mstate_global->__pyx_n_u_head,&__pyx_mstate_global->__pyx_n_u_num_labels,&__pyx_mstate_global->__pyx_n_u_axes,&__pyx_mstate_global->__pyx_n_u_mask,&__pyx_mstate_global->__pyx_n_u_caps,&__pyx_mstate_global->__pyx_n_u_pairs,&__pyx_mstate_global->__pyx_n_u_fixed_valid,&__pyx_mstate_global->__pyx_n_u_objective,&__pyx_mstate_global->__pyx_n_u_direction,&__pyx_mstate_global->__pyx_n_u_exhaustive,&__pyx_mstate_global->__pyx_n_u_plane,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL_TPNEW(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 490, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 722, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
+        case 13:
+        values[12] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 12);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[12])) __PYX_ERR(0, 722, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
         case 12:
         values[11] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 11);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[11])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[11])) __PYX_ERR(0, 722, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case 11:
         values[10] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 10);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[10])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[10])) __PYX_ERR(0, 722, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case 10:
         values[9] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 9);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[9])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[9])) __PYX_ERR(0, 722, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  9:
         values[8] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 8);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[8])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[8])) __PYX_ERR(0, 722, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  8:
         values[7] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 7);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[7])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[7])) __PYX_ERR(0, 722, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  7:
         values[6] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 6);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[6])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[6])) __PYX_ERR(0, 722, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  6:
         values[5] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 5);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[5])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[5])) __PYX_ERR(0, 722, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  5:
         values[4] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 4);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 722, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  4:
         values[3] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 3);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 722, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 722, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 722, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 722, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "__init__", 0) < (0)) __PYX_ERR(0, 490, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "__init__", 0) < (0)) __PYX_ERR(0, 722, __pyx_L3_error)
 
-      /* "bertsize/_search.pyx":491
+      /* "bertsize/_search.pyx":723
  * 
  *     def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,
  *                  tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),             # <<<<<<<<<<<<<<
- *                  bint exhaustive=False):
+ *                  bint exhaustive=False, bint plane=False):
  *         """Args:
 */
       if (!values[9]) values[9] = __Pyx_NewRef(((PyObject*)__pyx_mstate_global->__pyx_tuple[2]));
       if (!values[10]) values[10] = __Pyx_NewRef(((PyObject*)__pyx_mstate_global->__pyx_tuple[3]));
       for (Py_ssize_t i = __pyx_nargs; i < 9; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("__init__", 0, 9, 12, i); __PYX_ERR(0, 490, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("__init__", 0, 9, 13, i); __PYX_ERR(0, 722, __pyx_L3_error) }
       }
     } else {
       switch (__pyx_nargs) {
+        case 13:
+        values[12] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 12);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[12])) __PYX_ERR(0, 722, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
         case 12:
         values[11] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 11);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[11])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[11])) __PYX_ERR(0, 722, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case 11:
         values[10] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 10);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[10])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[10])) __PYX_ERR(0, 722, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case 10:
         values[9] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 9);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[9])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[9])) __PYX_ERR(0, 722, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  9:
         values[8] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 8);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[8])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[8])) __PYX_ERR(0, 722, __pyx_L3_error)
         values[7] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 7);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[7])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[7])) __PYX_ERR(0, 722, __pyx_L3_error)
         values[6] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 6);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[6])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[6])) __PYX_ERR(0, 722, __pyx_L3_error)
         values[5] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 5);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[5])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[5])) __PYX_ERR(0, 722, __pyx_L3_error)
         values[4] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 4);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 722, __pyx_L3_error)
         values[3] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 3);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 722, __pyx_L3_error)
         values[2] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 722, __pyx_L3_error)
         values[1] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 722, __pyx_L3_error)
         values[0] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 490, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 722, __pyx_L3_error)
         break;
         default: goto __pyx_L5_argtuple_error;
       }
@@ -23013,32 +25409,37 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
     }
     __pyx_v_encoder = ((PyObject*)values[0]);
     __pyx_v_workload = ((PyObject*)values[1]);
-    __pyx_v_head = __Pyx_PyLong_As_int(values[2]); if (unlikely((__pyx_v_head == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 490, __pyx_L3_error)
-    __pyx_v_num_labels = __Pyx_PyLong_As_int64_t(values[3]); if (unlikely((__pyx_v_num_labels == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 490, __pyx_L3_error)
+    __pyx_v_head = __Pyx_PyLong_As_int(values[2]); if (unlikely((__pyx_v_head == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 722, __pyx_L3_error)
+    __pyx_v_num_labels = __Pyx_PyLong_As_int64_t(values[3]); if (unlikely((__pyx_v_num_labels == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 722, __pyx_L3_error)
     __pyx_v_axes = ((PyObject*)values[4]);
-    __pyx_v_mask = __Pyx_PyLong_As_unsigned_int(values[5]); if (unlikely((__pyx_v_mask == (unsigned int)-1) && PyErr_Occurred())) __PYX_ERR(0, 490, __pyx_L3_error)
+    __pyx_v_mask = __Pyx_PyLong_As_unsigned_int(values[5]); if (unlikely((__pyx_v_mask == (unsigned int)-1) && PyErr_Occurred())) __PYX_ERR(0, 722, __pyx_L3_error)
     __pyx_v_caps = ((PyObject*)values[6]);
     __pyx_v_pairs = ((PyObject*)values[7]);
-    __pyx_v_fixed_valid = __Pyx_PyLong_As_int64_t(values[8]); if (unlikely((__pyx_v_fixed_valid == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 491, __pyx_L3_error)
+    __pyx_v_fixed_valid = __Pyx_PyLong_As_int64_t(values[8]); if (unlikely((__pyx_v_fixed_valid == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 723, __pyx_L3_error)
     __pyx_v_objective = ((PyObject*)values[9]);
     __pyx_v_direction = ((PyObject*)values[10]);
     if (values[11]) {
-      __pyx_v_exhaustive = __Pyx_PyObject_IsTrue(values[11]); if (unlikely((__pyx_v_exhaustive == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 492, __pyx_L3_error)
+      __pyx_v_exhaustive = __Pyx_PyObject_IsTrue(values[11]); if (unlikely((__pyx_v_exhaustive == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 724, __pyx_L3_error)
     } else {
 
-      /* "bertsize/_search.pyx":492
+      /* "bertsize/_search.pyx":724
  *     def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,
  *                  tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),
- *                  bint exhaustive=False):             # <<<<<<<<<<<<<<
+ *                  bint exhaustive=False, bint plane=False):             # <<<<<<<<<<<<<<
  *         """Args:
  *             encoder, workload, head, num_labels: the packings of bertsize._abi.
 */
       __pyx_v_exhaustive = ((int)0);
     }
+    if (values[12]) {
+      __pyx_v_plane = __Pyx_PyObject_IsTrue(values[12]); if (unlikely((__pyx_v_plane == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 724, __pyx_L3_error)
+    } else {
+      __pyx_v_plane = ((int)0);
+    }
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("__init__", 0, 9, 12, __pyx_nargs); __PYX_ERR(0, 490, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("__init__", 0, 9, 13, __pyx_nargs); __PYX_ERR(0, 722, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -23049,21 +25450,21 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   __Pyx_RefNannyFinishContext();
   return -1;
   __pyx_L4_argument_unpacking_done:;
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_encoder), (&PyBytes_Type), 1, "encoder", 1))) __PYX_ERR(0, 490, __pyx_L1_error)
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_workload), (&PyBytes_Type), 1, "workload", 1))) __PYX_ERR(0, 490, __pyx_L1_error)
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_axes), (&PyList_Type), 1, "axes", 1))) __PYX_ERR(0, 490, __pyx_L1_error)
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_caps), (&PyTuple_Type), 1, "caps", 1))) __PYX_ERR(0, 491, __pyx_L1_error)
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_pairs), (&PyList_Type), 1, "pairs", 1))) __PYX_ERR(0, 491, __pyx_L1_error)
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_objective), (&PyTuple_Type), 1, "objective", 1))) __PYX_ERR(0, 491, __pyx_L1_error)
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_direction), (&PyTuple_Type), 1, "direction", 1))) __PYX_ERR(0, 491, __pyx_L1_error)
-  __pyx_r = __pyx_pf_8bertsize_7_search_4Plan___init__(((struct __pyx_obj_8bertsize_7_search_Plan *)__pyx_v_self), __pyx_v_encoder, __pyx_v_workload, __pyx_v_head, __pyx_v_num_labels, __pyx_v_axes, __pyx_v_mask, __pyx_v_caps, __pyx_v_pairs, __pyx_v_fixed_valid, __pyx_v_objective, __pyx_v_direction, __pyx_v_exhaustive);
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_encoder), (&PyBytes_Type), 1, "encoder", 1))) __PYX_ERR(0, 722, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_workload), (&PyBytes_Type), 1, "workload", 1))) __PYX_ERR(0, 722, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_axes), (&PyList_Type), 1, "axes", 1))) __PYX_ERR(0, 722, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_caps), (&PyTuple_Type), 1, "caps", 1))) __PYX_ERR(0, 723, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_pairs), (&PyList_Type), 1, "pairs", 1))) __PYX_ERR(0, 723, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_objective), (&PyTuple_Type), 1, "objective", 1))) __PYX_ERR(0, 723, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_direction), (&PyTuple_Type), 1, "direction", 1))) __PYX_ERR(0, 723, __pyx_L1_error)
+  __pyx_r = __pyx_pf_8bertsize_7_search_4Plan___init__(((struct __pyx_obj_8bertsize_7_search_Plan *)__pyx_v_self), __pyx_v_encoder, __pyx_v_workload, __pyx_v_head, __pyx_v_num_labels, __pyx_v_axes, __pyx_v_mask, __pyx_v_caps, __pyx_v_pairs, __pyx_v_fixed_valid, __pyx_v_objective, __pyx_v_direction, __pyx_v_exhaustive, __pyx_v_plane);
 
-  /* "bertsize/_search.pyx":490
+  /* "bertsize/_search.pyx":722
  *     cdef list _keep  # numpy arrays the walk's pointers point into
  * 
  *     def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,             # <<<<<<<<<<<<<<
  *                  tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),
- *                  bint exhaustive=False):
+ *                  bint exhaustive=False, bint plane=False):
 */
 
   /* function exit code */
@@ -23084,11 +25485,12 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
 
 
 
+
   __Pyx_RefNannyFinishContext();
   return __pyx_r;
 }
 
-static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize_7_search_Plan *__pyx_v_self, PyObject *__pyx_v_encoder, PyObject *__pyx_v_workload, int __pyx_v_head, int64_t __pyx_v_num_labels, PyObject *__pyx_v_axes, unsigned int __pyx_v_mask, PyObject *__pyx_v_caps, PyObject *__pyx_v_pairs, int64_t __pyx_v_fixed_valid, PyObject *__pyx_v_objective, PyObject *__pyx_v_direction, int __pyx_v_exhaustive) {
+static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize_7_search_Plan *__pyx_v_self, PyObject *__pyx_v_encoder, PyObject *__pyx_v_workload, int __pyx_v_head, int64_t __pyx_v_num_labels, PyObject *__pyx_v_axes, unsigned int __pyx_v_mask, PyObject *__pyx_v_caps, PyObject *__pyx_v_pairs, int64_t __pyx_v_fixed_valid, PyObject *__pyx_v_objective, PyObject *__pyx_v_direction, int __pyx_v_exhaustive, int __pyx_v_plane) {
   __Pyx_memviewslice __pyx_v_values = { 0, 0, { 0 }, { 0 }, { 0 } };
   __Pyx_memviewslice __pyx_v_prefix = { 0, 0, { 0 }, { 0 }, { 0 } };
   int64_t __pyx_v_e[15];
@@ -23135,7 +25537,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__init__", 0);
 
-  /* "bertsize/_search.pyx":509
+  /* "bertsize/_search.pyx":742
  *         cdef int64_t w[10]
  *         cdef int k
  *         if len(axes) > MAX_AXES or len(pairs) > 2:             # <<<<<<<<<<<<<<
@@ -23144,9 +25546,9 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   if (unlikely(__pyx_v_axes == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 509, __pyx_L1_error)
+    __PYX_ERR(0, 742, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyList_GET_SIZE(__pyx_v_axes); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 509, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyList_GET_SIZE(__pyx_v_axes); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 742, __pyx_L1_error)
   __pyx_t_3 = (__pyx_t_2 > __pyx_e_8bertsize_7_search_MAX_AXES);
 
 
@@ -23160,9 +25562,9 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   }
   if (unlikely(__pyx_v_pairs == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 509, __pyx_L1_error)
+    __PYX_ERR(0, 742, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyList_GET_SIZE(__pyx_v_pairs); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 509, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyList_GET_SIZE(__pyx_v_pairs); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 742, __pyx_L1_error)
   __pyx_t_3 = (__pyx_t_2 > 2);
 
 
@@ -23173,7 +25575,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "bertsize/_search.pyx":510
+    /* "bertsize/_search.pyx":743
  *         cdef int k
  *         if len(axes) > MAX_AXES or len(pairs) > 2:
  *             raise ValueError(f"at most {MAX_AXES} axes")             # <<<<<<<<<<<<<<
@@ -23181,7 +25583,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
  *         memcpy(e, <const char *>encoder, sizeof(e))
 */
     __pyx_t_5 = NULL;
-    __pyx_t_6 = __Pyx_PyUnicode_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_MAX_AXES, 0, ' ', 'd'); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 510, __pyx_L1_error)
+    __pyx_t_6 = __Pyx_PyUnicode_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_MAX_AXES, 0, ' ', 'd'); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 743, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
     __pyx_t_7[0] = __pyx_mstate_global->__pyx_kp_u_at_most;
     __pyx_t_7[1] = __pyx_t_6;
@@ -23192,7 +25594,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     #endif
     __pyx_t_8 = 0;
     __pyx_t_9 = __Pyx_PyUnicode_Join(__pyx_t_7, 3, __pyx_t_2, __pyx_t_8);
-    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 510, __pyx_L1_error)
+    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 743, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_9);
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
     __pyx_t_10 = 1;
@@ -23201,14 +25603,14 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
       __pyx_t_4 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_10, (2-__pyx_t_10) | (__pyx_t_10*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 510, __pyx_L1_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 743, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
     }
     __Pyx_Raise(__pyx_t_4, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    __PYX_ERR(0, 510, __pyx_L1_error)
+    __PYX_ERR(0, 743, __pyx_L1_error)
 
-    /* "bertsize/_search.pyx":509
+    /* "bertsize/_search.pyx":742
  *         cdef int64_t w[10]
  *         cdef int k
  *         if len(axes) > MAX_AXES or len(pairs) > 2:             # <<<<<<<<<<<<<<
@@ -23217,7 +25619,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   }
 
-  /* "bertsize/_search.pyx":511
+  /* "bertsize/_search.pyx":744
  *         if len(axes) > MAX_AXES or len(pairs) > 2:
  *             raise ValueError(f"at most {MAX_AXES} axes")
  *         memset(&self.walk, 0, sizeof(Walk))             # <<<<<<<<<<<<<<
@@ -23226,7 +25628,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   (void)(memset((&__pyx_v_self->walk), 0, (sizeof(__pyx_t_8bertsize_7_search_Walk))));
 
-  /* "bertsize/_search.pyx":512
+  /* "bertsize/_search.pyx":745
  *             raise ValueError(f"at most {MAX_AXES} axes")
  *         memset(&self.walk, 0, sizeof(Walk))
  *         memcpy(e, <const char *>encoder, sizeof(e))             # <<<<<<<<<<<<<<
@@ -23235,13 +25637,13 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   if (unlikely(__pyx_v_encoder == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "expected bytes, NoneType found");
-    __PYX_ERR(0, 512, __pyx_L1_error)
+    __PYX_ERR(0, 745, __pyx_L1_error)
   }
-  __pyx_t_11 = __Pyx_PyBytes_AsString(__pyx_v_encoder); if (unlikely((!__pyx_t_11) && PyErr_Occurred())) __PYX_ERR(0, 512, __pyx_L1_error)
+  __pyx_t_11 = __Pyx_PyBytes_AsString(__pyx_v_encoder); if (unlikely((!__pyx_t_11) && PyErr_Occurred())) __PYX_ERR(0, 745, __pyx_L1_error)
   (void)(memcpy(__pyx_v_e, ((char const *)__pyx_t_11), (sizeof(__pyx_v_e))));
 
 
-  /* "bertsize/_search.pyx":513
+  /* "bertsize/_search.pyx":746
  *         memset(&self.walk, 0, sizeof(Walk))
  *         memcpy(e, <const char *>encoder, sizeof(e))
  *         memcpy(w, <const char *>workload, sizeof(w))             # <<<<<<<<<<<<<<
@@ -23250,13 +25652,13 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   if (unlikely(__pyx_v_workload == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "expected bytes, NoneType found");
-    __PYX_ERR(0, 513, __pyx_L1_error)
+    __PYX_ERR(0, 746, __pyx_L1_error)
   }
-  __pyx_t_12 = __Pyx_PyBytes_AsString(__pyx_v_workload); if (unlikely((!__pyx_t_12) && PyErr_Occurred())) __PYX_ERR(0, 513, __pyx_L1_error)
+  __pyx_t_12 = __Pyx_PyBytes_AsString(__pyx_v_workload); if (unlikely((!__pyx_t_12) && PyErr_Occurred())) __PYX_ERR(0, 746, __pyx_L1_error)
   (void)(memcpy(__pyx_v_w, ((char const *)__pyx_t_12), (sizeof(__pyx_v_w))));
 
 
-  /* "bertsize/_search.pyx":514
+  /* "bertsize/_search.pyx":747
  *         memcpy(e, <const char *>encoder, sizeof(e))
  *         memcpy(w, <const char *>workload, sizeof(w))
  *         o = &self.walk.options             # <<<<<<<<<<<<<<
@@ -23265,7 +25667,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   __pyx_v_o = (&__pyx_v_self->walk.options);
 
-  /* "bertsize/_search.pyx":515
+  /* "bertsize/_search.pyx":748
  *         memcpy(w, <const char *>workload, sizeof(w))
  *         o = &self.walk.options
  *         o.family, o.activation, o.pooler = <int>e[0], <int>e[1], <int>e[2]             # <<<<<<<<<<<<<<
@@ -23282,7 +25684,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   __pyx_v_o->activation = __pyx_t_13;
   __pyx_v_o->pooler = __pyx_t_14;
 
-  /* "bertsize/_search.pyx":516
+  /* "bertsize/_search.pyx":749
  *         o = &self.walk.options
  *         o.family, o.activation, o.pooler = <int>e[0], <int>e[1], <int>e[2]
  *         o.hidden_dropout, o.attention_dropout, o.classifier_dropout = <int>e[3], <int>e[4], <int>e[5]             # <<<<<<<<<<<<<<
@@ -23299,7 +25701,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   __pyx_v_o->attention_dropout = __pyx_t_13;
   __pyx_v_o->classifier_dropout = __pyx_t_8;
 
-  /* "bertsize/_search.pyx":517
+  /* "bertsize/_search.pyx":750
  *         o.family, o.activation, o.pooler = <int>e[0], <int>e[1], <int>e[2]
  *         o.hidden_dropout, o.attention_dropout, o.classifier_dropout = <int>e[3], <int>e[4], <int>e[5]
  *         o.training, o.precision, o.optimizer, o.attention = <int>w[0], <int>w[1], <int>w[2], <int>w[3]             # <<<<<<<<<<<<<<
@@ -23319,7 +25721,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   __pyx_v_o->optimizer = __pyx_t_14;
   __pyx_v_o->attention = __pyx_t_15;
 
-  /* "bertsize/_search.pyx":518
+  /* "bertsize/_search.pyx":751
  *         o.hidden_dropout, o.attention_dropout, o.classifier_dropout = <int>e[3], <int>e[4], <int>e[5]
  *         o.training, o.precision, o.optimizer, o.attention = <int>w[0], <int>w[1], <int>w[2], <int>w[3]
  *         o.recompute, o.backend, o.zero_stage, o.data_parallel = <int>w[4], <int>w[5], <int>w[6], w[7]             # <<<<<<<<<<<<<<
@@ -23339,7 +25741,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   __pyx_v_o->zero_stage = __pyx_t_13;
   __pyx_v_o->data_parallel = __pyx_t_16;
 
-  /* "bertsize/_search.pyx":519
+  /* "bertsize/_search.pyx":752
  *         o.training, o.precision, o.optimizer, o.attention = <int>w[0], <int>w[1], <int>w[2], <int>w[3]
  *         o.recompute, o.backend, o.zero_stage, o.data_parallel = <int>w[4], <int>w[5], <int>w[6], w[7]
  *         o.head, o.num_labels = head, num_labels             # <<<<<<<<<<<<<<
@@ -23353,7 +25755,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   __pyx_v_o->head = __pyx_t_13;
   __pyx_v_o->num_labels = __pyx_t_16;
 
-  /* "bertsize/_search.pyx":520
+  /* "bertsize/_search.pyx":753
  *         o.recompute, o.backend, o.zero_stage, o.data_parallel = <int>w[4], <int>w[5], <int>w[6], w[7]
  *         o.head, o.num_labels = head, num_labels
  *         memcpy(self.walk.template.f, &e[6], 9 * sizeof(int64_t))             # <<<<<<<<<<<<<<
@@ -23362,7 +25764,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   (void)(memcpy(__pyx_v_self->walk.__pyx_template.f, (&(__pyx_v_e[6])), (9 * (sizeof(int64_t)))));
 
-  /* "bertsize/_search.pyx":521
+  /* "bertsize/_search.pyx":754
  *         o.head, o.num_labels = head, num_labels
  *         memcpy(self.walk.template.f, &e[6], 9 * sizeof(int64_t))
  *         self.walk.template.f[9], self.walk.template.f[10] = w[8], w[9]             # <<<<<<<<<<<<<<
@@ -23378,7 +25780,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   (__pyx_v_self->walk.__pyx_template.f[10]) = __pyx_t_17;
 
 
-  /* "bertsize/_search.pyx":522
+  /* "bertsize/_search.pyx":755
  *         memcpy(self.walk.template.f, &e[6], 9 * sizeof(int64_t))
  *         self.walk.template.f[9], self.walk.template.f[10] = w[8], w[9]
  *         bs_plan_of(&self.walk.options, &self.walk.plan)             # <<<<<<<<<<<<<<
@@ -23387,7 +25789,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   bs_plan_of((&__pyx_v_self->walk.options), (&__pyx_v_self->walk.plan));
 
-  /* "bertsize/_search.pyx":523
+  /* "bertsize/_search.pyx":756
  *         self.walk.template.f[9], self.walk.template.f[10] = w[8], w[9]
  *         bs_plan_of(&self.walk.options, &self.walk.plan)
  *         self.walk.training = o.training             # <<<<<<<<<<<<<<
@@ -23398,21 +25800,21 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 
   __pyx_v_self->walk.training = __pyx_t_13;
 
-  /* "bertsize/_search.pyx":524
+  /* "bertsize/_search.pyx":757
  *         bs_plan_of(&self.walk.options, &self.walk.plan)
  *         self.walk.training = o.training
  *         self._keep = []             # <<<<<<<<<<<<<<
  *         self.walk.n_axes = len(axes)
  *         for k, (target, kind, array) in enumerate(axes):
 */
-  __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 524, __pyx_L1_error)
+  __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 757, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __Pyx_GIVEREF(__pyx_t_4);
   __Pyx_GOTREF(__pyx_v_self->_keep);
   __Pyx_DECREF_SET(__pyx_v_self->_keep, ((PyObject*)__pyx_t_4));
   __pyx_t_4 = 0;
 
-  /* "bertsize/_search.pyx":525
+  /* "bertsize/_search.pyx":758
  *         self.walk.training = o.training
  *         self._keep = []
  *         self.walk.n_axes = len(axes)             # <<<<<<<<<<<<<<
@@ -23421,12 +25823,12 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   if (unlikely(__pyx_v_axes == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 525, __pyx_L1_error)
+    __PYX_ERR(0, 758, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyList_GET_SIZE(__pyx_v_axes); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 525, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyList_GET_SIZE(__pyx_v_axes); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 758, __pyx_L1_error)
   __pyx_v_self->walk.n_axes = __pyx_t_2;
 
-  /* "bertsize/_search.pyx":526
+  /* "bertsize/_search.pyx":759
  *         self._keep = []
  *         self.walk.n_axes = len(axes)
  *         for k, (target, kind, array) in enumerate(axes):             # <<<<<<<<<<<<<<
@@ -23441,13 +25843,13 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
       #if !CYTHON_ASSUME_SAFE_SIZE
-      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 526, __pyx_L1_error)
+      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 759, __pyx_L1_error)
       #endif
       if (__pyx_t_2 >= __pyx_temp) break;
     }
     __pyx_t_9 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_4, __pyx_t_2, __Pyx_ReferenceSharing_OwnStrongReference);
     ++__pyx_t_2;
-    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 526, __pyx_L1_error)
+    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 759, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_9);
     if ((likely(PyTuple_CheckExact(__pyx_t_9))) || (PyList_CheckExact(__pyx_t_9))) {
       PyObject* sequence = __pyx_t_9;
@@ -23455,7 +25857,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
       if (unlikely(size != 3)) {
         if (size > 3) __Pyx_RaiseTooManyValuesError(3);
         else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-        __PYX_ERR(0, 526, __pyx_L1_error)
+        __PYX_ERR(0, 759, __pyx_L1_error)
       }
       #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
       if (likely(PyTuple_CheckExact(sequence))) {
@@ -23467,27 +25869,27 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
         __Pyx_INCREF(__pyx_t_18);
       } else {
         __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 526, __pyx_L1_error)
+        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 759, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_5);
         __pyx_t_6 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 526, __pyx_L1_error)
+        if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 759, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_6);
         __pyx_t_18 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 526, __pyx_L1_error)
+        if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 759, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_18);
       }
       #else
-      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 526, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 759, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
-      __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 526, __pyx_L1_error)
+      __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 759, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
-      __pyx_t_18 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 526, __pyx_L1_error)
+      __pyx_t_18 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 759, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_18);
       #endif
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
     } else {
       Py_ssize_t index = -1;
-      __pyx_t_19 = PyObject_GetIter(__pyx_t_9); if (unlikely(!__pyx_t_19)) __PYX_ERR(0, 526, __pyx_L1_error)
+      __pyx_t_19 = PyObject_GetIter(__pyx_t_9); if (unlikely(!__pyx_t_19)) __PYX_ERR(0, 759, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_19);
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
       __pyx_t_20 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_19);
@@ -23497,7 +25899,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
       __Pyx_GOTREF(__pyx_t_6);
       index = 2; __pyx_t_18 = __pyx_t_20(__pyx_t_19); if (unlikely(!__pyx_t_18)) goto __pyx_L8_unpacking_failed;
       __Pyx_GOTREF(__pyx_t_18);
-      if (__Pyx_IternextUnpackEndCheck(__pyx_t_20(__pyx_t_19), 3) < (0)) __PYX_ERR(0, 526, __pyx_L1_error)
+      if (__Pyx_IternextUnpackEndCheck(__pyx_t_20(__pyx_t_19), 3) < (0)) __PYX_ERR(0, 759, __pyx_L1_error)
       __pyx_t_20 = NULL;
       __Pyx_DECREF(__pyx_t_19); __pyx_t_19 = 0;
       goto __pyx_L9_unpacking_done;
@@ -23505,7 +25907,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
       __Pyx_DECREF(__pyx_t_19); __pyx_t_19 = 0;
       __pyx_t_20 = NULL;
       if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-      __PYX_ERR(0, 526, __pyx_L1_error)
+      __PYX_ERR(0, 759, __pyx_L1_error)
       __pyx_L9_unpacking_done:;
     }
     __Pyx_XDECREF_SET(__pyx_v_target, __pyx_t_5);
@@ -23517,20 +25919,20 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     __pyx_v_k = __pyx_t_13;
     __pyx_t_13 = (__pyx_t_13 + 1);
 
-    /* "bertsize/_search.pyx":527
+    /* "bertsize/_search.pyx":760
  *         self.walk.n_axes = len(axes)
  *         for k, (target, kind, array) in enumerate(axes):
  *             values = array             # <<<<<<<<<<<<<<
  *             self._keep.append(array)
  *             self.walk.target[k] = target
 */
-    __pyx_t_21 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t__const__(__pyx_v_array, 0); if (unlikely(!__pyx_t_21.memview)) __PYX_ERR(0, 527, __pyx_L1_error)
+    __pyx_t_21 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t__const__(__pyx_v_array, 0); if (unlikely(!__pyx_t_21.memview)) __PYX_ERR(0, 760, __pyx_L1_error)
     __PYX_XCLEAR_MEMVIEW(&__pyx_v_values, 1);
     __pyx_v_values = __pyx_t_21;
     __pyx_t_21.memview = NULL;
     __pyx_t_21.data = NULL;
 
-    /* "bertsize/_search.pyx":528
+    /* "bertsize/_search.pyx":761
  *         for k, (target, kind, array) in enumerate(axes):
  *             values = array
  *             self._keep.append(array)             # <<<<<<<<<<<<<<
@@ -23539,34 +25941,34 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
     if (unlikely(__pyx_v_self->_keep == Py_None)) {
       PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "append");
-      __PYX_ERR(0, 528, __pyx_L1_error)
+      __PYX_ERR(0, 761, __pyx_L1_error)
     }
-    __pyx_t_22 = __Pyx_PyList_Append(__pyx_v_self->_keep, __pyx_v_array); if (unlikely(__pyx_t_22 == ((int)-1))) __PYX_ERR(0, 528, __pyx_L1_error)
+    __pyx_t_22 = __Pyx_PyList_Append(__pyx_v_self->_keep, __pyx_v_array); if (unlikely(__pyx_t_22 == ((int)-1))) __PYX_ERR(0, 761, __pyx_L1_error)
 
 
-    /* "bertsize/_search.pyx":529
+    /* "bertsize/_search.pyx":762
  *             values = array
  *             self._keep.append(array)
  *             self.walk.target[k] = target             # <<<<<<<<<<<<<<
  *             self.walk.kind[k] = kind
  *             self.walk.values[k] = &values[0]
 */
-    __pyx_t_14 = __Pyx_PyLong_As_int(__pyx_v_target); if (unlikely((__pyx_t_14 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 529, __pyx_L1_error)
+    __pyx_t_14 = __Pyx_PyLong_As_int(__pyx_v_target); if (unlikely((__pyx_t_14 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 762, __pyx_L1_error)
     (__pyx_v_self->walk.target[__pyx_v_k]) = __pyx_t_14;
 
 
-    /* "bertsize/_search.pyx":530
+    /* "bertsize/_search.pyx":763
  *             self._keep.append(array)
  *             self.walk.target[k] = target
  *             self.walk.kind[k] = kind             # <<<<<<<<<<<<<<
  *             self.walk.values[k] = &values[0]
  *             self.walk.size[k] = values.shape[0]
 */
-    __pyx_t_14 = __Pyx_PyLong_As_int(__pyx_v_kind); if (unlikely((__pyx_t_14 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 530, __pyx_L1_error)
+    __pyx_t_14 = __Pyx_PyLong_As_int(__pyx_v_kind); if (unlikely((__pyx_t_14 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 763, __pyx_L1_error)
     (__pyx_v_self->walk.kind[__pyx_v_k]) = __pyx_t_14;
 
 
-    /* "bertsize/_search.pyx":531
+    /* "bertsize/_search.pyx":764
  *             self.walk.target[k] = target
  *             self.walk.kind[k] = kind
  *             self.walk.values[k] = &values[0]             # <<<<<<<<<<<<<<
@@ -23576,7 +25978,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     __pyx_t_23 = 0;
     (__pyx_v_self->walk.values[__pyx_v_k]) = (&(*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_values.data) + __pyx_t_23)) ))));
 
-    /* "bertsize/_search.pyx":532
+    /* "bertsize/_search.pyx":765
  *             self.walk.kind[k] = kind
  *             self.walk.values[k] = &values[0]
  *             self.walk.size[k] = values.shape[0]             # <<<<<<<<<<<<<<
@@ -23585,7 +25987,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
     (__pyx_v_self->walk.size[__pyx_v_k]) = (__pyx_v_values.shape[0]);
 
-    /* "bertsize/_search.pyx":526
+    /* "bertsize/_search.pyx":759
  *         self._keep = []
  *         self.walk.n_axes = len(axes)
  *         for k, (target, kind, array) in enumerate(axes):             # <<<<<<<<<<<<<<
@@ -23595,7 +25997,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   }
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "bertsize/_search.pyx":533
+  /* "bertsize/_search.pyx":766
  *             self.walk.values[k] = &values[0]
  *             self.walk.size[k] = values.shape[0]
  *         self.walk.mask = mask             # <<<<<<<<<<<<<<
@@ -23604,7 +26006,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   __pyx_v_self->walk.mask = __pyx_v_mask;
 
-  /* "bertsize/_search.pyx":534
+  /* "bertsize/_search.pyx":767
  *             self.walk.size[k] = values.shape[0]
  *         self.walk.mask = mask
  *         self.walk.cap_memory, self.walk.cap_params, self.walk.cap_flops, self.walk.min_params = caps             # <<<<<<<<<<<<<<
@@ -23617,7 +26019,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     if (unlikely(size != 4)) {
       if (size > 4) __Pyx_RaiseTooManyValuesError(4);
       else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-      __PYX_ERR(0, 534, __pyx_L1_error)
+      __PYX_ERR(0, 767, __pyx_L1_error)
     }
     #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
     __pyx_t_4 = PyTuple_GET_ITEM(sequence, 0);
@@ -23633,29 +26035,29 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
       Py_ssize_t i;
       PyObject** temps[4] = {&__pyx_t_4,&__pyx_t_9,&__pyx_t_18,&__pyx_t_6};
       for (i=0; i < 4; i++) {
-        PyObject* item = __Pyx_PySequence_ITEM(sequence, i); if (unlikely(!item)) __PYX_ERR(0, 534, __pyx_L1_error)
+        PyObject* item = __Pyx_PySequence_ITEM(sequence, i); if (unlikely(!item)) __PYX_ERR(0, 767, __pyx_L1_error)
         __Pyx_GOTREF(item);
         *(temps[i]) = item;
       }
     }
     #endif
   } else {
-    __Pyx_RaiseNoneNotIterableError(); __PYX_ERR(0, 534, __pyx_L1_error)
+    __Pyx_RaiseNoneNotIterableError(); __PYX_ERR(0, 767, __pyx_L1_error)
   }
-  __pyx_t_17 = __Pyx_PyLong_As_int64_t(__pyx_t_4); if (unlikely((__pyx_t_17 == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 534, __pyx_L1_error)
+  __pyx_t_17 = __Pyx_PyLong_As_int64_t(__pyx_t_4); if (unlikely((__pyx_t_17 == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 767, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-  __pyx_t_16 = __Pyx_PyLong_As_int64_t(__pyx_t_9); if (unlikely((__pyx_t_16 == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 534, __pyx_L1_error)
+  __pyx_t_16 = __Pyx_PyLong_As_int64_t(__pyx_t_9); if (unlikely((__pyx_t_16 == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 767, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-  __pyx_t_24 = __Pyx_PyLong_As_int64_t(__pyx_t_18); if (unlikely((__pyx_t_24 == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 534, __pyx_L1_error)
+  __pyx_t_24 = __Pyx_PyLong_As_int64_t(__pyx_t_18); if (unlikely((__pyx_t_24 == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 767, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
-  __pyx_t_25 = __Pyx_PyLong_As_int64_t(__pyx_t_6); if (unlikely((__pyx_t_25 == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 534, __pyx_L1_error)
+  __pyx_t_25 = __Pyx_PyLong_As_int64_t(__pyx_t_6); if (unlikely((__pyx_t_25 == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 767, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
   __pyx_v_self->walk.cap_memory = __pyx_t_17;
   __pyx_v_self->walk.cap_params = __pyx_t_16;
   __pyx_v_self->walk.cap_flops = __pyx_t_24;
   __pyx_v_self->walk.min_params = __pyx_t_25;
 
-  /* "bertsize/_search.pyx":535
+  /* "bertsize/_search.pyx":768
  *         self.walk.mask = mask
  *         self.walk.cap_memory, self.walk.cap_params, self.walk.cap_flops, self.walk.min_params = caps
  *         self.walk.n_pairs = len(pairs)             # <<<<<<<<<<<<<<
@@ -23664,12 +26066,12 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   if (unlikely(__pyx_v_pairs == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 535, __pyx_L1_error)
+    __PYX_ERR(0, 768, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyList_GET_SIZE(__pyx_v_pairs); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 535, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyList_GET_SIZE(__pyx_v_pairs); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 768, __pyx_L1_error)
   __pyx_v_self->walk.n_pairs = __pyx_t_2;
 
-  /* "bertsize/_search.pyx":536
+  /* "bertsize/_search.pyx":769
  *         self.walk.cap_memory, self.walk.cap_params, self.walk.cap_flops, self.walk.min_params = caps
  *         self.walk.n_pairs = len(pairs)
  *         for k, (a, b, table) in enumerate(pairs):             # <<<<<<<<<<<<<<
@@ -23684,13 +26086,13 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_6);
       #if !CYTHON_ASSUME_SAFE_SIZE
-      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 536, __pyx_L1_error)
+      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 769, __pyx_L1_error)
       #endif
       if (__pyx_t_2 >= __pyx_temp) break;
     }
     __pyx_t_18 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_6, __pyx_t_2, __Pyx_ReferenceSharing_OwnStrongReference);
     ++__pyx_t_2;
-    if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 536, __pyx_L1_error)
+    if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 769, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_18);
     if ((likely(PyTuple_CheckExact(__pyx_t_18))) || (PyList_CheckExact(__pyx_t_18))) {
       PyObject* sequence = __pyx_t_18;
@@ -23698,7 +26100,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
       if (unlikely(size != 3)) {
         if (size > 3) __Pyx_RaiseTooManyValuesError(3);
         else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-        __PYX_ERR(0, 536, __pyx_L1_error)
+        __PYX_ERR(0, 769, __pyx_L1_error)
       }
       #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
       if (likely(PyTuple_CheckExact(sequence))) {
@@ -23710,27 +26112,27 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
         __Pyx_INCREF(__pyx_t_5);
       } else {
         __pyx_t_9 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 536, __pyx_L1_error)
+        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 769, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_9);
         __pyx_t_4 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 536, __pyx_L1_error)
+        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 769, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_4);
         __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 536, __pyx_L1_error)
+        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 769, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_5);
       }
       #else
-      __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 536, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 769, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 536, __pyx_L1_error)
+      __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 769, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
-      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 536, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 769, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
       #endif
       __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
     } else {
       Py_ssize_t index = -1;
-      __pyx_t_19 = PyObject_GetIter(__pyx_t_18); if (unlikely(!__pyx_t_19)) __PYX_ERR(0, 536, __pyx_L1_error)
+      __pyx_t_19 = PyObject_GetIter(__pyx_t_18); if (unlikely(!__pyx_t_19)) __PYX_ERR(0, 769, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_19);
       __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
       __pyx_t_20 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_19);
@@ -23740,7 +26142,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
       __Pyx_GOTREF(__pyx_t_4);
       index = 2; __pyx_t_5 = __pyx_t_20(__pyx_t_19); if (unlikely(!__pyx_t_5)) goto __pyx_L13_unpacking_failed;
       __Pyx_GOTREF(__pyx_t_5);
-      if (__Pyx_IternextUnpackEndCheck(__pyx_t_20(__pyx_t_19), 3) < (0)) __PYX_ERR(0, 536, __pyx_L1_error)
+      if (__Pyx_IternextUnpackEndCheck(__pyx_t_20(__pyx_t_19), 3) < (0)) __PYX_ERR(0, 769, __pyx_L1_error)
       __pyx_t_20 = NULL;
       __Pyx_DECREF(__pyx_t_19); __pyx_t_19 = 0;
       goto __pyx_L14_unpacking_done;
@@ -23748,7 +26150,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
       __Pyx_DECREF(__pyx_t_19); __pyx_t_19 = 0;
       __pyx_t_20 = NULL;
       if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-      __PYX_ERR(0, 536, __pyx_L1_error)
+      __PYX_ERR(0, 769, __pyx_L1_error)
       __pyx_L14_unpacking_done:;
     }
     __Pyx_XDECREF_SET(__pyx_v_a, __pyx_t_9);
@@ -23760,20 +26162,20 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     __pyx_v_k = __pyx_t_13;
     __pyx_t_13 = (__pyx_t_13 + 1);
 
-    /* "bertsize/_search.pyx":537
+    /* "bertsize/_search.pyx":770
  *         self.walk.n_pairs = len(pairs)
  *         for k, (a, b, table) in enumerate(pairs):
  *             prefix = table             # <<<<<<<<<<<<<<
  *             self._keep.append(table)
  *             self.walk.pair_axis[k][0], self.walk.pair_axis[k][1] = a, b
 */
-    __pyx_t_26 = __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_int64_t__const__(__pyx_v_table, 0); if (unlikely(!__pyx_t_26.memview)) __PYX_ERR(0, 537, __pyx_L1_error)
+    __pyx_t_26 = __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_int64_t__const__(__pyx_v_table, 0); if (unlikely(!__pyx_t_26.memview)) __PYX_ERR(0, 770, __pyx_L1_error)
     __PYX_XCLEAR_MEMVIEW(&__pyx_v_prefix, 1);
     __pyx_v_prefix = __pyx_t_26;
     __pyx_t_26.memview = NULL;
     __pyx_t_26.data = NULL;
 
-    /* "bertsize/_search.pyx":538
+    /* "bertsize/_search.pyx":771
  *         for k, (a, b, table) in enumerate(pairs):
  *             prefix = table
  *             self._keep.append(table)             # <<<<<<<<<<<<<<
@@ -23782,26 +26184,26 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
     if (unlikely(__pyx_v_self->_keep == Py_None)) {
       PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "append");
-      __PYX_ERR(0, 538, __pyx_L1_error)
+      __PYX_ERR(0, 771, __pyx_L1_error)
     }
-    __pyx_t_22 = __Pyx_PyList_Append(__pyx_v_self->_keep, __pyx_v_table); if (unlikely(__pyx_t_22 == ((int)-1))) __PYX_ERR(0, 538, __pyx_L1_error)
+    __pyx_t_22 = __Pyx_PyList_Append(__pyx_v_self->_keep, __pyx_v_table); if (unlikely(__pyx_t_22 == ((int)-1))) __PYX_ERR(0, 771, __pyx_L1_error)
 
 
-    /* "bertsize/_search.pyx":539
+    /* "bertsize/_search.pyx":772
  *             prefix = table
  *             self._keep.append(table)
  *             self.walk.pair_axis[k][0], self.walk.pair_axis[k][1] = a, b             # <<<<<<<<<<<<<<
  *             self.walk.pair_prefix[k] = &prefix[0, 0]
  *             self.walk.pair_stride[k] = prefix.shape[1]
 */
-    __pyx_t_14 = __Pyx_PyLong_As_int(__pyx_v_a); if (unlikely((__pyx_t_14 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 539, __pyx_L1_error)
-    __pyx_t_15 = __Pyx_PyLong_As_int(__pyx_v_b); if (unlikely((__pyx_t_15 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 539, __pyx_L1_error)
+    __pyx_t_14 = __Pyx_PyLong_As_int(__pyx_v_a); if (unlikely((__pyx_t_14 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 772, __pyx_L1_error)
+    __pyx_t_15 = __Pyx_PyLong_As_int(__pyx_v_b); if (unlikely((__pyx_t_15 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 772, __pyx_L1_error)
     ((__pyx_v_self->walk.pair_axis[__pyx_v_k])[0]) = __pyx_t_14;
 
     ((__pyx_v_self->walk.pair_axis[__pyx_v_k])[1]) = __pyx_t_15;
 
 
-    /* "bertsize/_search.pyx":540
+    /* "bertsize/_search.pyx":773
  *             self._keep.append(table)
  *             self.walk.pair_axis[k][0], self.walk.pair_axis[k][1] = a, b
  *             self.walk.pair_prefix[k] = &prefix[0, 0]             # <<<<<<<<<<<<<<
@@ -23812,7 +26214,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     __pyx_t_27 = 0;
     (__pyx_v_self->walk.pair_prefix[__pyx_v_k]) = (&(*((int64_t const  *) ( /* dim=1 */ ((char *) (((int64_t const  *) ( /* dim=0 */ (__pyx_v_prefix.data + __pyx_t_23 * __pyx_v_prefix.strides[0]) )) + __pyx_t_27)) ))));
 
-    /* "bertsize/_search.pyx":541
+    /* "bertsize/_search.pyx":774
  *             self.walk.pair_axis[k][0], self.walk.pair_axis[k][1] = a, b
  *             self.walk.pair_prefix[k] = &prefix[0, 0]
  *             self.walk.pair_stride[k] = prefix.shape[1]             # <<<<<<<<<<<<<<
@@ -23821,7 +26223,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
     (__pyx_v_self->walk.pair_stride[__pyx_v_k]) = (__pyx_v_prefix.shape[1]);
 
-    /* "bertsize/_search.pyx":536
+    /* "bertsize/_search.pyx":769
  *         self.walk.cap_memory, self.walk.cap_params, self.walk.cap_flops, self.walk.min_params = caps
  *         self.walk.n_pairs = len(pairs)
  *         for k, (a, b, table) in enumerate(pairs):             # <<<<<<<<<<<<<<
@@ -23831,7 +26233,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   }
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "bertsize/_search.pyx":542
+  /* "bertsize/_search.pyx":775
  *             self.walk.pair_prefix[k] = &prefix[0, 0]
  *             self.walk.pair_stride[k] = prefix.shape[1]
  *         self.walk.fixed_valid = fixed_valid             # <<<<<<<<<<<<<<
@@ -23840,7 +26242,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   __pyx_v_self->walk.fixed_valid = __pyx_v_fixed_valid;
 
-  /* "bertsize/_search.pyx":543
+  /* "bertsize/_search.pyx":776
  *             self.walk.pair_stride[k] = prefix.shape[1]
  *         self.walk.fixed_valid = fixed_valid
  *         self.walk.objective[0], self.walk.objective[1] = objective             # <<<<<<<<<<<<<<
@@ -23853,7 +26255,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     if (unlikely(size != 2)) {
       if (size > 2) __Pyx_RaiseTooManyValuesError(2);
       else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-      __PYX_ERR(0, 543, __pyx_L1_error)
+      __PYX_ERR(0, 776, __pyx_L1_error)
     }
     #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
     __pyx_t_6 = PyTuple_GET_ITEM(sequence, 0);
@@ -23861,29 +26263,29 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     __pyx_t_18 = PyTuple_GET_ITEM(sequence, 1);
     __Pyx_INCREF(__pyx_t_18);
     #else
-    __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 543, __pyx_L1_error)
+    __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 776, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
-    __pyx_t_18 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 543, __pyx_L1_error)
+    __pyx_t_18 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 776, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_18);
     #endif
   } else {
-    __Pyx_RaiseNoneNotIterableError(); __PYX_ERR(0, 543, __pyx_L1_error)
+    __Pyx_RaiseNoneNotIterableError(); __PYX_ERR(0, 776, __pyx_L1_error)
   }
-  __pyx_t_13 = __Pyx_PyLong_As_int(__pyx_t_6); if (unlikely((__pyx_t_13 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 543, __pyx_L1_error)
+  __pyx_t_13 = __Pyx_PyLong_As_int(__pyx_t_6); if (unlikely((__pyx_t_13 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 776, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-  __pyx_t_15 = __Pyx_PyLong_As_int(__pyx_t_18); if (unlikely((__pyx_t_15 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 543, __pyx_L1_error)
+  __pyx_t_15 = __Pyx_PyLong_As_int(__pyx_t_18); if (unlikely((__pyx_t_15 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 776, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
   (__pyx_v_self->walk.objective[0]) = __pyx_t_13;
 
   (__pyx_v_self->walk.objective[1]) = __pyx_t_15;
 
 
-  /* "bertsize/_search.pyx":544
+  /* "bertsize/_search.pyx":777
  *         self.walk.fixed_valid = fixed_valid
  *         self.walk.objective[0], self.walk.objective[1] = objective
  *         self.walk.direction[0], self.walk.direction[1] = direction             # <<<<<<<<<<<<<<
  *         self.walk.exhaustive = exhaustive
- * 
+ *         self.walk.plane = plane
 */
   if (likely(__pyx_v_direction != Py_None)) {
     PyObject* sequence = __pyx_v_direction;
@@ -23891,7 +26293,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     if (unlikely(size != 2)) {
       if (size > 2) __Pyx_RaiseTooManyValuesError(2);
       else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-      __PYX_ERR(0, 544, __pyx_L1_error)
+      __PYX_ERR(0, 777, __pyx_L1_error)
     }
     #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
     __pyx_t_18 = PyTuple_GET_ITEM(sequence, 0);
@@ -23899,38 +26301,57 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     __pyx_t_6 = PyTuple_GET_ITEM(sequence, 1);
     __Pyx_INCREF(__pyx_t_6);
     #else
-    __pyx_t_18 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 544, __pyx_L1_error)
+    __pyx_t_18 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 777, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_18);
-    __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 544, __pyx_L1_error)
+    __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 777, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
     #endif
   } else {
-    __Pyx_RaiseNoneNotIterableError(); __PYX_ERR(0, 544, __pyx_L1_error)
+    __Pyx_RaiseNoneNotIterableError(); __PYX_ERR(0, 777, __pyx_L1_error)
   }
-  __pyx_t_15 = __Pyx_PyLong_As_int(__pyx_t_18); if (unlikely((__pyx_t_15 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 544, __pyx_L1_error)
+  __pyx_t_15 = __Pyx_PyLong_As_int(__pyx_t_18); if (unlikely((__pyx_t_15 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 777, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
-  __pyx_t_13 = __Pyx_PyLong_As_int(__pyx_t_6); if (unlikely((__pyx_t_13 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 544, __pyx_L1_error)
+  __pyx_t_13 = __Pyx_PyLong_As_int(__pyx_t_6); if (unlikely((__pyx_t_13 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 777, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
   (__pyx_v_self->walk.direction[0]) = __pyx_t_15;
 
   (__pyx_v_self->walk.direction[1]) = __pyx_t_13;
 
 
-  /* "bertsize/_search.pyx":545
+  /* "bertsize/_search.pyx":778
  *         self.walk.objective[0], self.walk.objective[1] = objective
  *         self.walk.direction[0], self.walk.direction[1] = direction
  *         self.walk.exhaustive = exhaustive             # <<<<<<<<<<<<<<
- * 
- *     def count(self, const Py_ssize_t[::1] outer, int threads):
+ *         self.walk.plane = plane
+ *         self.walk.safe = self._whole_space_is_safe()
 */
   __pyx_v_self->walk.exhaustive = __pyx_v_exhaustive;
 
-  /* "bertsize/_search.pyx":490
+  /* "bertsize/_search.pyx":779
+ *         self.walk.direction[0], self.walk.direction[1] = direction
+ *         self.walk.exhaustive = exhaustive
+ *         self.walk.plane = plane             # <<<<<<<<<<<<<<
+ *         self.walk.safe = self._whole_space_is_safe()
+ * 
+*/
+  __pyx_v_self->walk.plane = __pyx_v_plane;
+
+  /* "bertsize/_search.pyx":780
+ *         self.walk.exhaustive = exhaustive
+ *         self.walk.plane = plane
+ *         self.walk.safe = self._whole_space_is_safe()             # <<<<<<<<<<<<<<
+ * 
+ *     cdef int _whole_space_is_safe(self):
+*/
+  __pyx_t_13 = ((struct __pyx_vtabstruct_8bertsize_7_search_Plan *)__pyx_v_self->__pyx_vtab)->_whole_space_is_safe(__pyx_v_self); if (unlikely(PyErr_Occurred())) __PYX_ERR(0, 780, __pyx_L1_error)
+  __pyx_v_self->walk.safe = __pyx_t_13;
+
+  /* "bertsize/_search.pyx":722
  *     cdef list _keep  # numpy arrays the walk's pointers point into
  * 
  *     def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,             # <<<<<<<<<<<<<<
  *                  tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),
- *                  bint exhaustive=False):
+ *                  bint exhaustive=False, bint plane=False):
 */
 
   /* function exit code */
@@ -23965,8 +26386,290 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":547
- *         self.walk.exhaustive = exhaustive
+/* "bertsize/_search.pyx":782
+ *         self.walk.safe = self._whole_space_is_safe()
+ * 
+ *     cdef int _whole_space_is_safe(self):             # <<<<<<<<<<<<<<
+ *         """Whether the space's largest corner bounds every point below int64 with room."""
+ *         cdef bs_row corner = self.walk.template
+*/
+
+static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_obj_8bertsize_7_search_Plan *__pyx_v_self) {
+  bs_row __pyx_v_corner;
+  Py_ssize_t __pyx_v_idx[__pyx_e_8bertsize_7_search_MAX_AXES];
+  int64_t __pyx_v_head_dim;
+  int64_t __pyx_v_ratio;
+  int __pyx_v_k;
+  int __pyx_r;
+  bs_row __pyx_t_1;
+  int __pyx_t_2;
+  int __pyx_t_3;
+  int __pyx_t_4;
+  int __pyx_t_5;
+  int __pyx_t_6;
+
+  /* "bertsize/_search.pyx":784
+ *     cdef int _whole_space_is_safe(self):
+ *         """Whether the space's largest corner bounds every point below int64 with room."""
+ *         cdef bs_row corner = self.walk.template             # <<<<<<<<<<<<<<
+ *         cdef Py_ssize_t idx[MAX_AXES]
+ *         cdef int64_t head_dim = 0, ratio = 0
+*/
+  __pyx_t_1 = __pyx_v_self->walk.__pyx_template;
+
+  __pyx_v_corner = __pyx_t_1;
+
+  /* "bertsize/_search.pyx":786
+ *         cdef bs_row corner = self.walk.template
+ *         cdef Py_ssize_t idx[MAX_AXES]
+ *         cdef int64_t head_dim = 0, ratio = 0             # <<<<<<<<<<<<<<
+ *         cdef int k
+ *         for k in range(self.walk.n_axes):
+*/
+  __pyx_v_head_dim = 0;
+  __pyx_v_ratio = 0;
+
+  /* "bertsize/_search.pyx":788
+ *         cdef int64_t head_dim = 0, ratio = 0
+ *         cdef int k
+ *         for k in range(self.walk.n_axes):             # <<<<<<<<<<<<<<
+ *             idx[k] = self.walk.size[k] - 1
+ *             if self.walk.kind[k] == PLAIN:
+*/
+
+  __pyx_t_2 = __pyx_v_self->walk.n_axes;
+  __pyx_t_3 = __pyx_t_2;
+
+  for (__pyx_t_4 = 0; __pyx_t_4 < __pyx_t_3; __pyx_t_4+=1) {
+    __pyx_v_k = __pyx_t_4;
+
+    /* "bertsize/_search.pyx":789
+ *         cdef int k
+ *         for k in range(self.walk.n_axes):
+ *             idx[k] = self.walk.size[k] - 1             # <<<<<<<<<<<<<<
+ *             if self.walk.kind[k] == PLAIN:
+ *                 corner.f[self.walk.target[k]] = self.walk.values[k][idx[k]]
+*/
+    (__pyx_v_idx[__pyx_v_k]) = ((__pyx_v_self->walk.size[__pyx_v_k]) - 1);
+
+    /* "bertsize/_search.pyx":790
+ *         for k in range(self.walk.n_axes):
+ *             idx[k] = self.walk.size[k] - 1
+ *             if self.walk.kind[k] == PLAIN:             # <<<<<<<<<<<<<<
+ *                 corner.f[self.walk.target[k]] = self.walk.values[k][idx[k]]
+ *             elif self.walk.kind[k] == HEAD_DIM:
+*/
+    __pyx_t_5 = ((__pyx_v_self->walk.kind[__pyx_v_k]) == __pyx_e_8bertsize_7_search_PLAIN);
+
+    if (__pyx_t_5) {
+
+
+      /* "bertsize/_search.pyx":791
+ *             idx[k] = self.walk.size[k] - 1
+ *             if self.walk.kind[k] == PLAIN:
+ *                 corner.f[self.walk.target[k]] = self.walk.values[k][idx[k]]             # <<<<<<<<<<<<<<
+ *             elif self.walk.kind[k] == HEAD_DIM:
+ *                 head_dim = self.walk.values[k][idx[k]]  # the smallest head_dim: the most heads
+*/
+      (__pyx_v_corner.f[(__pyx_v_self->walk.target[__pyx_v_k])]) = ((__pyx_v_self->walk.values[__pyx_v_k])[(__pyx_v_idx[__pyx_v_k])]);
+
+      /* "bertsize/_search.pyx":790
+ *         for k in range(self.walk.n_axes):
+ *             idx[k] = self.walk.size[k] - 1
+ *             if self.walk.kind[k] == PLAIN:             # <<<<<<<<<<<<<<
+ *                 corner.f[self.walk.target[k]] = self.walk.values[k][idx[k]]
+ *             elif self.walk.kind[k] == HEAD_DIM:
+*/
+      goto __pyx_L5;
+    }
+
+    /* "bertsize/_search.pyx":792
+ *             if self.walk.kind[k] == PLAIN:
+ *                 corner.f[self.walk.target[k]] = self.walk.values[k][idx[k]]
+ *             elif self.walk.kind[k] == HEAD_DIM:             # <<<<<<<<<<<<<<
+ *                 head_dim = self.walk.values[k][idx[k]]  # the smallest head_dim: the most heads
+ *             else:
+*/
+    __pyx_t_5 = ((__pyx_v_self->walk.kind[__pyx_v_k]) == __pyx_e_8bertsize_7_search_HEAD_DIM);
+
+    if (__pyx_t_5) {
+
+
+      /* "bertsize/_search.pyx":793
+ *                 corner.f[self.walk.target[k]] = self.walk.values[k][idx[k]]
+ *             elif self.walk.kind[k] == HEAD_DIM:
+ *                 head_dim = self.walk.values[k][idx[k]]  # the smallest head_dim: the most heads             # <<<<<<<<<<<<<<
+ *             else:
+ *                 ratio = self.walk.values[k][idx[k]]
+*/
+      __pyx_v_head_dim = ((__pyx_v_self->walk.values[__pyx_v_k])[(__pyx_v_idx[__pyx_v_k])]);
+
+      /* "bertsize/_search.pyx":792
+ *             if self.walk.kind[k] == PLAIN:
+ *                 corner.f[self.walk.target[k]] = self.walk.values[k][idx[k]]
+ *             elif self.walk.kind[k] == HEAD_DIM:             # <<<<<<<<<<<<<<
+ *                 head_dim = self.walk.values[k][idx[k]]  # the smallest head_dim: the most heads
+ *             else:
+*/
+      goto __pyx_L5;
+    }
+
+    /* "bertsize/_search.pyx":795
+ *                 head_dim = self.walk.values[k][idx[k]]  # the smallest head_dim: the most heads
+ *             else:
+ *                 ratio = self.walk.values[k][idx[k]]             # <<<<<<<<<<<<<<
+ *         if head_dim:
+ *             corner.f[BS_HEADS] = corner.f[BS_HIDDEN] // head_dim
+*/
+    /*else*/ {
+      __pyx_v_ratio = ((__pyx_v_self->walk.values[__pyx_v_k])[(__pyx_v_idx[__pyx_v_k])]);
+    }
+    __pyx_L5:;
+  }
+
+
+  /* "bertsize/_search.pyx":796
+ *             else:
+ *                 ratio = self.walk.values[k][idx[k]]
+ *         if head_dim:             # <<<<<<<<<<<<<<
+ *             corner.f[BS_HEADS] = corner.f[BS_HIDDEN] // head_dim
+ *         if ratio:
+*/
+  __pyx_t_5 = (__pyx_v_head_dim != 0);
+
+  if (__pyx_t_5) {
+
+
+    /* "bertsize/_search.pyx":797
+ *                 ratio = self.walk.values[k][idx[k]]
+ *         if head_dim:
+ *             corner.f[BS_HEADS] = corner.f[BS_HIDDEN] // head_dim             # <<<<<<<<<<<<<<
+ *         if ratio:
+ *             if corner.f[BS_HIDDEN] > (<int64_t>1 << 40) or ratio > (<int64_t>1 << 20):
+*/
+    (__pyx_v_corner.f[BS_HEADS]) = ((__pyx_v_corner.f[BS_HIDDEN]) / __pyx_v_head_dim);
+
+    /* "bertsize/_search.pyx":796
+ *             else:
+ *                 ratio = self.walk.values[k][idx[k]]
+ *         if head_dim:             # <<<<<<<<<<<<<<
+ *             corner.f[BS_HEADS] = corner.f[BS_HIDDEN] // head_dim
+ *         if ratio:
+*/
+  }
+
+  /* "bertsize/_search.pyx":798
+ *         if head_dim:
+ *             corner.f[BS_HEADS] = corner.f[BS_HIDDEN] // head_dim
+ *         if ratio:             # <<<<<<<<<<<<<<
+ *             if corner.f[BS_HIDDEN] > (<int64_t>1 << 40) or ratio > (<int64_t>1 << 20):
+ *                 return 0
+*/
+  __pyx_t_5 = (__pyx_v_ratio != 0);
+
+  if (__pyx_t_5) {
+
+
+    /* "bertsize/_search.pyx":799
+ *             corner.f[BS_HEADS] = corner.f[BS_HIDDEN] // head_dim
+ *         if ratio:
+ *             if corner.f[BS_HIDDEN] > (<int64_t>1 << 40) or ratio > (<int64_t>1 << 20):             # <<<<<<<<<<<<<<
+ *                 return 0
+ *             corner.f[BS_INTERMEDIATE] = ratio * corner.f[BS_HIDDEN]
+*/
+    __pyx_t_6 = ((__pyx_v_corner.f[BS_HIDDEN]) > (((int64_t)1) << 40));
+
+    if (!__pyx_t_6) {
+
+    } else {
+
+      __pyx_t_5 = __pyx_t_6;
+
+      goto __pyx_L9_bool_binop_done;
+    }
+    __pyx_t_6 = (__pyx_v_ratio > (((int64_t)1) << 20));
+
+
+    __pyx_t_5 = __pyx_t_6;
+
+    __pyx_L9_bool_binop_done:;
+    if (__pyx_t_5) {
+
+
+      /* "bertsize/_search.pyx":800
+ *         if ratio:
+ *             if corner.f[BS_HIDDEN] > (<int64_t>1 << 40) or ratio > (<int64_t>1 << 20):
+ *                 return 0             # <<<<<<<<<<<<<<
+ *             corner.f[BS_INTERMEDIATE] = ratio * corner.f[BS_HIDDEN]
+ *         return bs_block_is_safe(&self.walk.options, &self.walk.plan, &corner, self.walk.mask)
+*/
+      {
+
+        __pyx_r = 0;
+      }
+      goto __pyx_L0;
+
+      /* "bertsize/_search.pyx":799
+ *             corner.f[BS_HEADS] = corner.f[BS_HIDDEN] // head_dim
+ *         if ratio:
+ *             if corner.f[BS_HIDDEN] > (<int64_t>1 << 40) or ratio > (<int64_t>1 << 20):             # <<<<<<<<<<<<<<
+ *                 return 0
+ *             corner.f[BS_INTERMEDIATE] = ratio * corner.f[BS_HIDDEN]
+*/
+    }
+
+    /* "bertsize/_search.pyx":801
+ *             if corner.f[BS_HIDDEN] > (<int64_t>1 << 40) or ratio > (<int64_t>1 << 20):
+ *                 return 0
+ *             corner.f[BS_INTERMEDIATE] = ratio * corner.f[BS_HIDDEN]             # <<<<<<<<<<<<<<
+ *         return bs_block_is_safe(&self.walk.options, &self.walk.plan, &corner, self.walk.mask)
+ * 
+*/
+    (__pyx_v_corner.f[BS_INTERMEDIATE]) = (__pyx_v_ratio * (__pyx_v_corner.f[BS_HIDDEN]));
+
+    /* "bertsize/_search.pyx":798
+ *         if head_dim:
+ *             corner.f[BS_HEADS] = corner.f[BS_HIDDEN] // head_dim
+ *         if ratio:             # <<<<<<<<<<<<<<
+ *             if corner.f[BS_HIDDEN] > (<int64_t>1 << 40) or ratio > (<int64_t>1 << 20):
+ *                 return 0
+*/
+  }
+
+  /* "bertsize/_search.pyx":802
+ *                 return 0
+ *             corner.f[BS_INTERMEDIATE] = ratio * corner.f[BS_HIDDEN]
+ *         return bs_block_is_safe(&self.walk.options, &self.walk.plan, &corner, self.walk.mask)             # <<<<<<<<<<<<<<
+ * 
+ *     def count(self, const Py_ssize_t[::1] outer, int threads):
+*/
+  {
+
+    __pyx_r = bs_block_is_safe((&__pyx_v_self->walk.options), (&__pyx_v_self->walk.plan), (&__pyx_v_corner), __pyx_v_self->walk.mask);
+  }
+  goto __pyx_L0;
+
+  /* "bertsize/_search.pyx":782
+ *         self.walk.safe = self._whole_space_is_safe()
+ * 
+ *     cdef int _whole_space_is_safe(self):             # <<<<<<<<<<<<<<
+ *         """Whether the space's largest corner bounds every point below int64 with room."""
+ *         cdef bs_row corner = self.walk.template
+*/
+
+  /* function exit code */
+  __pyx_L0:;
+
+
+
+
+
+
+  return __pyx_r;
+}
+
+/* "bertsize/_search.pyx":804
+ *         return bs_block_is_safe(&self.walk.options, &self.walk.plan, &corner, self.walk.mask)
  * 
  *     def count(self, const Py_ssize_t[::1] outer, int threads):             # <<<<<<<<<<<<<<
  *         """Fits with the outermost axis at each of the indices `outer` (summed)."""
@@ -24014,39 +26717,39 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_outer,&__pyx_mstate_global->__pyx_n_u_threads,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 547, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 804, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 547, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 804, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 547, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 804, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "count", 0) < (0)) __PYX_ERR(0, 547, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "count", 0) < (0)) __PYX_ERR(0, 804, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 2; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("count", 1, 2, 2, i); __PYX_ERR(0, 547, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("count", 1, 2, 2, i); __PYX_ERR(0, 804, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 2)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 547, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 804, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 547, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 804, __pyx_L3_error)
     }
-    __pyx_v_outer = __Pyx_PyObject_to_MemoryviewSlice_dc_Py_ssize_t__const__(values[0], 0); if (unlikely(!__pyx_v_outer.memview)) __PYX_ERR(0, 547, __pyx_L3_error)
-    __pyx_v_threads = __Pyx_PyLong_As_int(values[1]); if (unlikely((__pyx_v_threads == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 547, __pyx_L3_error)
+    __pyx_v_outer = __Pyx_PyObject_to_MemoryviewSlice_dc_Py_ssize_t__const__(values[0], 0); if (unlikely(!__pyx_v_outer.memview)) __PYX_ERR(0, 804, __pyx_L3_error)
+    __pyx_v_threads = __Pyx_PyLong_As_int(values[1]); if (unlikely((__pyx_v_threads == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 804, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("count", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 547, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("count", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 804, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -24091,7 +26794,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bert
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("count", 0);
 
-  /* "bertsize/_search.pyx":549
+  /* "bertsize/_search.pyx":806
  *     def count(self, const Py_ssize_t[::1] outer, int threads):
  *         """Fits with the outermost axis at each of the indices `outer` (summed)."""
  *         cdef int64_t total = 0             # <<<<<<<<<<<<<<
@@ -24100,7 +26803,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bert
 */
   __pyx_v_total = 0;
 
-  /* "bertsize/_search.pyx":550
+  /* "bertsize/_search.pyx":807
  *         """Fits with the outermost axis at each of the indices `outer` (summed)."""
  *         cdef int64_t total = 0
  *         cdef Py_ssize_t j, n = outer.shape[0]             # <<<<<<<<<<<<<<
@@ -24109,7 +26812,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bert
 */
   __pyx_v_n = (__pyx_v_outer.shape[0]);
 
-  /* "bertsize/_search.pyx":553
+  /* "bertsize/_search.pyx":810
  *         # Dynamic schedule: the work per outermost value varies by orders of magnitude
  *         # (whole boxes counted at once near the origin, binary searches at the boundary).
  *         for j in prange(n, nogil=True, schedule="dynamic", chunksize=1, num_threads=max(threads, 1)):             # <<<<<<<<<<<<<<
@@ -24163,7 +26866,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bert
                         {
                             __pyx_v_j = (Py_ssize_t)(0 + 1 * __pyx_t_2);
 
-                            /* "bertsize/_search.pyx":554
+                            /* "bertsize/_search.pyx":811
  *         # (whole boxes counted at once near the origin, binary searches at the boundary).
  *         for j in prange(n, nogil=True, schedule="dynamic", chunksize=1, num_threads=max(threads, 1)):
  *             total += _count_outer(&self.walk, outer[j])             # <<<<<<<<<<<<<<
@@ -24188,7 +26891,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bert
 
       }
 
-      /* "bertsize/_search.pyx":553
+      /* "bertsize/_search.pyx":810
  *         # Dynamic schedule: the work per outermost value varies by orders of magnitude
  *         # (whole boxes counted at once near the origin, binary searches at the boundary).
  *         for j in prange(n, nogil=True, schedule="dynamic", chunksize=1, num_threads=max(threads, 1)):             # <<<<<<<<<<<<<<
@@ -24205,14 +26908,14 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bert
       }
   }
 
-  /* "bertsize/_search.pyx":555
+  /* "bertsize/_search.pyx":812
  *         for j in prange(n, nogil=True, schedule="dynamic", chunksize=1, num_threads=max(threads, 1)):
  *             total += _count_outer(&self.walk, outer[j])
  *         return total             # <<<<<<<<<<<<<<
  * 
  *     def visit(self, int mode, Py_ssize_t limit, Py_ssize_t k, Py_ssize_t shards, Py_ssize_t shard):
 */
-  __pyx_t_10 = __Pyx_PyLong_From_int64_t(__pyx_v_total); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 555, __pyx_L1_error)
+  __pyx_t_10 = __Pyx_PyLong_From_int64_t(__pyx_v_total); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 812, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_10);
   {
     PyObject *__pyx_temp;
@@ -24225,8 +26928,8 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bert
   __pyx_t_10 = 0;
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":547
- *         self.walk.exhaustive = exhaustive
+  /* "bertsize/_search.pyx":804
+ *         return bs_block_is_safe(&self.walk.options, &self.walk.plan, &corner, self.walk.mask)
  * 
  *     def count(self, const Py_ssize_t[::1] outer, int threads):             # <<<<<<<<<<<<<<
  *         """Fits with the outermost axis at each of the indices `outer` (summed)."""
@@ -24247,7 +26950,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bert
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":557
+/* "bertsize/_search.pyx":814
  *         return total
  * 
  *     def visit(self, int mode, Py_ssize_t limit, Py_ssize_t k, Py_ssize_t shards, Py_ssize_t shard):             # <<<<<<<<<<<<<<
@@ -24299,60 +27002,60 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_mode,&__pyx_mstate_global->__pyx_n_u_limit,&__pyx_mstate_global->__pyx_n_u_k,&__pyx_mstate_global->__pyx_n_u_shards,&__pyx_mstate_global->__pyx_n_u_shard,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 557, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 814, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  5:
         values[4] = __Pyx_ArgRef_FASTCALL(__pyx_args, 4);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 557, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 814, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  4:
         values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 557, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 814, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 557, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 814, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 557, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 814, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 557, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 814, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "visit", 0) < (0)) __PYX_ERR(0, 557, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "visit", 0) < (0)) __PYX_ERR(0, 814, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 5; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("visit", 1, 5, 5, i); __PYX_ERR(0, 557, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("visit", 1, 5, 5, i); __PYX_ERR(0, 814, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 5)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 557, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 814, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 557, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 814, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 557, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 814, __pyx_L3_error)
       values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 557, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 814, __pyx_L3_error)
       values[4] = __Pyx_ArgRef_FASTCALL(__pyx_args, 4);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 557, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 814, __pyx_L3_error)
     }
-    __pyx_v_mode = __Pyx_PyLong_As_int(values[0]); if (unlikely((__pyx_v_mode == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 557, __pyx_L3_error)
-    __pyx_v_limit = __Pyx_PyIndex_AsSsize_t(values[1]); if (unlikely((__pyx_v_limit == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 557, __pyx_L3_error)
-    __pyx_v_k = __Pyx_PyIndex_AsSsize_t(values[2]); if (unlikely((__pyx_v_k == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 557, __pyx_L3_error)
-    __pyx_v_shards = __Pyx_PyIndex_AsSsize_t(values[3]); if (unlikely((__pyx_v_shards == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 557, __pyx_L3_error)
-    __pyx_v_shard = __Pyx_PyIndex_AsSsize_t(values[4]); if (unlikely((__pyx_v_shard == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 557, __pyx_L3_error)
+    __pyx_v_mode = __Pyx_PyLong_As_int(values[0]); if (unlikely((__pyx_v_mode == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 814, __pyx_L3_error)
+    __pyx_v_limit = __Pyx_PyIndex_AsSsize_t(values[1]); if (unlikely((__pyx_v_limit == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 814, __pyx_L3_error)
+    __pyx_v_k = __Pyx_PyIndex_AsSsize_t(values[2]); if (unlikely((__pyx_v_k == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 814, __pyx_L3_error)
+    __pyx_v_shards = __Pyx_PyIndex_AsSsize_t(values[3]); if (unlikely((__pyx_v_shards == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 814, __pyx_L3_error)
+    __pyx_v_shard = __Pyx_PyIndex_AsSsize_t(values[4]); if (unlikely((__pyx_v_shard == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 814, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("visit", 1, 5, 5, __pyx_nargs); __PYX_ERR(0, 557, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("visit", 1, 5, 5, __pyx_nargs); __PYX_ERR(0, 814, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -24425,7 +27128,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("visit", 0);
 
-  /* "bertsize/_search.pyx":566
+  /* "bertsize/_search.pyx":823
  *         cdef Visit out
  *         cdef Py_ssize_t idx[MAX_AXES]
  *         cdef Py_ssize_t j, a, n_axes = self.walk.n_axes             # <<<<<<<<<<<<<<
@@ -24436,7 +27139,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
 
   __pyx_v_n_axes = __pyx_t_1;
 
-  /* "bertsize/_search.pyx":570
+  /* "bertsize/_search.pyx":827
  *         cdef int64_t[:, ::1] score_view
  *         cdef int status
  *         memset(&out, 0, sizeof(Visit))             # <<<<<<<<<<<<<<
@@ -24445,7 +27148,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
 */
   (void)(memset((&__pyx_v_out), 0, (sizeof(__pyx_t_8bertsize_7_search_Visit))));
 
-  /* "bertsize/_search.pyx":571
+  /* "bertsize/_search.pyx":828
  *         cdef int status
  *         memset(&out, 0, sizeof(Visit))
  *         memset(idx, 0, sizeof(idx))             # <<<<<<<<<<<<<<
@@ -24454,7 +27157,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
 */
   (void)(memset(__pyx_v_idx, 0, (sizeof(__pyx_v_idx))));
 
-  /* "bertsize/_search.pyx":572
+  /* "bertsize/_search.pyx":829
  *         memset(&out, 0, sizeof(Visit))
  *         memset(idx, 0, sizeof(idx))
  *         out.mode, out.limit, out.k = mode, limit, k             # <<<<<<<<<<<<<<
@@ -24471,7 +27174,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
   __pyx_v_out.limit = __pyx_t_2;
   __pyx_v_out.k = __pyx_t_3;
 
-  /* "bertsize/_search.pyx":573
+  /* "bertsize/_search.pyx":830
  *         memset(idx, 0, sizeof(idx))
  *         out.mode, out.limit, out.k = mode, limit, k
  *         try:             # <<<<<<<<<<<<<<
@@ -24480,7 +27183,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
 */
   /*try:*/ {
 
-    /* "bertsize/_search.pyx":574
+    /* "bertsize/_search.pyx":831
  *         out.mode, out.limit, out.k = mode, limit, k
  *         try:
  *             with nogil:             # <<<<<<<<<<<<<<
@@ -24493,7 +27196,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
         __Pyx_FastGIL_Remember();
         /*try:*/ {
 
-          /* "bertsize/_search.pyx":575
+          /* "bertsize/_search.pyx":832
  *         try:
  *             with nogil:
  *                 status = _visit_axis(&self.walk, &out, idx, 0, -1, shards, shard)             # <<<<<<<<<<<<<<
@@ -24503,7 +27206,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
           __pyx_v_status = __pyx_f_8bertsize_7_search__visit_axis((&__pyx_v_self->walk), (&__pyx_v_out), __pyx_v_idx, 0, -1L, __pyx_v_shards, __pyx_v_shard);
         }
 
-        /* "bertsize/_search.pyx":574
+        /* "bertsize/_search.pyx":831
  *         out.mode, out.limit, out.k = mode, limit, k
  *         try:
  *             with nogil:             # <<<<<<<<<<<<<<
@@ -24520,7 +27223,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
         }
     }
 
-    /* "bertsize/_search.pyx":576
+    /* "bertsize/_search.pyx":833
  *             with nogil:
  *                 status = _visit_axis(&self.walk, &out, idx, 0, -1, shards, shard)
  *             if status < 0:             # <<<<<<<<<<<<<<
@@ -24532,16 +27235,16 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
     if (unlikely(__pyx_t_4)) {
 
 
-      /* "bertsize/_search.pyx":577
+      /* "bertsize/_search.pyx":834
  *                 status = _visit_axis(&self.walk, &out, idx, 0, -1, shards, shard)
  *             if status < 0:
  *                 raise MemoryError()             # <<<<<<<<<<<<<<
  *             indices = np.empty((out.count, n_axes), dtype=np.intp)
  *             scores = np.empty((out.count, 2), dtype=np.int64)
 */
-      PyErr_NoMemory(); __PYX_ERR(0, 577, __pyx_L4_error)
+      PyErr_NoMemory(); __PYX_ERR(0, 834, __pyx_L4_error)
 
-      /* "bertsize/_search.pyx":576
+      /* "bertsize/_search.pyx":833
  *             with nogil:
  *                 status = _visit_axis(&self.walk, &out, idx, 0, -1, shards, shard)
  *             if status < 0:             # <<<<<<<<<<<<<<
@@ -24550,7 +27253,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
 */
     }
 
-    /* "bertsize/_search.pyx":578
+    /* "bertsize/_search.pyx":835
  *             if status < 0:
  *                 raise MemoryError()
  *             indices = np.empty((out.count, n_axes), dtype=np.intp)             # <<<<<<<<<<<<<<
@@ -24558,26 +27261,26 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
  *             index_view, score_view = indices, scores
 */
     __pyx_t_6 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 578, __pyx_L4_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 835, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_7);
-    __pyx_t_8 = __Pyx_PyObject_GetAttrStr(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_empty); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 578, __pyx_L4_error)
+    __pyx_t_8 = __Pyx_PyObject_GetAttrStr(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_empty); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 835, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_8);
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-    __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_out.count); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 578, __pyx_L4_error)
+    __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_out.count); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 835, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_7);
-    __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_n_axes); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 578, __pyx_L4_error)
+    __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_n_axes); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 835, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_9);
-    __pyx_t_10 = PyTuple_New(2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 578, __pyx_L4_error)
+    __pyx_t_10 = PyTuple_New(2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 835, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_10);
     __Pyx_GIVEREF(__pyx_t_7);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 0, __pyx_t_7) != (0)) __PYX_ERR(0, 578, __pyx_L4_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 0, __pyx_t_7) != (0)) __PYX_ERR(0, 835, __pyx_L4_error);
     __Pyx_GIVEREF(__pyx_t_9);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 1, __pyx_t_9) != (0)) __PYX_ERR(0, 578, __pyx_L4_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 1, __pyx_t_9) != (0)) __PYX_ERR(0, 835, __pyx_L4_error);
     __pyx_t_7 = 0;
     __pyx_t_9 = 0;
-    __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 578, __pyx_L4_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 835, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_9);
-    __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_intp); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 578, __pyx_L4_error)
+    __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_intp); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 835, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_7);
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
     #if CYTHON_VECTORCALL
@@ -24598,13 +27301,13 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
       PyObject *__pyx_callargs[3] = {__pyx_t_6, __pyx_t_10, __pyx_t_7};
       #if CYTHON_VECTORCALL
       __pyx_t_9 = __pyx_mstate_global->__pyx_tuple[4];
-      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 578, __pyx_L4_error)
+      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 835, __pyx_L4_error)
       __Pyx_INCREF(__pyx_t_9);
       #else
       {
         PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
         __pyx_t_9 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
-        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 578, __pyx_L4_error)
+        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 835, __pyx_L4_error)
         __Pyx_GOTREF(__pyx_t_9);
       }
       #endif
@@ -24616,13 +27319,13 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
       __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 578, __pyx_L4_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 835, __pyx_L4_error)
       __Pyx_GOTREF(__pyx_t_5);
     }
     __pyx_v_indices = __pyx_t_5;
     __pyx_t_5 = 0;
 
-    /* "bertsize/_search.pyx":579
+    /* "bertsize/_search.pyx":836
  *                 raise MemoryError()
  *             indices = np.empty((out.count, n_axes), dtype=np.intp)
  *             scores = np.empty((out.count, 2), dtype=np.int64)             # <<<<<<<<<<<<<<
@@ -24630,24 +27333,24 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
  *             for j in range(out.count):
 */
     __pyx_t_8 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 579, __pyx_L4_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 836, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_9);
-    __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_empty); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 579, __pyx_L4_error)
+    __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_empty); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 836, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_7);
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-    __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_out.count); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 579, __pyx_L4_error)
+    __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_out.count); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 836, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_9);
-    __pyx_t_10 = PyTuple_New(2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 579, __pyx_L4_error)
+    __pyx_t_10 = PyTuple_New(2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 836, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_10);
     __Pyx_GIVEREF(__pyx_t_9);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 0, __pyx_t_9) != (0)) __PYX_ERR(0, 579, __pyx_L4_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 0, __pyx_t_9) != (0)) __PYX_ERR(0, 836, __pyx_L4_error);
     __Pyx_INCREF(__pyx_mstate_global->__pyx_int_2);
     __Pyx_GIVEREF(__pyx_mstate_global->__pyx_int_2);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 1, __pyx_mstate_global->__pyx_int_2) != (0)) __PYX_ERR(0, 579, __pyx_L4_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 1, __pyx_mstate_global->__pyx_int_2) != (0)) __PYX_ERR(0, 836, __pyx_L4_error);
     __pyx_t_9 = 0;
-    __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 579, __pyx_L4_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 836, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_9);
-    __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 579, __pyx_L4_error)
+    __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 836, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_6);
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
     #if CYTHON_VECTORCALL
@@ -24668,13 +27371,13 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
       PyObject *__pyx_callargs[3] = {__pyx_t_8, __pyx_t_10, __pyx_t_6};
       #if CYTHON_VECTORCALL
       __pyx_t_9 = __pyx_mstate_global->__pyx_tuple[4];
-      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 579, __pyx_L4_error)
+      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 836, __pyx_L4_error)
       __Pyx_INCREF(__pyx_t_9);
       #else
       {
         PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
         __pyx_t_9 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
-        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 579, __pyx_L4_error)
+        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 836, __pyx_L4_error)
         __Pyx_GOTREF(__pyx_t_9);
       }
       #endif
@@ -24686,21 +27389,21 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 579, __pyx_L4_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 836, __pyx_L4_error)
       __Pyx_GOTREF(__pyx_t_5);
     }
     __pyx_v_scores = __pyx_t_5;
     __pyx_t_5 = 0;
 
-    /* "bertsize/_search.pyx":580
+    /* "bertsize/_search.pyx":837
  *             indices = np.empty((out.count, n_axes), dtype=np.intp)
  *             scores = np.empty((out.count, 2), dtype=np.int64)
  *             index_view, score_view = indices, scores             # <<<<<<<<<<<<<<
  *             for j in range(out.count):
  *                 for a in range(n_axes):
 */
-    __pyx_t_12 = __Pyx_PyObject_to_MemoryviewSlice_d_dc_Py_ssize_t(__pyx_v_indices, PyBUF_WRITABLE); if (unlikely(!__pyx_t_12.memview)) __PYX_ERR(0, 580, __pyx_L4_error)
-    __pyx_t_13 = __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_int64_t(__pyx_v_scores, PyBUF_WRITABLE); if (unlikely(!__pyx_t_13.memview)) __PYX_ERR(0, 580, __pyx_L4_error)
+    __pyx_t_12 = __Pyx_PyObject_to_MemoryviewSlice_d_dc_Py_ssize_t(__pyx_v_indices, PyBUF_WRITABLE); if (unlikely(!__pyx_t_12.memview)) __PYX_ERR(0, 837, __pyx_L4_error)
+    __pyx_t_13 = __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_int64_t(__pyx_v_scores, PyBUF_WRITABLE); if (unlikely(!__pyx_t_13.memview)) __PYX_ERR(0, 837, __pyx_L4_error)
     __pyx_v_index_view = __pyx_t_12;
     __pyx_t_12.memview = NULL;
     __pyx_t_12.data = NULL;
@@ -24708,7 +27411,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
     __pyx_t_13.memview = NULL;
     __pyx_t_13.data = NULL;
 
-    /* "bertsize/_search.pyx":581
+    /* "bertsize/_search.pyx":838
  *             scores = np.empty((out.count, 2), dtype=np.int64)
  *             index_view, score_view = indices, scores
  *             for j in range(out.count):             # <<<<<<<<<<<<<<
@@ -24722,7 +27425,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
     for (__pyx_t_14 = 0; __pyx_t_14 < __pyx_t_2; __pyx_t_14+=1) {
       __pyx_v_j = __pyx_t_14;
 
-      /* "bertsize/_search.pyx":582
+      /* "bertsize/_search.pyx":839
  *             index_view, score_view = indices, scores
  *             for j in range(out.count):
  *                 for a in range(n_axes):             # <<<<<<<<<<<<<<
@@ -24736,7 +27439,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
       for (__pyx_t_17 = 0; __pyx_t_17 < __pyx_t_16; __pyx_t_17+=1) {
         __pyx_v_a = __pyx_t_17;
 
-        /* "bertsize/_search.pyx":583
+        /* "bertsize/_search.pyx":840
  *             for j in range(out.count):
  *                 for a in range(n_axes):
  *                     index_view[j, a] = out.points[j * n_axes + a]             # <<<<<<<<<<<<<<
@@ -24749,7 +27452,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
       }
 
 
-      /* "bertsize/_search.pyx":584
+      /* "bertsize/_search.pyx":841
  *                 for a in range(n_axes):
  *                     index_view[j, a] = out.points[j * n_axes + a]
  *                 score_view[j, 0], score_view[j, 1] = out.scores[2 * j], out.scores[2 * j + 1]             # <<<<<<<<<<<<<<
@@ -24771,25 +27474,25 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
     }
 
 
-    /* "bertsize/_search.pyx":585
+    /* "bertsize/_search.pyx":842
  *                     index_view[j, a] = out.points[j * n_axes + a]
  *                 score_view[j, 0], score_view[j, 1] = out.scores[2 * j], out.scores[2 * j + 1]
  *             return indices, scores, bool(out.overflow)             # <<<<<<<<<<<<<<
  *         finally:
  *             free(out.points)
 */
-    __pyx_t_5 = __Pyx_PyBool_FromLong((!(!(__pyx_v_out.overflow != 0)))); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 585, __pyx_L4_error)
+    __pyx_t_5 = __Pyx_PyBool_FromLong((!(!(__pyx_v_out.overflow != 0)))); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 842, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_5);
-    __pyx_t_7 = PyTuple_New(3); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 585, __pyx_L4_error)
+    __pyx_t_7 = PyTuple_New(3); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 842, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_7);
     __Pyx_INCREF(__pyx_v_indices);
     __Pyx_GIVEREF(__pyx_v_indices);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_7, 0, __pyx_v_indices) != (0)) __PYX_ERR(0, 585, __pyx_L4_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_7, 0, __pyx_v_indices) != (0)) __PYX_ERR(0, 842, __pyx_L4_error);
     __Pyx_INCREF(__pyx_v_scores);
     __Pyx_GIVEREF(__pyx_v_scores);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_7, 1, __pyx_v_scores) != (0)) __PYX_ERR(0, 585, __pyx_L4_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_7, 1, __pyx_v_scores) != (0)) __PYX_ERR(0, 842, __pyx_L4_error);
     __Pyx_GIVEREF(__pyx_t_5);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_7, 2, __pyx_t_5) != (0)) __PYX_ERR(0, 585, __pyx_L4_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_7, 2, __pyx_t_5) != (0)) __PYX_ERR(0, 842, __pyx_L4_error);
     __pyx_t_5 = 0;
     {
       PyObject *__pyx_temp;
@@ -24803,7 +27506,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
     goto __pyx_L3_return;
   }
 
-  /* "bertsize/_search.pyx":587
+  /* "bertsize/_search.pyx":844
  *             return indices, scores, bool(out.overflow)
  *         finally:
  *             free(out.points)             # <<<<<<<<<<<<<<
@@ -24836,7 +27539,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
       {
         free(__pyx_v_out.points);
 
-        /* "bertsize/_search.pyx":588
+        /* "bertsize/_search.pyx":845
  *         finally:
  *             free(out.points)
  *             free(out.scores)             # <<<<<<<<<<<<<<
@@ -24861,7 +27564,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
       __pyx_t_29 = __pyx_r;
       __pyx_r = 0;
 
-      /* "bertsize/_search.pyx":587
+      /* "bertsize/_search.pyx":844
  *             return indices, scores, bool(out.overflow)
  *         finally:
  *             free(out.points)             # <<<<<<<<<<<<<<
@@ -24870,7 +27573,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
 */
       free(__pyx_v_out.points);
 
-      /* "bertsize/_search.pyx":588
+      /* "bertsize/_search.pyx":845
  *         finally:
  *             free(out.points)
  *             free(out.scores)             # <<<<<<<<<<<<<<
@@ -24884,7 +27587,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
     }
   }
 
-  /* "bertsize/_search.pyx":557
+  /* "bertsize/_search.pyx":814
  *         return total
  * 
  *     def visit(self, int mode, Py_ssize_t limit, Py_ssize_t k, Py_ssize_t shards, Py_ssize_t shard):             # <<<<<<<<<<<<<<
@@ -25124,6 +27827,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_8__setstate_cython__(CYTHON_U
   return __pyx_r;
 }
 /* #### Code section: module_exttypes ### */
+static struct __pyx_vtabstruct_8bertsize_7_search_Plan __pyx_vtable_8bertsize_7_search_Plan;
 
 static PyObject *__pyx_tp_new__initialisation_8bertsize_7_search_Plan(PyObject *o, 
 #if CYTHON_VECTORCALL_TPNEW
@@ -25133,6 +27837,7 @@ static PyObject *__pyx_tp_new__initialisation_8bertsize_7_search_Plan(PyObject *
 #endif
 ) {
   struct __pyx_obj_8bertsize_7_search_Plan *p = ((struct __pyx_obj_8bertsize_7_search_Plan *)o);
+  p->__pyx_vtab = __pyx_vtabptr_8bertsize_7_search_Plan;
   p->_keep = ((PyObject*)Py_None); Py_INCREF(Py_None);
   return o;
 }
@@ -26503,15 +29208,17 @@ static int __Pyx_modinit_Exttype___pyx_obj_8bertsize_7_search_Plan(__pyx_mstatet
   CYTHON_UNUSED_VAR(__pyx_mstate);
   __Pyx_RefNannySetupContext("__Pyx_modinit_Exttype___pyx_obj_8bertsize_7_search_Plan", 0);
   /*--- Exttype __pyx_obj_8bertsize_7_search_Plan ---*/
+  __pyx_vtabptr_8bertsize_7_search_Plan = &__pyx_vtable_8bertsize_7_search_Plan;
+  __pyx_vtable_8bertsize_7_search_Plan._whole_space_is_safe = (int (*)(struct __pyx_obj_8bertsize_7_search_Plan *))__pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe;
   #if CYTHON_USE_TYPE_SPECS
-  __pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_8bertsize_7_search_Plan_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan)) __PYX_ERR(0, 484, __pyx_L1_error)
+  __pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_8bertsize_7_search_Plan_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan)) __PYX_ERR(0, 716, __pyx_L1_error)
   #else
   __pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan = &__pyx_type_8bertsize_7_search_Plan;
   #endif
   #if !CYTHON_COMPILING_IN_LIMITED_API
   #endif
   #if !CYTHON_USE_TYPE_SPECS
-  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan) < (0)) __PYX_ERR(0, 484, __pyx_L1_error)
+  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan) < (0)) __PYX_ERR(0, 716, __pyx_L1_error)
   #endif
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount((PyObject*)__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan);
@@ -26523,7 +29230,7 @@ static int __Pyx_modinit_Exttype___pyx_obj_8bertsize_7_search_Plan(__pyx_mstatet
   #endif
   #if CYTHON_UPDATE_DESCRIPTOR_DOC
   {
-    PyObject *wrapper = PyObject_GetAttrString((PyObject *)__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan, "__init__"); if (unlikely(!wrapper)) __PYX_ERR(0, 484, __pyx_L1_error)
+    PyObject *wrapper = PyObject_GetAttrString((PyObject *)__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan, "__init__"); if (unlikely(!wrapper)) __PYX_ERR(0, 716, __pyx_L1_error)
     if (Py_IS_TYPE(wrapper, &PyWrapperDescr_Type)) {
       __pyx_wrapperbase_8bertsize_7_search_4Plan___init__ = *((PyWrapperDescrObject *)wrapper)->d_base;
       __pyx_wrapperbase_8bertsize_7_search_4Plan___init__.doc = __pyx_doc_8bertsize_7_search_4Plan___init__;
@@ -26531,8 +29238,9 @@ static int __Pyx_modinit_Exttype___pyx_obj_8bertsize_7_search_Plan(__pyx_mstatet
     }
   }
   #endif
-  if (PyObject_SetAttr(__pyx_m, __pyx_mstate_global->__pyx_n_u_Plan, (PyObject *) __pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan) < (0)) __PYX_ERR(0, 484, __pyx_L1_error)
-  if (__Pyx_setup_reduce((PyObject *) __pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan) < (0)) __PYX_ERR(0, 484, __pyx_L1_error)
+  if (__Pyx_SetVtable(__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan, __pyx_vtabptr_8bertsize_7_search_Plan) < (0)) __PYX_ERR(0, 716, __pyx_L1_error)
+  if (PyObject_SetAttr(__pyx_m, __pyx_mstate_global->__pyx_n_u_Plan, (PyObject *) __pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan) < (0)) __PYX_ERR(0, 716, __pyx_L1_error)
+  if (__Pyx_setup_reduce((PyObject *) __pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan) < (0)) __PYX_ERR(0, 716, __pyx_L1_error)
   __Pyx_RefNannyFinishContext();
   return 0;
   __pyx_L1_error:;
@@ -27548,34 +30256,34 @@ __Pyx_RefNannySetupContext("PyInit__search", 0);
   if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_np, __pyx_t_4) < (0)) __PYX_ERR(0, 23, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "bertsize/_search.pyx":547
- *         self.walk.exhaustive = exhaustive
+  /* "bertsize/_search.pyx":804
+ *         return bs_block_is_safe(&self.walk.options, &self.walk.plan, &corner, self.walk.mask)
  * 
  *     def count(self, const Py_ssize_t[::1] outer, int threads):             # <<<<<<<<<<<<<<
  *         """Fits with the outermost axis at each of the indices `outer` (summed)."""
  *         cdef int64_t total = 0
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8bertsize_7_search_4Plan_3count, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Plan_count, NULL, __pyx_mstate_global->__pyx_n_u_bertsize__search, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 547, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8bertsize_7_search_4Plan_3count, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Plan_count, NULL, __pyx_mstate_global->__pyx_n_u_bertsize__search, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 804, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_8bertsize_7_search_Plan, __pyx_mstate_global->__pyx_n_u_count, __pyx_t_4) < (0)) __PYX_ERR(0, 547, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_8bertsize_7_search_Plan, __pyx_mstate_global->__pyx_n_u_count, __pyx_t_4) < (0)) __PYX_ERR(0, 804, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "bertsize/_search.pyx":557
+  /* "bertsize/_search.pyx":814
  *         return total
  * 
  *     def visit(self, int mode, Py_ssize_t limit, Py_ssize_t k, Py_ssize_t shards, Py_ssize_t shard):             # <<<<<<<<<<<<<<
  *         """Collect the fits (mode 0), the top k (1) or the Pareto front (2), over the
  *         outermost indices v with v % shards == shard.
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8bertsize_7_search_4Plan_5visit, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Plan_visit, NULL, __pyx_mstate_global->__pyx_n_u_bertsize__search, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 557, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8bertsize_7_search_4Plan_5visit, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Plan_visit, NULL, __pyx_mstate_global->__pyx_n_u_bertsize__search, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 814, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_8bertsize_7_search_Plan, __pyx_mstate_global->__pyx_n_u_visit, __pyx_t_4) < (0)) __PYX_ERR(0, 557, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_8bertsize_7_search_Plan, __pyx_mstate_global->__pyx_n_u_visit, __pyx_t_4) < (0)) __PYX_ERR(0, 814, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
   /* "(tree fragment)":1
@@ -27605,33 +30313,33 @@ __Pyx_RefNannySetupContext("PyInit__search", 0);
   if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_setstate_cython, __pyx_t_4) < (0)) __PYX_ERR(1, 3, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "bertsize/_search.pyx":591
+  /* "bertsize/_search.pyx":848
  * 
  * 
  * STEP_FLOPS_CODE = STEP_FLOPS             # <<<<<<<<<<<<<<
  * KIND_PLAIN, KIND_HEAD_DIM, KIND_FFN_RATIO = PLAIN, HEAD_DIM, FFN_RATIO
 */
-  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_STEP_FLOPS); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 591, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_STEP_FLOPS); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 848, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_STEP_FLOPS_CODE, __pyx_t_4) < (0)) __PYX_ERR(0, 591, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_STEP_FLOPS_CODE, __pyx_t_4) < (0)) __PYX_ERR(0, 848, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "bertsize/_search.pyx":592
+  /* "bertsize/_search.pyx":849
  * 
  * STEP_FLOPS_CODE = STEP_FLOPS
  * KIND_PLAIN, KIND_HEAD_DIM, KIND_FFN_RATIO = PLAIN, HEAD_DIM, FFN_RATIO             # <<<<<<<<<<<<<<
 */
-  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_PLAIN); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 592, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_PLAIN); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 849, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  __pyx_t_5 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_HEAD_DIM); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 592, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_HEAD_DIM); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 849, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_9 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_FFN_RATIO); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 592, __pyx_L1_error)
+  __pyx_t_9 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_FFN_RATIO); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 849, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_9);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_KIND_PLAIN, __pyx_t_4) < (0)) __PYX_ERR(0, 592, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_KIND_PLAIN, __pyx_t_4) < (0)) __PYX_ERR(0, 849, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_KIND_HEAD_DIM, __pyx_t_5) < (0)) __PYX_ERR(0, 592, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_KIND_HEAD_DIM, __pyx_t_5) < (0)) __PYX_ERR(0, 849, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_KIND_FFN_RATIO, __pyx_t_9) < (0)) __PYX_ERR(0, 592, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_KIND_FFN_RATIO, __pyx_t_9) < (0)) __PYX_ERR(0, 849, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
 
   /* "bertsize/_search.pyx":1
@@ -27685,7 +30393,7 @@ static int __Pyx_InitCachedBuiltins(__pyx_mstatetype *__pyx_mstate) {
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
-  __pyx_builtin_enumerate = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_enumerate); if (!__pyx_builtin_enumerate) __PYX_ERR(0, 526, __pyx_L1_error)
+  __pyx_builtin_enumerate = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_enumerate); if (!__pyx_builtin_enumerate) __PYX_ERR(0, 759, __pyx_L1_error)
   __pyx_builtin___import__ = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_import); if (!__pyx_builtin___import__) __PYX_ERR(1, 119, __pyx_L1_error)
   __pyx_builtin_Ellipsis = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_Ellipsis); if (!__pyx_builtin_Ellipsis) __PYX_ERR(1, 436, __pyx_L1_error)
   __pyx_builtin_id = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_id); if (!__pyx_builtin_id) __PYX_ERR(1, 662, __pyx_L1_error)
@@ -27750,27 +30458,27 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
   if (__Pyx_PyTuple_SET_ITEM(__pyx_mstate_global->__pyx_tuple[1], 0, __pyx_mstate_global->__pyx_slice[0]) != (0)) __PYX_ERR(1, 763, __pyx_L1_error);
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[1]);
 
-  /* "bertsize/_search.pyx":491
+  /* "bertsize/_search.pyx":723
  * 
  *     def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,
  *                  tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),             # <<<<<<<<<<<<<<
- *                  bint exhaustive=False):
+ *                  bint exhaustive=False, bint plane=False):
  *         """Args:
 */
   {
     PyObject* __pyx_temp[2] = {__pyx_mstate_global->__pyx_int_0, __pyx_mstate_global->__pyx_int_0};
-    __pyx_mstate_global->__pyx_tuple[2] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[2])) __PYX_ERR(0, 491, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[2] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[2])) __PYX_ERR(0, 723, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[2]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[2]);
   {
     PyObject* __pyx_temp[2] = {__pyx_mstate_global->__pyx_int_1, __pyx_mstate_global->__pyx_int_1};
-    __pyx_mstate_global->__pyx_tuple[3] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[3])) __PYX_ERR(0, 491, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[3] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[3])) __PYX_ERR(0, 723, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[3]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[3]);
 
-  /* "bertsize/_search.pyx":578
+  /* "bertsize/_search.pyx":835
  *             if status < 0:
  *                 raise MemoryError()
  *             indices = np.empty((out.count, n_axes), dtype=np.intp)             # <<<<<<<<<<<<<<
@@ -27779,7 +30487,7 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
-    __pyx_mstate_global->__pyx_tuple[4] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[4])) __PYX_ERR(0, 578, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[4] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[4])) __PYX_ERR(0, 835, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[4]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[4]);
@@ -27843,38 +30551,38 @@ static int __Pyx_InitConstants(__pyx_mstatetype *__pyx_mstate) {
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
   {
-    const struct { const unsigned int length: 8; } str_length_index[] = {{6},{5},{8},{15},{1},{2},{15},{23},{25},{32},{20},{22},{1},{1},{37},{45},{22},{179},{8},{8},{15},{7},{6},{2},{9},{50},{61},{24},{30},{37},{5},{8},{14},{13},{10},{4},{22},{24},{10},{10},{15},{8},{15},{20},{12},{9},{17},{8},{8},{12},{10},{8},{10},{8},{7},{14},{11},{10},{19},{14},{12},{10},{17},{13},{12},{12},{19},{8},{13},{1},{3},{15},{18},{4},{4},{16},{1},{4},{18},{5},{9},{5},{15},{5},{6},{7},{9},{5},{10},{11},{5},{6},{7},{4},{2},{3},{5},{10},{7},{5},{4},{5},{8},{1},{1},{5},{4},{7},{4},{1},{6},{4},{4},{2},{10},{5},{3},{9},{3},{5},{4},{5},{3},{8},{10},{6},{4},{10},{5},{5},{6},{4},{5},{6},{4},{4},{6},{7},{5},{6},{6},{6},{5},{8},{1}};
+    const struct { const unsigned int length: 8; } str_length_index[] = {{6},{5},{8},{15},{1},{2},{15},{23},{25},{32},{20},{22},{1},{1},{37},{45},{22},{179},{8},{8},{15},{7},{6},{2},{9},{50},{61},{24},{30},{37},{5},{8},{14},{13},{10},{4},{22},{24},{10},{10},{15},{8},{15},{20},{12},{9},{17},{8},{8},{12},{10},{8},{10},{8},{7},{14},{11},{10},{19},{14},{12},{10},{17},{13},{12},{12},{19},{8},{13},{1},{3},{15},{18},{4},{4},{16},{1},{4},{18},{5},{9},{5},{15},{5},{6},{7},{9},{5},{10},{11},{5},{6},{7},{4},{2},{3},{5},{10},{7},{5},{4},{5},{8},{1},{1},{5},{4},{7},{4},{1},{6},{4},{4},{2},{10},{5},{3},{9},{3},{5},{4},{5},{5},{3},{8},{10},{6},{4},{10},{5},{5},{6},{4},{5},{6},{4},{4},{6},{7},{5},{6},{6},{6},{5},{8},{1}};
     const struct { const unsigned int length: 9; } bytes_length_index[] = {{1},{9},{61},{289}};
     #ifndef CYTHON_COMPRESS_STRINGS
       #define CYTHON_COMPRESS_STRINGS 90
     #endif
-    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1261 bytes) */
-static const char cstring[] = "x\332}TKs\023G\020\306!\020\223\230\330\346\221\"I%\031\223P&\t\210Pq\002\244(R\212%\027\252\200-,\236\005US\243\331\2264xwf53+K\2348\372\270\307=\356q\217:\372\350#G\035\367\310O\340\047\244gW2\004R\221\275\263=\263\335=_\177\375 \314\222_\206\204\r\301\020\325~\016\334\336\272h5\000\351h\326\r@\332\037+\177\220\233w!Pz\364P\300.Q\035r\223+iE7R\221!Lz\304\023\332\331\275\177,\344\354\203\261Zx\340\275\243L\224\376\337\357\377>;\324\274\365\347:\223RY\302\214\021]I\254\"\032\230wYI\177D\202\002\344\000A6\344\200\371\302#\201\362\340\022\201a\210\266\350j\225\257\272{W;J[\315\344\352%\322EW3e\323c!\340U\310\2050dSY \266\207\354\254\217lOI\202g\036\370\242\r\232Y\300\333\034>\364\252\235\222$\315z\363\362\332\365\265\002\255\006G\243!&js\037\201:f;\244\035\t\337\242w;\n\301TH\243CF*\"\022\020\027F\021\242\336\273\006\266\007\222\030\260N \253E\314\314\n%)\232\013\331]\235\322$\006\340\2547\230o\240\302<\217\242\036 \346@\031K\270\362}\247\243\244\251\2606\367\204am\037@\272\265\313\205)%O*\014\254\303\"\337\022J5x\021\007J\211\027\025\236\245\222\2271\320\201`>~\345B\nK\251\001\277S\331e\376\016\341e6\332\200\227\311\001h[F\303H\263$\255\254(\202\204\223P\360\035\037\241\033\315\257 \211\326\210\027p\005]1\315{\225p4\214\n4\205\265\357+\216$\023\2465\033\021\217YV\371\217\257e\276\034\341e\251\230J\265\265\336h\324}_\204F\230\277\033\2335\272\261\261I\267\253\367\033[\305\356v\275Z\243\265\306\335b\323\274Sml6}&\335S9\214\234\027\300)\235\236b\n\0142\377\3369W\221\264\2054\020F\330\326\375z\223n\334\331j\266\350\372V\255\336\202~\004\222\203k\227\312\333\316A\333\321\020\237\032\226\r\335\204\241\335\206\016\245\323\324\"\345H\257K\376[\241\013VX\010\334\201\347l\360\327\211$w\357\356\014\026\376D\020b=;)`B\026o\345E~\361M\262\240|\273\353)E\232)\357\001\3371QP\356\246^\234\350\n\263\224\"Y$\013h]\316\364\006\326\361\357|\364#\346\317\334\316\252\345\003\366\016\017`\3506\310\342!\024\363\016\364\017\330\245\324\202q\261\010C\271\322*\302\216\001\206\305;\313:mG\235""\016\266\240\031I.T\345P\307\270\001\326f\006f\245U\231\226\026\347,4\034\013\017(\222\203m\317\241\315\370N\221\301i\017)\351\271\330\213\305]\\\026-\004\241\035a\032q\204\224\253\006d\243\350~\320Zi\030\366Xd\\\007v\304\020<Z\014\221\216\317\272\006\253=`v:dz8\236\004\376\rq\206A\271P7\242\334H\343`\204\264\277\257\341\022\272L\233ry\001\317\261S\002a\003fvp\2509u7\311\244\244.JG$\032\0072t\331\361Y\033|\203R8B\334%t\304\204\254\340?\350\020c\r\231\320&T\241\206\2560xf\2205(@\024\222q\355\214\231\230\016\201\242\255p\321^\2718<\230$]d*2\350 4V\341\243#nm\317\215_\334[\346c\325\340eQ\210\375\nHF\004\246h\216]\245w|\305\274\341\326\313\271\374\343O\367~\216\357\275\254\276\236\377&\271\227\317\177\227D\351F\266\222]}s\374\310\311sq\177r\256>\251?\236<f\023\326\316\027\316\306\317\322\345t%]Kw3\030_\035W\363\371\305\275\376\313\352\233SGN\\Lm\366\333x\356\315\374\221\023\213{l\257\037\037\213[\311\\>\3779n\242x=\336MX>\377\331\336\265\370\373\370q\322J\217\245\017\263k\343\225|\376D\276|*_\3722\371:\255\246\367R/[\035/\217/\214\243\375\332\301\321\203\353\257\256\346\013\213{\273q\033=--\347\013_\240t<i\247G\323\353\331\215\361\306\376\371\375\252C\265\035\017\222\355\304\244\027\263\037\262\316\370\2571\313\027\316%\047\323\047\031\nK\010\344A\262\222\374\212\367/\235\211\353\311\331\204%\375\374\314\267\3702\351\205\324\0247\236G\253\356\376\366~?_\372\252P\366\322\237\262j\326\032\037\033\267\366?\331\357\037|tp\376\240\366\352\350\253k\223\355\326\244\365`\362\340\321\344\321\223\311\223\247\223\247\317\362\205\323\361\215\344vZ\313\346\262\323Y\3655^9\027\237\216\253\371L\370\007%\315\020\007";
-    PyObject *data = __Pyx_DecompressString(cstring, 1261, 1);
+    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1262 bytes) */
+static const char cstring[] = "x\332}T\315s\0237\024\047\245\320\320\206&\341\243C\333i\253\3202\241-\2302M\013t\030:n\354\014\236Bbb>\007f4\262\366\331\026\331\225\326\222\326\2619q\314q\217{\334\343\036}\3141G\216>\356\221?\201?\241O\273v\240\320\351\332\253}\222\336\347\357}\020f\311/C\302\206`\210j?\007no]\264\032\200t4\353\006 \355\217\225?\310\315\273\020(=z(`\227\250\016\271\311\225\264\242\033\251\310\020&=\342\t\355\344\336?\026rva\254\026\036x\3570\023\245\377\367\376\337g\207\234\267\376\\gR*K\2301\242+\211UD\003\363.+\351\217HP89@\047\033r\300|\341\221@yp\211\3000DYT\265\312W\235\335\325\216\322V3\271z\211tQ\325\214\331\364X\010h\n\261\020\206l*\013\304\366\020\235\365\221\355)I\360\314\003_\264A3\013h\315\371\207Z\265c\222\244Yo^^\273\276Vx\253\301\301h\210\211\332\334GG\035\262\035\322\216\204oQ\273\035\205`*\244\321!#\025\021\t\350\027F\021\"\337\273\002\266\007\222\030\260\216 \253E\314\314\n%)\212\013\331]\235\302$\006\340\2447\230o\240\302<\217\"\037\240\317\2012\226p\345\373\216GISam\356\t\303\332>\200tk\227\013SR\236T\030X\207E\276%\224j\360\"\016\224\022/*4K%/c\240\003\301|\274\345B\nK\251\001\277S\331e\376\016\341e6\332\200\306\344\000\264-\243a\244Y\202VV\024A\300I(\370\216\217\256\033\315\257 \210\326\210\027p\005U1\315{\225p4\214\no\ni\337W\034A&Lk6\"\036\263\254\362\037\267e\276\034\340e\251\230J\265\265\336h\324}_\204F\230\277\033\2335\272\261\261I\267\253\367\033[\305\356v\275Z\243\265\306\335b\323\274Sml6}&\335[9\214\234\027\216S:=\305\024\030D\376\275s\256\"i\013j \214\260\255\373\365&\335\270\263\325l\321\365\255Z\275\005\375\010$\007\327.\225\267\235\203\262\243!\2765,\033\272\tC\273\r\035J\247\251E\310\021^\227\374\267D\027\254\260\020\270\003\317\311\340\323\211$w\337\356\314-|D\020b=;*`B\026_\345E~q\047YP~\235yJ\021f\312{\300wL\024\224\273\251\026G\272\302,\251H\026\311\002Z\2273\276\201u\370;\035\375\210\3713\265\263j\371\000\275\303\003\030\272\r\242x\350\212y\307\365\017\320\245\324\202q\261\010C\271\322*\302\216\001\206\305;\313:mG\235\016\266\240\031I.T""\345\220\307\270\001\326f\006f\245U\231\226\026\347,4\034\013\017(\202\203m\317\241\315\370N\221\301i\017)\351\271\330\213\305\031.\213\026\202\320\2160\2158B\312U\003\242Qt?h\2554\014{,2\256\003;b\010\036-\206H\307g]\203\325\0360;\0352=\034O\002\177C\234aP.\324\215(7\3228\030!\355\357k\270\204.\323\246\\^\300s\354\224@\330\200\231\035\034j\216\335M2)\251\213\322\001\211\302\201\014]v|\326\006\337 \025\216\320\357\322u\364\tQ\301?\350\020c\r\231\320&\304j\205P\205\032\272\302\340\205A\350\240\360\244\240\214\353iL\307t\022\024\275\205\213\366\312\3059\205\231\322E\272\"\203\nBc\025\276:\342\326\366\334\014\306\275e>\226\016Z\214BlZ@D\"0E\207\354*\275\343+\346\r\267^\316\345\037\177\272\367s|\357e\365\365\3747\311\275|\376\273$J7\262\225\354\352\233\343GN\236\213\373\223s\365I\375\361\3441\233\260v\276p6~\226.\247+\351Z\272\233\301\370\352\270\232\317/\356\365_V\337\234:r\342bj\263\337\306so\346\217\234X\334c{\375\370X\334J\346\362\371\317q\023\305\353\361n\302\362\371\317\366\256\305\337\307\217\223Vz,}\230]\033\257\344\363\047\362\345S\371\322\227\311\327i5\275\227z\331\352xy|a\034\355\327\016\216\036\\\177u5_X\334\333\215\333\250ii9_\370\002\251\343I;=\232^\317n\2147\366\317\357W\235W\333\361 \331NLz1\373!\353\214\377\032\263|\341\\r2}\222!\261\204\216<HV\222_\321\376\322\231\270\236\234MX\322\317\317|\213\037\223^HMa\361<Ju\367\267\367\373\371\322W\005\263\227\376\224U\263\326\370\330\270\265\377\311~\377\340\243\203\363\007\265WG_]\233l\267&\255\007\223\007\217&\217\236L\236<\235<}\226/\234\216o$\267\323Z6\227\235\316\252\257\321\344\\|:\256\3463\342\037{&\022\027";
+    PyObject *data = __Pyx_DecompressString(cstring, 1262, 1);
     #define __Pyx_DecompressString_LZSS_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (1652 bytes) */
-static const char cstring[] = "\377 at 0x a\377xes obje\377ct>(tree\377 fragmen\377t).: <Me\377moryView\377 of <con\377tiguous \177and dir4\001\366\007\rin\021\005stri\367ded\"\010 or \346\004\031><(\tA\006>?C\377annot as\377sign to \377read-onl\327y m\240\002v\242\000In\377valid mo\177de, exp\324\000\356|\000\047c\047t\001\047fo\377rtran\047, \371gH\000%\005shape\374\222\000\211 is Not\357e th\233 Cyt\357hon \021\000del\177iberatek\000\336\320\001cter!\001n \177PEP-484\212\"\373re\303!s sub\363cl\246\000\326!f bu\357ilti\260\000ype\377s. If yoOu ne\224 \303\000p\316\000\376%\tthen se\335t\200\000e \047\357\002at\377ion_typi\267ng\047\355$iv\242\000o\377 False.a\327dd_\231 e\317@mo\177st coll\315@\3763\000s.abcdi\177sableen\002\001\357gcis\004\003dno\377 default\377 __reduc\277e__ duU\002n\367on-\272@vial\376\033\000cinit__\377self.wal\267k c\210Cbej\000n\357vert\310\003a P\364\257#\314c \356  pic{kl\270\000src/\302 \277tsize/H\000a\377rch.pyxu|\223\002\316Aalloc\342 \377 array d\017ata.\013\020\252C\374a\331c\377s.ASCIIE\377llipsisK\377IND_FFN_\337RATIO\t\002HE\277AD_DIM\026\002P\377LAINPlanj\000\001.\361\006c\351B__\017\004\326\200@st\356@_\013\nco\367unt3\002visi\377tSTEP_FL\377OPS_CODE\377Sequence\362\253\205\001.\260\205\007Q\000yx_P\377yDict_Ne\177xtRef__\324D\266\360 __\251b__\001\005g\277etitem\r\001d<0\001\027\000func\035\001\030\000|\221\003+\000impor\223@\277__main;\001m\357odulM\002nam\346\002\003ewT\001\344 _ch\037ecksuT\000\n\001?\004\260\025\001\327`\366@\037\001un\250Be7_En \005vt\270a\230\001\017qualO\005\246e\255.\300f{ex\314\001set_\203\005\370\311&\346\000\315.__tes\376\310\001is_coro\377utineaab\375c\214e_buffe\377rasyncio\365.\033\006s\275\210\001base\372\323e.\324dccaps\355c\366`e_\232 tra?ceback\275B\262\210\003Oiond\370\001\000\002_v\000\276\201\211\003empty\304@o\233de\000\003re\213 \371\206\002e\377rrorexha\377ustivefi\357xed_\355\207\002fla\377gsformat\376\336\207\004headidi\277dxinde\000\002x\371_\237\210\001\231\211\001cesin\227t64\002\000p\346A\310`e\375m\224\205""\001jklimi\377tmaskmem\234\316\210\001\306\210\001nn_\243\212\001\320An\337dimnp\232Ala\357bels\245@pyo;bj\274\212\003ive\267 \272 \367erp\351\000pair\377spopregi_sters\327 e\200\002:\005\002s\313\206\001set\376\206\004\202\211\002_shard\000\002s\244\206\001\337start\204\205\001us\336>\000psto\001\000ru\317ctth\373\211\001\r\000ta\371l\263`\326 updat\333ev\014\000es\230\205\002wo\377rkloadxO\377\200\001\330\004\n\210+\220\377Q\200A\340\010\035\230Q\377\330\010\037\230u\240F\250\377!\2501\360\006\000\r\030\377\220q\320\030E\320EX\377\320Xa\320ab\330\014\377\025\220\\\240\021\240!\240\3774\240w\250e\2601\260\377A\330\010\017\210q\200A\377\360\022\000\t(\240t\250\3775\260\001\360\010\000\t\017\377\210a\210q\220\005\220S\337\230\001\330\010\016\n\000u\220\377C\220w\230a\330\010\013\377\2107\220#\220X\230S\377\240\005\240V\2507\260!\377\330\010\t\330\021\022\330\020\377\031\230\033\240A\240Q\240\377d\250\047\260\021\260%\260\377u\270D\300\003\3008\310\3771\330\014\017\210w\220b\276G\000\020\021\330\014\026\007\000\006\377\230b\240\003\2408\2509\277\260F\270\"\270A\222\001R\377\220v\230R\230s\240(\377\250$\250f\260B\260a\377\330\014\030\230\r\240Y\250\372\006\000\020\206\000U\230!\2303\376}\000\020\024\220E\230\025\230\277a\230q\330\024\036\004\000s\257\240%\240sm\002\"3\000g\177\270R\270q\330\020\032(\002\377d\240*\250A\250S\260\377\005\260S\270\007\270q\300\377\002\300\"\300D\310\003\310\3777\320RS\320SU\320\377UW\320WY\320Y[\377\320[\\\330\014\023\2209\377\230H\240D\250\001\250\023\377\250A\340\014\020\220\001\220\003\023\220\227\000\002\004";
-    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 1652, 2002);
+    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (1658 bytes) */
+static const char cstring[] = "\377 at 0x a\377xes obje\377ct>(tree\377 fragmen\377t).: <Me\377moryView\377 of <con\377tiguous \177and dir4\001\366\007\rin\021\005stri\367ded\"\010 or \346\004\031><(\tA\006>?C\377annot as\377sign to \377read-onl\327y m\240\002v\242\000In\377valid mo\177de, exp\324\000\356|\000\047c\047t\001\047fo\377rtran\047, \371gH\000%\005shape\374\222\000\211 is Not\357e th\233 Cyt\357hon \021\000del\177iberatek\000\336\320\001cter!\001n \177PEP-484\212\"\373re\303!s sub\363cl\246\000\326!f bu\357ilti\260\000ype\377s. If yoOu ne\224 \303\000p\316\000\376%\tthen se\335t\200\000e \047\357\002at\377ion_typi\267ng\047\355$iv\242\000o\377 False.a\327dd_\231 e\317@mo\177st coll\315@\3763\000s.abcdi\177sableen\002\001\357gcis\004\003dno\377 default\377 __reduc\277e__ duU\002n\367on-\272@vial\376\033\000cinit__\377self.wal\267k c\210Cbej\000n\357vert\310\003a P\364\257#\314c \356  pic{kl\270\000src/\302 \277tsize/H\000a\377rch.pyxu|\223\002\316Aalloc\342 \377 array d\017ata.\013\020\252C\374a\331c\377s.ASCIIE\377llipsisK\377IND_FFN_\337RATIO\t\002HE\277AD_DIM\026\002P\377LAINPlanj\000\001.\361\006c\351B__\017\004\326\200@st\356@_\013\nco\367unt3\002visi\377tSTEP_FL\377OPS_CODE\377Sequence\362\253\205\001.\260\205\007Q\000yx_P\377yDict_Ne\177xtRef__\324D\266\360 __\251b__\001\005g\277etitem\r\001d<0\001\027\000func\035\001\030\000|\221\003+\000impor\223@\277__main;\001m\357odulM\002nam\346\002\003ewT\001\344 _ch\037ecksuT\000\n\001?\004\260\025\001\327`\366@\037\001un\250Be7_En \005vt\270a\230\001\017qualO\005\246e\255.\300f{ex\314\001set_\203\005\370\311&\346\000\315.__tes\376\310\001is_coro\377utineaab\375c\214e_buffe\377rasyncio\365.\033\006s\275\210\001base\372\323e.\324dccaps\355c\366`e_\232 tra?ceback\275B\262\210\003Oiond\370\001\000\002_v\000\276\201\211\003empty\304@o\233de\000\003re\213 \371\206\002e\377rrorexha\377ustivefi\357xed_\355\207\002fla\377gsformat\376\336\207\004headidi\277dxinde\000\002x\371_\237\210\001\231\211\001cesin\227t64\002\000p\346A\310`e\375m\224\205""\001jklimi\377tmaskmem\234\316\210\001\306\210\001nn_\243\212\001\320An\337dimnp\232Ala\357bels\245@pyo;bj\274\212\003ive\267 \272 \367erp\351\000pair\377splanepo\377pregisteKrs\334 e\205\002\005\002s\320\206\001\347set\203\207\004\207\211\002sha\353rd\000\002s\251\206\001sta\333rt\211\205\001us>\000ps\373to\001\000ructt9h\200\212\001\r\000tal\270`\333 \177updatev\014\000\373es\235\205\002workl\377oadxO\200\001\330\377\004\n\210+\220Q\200A\377\340\010\035\230Q\330\010\037\377\230u\240F\250!\2501\377\360\006\000\r\030\220q\320\377\030E\320EX\320Xa\377\320ab\330\014\025\220\\\377\240\021\240!\2404\240w\377\250e\2601\260A\330\010\377\017\210q\200A\360\022\000\377\t(\240t\2505\260\001\377\360\010\000\t\017\210a\210\377q\220\005\220S\230\001\330\373\010\016\n\000u\220C\220w\377\230a\330\010\013\2107\220\377#\220X\230S\240\005\240\377V\2507\260!\330\010\t\377\330\021\022\330\020\031\230\033\377\240A\240Q\240d\250\047\377\260\021\260%\260u\270D\377\300\003\3008\3101\330\014\337\017\210w\220bG\000\020\021\367\330\014\026\007\000\006\230b\240\377\003\2408\2509\260F\270\367\"\270A\222\001R\220v\230\377R\230s\240(\250$\250\377f\260B\260a\330\014\030_\230\r\240Y\250\006\000\020\206\000\337U\230!\2303}\000\020\024\377\220E\230\025\230a\230q\367\330\024\036\004\000s\240%\240\365sm\002\"3\000g\270R\270\357q\330\020\032(\002d\240*\377\250A\250S\260\005\260S\377\270\007\270q\300\002\300\"\377\300D\310\003\3107\320R\377S\320SU\320UW\320\377WY\320Y[\320[\\\377\330\014\023\2209\230H\240\377D\250\001\250\023\250A\340\177\014\020\220\001\220\023\220\227\000\000\002\004";
+    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 1658, 2007);
     #define __Pyx_DecompressString_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #else /* compression: none (2002 bytes) */
-static const char bytes[] = " at 0x axes object>(tree fragment).: <MemoryView of <contiguous and direct><contiguous and indirect><strided and direct or indirect><strided and direct><strided and indirect>>?Cannot assign to read-only memoryviewInvalid mode, expected \047c\047 or \047fortran\047, got Invalid shape in axis Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_noteat most collections.abcdisableenablegcisenabledno default __reduce__ due to non-trivial __cinit__self.walk cannot be converted to a Python object for picklingsrc/bertsize/_search.pyxunable to allocate array data.unable to allocate shape and strides.ASCIIEllipsisKIND_FFN_RATIOKIND_HEAD_DIMKIND_PLAINPlanPlan.__reduce_cython__Plan.__setstate_cython__Plan.countPlan.visitSTEP_FLOPS_CODESequenceView.MemoryView__Pyx_PyDict_NextRef__annotate____class____class_getitem____dict____func____getstate____import____main____module____name____new____pyx_checksum__pyx_state__pyx_type__pyx_unpickle_Enum__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___is_coroutineaabcallocate_bufferasyncio.coroutinesaxesbasebertsize._searchccapscline_in_tracebackcountdirectiondtypedtype_is_objectemptyencodeencoderenumerateerrorexhaustivefixed_validflagsformatfortranheadididxindexindex_viewindicesint64intpitemsitemsizejklimitmaskmemviewmodenn_axesnamendimnpnum_labelsnumpyobjobjectiveoutouterpackpairspopregisterscore_viewscoresselfsetdefaultshapeshardshardssizestartstatusstepstopstructthreadstotalunpackupdatevaluesvisitworkloadxO\200\001\330\004\n\210+\220Q\200A\340\010\035\230Q\330\010\037\230u\240F\250!\2501\360\006\000\r\030\220q\320\030E\320EX\320Xa\320ab\330\014\025\220\\\240\021\240!\2404\240w\250e\2601\260A\330\010\017\210q\200A\360\022\000\t(\240t\2505\260\001\360\010\000\t\017\210a\210q\220\005\220S\230\001\330\010\016\210a\210u\220C\220w\230a\330\010""\013\2107\220#\220X\230S\240\005\240V\2507\260!\330\010\t\330\021\022\330\020\031\230\033\240A\240Q\240d\250\047\260\021\260%\260u\270D\300\003\3008\3101\330\014\017\210w\220b\230\001\330\020\021\330\014\026\220b\230\006\230b\240\003\2408\2509\260F\270\"\270A\330\014\025\220R\220v\230R\230s\240(\250$\250f\260B\260a\330\014\030\230\r\240Y\250a\330\014\020\220\005\220U\230!\2303\230a\330\020\024\220E\230\025\230a\230q\330\024\036\230a\230s\240%\240s\250\047\260\021\260\"\260B\260g\270R\270q\330\020\032\230!\2303\230d\240*\250A\250S\260\005\260S\270\007\270q\300\002\300\"\300D\310\003\3107\320RS\320SU\320UW\320WY\320Y[\320[\\\330\014\023\2209\230H\240D\250\001\250\023\250A\340\014\020\220\001\220\023\220A\330\014\020\220\001\220\023\220A";
+    #else /* compression: none (2007 bytes) */
+static const char bytes[] = " at 0x axes object>(tree fragment).: <MemoryView of <contiguous and direct><contiguous and indirect><strided and direct or indirect><strided and direct><strided and indirect>>?Cannot assign to read-only memoryviewInvalid mode, expected \047c\047 or \047fortran\047, got Invalid shape in axis Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_noteat most collections.abcdisableenablegcisenabledno default __reduce__ due to non-trivial __cinit__self.walk cannot be converted to a Python object for picklingsrc/bertsize/_search.pyxunable to allocate array data.unable to allocate shape and strides.ASCIIEllipsisKIND_FFN_RATIOKIND_HEAD_DIMKIND_PLAINPlanPlan.__reduce_cython__Plan.__setstate_cython__Plan.countPlan.visitSTEP_FLOPS_CODESequenceView.MemoryView__Pyx_PyDict_NextRef__annotate____class____class_getitem____dict____func____getstate____import____main____module____name____new____pyx_checksum__pyx_state__pyx_type__pyx_unpickle_Enum__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___is_coroutineaabcallocate_bufferasyncio.coroutinesaxesbasebertsize._searchccapscline_in_tracebackcountdirectiondtypedtype_is_objectemptyencodeencoderenumerateerrorexhaustivefixed_validflagsformatfortranheadididxindexindex_viewindicesint64intpitemsitemsizejklimitmaskmemviewmodenn_axesnamendimnpnum_labelsnumpyobjobjectiveoutouterpackpairsplanepopregisterscore_viewscoresselfsetdefaultshapeshardshardssizestartstatusstepstopstructthreadstotalunpackupdatevaluesvisitworkloadxO\200\001\330\004\n\210+\220Q\200A\340\010\035\230Q\330\010\037\230u\240F\250!\2501\360\006\000\r\030\220q\320\030E\320EX\320Xa\320ab\330\014\025\220\\\240\021\240!\2404\240w\250e\2601\260A\330\010\017\210q\200A\360\022\000\t(\240t\2505\260\001\360\010\000\t\017\210a\210q\220\005\220S\230\001\330\010\016\210a\210u\220C\220w\230a\330""\010\013\2107\220#\220X\230S\240\005\240V\2507\260!\330\010\t\330\021\022\330\020\031\230\033\240A\240Q\240d\250\047\260\021\260%\260u\270D\300\003\3008\3101\330\014\017\210w\220b\230\001\330\020\021\330\014\026\220b\230\006\230b\240\003\2408\2509\260F\270\"\270A\330\014\025\220R\220v\230R\230s\240(\250$\250f\260B\260a\330\014\030\230\r\240Y\250a\330\014\020\220\005\220U\230!\2303\230a\330\020\024\220E\230\025\230a\230q\330\024\036\230a\230s\240%\240s\250\047\260\021\260\"\260B\260g\270R\270q\330\020\032\230!\2303\230d\240*\250A\250S\260\005\260S\270\007\270q\300\002\300\"\300D\310\003\3107\320RS\320SU\320UW\320WY\320Y[\320[\\\330\014\023\2209\230H\240D\250\001\250\023\250A\340\014\020\220\001\220\023\220A\330\014\020\220\001\220\023\220A";
     PyObject *data = NULL;
     #define __Pyx_DecompressString_UNUSED
     #define __Pyx_DecompressString_LZSS_UNUSED
     #endif
     PyObject **stringtab = __pyx_mstate->__pyx_string_tab;
     Py_ssize_t pos = 0;
-    for (int i = 0; i < 145; i++) {
+    for (int i = 0; i < 146; i++) {
       Py_ssize_t bytes_length = str_length_index[i].length;
       PyObject *string = PyUnicode_DecodeUTF8(bytes + pos, bytes_length, NULL);
       if (likely(string) && i >= 30) PyUnicode_InternInPlace(&string);
@@ -27885,8 +30593,8 @@ static const char bytes[] = " at 0x axes object>(tree fragment).: <MemoryView of
       stringtab[i] = string;
       pos += bytes_length;
     }
-    for (int i = 145; i < 149; i++) {
-      Py_ssize_t bytes_length = bytes_length_index[i-145].length;
+    for (int i = 146; i < 150; i++) {
+      Py_ssize_t bytes_length = bytes_length_index[i-146].length;
       PyObject *string = PyBytes_FromStringAndSize(bytes + pos, bytes_length);
       stringtab[i] = string;
       pos += bytes_length;
@@ -27896,14 +30604,14 @@ static const char bytes[] = " at 0x axes object>(tree fragment).: <MemoryView of
       }
     }
     Py_XDECREF(data);
-    for (Py_ssize_t i = 0; i < 149; i++) {
+    for (Py_ssize_t i = 0; i < 150; i++) {
       if (unlikely(PyObject_Hash(stringtab[i]) == -1)) {
         __PYX_ERR(0, 1, __pyx_L1_error)
       }
     }
     #if CYTHON_IMMORTAL_CONSTANTS
     {
-      PyObject **table = stringtab + 145;
+      PyObject **table = stringtab + 146;
       for (Py_ssize_t i=0; i<4; ++i) {
         #if PY_VERSION_HEX >= 0x030F0000
         PyUnstable_SetImmortal(table[i]);
@@ -27991,12 +30699,12 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
   PyObject* tuple_dedup_map = PyDict_New();
   if (unlikely(!tuple_dedup_map)) return -1;
   {
-    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 6, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 547};
+    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 6, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 804};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_outer, __pyx_mstate->__pyx_n_u_threads, __pyx_mstate->__pyx_n_u_total, __pyx_mstate->__pyx_n_u_j, __pyx_mstate->__pyx_n_u_n};
     __pyx_mstate_global->__pyx_codeobj_tab[0] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_bertsize__search_pyx, __pyx_mstate->__pyx_n_u_count, __pyx_mstate->__pyx_kp_b_iso88591_A_Q_uF_1_q_EEXXaab_4we1A_q, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[0])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {6, 0, 0, 16, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 557};
+    const __Pyx_PyCode_New_function_description descr = {6, 0, 0, 16, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 814};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_mode, __pyx_mstate->__pyx_n_u_limit, __pyx_mstate->__pyx_n_u_k, __pyx_mstate->__pyx_n_u_shards, __pyx_mstate->__pyx_n_u_shard, __pyx_mstate->__pyx_n_u_out, __pyx_mstate->__pyx_n_u_idx, __pyx_mstate->__pyx_n_u_j, __pyx_mstate->__pyx_n_u_a, __pyx_mstate->__pyx_n_u_n_axes, __pyx_mstate->__pyx_n_u_index_view, __pyx_mstate->__pyx_n_u_score_view, __pyx_mstate->__pyx_n_u_status, __pyx_mstate->__pyx_n_u_indices, __pyx_mstate->__pyx_n_u_scores};
     __pyx_mstate_global->__pyx_codeobj_tab[1] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_bertsize__search_pyx, __pyx_mstate->__pyx_n_u_visit, __pyx_mstate->__pyx_kp_b_iso88591_A_t5_aq_S_auCwa_7_XS_V7_AQd_uD_8, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[1])) goto bad;
   }
@@ -31931,6 +34639,154 @@ static int __Pyx_PyType_Ready(PyTypeObject *t) {
 #endif
 }
 
+/* GetVTable (used by MergeVTables) */
+static int __Pyx_GetVtable(PyTypeObject *type, void** table) {
+    void* ptr;
+    *table = NULL;
+#if CYTHON_COMPILING_IN_LIMITED_API
+    PyObject *ob = PyObject_GetAttr((PyObject *)type, __pyx_mstate_global->__pyx_n_u_pyx_vtable);
+#else
+    PyObject *ob = PyObject_GetItem(type->tp_dict, __pyx_mstate_global->__pyx_n_u_pyx_vtable);
+#endif
+    if (!ob)
+        goto no_attr;
+    ptr = PyCapsule_GetPointer(ob, 0);
+    if (!ptr && !PyErr_Occurred())
+        PyErr_SetString(PyExc_RuntimeError, "invalid vtable found for imported type");
+    Py_DECREF(ob);
+    *table = ptr;
+    return 1;
+no_attr:
+    if (PyErr_ExceptionMatches(CYTHON_COMPILING_IN_LIMITED_API ? PyExc_AttributeError : PyExc_KeyError)) {
+        return 0;
+    }
+    Py_XDECREF(ob);
+    return -1;
+}
+
+/* MergeVTables (used by SetVTable) */
+static int __Pyx_MergeVtables(PyTypeObject *type) {
+    int i=0;
+    Py_ssize_t size;
+    void** base_vtables;
+    void* unknown = (void*)-1;
+    PyObject* bases = __Pyx_PyType_GetSlot(type, tp_bases, PyObject*);
+    int base_depth = 0;
+    {
+        PyTypeObject* base = __Pyx_PyType_GetSlot(type, tp_base, PyTypeObject*);
+        while (base) {
+            base_depth += 1;
+            base = __Pyx_PyType_TryGetSlot(base, tp_base, PyTypeObject*);
+        }
+    }
+    base_vtables = (void**) PyMem_Malloc(sizeof(void*) * (size_t)(base_depth + 1));
+    if (unlikely(!base_vtables)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    base_vtables[0] = unknown;
+#if CYTHON_COMPILING_IN_LIMITED_API
+    size = PyTuple_Size(bases);
+    if (size < 0) goto other_failure;
+#else
+    size = PyTuple_GET_SIZE(bases);
+#endif
+    for (i = 1; i < size; i++) {
+        PyObject *basei;
+        void* base_vtable;
+#if CYTHON_AVOID_BORROWED_REFS
+        basei = PySequence_GetItem(bases, i);
+        if (unlikely(!basei)) goto other_failure;
+#elif !CYTHON_ASSUME_SAFE_MACROS
+        basei = PyTuple_GetItem(bases, i);
+        if (unlikely(!basei)) goto other_failure;
+#else
+        basei = PyTuple_GET_ITEM(bases, i);
+#endif
+        int get_vtable_result = __Pyx_GetVtable((PyTypeObject*)basei, &base_vtable);
+#if CYTHON_AVOID_BORROWED_REFS
+        Py_DECREF(basei);
+#endif
+        if (get_vtable_result != 1) {
+            if (get_vtable_result == -1) {
+                goto other_failure;
+            }
+            PyErr_Clear(); // Class doesn't have a vtable.
+        } else {
+            assert(base_vtable != NULL);
+            int j;
+            PyTypeObject* base = __Pyx_PyType_TryGetSlot(type, tp_base, PyTypeObject*);
+#if CYTHON_COMPILING_IN_LIMITED_API && __PYX_LIMITED_VERSION_HEX < 0x030A0000
+            if (!base) goto bad;
+#endif
+            for (j = 0; j < base_depth; j++) {
+                if (base_vtables[j] == unknown) {
+                    switch (__Pyx_GetVtable(base, &base_vtables[j])) {
+                        case 1:
+                            assert(base_vtables[j] == NULL);
+                            break;
+                        case 0:
+                            goto bad;
+                        case -1:
+                        default:
+                            goto other_failure;
+                    }
+                    base_vtables[j + 1] = unknown;
+                }
+                if (base_vtables[j] == base_vtable) {
+                    break;
+                }
+                base = __Pyx_PyType_TryGetSlot(base, tp_base, PyTypeObject*);
+#if CYTHON_COMPILING_IN_LIMITED_API && __PYX_LIMITED_VERSION_HEX < 0x030A0000
+                if (!base) goto bad;
+#endif
+            }
+        }
+    }
+    PyMem_Free(base_vtables);
+    return 0;
+bad:
+    {
+        PyTypeObject* tp_base = __Pyx_PyType_GetSlot(type, tp_base, PyTypeObject*);
+        PyTypeObject* basei;
+#if CYTHON_AVOID_BORROWED_REFS
+        basei = (PyTypeObject*)PySequence_GetItem(bases, i);
+        if (unlikely(!basei)) goto other_failure;
+#elif !CYTHON_ASSUME_SAFE_MACROS
+        basei = (PyTypeObject*)PyTuple_GetItem(bases, i);
+        if (unlikely(!basei)) goto other_failure;
+#else
+        basei = (PyTypeObject*)PyTuple_GET_ITEM(bases, i);
+#endif
+    __Pyx_RaiseTypeErrorWithTypes(
+        "multiple bases have vtable conflict: '" __Pyx_FMT_TYPENAME "' and '" __Pyx_FMT_TYPENAME "'", tp_base, basei);
+#if CYTHON_AVOID_BORROWED_REFS
+        Py_DECREF(basei);
+#endif
+    }
+other_failure:
+    PyMem_Free(base_vtables);
+    return -1;
+}
+
+/* SetVTable */
+static int __Pyx_SetVtable(PyTypeObject *type, void *vtable) {
+    PyObject *ob = PyCapsule_New(vtable, 0, 0);
+    if (unlikely(!ob))
+        goto bad;
+#if CYTHON_COMPILING_IN_LIMITED_API
+    if (unlikely(PyObject_SetAttr((PyObject *) type, __pyx_mstate_global->__pyx_n_u_pyx_vtable, ob) < 0))
+#else
+    if (unlikely(PyDict_SetItem(type->tp_dict, __pyx_mstate_global->__pyx_n_u_pyx_vtable, ob) < 0))
+#endif
+        goto bad;
+    Py_DECREF(ob);
+    return __Pyx_MergeVtables(type);
+bad:
+    Py_XDECREF(ob);
+    return -1;
+}
+
 /* LimitedApiGetTypeTypeDict (used by DelItemOnTypeDict) */
 #if CYTHON_COMPILING_IN_LIMITED_API
 static PyObject *__Pyx_GetTypeTypeDict(PyTypeObject *tp) {
@@ -32133,154 +34989,6 @@ int __Pyx_ApplySequenceOrMappingFlag(PyTypeObject *tp, int is_sequence) {
     );
 }
 #endif
-
-/* GetVTable (used by MergeVTables) */
-static int __Pyx_GetVtable(PyTypeObject *type, void** table) {
-    void* ptr;
-    *table = NULL;
-#if CYTHON_COMPILING_IN_LIMITED_API
-    PyObject *ob = PyObject_GetAttr((PyObject *)type, __pyx_mstate_global->__pyx_n_u_pyx_vtable);
-#else
-    PyObject *ob = PyObject_GetItem(type->tp_dict, __pyx_mstate_global->__pyx_n_u_pyx_vtable);
-#endif
-    if (!ob)
-        goto no_attr;
-    ptr = PyCapsule_GetPointer(ob, 0);
-    if (!ptr && !PyErr_Occurred())
-        PyErr_SetString(PyExc_RuntimeError, "invalid vtable found for imported type");
-    Py_DECREF(ob);
-    *table = ptr;
-    return 1;
-no_attr:
-    if (PyErr_ExceptionMatches(CYTHON_COMPILING_IN_LIMITED_API ? PyExc_AttributeError : PyExc_KeyError)) {
-        return 0;
-    }
-    Py_XDECREF(ob);
-    return -1;
-}
-
-/* MergeVTables (used by SetVTable) */
-static int __Pyx_MergeVtables(PyTypeObject *type) {
-    int i=0;
-    Py_ssize_t size;
-    void** base_vtables;
-    void* unknown = (void*)-1;
-    PyObject* bases = __Pyx_PyType_GetSlot(type, tp_bases, PyObject*);
-    int base_depth = 0;
-    {
-        PyTypeObject* base = __Pyx_PyType_GetSlot(type, tp_base, PyTypeObject*);
-        while (base) {
-            base_depth += 1;
-            base = __Pyx_PyType_TryGetSlot(base, tp_base, PyTypeObject*);
-        }
-    }
-    base_vtables = (void**) PyMem_Malloc(sizeof(void*) * (size_t)(base_depth + 1));
-    if (unlikely(!base_vtables)) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    base_vtables[0] = unknown;
-#if CYTHON_COMPILING_IN_LIMITED_API
-    size = PyTuple_Size(bases);
-    if (size < 0) goto other_failure;
-#else
-    size = PyTuple_GET_SIZE(bases);
-#endif
-    for (i = 1; i < size; i++) {
-        PyObject *basei;
-        void* base_vtable;
-#if CYTHON_AVOID_BORROWED_REFS
-        basei = PySequence_GetItem(bases, i);
-        if (unlikely(!basei)) goto other_failure;
-#elif !CYTHON_ASSUME_SAFE_MACROS
-        basei = PyTuple_GetItem(bases, i);
-        if (unlikely(!basei)) goto other_failure;
-#else
-        basei = PyTuple_GET_ITEM(bases, i);
-#endif
-        int get_vtable_result = __Pyx_GetVtable((PyTypeObject*)basei, &base_vtable);
-#if CYTHON_AVOID_BORROWED_REFS
-        Py_DECREF(basei);
-#endif
-        if (get_vtable_result != 1) {
-            if (get_vtable_result == -1) {
-                goto other_failure;
-            }
-            PyErr_Clear(); // Class doesn't have a vtable.
-        } else {
-            assert(base_vtable != NULL);
-            int j;
-            PyTypeObject* base = __Pyx_PyType_TryGetSlot(type, tp_base, PyTypeObject*);
-#if CYTHON_COMPILING_IN_LIMITED_API && __PYX_LIMITED_VERSION_HEX < 0x030A0000
-            if (!base) goto bad;
-#endif
-            for (j = 0; j < base_depth; j++) {
-                if (base_vtables[j] == unknown) {
-                    switch (__Pyx_GetVtable(base, &base_vtables[j])) {
-                        case 1:
-                            assert(base_vtables[j] == NULL);
-                            break;
-                        case 0:
-                            goto bad;
-                        case -1:
-                        default:
-                            goto other_failure;
-                    }
-                    base_vtables[j + 1] = unknown;
-                }
-                if (base_vtables[j] == base_vtable) {
-                    break;
-                }
-                base = __Pyx_PyType_TryGetSlot(base, tp_base, PyTypeObject*);
-#if CYTHON_COMPILING_IN_LIMITED_API && __PYX_LIMITED_VERSION_HEX < 0x030A0000
-                if (!base) goto bad;
-#endif
-            }
-        }
-    }
-    PyMem_Free(base_vtables);
-    return 0;
-bad:
-    {
-        PyTypeObject* tp_base = __Pyx_PyType_GetSlot(type, tp_base, PyTypeObject*);
-        PyTypeObject* basei;
-#if CYTHON_AVOID_BORROWED_REFS
-        basei = (PyTypeObject*)PySequence_GetItem(bases, i);
-        if (unlikely(!basei)) goto other_failure;
-#elif !CYTHON_ASSUME_SAFE_MACROS
-        basei = (PyTypeObject*)PyTuple_GetItem(bases, i);
-        if (unlikely(!basei)) goto other_failure;
-#else
-        basei = (PyTypeObject*)PyTuple_GET_ITEM(bases, i);
-#endif
-    __Pyx_RaiseTypeErrorWithTypes(
-        "multiple bases have vtable conflict: '" __Pyx_FMT_TYPENAME "' and '" __Pyx_FMT_TYPENAME "'", tp_base, basei);
-#if CYTHON_AVOID_BORROWED_REFS
-        Py_DECREF(basei);
-#endif
-    }
-other_failure:
-    PyMem_Free(base_vtables);
-    return -1;
-}
-
-/* SetVTable */
-static int __Pyx_SetVtable(PyTypeObject *type, void *vtable) {
-    PyObject *ob = PyCapsule_New(vtable, 0, 0);
-    if (unlikely(!ob))
-        goto bad;
-#if CYTHON_COMPILING_IN_LIMITED_API
-    if (unlikely(PyObject_SetAttr((PyObject *) type, __pyx_mstate_global->__pyx_n_u_pyx_vtable, ob) < 0))
-#else
-    if (unlikely(PyDict_SetItem(type->tp_dict, __pyx_mstate_global->__pyx_n_u_pyx_vtable, ob) < 0))
-#endif
-        goto bad;
-    Py_DECREF(ob);
-    return __Pyx_MergeVtables(type);
-bad:
-    Py_XDECREF(ob);
-    return -1;
-}
 
 /* dict_setdefault (used by FetchCommonType) */
 static CYTHON_INLINE PyObject *__Pyx_PyDict_SetDefault(PyObject *d, PyObject *key, PyObject *default_value) {

@@ -23,7 +23,8 @@ from libc.string cimport memcpy, memset
 import numpy as np
 
 from bertsize._kernel cimport (
-    BS_N_FIELDS, BS_N_METRICS, bs_evaluate, bs_options, bs_plan, bs_plan_of, bs_row,
+    BS_N_FIELDS, BS_N_METRICS, bs_block_is_safe, bs_evaluate, bs_evaluate_unchecked, bs_options, bs_plan,
+    bs_plan_of, bs_row,
 )
 
 cdef extern from "bs_types.h" nogil:
@@ -35,6 +36,9 @@ cdef extern from "bs_types.h" nogil:
         BS_HIDDEN
         BS_HEADS
         BS_INTERMEDIATE
+        BS_SEQ_LEN
+        BS_BATCH
+        BS_MAX_POSITIONS
 
 cdef enum:
     MAX_AXES = 16
@@ -62,6 +66,11 @@ ctypedef struct Walk:
     # Some option sets break monotonicity (8-bit AdamW's per-tensor threshold; ELECTRA's
     # residual dtype under CPU autocast): then every point is visited.
     int exhaustive
+    # the last two axes are seq_len and batch and the workload trains: see _count_plane
+    int plane
+    # every point's metrics provably fit int64 with room (see bs_block_is_safe): plain
+    # arithmetic instead of checked
+    int safe
     # validity: pairs of axes whose combination can be invalid; axis -1 = fixed (size 1)
     int n_pairs
     int pair_axis[2][2]
@@ -81,12 +90,11 @@ cdef inline int64_t _flops(const Walk *w, const int64_t *metrics) noexcept nogil
     return metrics[BS_FLOPS_FWD]
 
 
-cdef inline int _point(const Walk *w, const Py_ssize_t *idx, int64_t *metrics) noexcept nogil:
-    """Evaluate the point at `idx`: CAPS_OK | FLOOR_OK flags; metrics filled.  A metric
-    past int64 is larger than any bound: it breaks the caps and meets the floor."""
-    cdef bs_row r = w.template
-    cdef int k, status
+cdef inline int _row_at(const Walk *w, const Py_ssize_t *idx, bs_row *r) noexcept nogil:
+    """The model row of the point at `idx`; 0 when a derived size passes int64."""
+    cdef int k
     cdef int64_t head_dim = 0, ratio = 0, hidden
+    r[0] = w.template
     for k in range(w.n_axes):
         if w.kind[k] == PLAIN:
             r.f[w.target[k]] = w.values[k][idx[k]]
@@ -101,17 +109,36 @@ cdef inline int _point(const Walk *w, const Py_ssize_t *idx, int64_t *metrics) n
         r.f[BS_HEADS] = hidden // head_dim
     if ratio:
         if hidden > INT64_MAX_ // ratio:
-            return FLOOR_OK
+            return 0
         r.f[BS_INTERMEDIATE] = ratio * hidden
-    status = bs_evaluate(&w.options, &w.plan, &r, w.mask, metrics)
-    if status:
-        return FLOOR_OK
+    return 1
+
+
+cdef inline int _evaluate(const Walk *w, const bs_row *r, int64_t *metrics) noexcept nogil:
+    """The metrics of `r` (those in w.mask, the others 0); 0 when one passes int64."""
+    memset(metrics, 0, BS_N_METRICS * sizeof(int64_t))
+    if w.safe:
+        bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)
+        return 1
+    return bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) == 0
+
+
+cdef inline int _flags(const Walk *w, const int64_t *metrics) noexcept nogil:
     cdef int flags = CAPS_OK
     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:
         flags = 0
     if metrics[BS_PARAMS] >= w.min_params:
         flags |= FLOOR_OK
     return flags
+
+
+cdef inline int _point(const Walk *w, const Py_ssize_t *idx, int64_t *metrics) noexcept nogil:
+    """Evaluate the point at `idx`: CAPS_OK | FLOOR_OK flags; metrics filled.  A metric
+    past int64 is larger than any bound: it breaks the caps and meets the floor."""
+    cdef bs_row r
+    if not _row_at(w, idx, &r) or not _evaluate(w, &r, metrics):
+        return FLOOR_OK
+    return _flags(w, metrics)
 
 
 cdef inline int64_t _objective(const Walk *w, int which, const int64_t *metrics) noexcept nogil:
@@ -152,15 +179,28 @@ cdef inline int _is_valid(const Walk *w, const Py_ssize_t *idx) noexcept nogil:
     return _valid_count(w, idx, idx) != 0
 
 
-cdef Py_ssize_t _last_meeting_caps(const Walk *w, Py_ssize_t *idx, int axis, int64_t *metrics) noexcept nogil:
-    """Largest index along `axis` (others fixed) that meets the caps, or -1."""
-    cdef Py_ssize_t low = 0, high = w.size[axis] - 1, mid
-    idx[axis] = 0
-    if not (_point(w, idx, metrics) & CAPS_OK):
-        return -1
+cdef Py_ssize_t _last_meeting_caps(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t hint,
+                                   int64_t *metrics) noexcept nogil:
+    """Largest index along `axis` (others fixed) that meets the caps, or -1, knowing it is
+    at most `hint` (the answer for a smaller outer value): gallop down from the hint,
+    then bisect."""
+    cdef Py_ssize_t low, high = hint, mid, step = 1
     idx[axis] = high
     if _point(w, idx, metrics) & CAPS_OK:
         return high
+    # caps break at high; find a low where they hold
+    while True:
+        low = high - step
+        if low < 0:
+            idx[axis] = 0
+            if not (_point(w, idx, metrics) & CAPS_OK):
+                return -1
+            low = 0
+            break
+        idx[axis] = low
+        if _point(w, idx, metrics) & CAPS_OK:
+            break
+        high, step = low, 2 * step
     while high - low > 1:  # caps hold at low, break at high
         mid = low + (high - low) // 2
         idx[axis] = mid
@@ -171,17 +211,30 @@ cdef Py_ssize_t _last_meeting_caps(const Walk *w, Py_ssize_t *idx, int axis, int
     return low
 
 
-cdef Py_ssize_t _first_meeting_floor(const Walk *w, Py_ssize_t *idx, int axis, int64_t *metrics) noexcept nogil:
-    """Smallest index along `axis` that meets min_params, or size (none)."""
-    cdef Py_ssize_t low = 0, high = w.size[axis] - 1, mid
+cdef Py_ssize_t _first_meeting_floor(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t hint,
+                                     int64_t *metrics) noexcept nogil:
+    """Smallest index along `axis` that meets min_params, or size (none), knowing it is at
+    most `hint` (the answer for a smaller outer value, or size)."""
+    cdef Py_ssize_t low, high, mid, step = 1, n = w.size[axis]
     if w.min_params <= 0:
         return 0
+    high = hint if hint < n else n - 1
     idx[axis] = high
     if not (_point(w, idx, metrics) & FLOOR_OK):
-        return w.size[axis]
-    idx[axis] = 0
-    if _point(w, idx, metrics) & FLOOR_OK:
-        return 0
+        return n
+    # the floor holds at high; gallop down to where it fails
+    while True:
+        low = high - step
+        if low < 0:
+            idx[axis] = 0
+            if _point(w, idx, metrics) & FLOOR_OK:
+                return 0
+            low = 0
+            break
+        idx[axis] = low
+        if not (_point(w, idx, metrics) & FLOOR_OK):
+            break
+        high, step = low, 2 * step
     while high - low > 1:  # floor fails at low, holds at high
         mid = low + (high - low) // 2
         idx[axis] = mid
@@ -212,26 +265,12 @@ cdef void _box(const Walk *w, const Py_ssize_t *idx, int depth, Py_ssize_t *lo, 
 # counting
 # --------------------------------------------------------------------------------------
 cdef int64_t _count_value(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:
-    """Fits with axes 0..depth fixed at idx.  Returns -1 when the box's smallest corner
-    breaks a cap (so does every later value of axis `depth`)."""
+    """Fits with axes 0..depth fixed at idx (depth < last - 1).  Returns -1 when the
+    box's smallest corner breaks a cap (so does every later value of axis `depth`)."""
     cdef int64_t metrics[BS_N_METRICS]
     cdef Py_ssize_t lo[MAX_AXES]
     cdef Py_ssize_t hi[MAX_AXES]
-    cdef int last = w.n_axes - 1
     cdef int smallest, largest
-    cdef Py_ssize_t first, final
-    if depth == last:
-        return 0  # handled by the innermost run of depth - 1
-    if depth + 1 == last:
-        first = _first_meeting_floor(w, idx, last, metrics)
-        final = _last_meeting_caps(w, idx, last, metrics)
-        if final < 0:
-            return -1
-        if first > final:
-            return 0
-        _box(w, idx, depth, lo, hi)
-        lo[last], hi[last] = first, final
-        return _valid_count(w, lo, hi)
     _corner(w, idx, depth, False)
     smallest = _point(w, idx, metrics)
     if not (smallest & CAPS_OK):
@@ -246,9 +285,181 @@ cdef int64_t _count_value(const Walk *w, Py_ssize_t *idx, int depth) noexcept no
     return _count_axis(w, idx, depth + 1)
 
 
+cdef int64_t _count_runs(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:
+    """Fits with axes < depth fixed, depth = last - 1: one innermost run per value of
+    axis `depth`.  Along that axis the runs shrink (both ends move down), so each search
+    starts from the previous answer."""
+    cdef int64_t metrics[BS_N_METRICS]
+    cdef Py_ssize_t lo[MAX_AXES]
+    cdef Py_ssize_t hi[MAX_AXES]
+    cdef int last = depth + 1
+    cdef int64_t total = 0
+    cdef Py_ssize_t v, first, final = w.size[last] - 1, floor_hint = w.size[last]
+    for v in range(w.size[depth]):
+        idx[depth] = v
+        final = _last_meeting_caps(w, idx, last, final, metrics)
+        if final < 0:
+            break
+        first = _first_meeting_floor(w, idx, last, floor_hint, metrics)
+        floor_hint = first
+        if first > final:
+            continue
+        _box(w, idx, depth, lo, hi)
+        lo[last], hi[last] = first, final
+        total += _valid_count(w, lo, hi)
+    return total
+
+
+cdef int _plane_coefficients(const Walk *w, const bs_row *prefix, int64_t *coefficients) noexcept nogil:
+    """For a training step every metric is c + b (k0 + k1 s + k2 s^2) in the batch b and
+    the sequence length s (each saved tensor and each matmul scales with b, b s or b s^2;
+    the constants are model states and the loss's scalar).  Fills, for the peak bytes and
+    the step FLOPs, coefficients[4 m : 4 m + 4] = (c, k0, k1, k2) from evaluations at
+    s = 1, 2, 3, 4 and b = 1, 2, 3, and checks the closed form at the extra points.  Returns
+    0 if an evaluation overflows or the form does not hold (the caller then searches)."""
+    cdef int64_t at[7][BS_N_METRICS]
+    cdef int64_t value[7]
+    cdef int64_t f11, f12, f21, f31, g1, g2, g3, c, k0, k1, k2
+    cdef bs_row r = prefix[0]
+    cdef int point, m
+    cdef int64_t points[7][2]
+    points[0][0], points[0][1] = 1, 1
+    points[1][0], points[1][1] = 1, 2
+    points[2][0], points[2][1] = 2, 1
+    points[3][0], points[3][1] = 3, 1
+    points[4][0], points[4][1] = 4, 3  # checks
+    points[5][0], points[5][1] = 2, 2
+    points[6][0], points[6][1] = 3, 3
+    for point in range(7):
+        r.f[BS_SEQ_LEN], r.f[BS_BATCH] = points[point][0], points[point][1]
+        if not _evaluate(w, &r, at[point]):
+            return 0
+    for m in range(2):
+        for point in range(7):
+            value[point] = at[point][BS_PEAK_BYTES] if m == 0 else _flops(w, at[point])
+        f11, f12, f21, f31 = value[0], value[1], value[2], value[3]
+        g1 = f12 - f11
+        c = f11 - g1
+        g2, g3 = f21 - c, f31 - c
+        if (g3 - 2 * g2 + g1) % 2:
+            return 0
+        k2 = (g3 - 2 * g2 + g1) // 2
+        k1 = g2 - g1 - 3 * k2
+        k0 = g1 - k1 - k2
+        for point in range(4, 7):
+            if _closed_form(c, k0, k1, k2, points[point][0], points[point][1]) != value[point]:
+                return 0
+        coefficients[4 * m], coefficients[4 * m + 1], coefficients[4 * m + 2], coefficients[4 * m + 3] = c, k0, k1, k2
+    coefficients[8] = at[0][BS_PARAMS]
+    return 1
+
+
+cdef inline int64_t _closed_form(int64_t c, int64_t k0, int64_t k1, int64_t k2, int64_t s, int64_t b) noexcept nogil:
+    return c + b * (k0 + k1 * s + k2 * s * s)
+
+
+cdef inline int64_t _largest_batch(int64_t c, int64_t k0, int64_t k1, int64_t k2, int64_t s, int64_t cap,
+                                   int64_t enough) noexcept nogil:
+    """Largest b <= enough with c + b (k0 + k1 s + k2 s^2) <= cap (cap INT64_MAX: no
+    bound), or 0."""
+    cdef int64_t g, t, room, b
+    if cap == INT64_MAX_:
+        return enough
+    if c > cap:
+        return 0
+    # g = k0 + k1 s + k2 s^2 without overflow: past the cap it is as good as infinite
+    if k2 and s > (INT64_MAX_ // 4) // k2 // s:
+        return 0
+    t = k2 * s * s
+    if k1 and s > (INT64_MAX_ // 4) // k1:
+        return 0
+    g = k0 + k1 * s + t
+    room = cap - c
+    if g <= 0 or room // enough >= g:  # every batch up to `enough` fits
+        return enough
+    # room / g by a double division, corrected to the exact floor (a 64-bit integer
+    # division costs ~40 cycles here; this runs once per sequence length of a plane)
+    b = <int64_t>(<double>room / <double>g)
+    while b > 0 and g * b > room:
+        b -= 1
+    while g * (b + 1) <= room:
+        b += 1
+    return b
+
+
+cdef int64_t _count_plane(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:
+    """Fits with axes < depth fixed, axis `depth` seq_len and the last axis batch, for a
+    training step: a few evaluations give the metrics in closed form over the whole
+    (seq_len, batch) plane; each sequence length then gets its largest fitting batch by
+    division, and the batch axis by binary search over its values -- no more model
+    evaluations.  Falls back to searching when the closed form does not check out."""
+    cdef int64_t coefficients[9]
+    cdef Py_ssize_t lo[MAX_AXES]
+    cdef Py_ssize_t hi[MAX_AXES]
+    cdef bs_row prefix
+    cdef int last = depth + 1
+    cdef int64_t total = 0, params, largest, other, s, per_batch, longest
+    cdef int64_t first_batch = w.values[last][0], batches = w.size[last]
+    cdef int64_t last_batch = w.values[last][batches - 1]
+    cdef int64_t step = w.values[last][1] - first_batch if batches > 1 else 1
+    cdef int arithmetic = 1
+    cdef Py_ssize_t j, low, high, mid, count
+    idx[depth], idx[last] = 0, 0
+    if not _row_at(w, idx, &prefix) or not _plane_coefficients(w, &prefix, coefficients):
+        return _count_runs(w, idx, depth)
+    params = coefficients[8]  # independent of s and b
+    if params > w.cap_params or params < w.min_params:
+        return 0
+    # Valid points: batch has no validity constraint, and a sequence length is valid up
+    # to the position table (seq_len's only constraint), so every valid sequence length
+    # contributes per_batch valid points per fitting batch value.
+    _box(w, idx, depth, lo, hi)
+    hi[last] = 0
+    per_batch = _valid_count(w, lo, hi)
+    if per_batch == 0:
+        return 0
+    longest = prefix.f[BS_MAX_POSITIONS] - w.plan.position_offset
+    for j in range(1, batches):
+        if w.values[last][j] - w.values[last][j - 1] != step:
+            arithmetic = 0
+            break
+    for j in range(w.size[depth]):
+        s = w.values[depth][j]
+        if s > longest:
+            break
+        largest = _largest_batch(coefficients[0], coefficients[1], coefficients[2], coefficients[3], s,
+                                 w.cap_memory, last_batch)
+        other = _largest_batch(coefficients[4], coefficients[5], coefficients[6], coefficients[7], s,
+                               w.cap_flops, last_batch)
+        if other < largest:
+            largest = other
+        # batch values <= largest
+        if largest < first_batch:
+            break  # longer sequences fit no batch either
+        if arithmetic:
+            count = (largest - first_batch) // step + 1
+            if count > batches:
+                count = batches
+        else:
+            low, high = 0, batches
+            while low < high:
+                mid = low + (high - low) // 2
+                if w.values[last][mid] <= largest:
+                    low = mid + 1
+                else:
+                    high = mid
+            count = low
+        total += per_batch * count
+    return total
+
+
 cdef int64_t _count_axis(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:
     cdef int64_t total = 0, fits
     cdef Py_ssize_t v
+    if depth == w.n_axes - 2:
+        if w.plane:
+            return _count_plane(w, idx, depth)
+        return _count_runs(w, idx, depth)
     for v in range(w.size[depth]):
         idx[depth] = v
         fits = _count_value(w, idx, depth)
@@ -282,8 +493,29 @@ cdef int64_t _count_outer(const Walk *w, Py_ssize_t v) noexcept nogil:
         return _count_every(w, idx, 1) if w.n_axes > 1 else _single_axis_count(w, v)
     if w.n_axes == 1:
         return _single_axis_count(w, v)
+    if w.n_axes == 2:  # one innermost run
+        return _count_runs_from(w, idx)
+    if w.n_axes == 3 and w.plane:
+        return _count_plane(w, idx, 1)
     fits = _count_value(w, idx, 0)
     return fits if fits > 0 else 0
+
+
+cdef int64_t _count_runs_from(const Walk *w, Py_ssize_t *idx) noexcept nogil:
+    """The innermost run of a two-axis space, outermost index fixed in idx[0]."""
+    cdef int64_t metrics[BS_N_METRICS]
+    cdef Py_ssize_t lo[MAX_AXES]
+    cdef Py_ssize_t hi[MAX_AXES]
+    cdef Py_ssize_t first, final
+    final = _last_meeting_caps(w, idx, 1, w.size[1] - 1, metrics)
+    if final < 0:
+        return 0
+    first = _first_meeting_floor(w, idx, 1, w.size[1], metrics)
+    if first > final:
+        return 0
+    _box(w, idx, 0, lo, hi)
+    lo[1], hi[1] = first, final
+    return _valid_count(w, lo, hi)
 
 
 cdef int64_t _single_axis_count(const Walk *w, Py_ssize_t v) noexcept nogil:
@@ -411,8 +643,8 @@ cdef int _visit_run(const Walk *w, Visit *out, Py_ssize_t *idx) noexcept nogil:
     cdef int64_t metrics[BS_N_METRICS]
     cdef int last = w.n_axes - 1
     cdef Py_ssize_t first, final, j, step, start, stop
-    first = _first_meeting_floor(w, idx, last, metrics)
-    final = _last_meeting_caps(w, idx, last, metrics)
+    first = _first_meeting_floor(w, idx, last, w.size[last], metrics)
+    final = _last_meeting_caps(w, idx, last, w.size[last] - 1, metrics)
     if final < 0 or first > final:
         return 0
     # best objective first (top-k stops early once the rest cannot enter)
@@ -489,7 +721,7 @@ cdef class Plan:
 
     def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,
                  tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),
-                 bint exhaustive=False):
+                 bint exhaustive=False, bint plane=False):
         """Args:
             encoder, workload, head, num_labels: the packings of bertsize._abi.
             axes: (target field, kind, int64 values in walk order) per axis, outermost first.
@@ -500,6 +732,7 @@ cdef class Plan:
             objective, direction: metric index and +1 (maximise) / -1 (minimise) of the one
                 or two objectives of top-k / Pareto walks.
             exhaustive: visit every point (for option sets whose metrics are not monotone).
+            plane: the last two axes are seq_len and batch of a training step (closed form).
         """
         cdef const int64_t[::1] values
         cdef const int64_t[:, ::1] prefix
@@ -543,6 +776,30 @@ cdef class Plan:
         self.walk.objective[0], self.walk.objective[1] = objective
         self.walk.direction[0], self.walk.direction[1] = direction
         self.walk.exhaustive = exhaustive
+        self.walk.plane = plane
+        self.walk.safe = self._whole_space_is_safe()
+
+    cdef int _whole_space_is_safe(self):
+        """Whether the space's largest corner bounds every point below int64 with room."""
+        cdef bs_row corner = self.walk.template
+        cdef Py_ssize_t idx[MAX_AXES]
+        cdef int64_t head_dim = 0, ratio = 0
+        cdef int k
+        for k in range(self.walk.n_axes):
+            idx[k] = self.walk.size[k] - 1
+            if self.walk.kind[k] == PLAIN:
+                corner.f[self.walk.target[k]] = self.walk.values[k][idx[k]]
+            elif self.walk.kind[k] == HEAD_DIM:
+                head_dim = self.walk.values[k][idx[k]]  # the smallest head_dim: the most heads
+            else:
+                ratio = self.walk.values[k][idx[k]]
+        if head_dim:
+            corner.f[BS_HEADS] = corner.f[BS_HIDDEN] // head_dim
+        if ratio:
+            if corner.f[BS_HIDDEN] > (<int64_t>1 << 40) or ratio > (<int64_t>1 << 20):
+                return 0
+            corner.f[BS_INTERMEDIATE] = ratio * corner.f[BS_HIDDEN]
+        return bs_block_is_safe(&self.walk.options, &self.walk.plan, &corner, self.walk.mask)
 
     def count(self, const Py_ssize_t[::1] outer, int threads):
         """Fits with the outermost axis at each of the indices `outer` (summed)."""

@@ -245,7 +245,11 @@ class _Plan:
         # walk order: the largest axis innermost (binary searches), the second largest
         # outermost (parallel work and shards), the rest smallest first
         names = sorted(space.axes, key=lambda n: len(space.axes[n]))
-        if len(names) > 2:
+        self.plane = workload.training and {"seq_len", "batch"} <= set(names) and len(names) >= 3
+        if self.plane:  # the (seq_len, batch) plane innermost, in closed form
+            names = [n for n in names if n not in ("seq_len", "batch")]
+            names = [names[-1], *names[:-1], "seq_len", "batch"]
+        elif len(names) > 2:
             names = [names[-2], *names[:-2], names[-1]]
         self.names = names
         self.values = [np.array(space.axes[n][::-1] if n in DECREASING else space.axes[n], dtype=np.int64)
@@ -338,6 +342,7 @@ class _Plan:
             _abi.pack_encoder(self.space.base), _abi.pack_workload(work), _abi.HEAD_CODES[self.head],
             self.num_labels, axes, mask, caps, self.pairs, self._fixed_valid,
             tuple(codes), tuple(direction for _, direction in objectives), self.exhaustive,
+            self.plane and not self.exhaustive,
         )
 
     @property
