@@ -4,6 +4,7 @@
 #define BERTSIZE_EVALUATE_H
 
 #include "bs_flops.h"
+#include "bs_latency.h"
 #include "bs_memory.h"
 #include "bs_params.h"
 #include "bs_states.h"
@@ -120,6 +121,20 @@ BS_INLINE void bs_evaluate_unchecked(const bs_options *o, const bs_plan *p, cons
                                          int64_t *out) {
     int flags[BS_N_METRICS];
     bs_metrics(o, p, r, mask, out, flags, 0);
+}
+
+/* Roofline seconds of a configuration whose metrics (at least params and the model
+ * states) are in `metrics`. */
+BS_INLINE double bs_row_latency(const bs_options *o, const bs_plan *p, const bs_row *r, const bs_device *dev,
+                                const int64_t *metrics) {
+    bs_dims d;
+    bs_dims_of(p, r, o->num_labels, &d);
+    int64_t states[4];
+    states[0] = metrics[BS_WEIGHT_BYTES];
+    states[1] = metrics[BS_GRAD_BYTES];
+    states[2] = metrics[BS_OPTIMIZER_BYTES];
+    states[3] = metrics[BS_PARAMS];
+    return bs_latency(o, p, &d, dev, states);
 }
 
 /* Whether every row of a block provably evaluates without overflow, given `corner`,

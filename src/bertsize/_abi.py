@@ -76,3 +76,10 @@ def pack_workload(workload: Workload) -> bytes:
             workload.zero_stage, workload.data_parallel, workload.batch, workload.seq_len,
         )
     return packed
+
+
+def pack_device(device, precision: str) -> tuple[float, float, float, float, float]:
+    """bs_device: (matmul FLOP/s at `precision`, bandwidth, compute and memory efficiency,
+    seconds per op)."""
+    return (device.peak_for(precision), device.memory_bandwidth, device.compute_efficiency,
+            device.memory_efficiency, device.overhead_s)

@@ -93,6 +93,32 @@ cdef extern from "Python.h":
     void Py_INCREF(object o)
 
 
+cdef inline void _unpack_device(tuple device, bs_device *dev):
+    # (peak FLOP/s, bandwidth bytes/s, compute efficiency, memory efficiency, overhead s)
+    dev.peak, dev.bandwidth, dev.compute_efficiency, dev.memory_efficiency, dev.overhead = device
+
+
+def latency(bytes encoder, bytes workload, int head, int64_t num_labels, tuple device):
+    """Roofline seconds of one configuration (see csrc/bs_latency.h), or an int status as
+    scalar() returns."""
+    cdef bs_options o
+    cdef bs_plan p
+    cdef bs_row r
+    cdef bs_device dev
+    cdef int64_t out[BS_N_METRICS]
+    cdef int status
+    _unpack(encoder, workload, head, num_labels, &o, &r)
+    _unpack_device(device, &dev)
+    bs_plan_of(&o, &p)
+    status = bs_check_row(&p, &r)
+    if status:
+        return status
+    status = bs_evaluate(&o, &p, &r, (1u << BS_N_METRICS) - 1, out)
+    if status:
+        return -status
+    return bs_row_latency(&o, &p, &r, &dev, out)
+
+
 def estimate_tuple(type cls, object encoder, object workload, str head, int head_code, int64_t num_labels,
                    object pack_encoder, object pack_workload):
     """estimate()'s whole scalar path: an instance of the tuple subclass ``cls``
@@ -145,7 +171,9 @@ ctypedef struct _Call:
     int64_t *outs[BS_N_METRICS]
     int selected[BS_N_METRICS]  # metrics to write
     int n_selected
-    unsigned mask
+    unsigned mask               # metrics to compute (a superset of the selected ones)
+    bs_device device
+    double *latency             # roofline seconds per row, or NULL
 
 
 cdef inline void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t stop,
@@ -171,6 +199,8 @@ cdef inline void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t
     cdef int64_t value, hidden
     cdef Py_ssize_t i, stage, stage_stop
     cdef int j, k, status, safe
+    cdef bs_device device = call.device
+    cdef double *latency = call.latency
     memcpy(cols, call.cols, sizeof(cols))
     memcpy(varying, call.varying, sizeof(varying))
     memcpy(selected, call.selected, sizeof(selected))
@@ -212,6 +242,8 @@ cdef inline void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t
                     first[2], first[3] = i, status - 1
             for j in range(n_selected):
                 staged[j * BS_STAGE_STRIDE + (i - stage)] = values[selected[j]]
+            if latency != NULL:
+                latency[i] = bs_row_latency(&options, &plan, &r, &device, values)
         for j in range(n_selected):
             bs_stream_copy(&call.outs[selected[j]][stage], &staged[j * BS_STAGE_STRIDE], stage_stop - stage)
         stage = stage_stop
@@ -219,7 +251,8 @@ cdef inline void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t
 
 
 def evaluate_columns(bytes encoder, bytes workload, int head, int64_t num_labels, dict constants, dict columns,
-                     Py_ssize_t n, dict outputs, int threads):
+                     Py_ssize_t n, dict outputs, int threads, unsigned extra_mask=0, tuple device=None,
+                     object latency=None):
     """Evaluate n configurations into the output arrays.
 
     Args:
@@ -230,6 +263,10 @@ def evaluate_columns(bytes encoder, bytes workload, int head, int64_t num_labels
         outputs: metric index -> writable C-contiguous int64 array of length n; the
             metrics to compute.
         threads: OpenMP threads.
+        extra_mask: further metrics to compute without writing them (latency needs the
+            model states).
+        device, latency: the packed device and a float64 array of length n for the
+            roofline seconds of each row (None: no latency).
 
     Returns:
         ``(bad_row, bad_code, overflow_row, overflow_metric)``: the first row that fails
@@ -239,6 +276,7 @@ def evaluate_columns(bytes encoder, bytes workload, int head, int64_t num_labels
     cdef _Call call
     cdef const int64_t[::1] column
     cdef int64_t[::1] output
+    cdef double[::1] seconds
     cdef Py_ssize_t block, blocks = (n + BLOCK - 1) // BLOCK
     cdef int k, tid
     _unpack(encoder, workload, head, num_labels, &call.options, &call.template)
@@ -263,6 +301,12 @@ def evaluate_columns(bytes encoder, bytes workload, int head, int64_t num_labels
             call.selected[call.n_selected] = k
             call.n_selected += 1
             call.mask |= 1u << k
+    call.mask |= extra_mask
+    call.latency = NULL
+    if latency is not None:
+        seconds = latency
+        call.latency = &seconds[0]
+        _unpack_device(device, &call.device)
     threads = max(threads, 1)
     # prange has no min-reduction: each thread keeps its own first bad / overflowing row
     # (4 slots) and the minimum is taken after the loop, so the answer does not depend on

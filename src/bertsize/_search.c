@@ -10,6 +10,7 @@
             "csrc/bs_dims.h",
             "csrc/bs_evaluate.h",
             "csrc/bs_flops.h",
+            "csrc/bs_latency.h",
             "csrc/bs_memory.h",
             "csrc/bs_openmp.h",
             "csrc/bs_params.h",
@@ -1782,10 +1783,22 @@ typedef struct __pyx_t_8bertsize_7_search_Visit __pyx_t_8bertsize_7_search_Visit
  *         BS_MAX_POSITIONS
  * 
  * cdef enum:             # <<<<<<<<<<<<<<
- *     MAX_AXES = 16
- *     PLAIN = 0       # the axis sets a row field
+ *     N_SLOTS = BS_N_METRICS + 2     # the metrics, the latency in femtoseconds, over its cap
+ *     LATENCY_SLOT = BS_N_METRICS
 */
 enum  {
+
+  /* "bertsize/_search.pyx":46
+ *     N_SLOTS = BS_N_METRICS + 2     # the metrics, the latency in femtoseconds, over its cap
+ *     LATENCY_SLOT = BS_N_METRICS
+ *     SLOW_SLOT = BS_N_METRICS + 1             # <<<<<<<<<<<<<<
+ *     LATENCY = 101    # objective: roofline latency
+ *     MAX_AXES = 16
+*/
+  __pyx_e_8bertsize_7_search_N_SLOTS = (BS_N_METRICS + 2),
+  __pyx_e_8bertsize_7_search_LATENCY_SLOT = BS_N_METRICS,
+  __pyx_e_8bertsize_7_search_SLOW_SLOT = (BS_N_METRICS + 1),
+  __pyx_e_8bertsize_7_search_LATENCY = 0x65,
   __pyx_e_8bertsize_7_search_MAX_AXES = 16,
   __pyx_e_8bertsize_7_search_PLAIN = 0,
   __pyx_e_8bertsize_7_search_HEAD_DIM = 1,
@@ -1796,7 +1809,7 @@ enum  {
   __pyx_e_8bertsize_7_search_INT64_MAX_ = 0x7FFFFFFFFFFFFFFF
 };
 
-/* "bertsize/_search.pyx":54
+/* "bertsize/_search.pyx":58
  * 
  * 
  * ctypedef struct Walk:             # <<<<<<<<<<<<<<
@@ -1818,6 +1831,9 @@ struct __pyx_t_8bertsize_7_search_Walk {
   int64_t cap_flops;
   int64_t min_params;
   int training;
+  int with_latency;
+  bs_device device;
+  double cap_latency;
   int exhaustive;
   int plane;
   int safe;
@@ -1830,7 +1846,7 @@ struct __pyx_t_8bertsize_7_search_Walk {
   int direction[2];
 };
 
-/* "bertsize/_search.pyx":533
+/* "bertsize/_search.pyx":553
  * # enumerating, ranking and Pareto-filtering: serial walks that visit fitting points
  * # --------------------------------------------------------------------------------------
  * ctypedef struct Visit:             # <<<<<<<<<<<<<<
@@ -1848,7 +1864,7 @@ struct __pyx_t_8bertsize_7_search_Visit {
   int overflow;
 };
 
-/* "bertsize/_search.pyx":716
+/* "bertsize/_search.pyx":736
  * # Python entry points
  * # --------------------------------------------------------------------------------------
  * cdef class Plan:             # <<<<<<<<<<<<<<
@@ -1940,7 +1956,7 @@ struct __pyx_memoryviewslice_obj {
 
 
 
-/* "bertsize/_search.pyx":716
+/* "bertsize/_search.pyx":736
  * # Python entry points
  * # --------------------------------------------------------------------------------------
  * cdef class Plan:             # <<<<<<<<<<<<<<
@@ -3556,7 +3572,7 @@ static void __pyx_memoryviewslice___pyx_pf_15View_dot_MemoryView_16_memoryviewsl
 static PyObject *__pyx_pf___pyx_memoryviewslice___reduce_cython__(CYTHON_UNUSED struct __pyx_memoryviewslice_obj *__pyx_v_self); /* proto */
 static PyObject *__pyx_pf___pyx_memoryviewslice_2__setstate_cython__(CYTHON_UNUSED struct __pyx_memoryviewslice_obj *__pyx_v_self, CYTHON_UNUSED PyObject *__pyx_v___pyx_state); /* proto */
 static PyObject *__pyx_pf_15View_dot_MemoryView___pyx_unpickle_Enum(CYTHON_UNUSED PyObject *__pyx_self, PyObject *__pyx_v___pyx_type, long __pyx_v___pyx_checksum, PyObject *__pyx_v___pyx_state); /* proto */
-static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize_7_search_Plan *__pyx_v_self, PyObject *__pyx_v_encoder, PyObject *__pyx_v_workload, int __pyx_v_head, int64_t __pyx_v_num_labels, PyObject *__pyx_v_axes, unsigned int __pyx_v_mask, PyObject *__pyx_v_caps, PyObject *__pyx_v_pairs, int64_t __pyx_v_fixed_valid, PyObject *__pyx_v_objective, PyObject *__pyx_v_direction, int __pyx_v_exhaustive, int __pyx_v_plane); /* proto */
+static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize_7_search_Plan *__pyx_v_self, PyObject *__pyx_v_encoder, PyObject *__pyx_v_workload, int __pyx_v_head, int64_t __pyx_v_num_labels, PyObject *__pyx_v_axes, unsigned int __pyx_v_mask, PyObject *__pyx_v_caps, PyObject *__pyx_v_pairs, int64_t __pyx_v_fixed_valid, PyObject *__pyx_v_objective, PyObject *__pyx_v_direction, int __pyx_v_exhaustive, int __pyx_v_plane, PyObject *__pyx_v_device, double __pyx_v_cap_latency); /* proto */
 static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bertsize_7_search_Plan *__pyx_v_self, __Pyx_memviewslice __pyx_v_outer, CYTHON_UNUSED int __pyx_v_threads); /* proto */
 static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bertsize_7_search_Plan *__pyx_v_self, int __pyx_v_mode, Py_ssize_t __pyx_v_limit, Py_ssize_t __pyx_v_k, Py_ssize_t __pyx_v_shards, Py_ssize_t __pyx_v_shard); /* proto */
 static PyObject *__pyx_pf_8bertsize_7_search_4Plan_6__reduce_cython__(CYTHON_UNUSED struct __pyx_obj_8bertsize_7_search_Plan *__pyx_v_self); /* proto */
@@ -3727,7 +3743,7 @@ namespace {
     PyObject *__pyx_slice[1];
     PyObject *__pyx_tuple[5];
     PyObject *__pyx_codeobj_tab[4];
-    PyObject *__pyx_string_tab[150];
+    PyObject *__pyx_string_tab[153];
     PyObject *__pyx_number_tab[5];
 /* #### Code section: module_state_contents ### */
 /* PyFrozenDict.module_state_decls */
@@ -3812,121 +3828,124 @@ static __pyx_mstatetype * const __pyx_mstate_global = &__pyx_mstate_global_stati
 #define __pyx_n_u_KIND_FFN_RATIO __pyx_string_tab[32]
 #define __pyx_n_u_KIND_HEAD_DIM __pyx_string_tab[33]
 #define __pyx_n_u_KIND_PLAIN __pyx_string_tab[34]
-#define __pyx_n_u_Plan __pyx_string_tab[35]
-#define __pyx_n_u_Plan___reduce_cython __pyx_string_tab[36]
-#define __pyx_n_u_Plan___setstate_cython __pyx_string_tab[37]
-#define __pyx_n_u_Plan_count __pyx_string_tab[38]
-#define __pyx_n_u_Plan_visit __pyx_string_tab[39]
-#define __pyx_n_u_STEP_FLOPS_CODE __pyx_string_tab[40]
-#define __pyx_n_u_Sequence __pyx_string_tab[41]
-#define __pyx_n_u_View_MemoryView __pyx_string_tab[42]
-#define __pyx_n_u_Pyx_PyDict_NextRef __pyx_string_tab[43]
-#define __pyx_n_u_annotate __pyx_string_tab[44]
-#define __pyx_n_u_class __pyx_string_tab[45]
-#define __pyx_n_u_class_getitem __pyx_string_tab[46]
-#define __pyx_n_u_dict __pyx_string_tab[47]
-#define __pyx_n_u_func __pyx_string_tab[48]
-#define __pyx_n_u_getstate __pyx_string_tab[49]
-#define __pyx_n_u_import __pyx_string_tab[50]
-#define __pyx_n_u_main __pyx_string_tab[51]
-#define __pyx_n_u_module __pyx_string_tab[52]
-#define __pyx_n_u_name_2 __pyx_string_tab[53]
-#define __pyx_n_u_new __pyx_string_tab[54]
-#define __pyx_n_u_pyx_checksum __pyx_string_tab[55]
-#define __pyx_n_u_pyx_state __pyx_string_tab[56]
-#define __pyx_n_u_pyx_type __pyx_string_tab[57]
-#define __pyx_n_u_pyx_unpickle_Enum __pyx_string_tab[58]
-#define __pyx_n_u_pyx_vtable __pyx_string_tab[59]
-#define __pyx_n_u_qualname __pyx_string_tab[60]
-#define __pyx_n_u_reduce __pyx_string_tab[61]
-#define __pyx_n_u_reduce_cython __pyx_string_tab[62]
-#define __pyx_n_u_reduce_ex __pyx_string_tab[63]
-#define __pyx_n_u_set_name __pyx_string_tab[64]
-#define __pyx_n_u_setstate __pyx_string_tab[65]
-#define __pyx_n_u_setstate_cython __pyx_string_tab[66]
-#define __pyx_n_u_test __pyx_string_tab[67]
-#define __pyx_n_u_is_coroutine __pyx_string_tab[68]
-#define __pyx_n_u_a __pyx_string_tab[69]
-#define __pyx_n_u_abc __pyx_string_tab[70]
-#define __pyx_n_u_allocate_buffer __pyx_string_tab[71]
-#define __pyx_n_u_asyncio_coroutines __pyx_string_tab[72]
-#define __pyx_n_u_axes __pyx_string_tab[73]
-#define __pyx_n_u_base __pyx_string_tab[74]
-#define __pyx_n_u_bertsize__search __pyx_string_tab[75]
-#define __pyx_n_u_c __pyx_string_tab[76]
-#define __pyx_n_u_caps __pyx_string_tab[77]
-#define __pyx_n_u_cline_in_traceback __pyx_string_tab[78]
-#define __pyx_n_u_count __pyx_string_tab[79]
-#define __pyx_n_u_direction __pyx_string_tab[80]
-#define __pyx_n_u_dtype __pyx_string_tab[81]
-#define __pyx_n_u_dtype_is_object __pyx_string_tab[82]
-#define __pyx_n_u_empty __pyx_string_tab[83]
-#define __pyx_n_u_encode __pyx_string_tab[84]
-#define __pyx_n_u_encoder __pyx_string_tab[85]
-#define __pyx_n_u_enumerate __pyx_string_tab[86]
-#define __pyx_n_u_error __pyx_string_tab[87]
-#define __pyx_n_u_exhaustive __pyx_string_tab[88]
-#define __pyx_n_u_fixed_valid __pyx_string_tab[89]
-#define __pyx_n_u_flags __pyx_string_tab[90]
-#define __pyx_n_u_format __pyx_string_tab[91]
-#define __pyx_n_u_fortran __pyx_string_tab[92]
-#define __pyx_n_u_head __pyx_string_tab[93]
-#define __pyx_n_u_id __pyx_string_tab[94]
-#define __pyx_n_u_idx __pyx_string_tab[95]
-#define __pyx_n_u_index __pyx_string_tab[96]
-#define __pyx_n_u_index_view __pyx_string_tab[97]
-#define __pyx_n_u_indices __pyx_string_tab[98]
-#define __pyx_n_u_int64 __pyx_string_tab[99]
-#define __pyx_n_u_intp __pyx_string_tab[100]
-#define __pyx_n_u_items __pyx_string_tab[101]
-#define __pyx_n_u_itemsize __pyx_string_tab[102]
-#define __pyx_n_u_j __pyx_string_tab[103]
-#define __pyx_n_u_k __pyx_string_tab[104]
-#define __pyx_n_u_limit __pyx_string_tab[105]
-#define __pyx_n_u_mask __pyx_string_tab[106]
-#define __pyx_n_u_memview __pyx_string_tab[107]
-#define __pyx_n_u_mode __pyx_string_tab[108]
-#define __pyx_n_u_n __pyx_string_tab[109]
-#define __pyx_n_u_n_axes __pyx_string_tab[110]
-#define __pyx_n_u_name __pyx_string_tab[111]
-#define __pyx_n_u_ndim __pyx_string_tab[112]
-#define __pyx_n_u_np __pyx_string_tab[113]
-#define __pyx_n_u_num_labels __pyx_string_tab[114]
-#define __pyx_n_u_numpy __pyx_string_tab[115]
-#define __pyx_n_u_obj __pyx_string_tab[116]
-#define __pyx_n_u_objective __pyx_string_tab[117]
-#define __pyx_n_u_out __pyx_string_tab[118]
-#define __pyx_n_u_outer __pyx_string_tab[119]
-#define __pyx_n_u_pack __pyx_string_tab[120]
-#define __pyx_n_u_pairs __pyx_string_tab[121]
-#define __pyx_n_u_plane __pyx_string_tab[122]
-#define __pyx_n_u_pop __pyx_string_tab[123]
-#define __pyx_n_u_register __pyx_string_tab[124]
-#define __pyx_n_u_score_view __pyx_string_tab[125]
-#define __pyx_n_u_scores __pyx_string_tab[126]
-#define __pyx_n_u_self __pyx_string_tab[127]
-#define __pyx_n_u_setdefault __pyx_string_tab[128]
-#define __pyx_n_u_shape __pyx_string_tab[129]
-#define __pyx_n_u_shard __pyx_string_tab[130]
-#define __pyx_n_u_shards __pyx_string_tab[131]
-#define __pyx_n_u_size __pyx_string_tab[132]
-#define __pyx_n_u_start __pyx_string_tab[133]
-#define __pyx_n_u_status __pyx_string_tab[134]
-#define __pyx_n_u_step __pyx_string_tab[135]
-#define __pyx_n_u_stop __pyx_string_tab[136]
-#define __pyx_n_u_struct __pyx_string_tab[137]
-#define __pyx_n_u_threads __pyx_string_tab[138]
-#define __pyx_n_u_total __pyx_string_tab[139]
-#define __pyx_n_u_unpack __pyx_string_tab[140]
-#define __pyx_n_u_update __pyx_string_tab[141]
-#define __pyx_n_u_values __pyx_string_tab[142]
-#define __pyx_n_u_visit __pyx_string_tab[143]
-#define __pyx_n_u_workload __pyx_string_tab[144]
-#define __pyx_n_u_x __pyx_string_tab[145]
-#define __pyx_n_b_O __pyx_string_tab[146]
-#define __pyx_kp_b_iso88591_Q __pyx_string_tab[147]
-#define __pyx_kp_b_iso88591_A_Q_uF_1_q_EEXXaab_4we1A_q __pyx_string_tab[148]
-#define __pyx_kp_b_iso88591_A_t5_aq_S_auCwa_7_XS_V7_AQd_uD_8 __pyx_string_tab[149]
+#define __pyx_n_u_LATENCY_CODE __pyx_string_tab[35]
+#define __pyx_n_u_Plan __pyx_string_tab[36]
+#define __pyx_n_u_Plan___reduce_cython __pyx_string_tab[37]
+#define __pyx_n_u_Plan___setstate_cython __pyx_string_tab[38]
+#define __pyx_n_u_Plan_count __pyx_string_tab[39]
+#define __pyx_n_u_Plan_visit __pyx_string_tab[40]
+#define __pyx_n_u_STEP_FLOPS_CODE __pyx_string_tab[41]
+#define __pyx_n_u_Sequence __pyx_string_tab[42]
+#define __pyx_n_u_View_MemoryView __pyx_string_tab[43]
+#define __pyx_n_u_Pyx_PyDict_NextRef __pyx_string_tab[44]
+#define __pyx_n_u_annotate __pyx_string_tab[45]
+#define __pyx_n_u_class __pyx_string_tab[46]
+#define __pyx_n_u_class_getitem __pyx_string_tab[47]
+#define __pyx_n_u_dict __pyx_string_tab[48]
+#define __pyx_n_u_func __pyx_string_tab[49]
+#define __pyx_n_u_getstate __pyx_string_tab[50]
+#define __pyx_n_u_import __pyx_string_tab[51]
+#define __pyx_n_u_main __pyx_string_tab[52]
+#define __pyx_n_u_module __pyx_string_tab[53]
+#define __pyx_n_u_name_2 __pyx_string_tab[54]
+#define __pyx_n_u_new __pyx_string_tab[55]
+#define __pyx_n_u_pyx_checksum __pyx_string_tab[56]
+#define __pyx_n_u_pyx_state __pyx_string_tab[57]
+#define __pyx_n_u_pyx_type __pyx_string_tab[58]
+#define __pyx_n_u_pyx_unpickle_Enum __pyx_string_tab[59]
+#define __pyx_n_u_pyx_vtable __pyx_string_tab[60]
+#define __pyx_n_u_qualname __pyx_string_tab[61]
+#define __pyx_n_u_reduce __pyx_string_tab[62]
+#define __pyx_n_u_reduce_cython __pyx_string_tab[63]
+#define __pyx_n_u_reduce_ex __pyx_string_tab[64]
+#define __pyx_n_u_set_name __pyx_string_tab[65]
+#define __pyx_n_u_setstate __pyx_string_tab[66]
+#define __pyx_n_u_setstate_cython __pyx_string_tab[67]
+#define __pyx_n_u_test __pyx_string_tab[68]
+#define __pyx_n_u_is_coroutine __pyx_string_tab[69]
+#define __pyx_n_u_a __pyx_string_tab[70]
+#define __pyx_n_u_abc __pyx_string_tab[71]
+#define __pyx_n_u_allocate_buffer __pyx_string_tab[72]
+#define __pyx_n_u_asyncio_coroutines __pyx_string_tab[73]
+#define __pyx_n_u_axes __pyx_string_tab[74]
+#define __pyx_n_u_base __pyx_string_tab[75]
+#define __pyx_n_u_bertsize__search __pyx_string_tab[76]
+#define __pyx_n_u_c __pyx_string_tab[77]
+#define __pyx_n_u_cap_latency __pyx_string_tab[78]
+#define __pyx_n_u_caps __pyx_string_tab[79]
+#define __pyx_n_u_cline_in_traceback __pyx_string_tab[80]
+#define __pyx_n_u_count __pyx_string_tab[81]
+#define __pyx_n_u_device __pyx_string_tab[82]
+#define __pyx_n_u_direction __pyx_string_tab[83]
+#define __pyx_n_u_dtype __pyx_string_tab[84]
+#define __pyx_n_u_dtype_is_object __pyx_string_tab[85]
+#define __pyx_n_u_empty __pyx_string_tab[86]
+#define __pyx_n_u_encode __pyx_string_tab[87]
+#define __pyx_n_u_encoder __pyx_string_tab[88]
+#define __pyx_n_u_enumerate __pyx_string_tab[89]
+#define __pyx_n_u_error __pyx_string_tab[90]
+#define __pyx_n_u_exhaustive __pyx_string_tab[91]
+#define __pyx_n_u_fixed_valid __pyx_string_tab[92]
+#define __pyx_n_u_flags __pyx_string_tab[93]
+#define __pyx_n_u_format __pyx_string_tab[94]
+#define __pyx_n_u_fortran __pyx_string_tab[95]
+#define __pyx_n_u_head __pyx_string_tab[96]
+#define __pyx_n_u_id __pyx_string_tab[97]
+#define __pyx_n_u_idx __pyx_string_tab[98]
+#define __pyx_n_u_index __pyx_string_tab[99]
+#define __pyx_n_u_index_view __pyx_string_tab[100]
+#define __pyx_n_u_indices __pyx_string_tab[101]
+#define __pyx_n_u_int64 __pyx_string_tab[102]
+#define __pyx_n_u_intp __pyx_string_tab[103]
+#define __pyx_n_u_items __pyx_string_tab[104]
+#define __pyx_n_u_itemsize __pyx_string_tab[105]
+#define __pyx_n_u_j __pyx_string_tab[106]
+#define __pyx_n_u_k __pyx_string_tab[107]
+#define __pyx_n_u_limit __pyx_string_tab[108]
+#define __pyx_n_u_mask __pyx_string_tab[109]
+#define __pyx_n_u_memview __pyx_string_tab[110]
+#define __pyx_n_u_mode __pyx_string_tab[111]
+#define __pyx_n_u_n __pyx_string_tab[112]
+#define __pyx_n_u_n_axes __pyx_string_tab[113]
+#define __pyx_n_u_name __pyx_string_tab[114]
+#define __pyx_n_u_ndim __pyx_string_tab[115]
+#define __pyx_n_u_np __pyx_string_tab[116]
+#define __pyx_n_u_num_labels __pyx_string_tab[117]
+#define __pyx_n_u_numpy __pyx_string_tab[118]
+#define __pyx_n_u_obj __pyx_string_tab[119]
+#define __pyx_n_u_objective __pyx_string_tab[120]
+#define __pyx_n_u_out __pyx_string_tab[121]
+#define __pyx_n_u_outer __pyx_string_tab[122]
+#define __pyx_n_u_pack __pyx_string_tab[123]
+#define __pyx_n_u_pairs __pyx_string_tab[124]
+#define __pyx_n_u_plane __pyx_string_tab[125]
+#define __pyx_n_u_pop __pyx_string_tab[126]
+#define __pyx_n_u_register __pyx_string_tab[127]
+#define __pyx_n_u_score_view __pyx_string_tab[128]
+#define __pyx_n_u_scores __pyx_string_tab[129]
+#define __pyx_n_u_self __pyx_string_tab[130]
+#define __pyx_n_u_setdefault __pyx_string_tab[131]
+#define __pyx_n_u_shape __pyx_string_tab[132]
+#define __pyx_n_u_shard __pyx_string_tab[133]
+#define __pyx_n_u_shards __pyx_string_tab[134]
+#define __pyx_n_u_size __pyx_string_tab[135]
+#define __pyx_n_u_start __pyx_string_tab[136]
+#define __pyx_n_u_status __pyx_string_tab[137]
+#define __pyx_n_u_step __pyx_string_tab[138]
+#define __pyx_n_u_stop __pyx_string_tab[139]
+#define __pyx_n_u_struct __pyx_string_tab[140]
+#define __pyx_n_u_threads __pyx_string_tab[141]
+#define __pyx_n_u_total __pyx_string_tab[142]
+#define __pyx_n_u_unpack __pyx_string_tab[143]
+#define __pyx_n_u_update __pyx_string_tab[144]
+#define __pyx_n_u_values __pyx_string_tab[145]
+#define __pyx_n_u_visit __pyx_string_tab[146]
+#define __pyx_n_u_workload __pyx_string_tab[147]
+#define __pyx_n_u_x __pyx_string_tab[148]
+#define __pyx_n_b_O __pyx_string_tab[149]
+#define __pyx_kp_b_iso88591_Q __pyx_string_tab[150]
+#define __pyx_kp_b_iso88591_A_Q_uF_1_q_EEXXaab_4we1A_q __pyx_string_tab[151]
+#define __pyx_kp_b_iso88591_A_t5_aq_S_auCwa_7_XS_V7_AQd_uD_8 __pyx_string_tab[152]
 #define __pyx_int_0 __pyx_number_tab[0]
 #define __pyx_int_neg_1 __pyx_number_tab[1]
 #define __pyx_int_1 __pyx_number_tab[2]
@@ -3962,7 +3981,7 @@ static CYTHON_SMALL_CODE int __pyx_m_clear(PyObject *m) {
   for (int i=0; i<1; ++i) { Py_CLEAR(clear_module_state->__pyx_slice[i]); }
   for (int i=0; i<5; ++i) { Py_CLEAR(clear_module_state->__pyx_tuple[i]); }
   for (int i=0; i<4; ++i) { Py_CLEAR(clear_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<150; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<153; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<5; ++i) { Py_CLEAR(clear_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_clear_contents ### */
 /* CommonTypesMetaclass.module_state_clear */
@@ -4002,7 +4021,7 @@ static CYTHON_SMALL_CODE int __pyx_m_traverse(PyObject *m, visitproc visit, void
   for (int i=0; i<1; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_slice[i]); }
   for (int i=0; i<5; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_tuple[i]); }
   for (int i=0; i<4; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<150; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<153; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<5; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_traverse_contents ### */
 /* CommonTypesMetaclass.module_state_traverse */
@@ -18189,7 +18208,7 @@ static PyObject *__pyx_unpickle_Enum__set_state(struct __pyx_MemviewEnum_obj *__
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":85
+/* "bertsize/_search.pyx":93
  * 
  * 
  * cdef inline int64_t _flops(const Walk *w, const int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18201,7 +18220,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
   int64_t __pyx_r;
   int __pyx_t_1;
 
-  /* "bertsize/_search.pyx":86
+  /* "bertsize/_search.pyx":94
  * 
  * cdef inline int64_t _flops(const Walk *w, const int64_t *metrics) noexcept nogil:
  *     if w.training:             # <<<<<<<<<<<<<<
@@ -18213,7 +18232,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":87
+    /* "bertsize/_search.pyx":95
  * cdef inline int64_t _flops(const Walk *w, const int64_t *metrics) noexcept nogil:
  *     if w.training:
  *         if metrics[BS_FLOPS_FWD] > INT64_MAX_ - metrics[BS_FLOPS_BWD]:             # <<<<<<<<<<<<<<
@@ -18225,7 +18244,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":88
+      /* "bertsize/_search.pyx":96
  *     if w.training:
  *         if metrics[BS_FLOPS_FWD] > INT64_MAX_ - metrics[BS_FLOPS_BWD]:
  *             return INT64_MAX_             # <<<<<<<<<<<<<<
@@ -18238,7 +18257,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":87
+      /* "bertsize/_search.pyx":95
  * cdef inline int64_t _flops(const Walk *w, const int64_t *metrics) noexcept nogil:
  *     if w.training:
  *         if metrics[BS_FLOPS_FWD] > INT64_MAX_ - metrics[BS_FLOPS_BWD]:             # <<<<<<<<<<<<<<
@@ -18247,7 +18266,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
 */
     }
 
-    /* "bertsize/_search.pyx":89
+    /* "bertsize/_search.pyx":97
  *         if metrics[BS_FLOPS_FWD] > INT64_MAX_ - metrics[BS_FLOPS_BWD]:
  *             return INT64_MAX_
  *         return metrics[BS_FLOPS_FWD] + metrics[BS_FLOPS_BWD]             # <<<<<<<<<<<<<<
@@ -18260,7 +18279,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":86
+    /* "bertsize/_search.pyx":94
  * 
  * cdef inline int64_t _flops(const Walk *w, const int64_t *metrics) noexcept nogil:
  *     if w.training:             # <<<<<<<<<<<<<<
@@ -18269,7 +18288,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
 */
   }
 
-  /* "bertsize/_search.pyx":90
+  /* "bertsize/_search.pyx":98
  *             return INT64_MAX_
  *         return metrics[BS_FLOPS_FWD] + metrics[BS_FLOPS_BWD]
  *     return metrics[BS_FLOPS_FWD]             # <<<<<<<<<<<<<<
@@ -18282,7 +18301,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":85
+  /* "bertsize/_search.pyx":93
  * 
  * 
  * cdef inline int64_t _flops(const Walk *w, const int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18295,7 +18314,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__flops(__pyx_t_8bertsize
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":93
+/* "bertsize/_search.pyx":101
  * 
  * 
  * cdef inline int _row_at(const Walk *w, const Py_ssize_t *idx, bs_row *r) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18315,7 +18334,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
   int __pyx_t_4;
   int __pyx_t_5;
 
-  /* "bertsize/_search.pyx":96
+  /* "bertsize/_search.pyx":104
  *     """The model row of the point at `idx`; 0 when a derived size passes int64."""
  *     cdef int k
  *     cdef int64_t head_dim = 0, ratio = 0, hidden             # <<<<<<<<<<<<<<
@@ -18325,7 +18344,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
   __pyx_v_head_dim = 0;
   __pyx_v_ratio = 0;
 
-  /* "bertsize/_search.pyx":97
+  /* "bertsize/_search.pyx":105
  *     cdef int k
  *     cdef int64_t head_dim = 0, ratio = 0, hidden
  *     r[0] = w.template             # <<<<<<<<<<<<<<
@@ -18337,7 +18356,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
   (__pyx_v_r[0]) = __pyx_t_1;
 
 
-  /* "bertsize/_search.pyx":98
+  /* "bertsize/_search.pyx":106
  *     cdef int64_t head_dim = 0, ratio = 0, hidden
  *     r[0] = w.template
  *     for k in range(w.n_axes):             # <<<<<<<<<<<<<<
@@ -18351,7 +18370,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
   for (__pyx_t_4 = 0; __pyx_t_4 < __pyx_t_3; __pyx_t_4+=1) {
     __pyx_v_k = __pyx_t_4;
 
-    /* "bertsize/_search.pyx":99
+    /* "bertsize/_search.pyx":107
  *     r[0] = w.template
  *     for k in range(w.n_axes):
  *         if w.kind[k] == PLAIN:             # <<<<<<<<<<<<<<
@@ -18363,7 +18382,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
     if (__pyx_t_5) {
 
 
-      /* "bertsize/_search.pyx":100
+      /* "bertsize/_search.pyx":108
  *     for k in range(w.n_axes):
  *         if w.kind[k] == PLAIN:
  *             r.f[w.target[k]] = w.values[k][idx[k]]             # <<<<<<<<<<<<<<
@@ -18372,7 +18391,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
 */
       (__pyx_v_r->f[(__pyx_v_w->target[__pyx_v_k])]) = ((__pyx_v_w->values[__pyx_v_k])[(__pyx_v_idx[__pyx_v_k])]);
 
-      /* "bertsize/_search.pyx":99
+      /* "bertsize/_search.pyx":107
  *     r[0] = w.template
  *     for k in range(w.n_axes):
  *         if w.kind[k] == PLAIN:             # <<<<<<<<<<<<<<
@@ -18382,7 +18401,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
       goto __pyx_L5;
     }
 
-    /* "bertsize/_search.pyx":101
+    /* "bertsize/_search.pyx":109
  *         if w.kind[k] == PLAIN:
  *             r.f[w.target[k]] = w.values[k][idx[k]]
  *         elif w.kind[k] == HEAD_DIM:             # <<<<<<<<<<<<<<
@@ -18394,7 +18413,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
     if (__pyx_t_5) {
 
 
-      /* "bertsize/_search.pyx":102
+      /* "bertsize/_search.pyx":110
  *             r.f[w.target[k]] = w.values[k][idx[k]]
  *         elif w.kind[k] == HEAD_DIM:
  *             head_dim = w.values[k][idx[k]]             # <<<<<<<<<<<<<<
@@ -18403,7 +18422,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
 */
       __pyx_v_head_dim = ((__pyx_v_w->values[__pyx_v_k])[(__pyx_v_idx[__pyx_v_k])]);
 
-      /* "bertsize/_search.pyx":101
+      /* "bertsize/_search.pyx":109
  *         if w.kind[k] == PLAIN:
  *             r.f[w.target[k]] = w.values[k][idx[k]]
  *         elif w.kind[k] == HEAD_DIM:             # <<<<<<<<<<<<<<
@@ -18413,7 +18432,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
       goto __pyx_L5;
     }
 
-    /* "bertsize/_search.pyx":104
+    /* "bertsize/_search.pyx":112
  *             head_dim = w.values[k][idx[k]]
  *         else:
  *             ratio = w.values[k][idx[k]]             # <<<<<<<<<<<<<<
@@ -18427,7 +18446,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
   }
 
 
-  /* "bertsize/_search.pyx":105
+  /* "bertsize/_search.pyx":113
  *         else:
  *             ratio = w.values[k][idx[k]]
  *     hidden = r.f[BS_HIDDEN]             # <<<<<<<<<<<<<<
@@ -18436,7 +18455,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
 */
   __pyx_v_hidden = (__pyx_v_r->f[BS_HIDDEN]);
 
-  /* "bertsize/_search.pyx":106
+  /* "bertsize/_search.pyx":114
  *             ratio = w.values[k][idx[k]]
  *     hidden = r.f[BS_HIDDEN]
  *     if head_dim:             # <<<<<<<<<<<<<<
@@ -18448,7 +18467,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
   if (__pyx_t_5) {
 
 
-    /* "bertsize/_search.pyx":109
+    /* "bertsize/_search.pyx":117
  *         # floor division: where head_dim does not divide hidden the point is invalid (and
  *         # not counted), and the floor keeps the metrics monotone for the searches
  *         r.f[BS_HEADS] = hidden // head_dim             # <<<<<<<<<<<<<<
@@ -18457,7 +18476,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
 */
     (__pyx_v_r->f[BS_HEADS]) = (__pyx_v_hidden / __pyx_v_head_dim);
 
-    /* "bertsize/_search.pyx":106
+    /* "bertsize/_search.pyx":114
  *             ratio = w.values[k][idx[k]]
  *     hidden = r.f[BS_HIDDEN]
  *     if head_dim:             # <<<<<<<<<<<<<<
@@ -18466,7 +18485,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
 */
   }
 
-  /* "bertsize/_search.pyx":110
+  /* "bertsize/_search.pyx":118
  *         # not counted), and the floor keeps the metrics monotone for the searches
  *         r.f[BS_HEADS] = hidden // head_dim
  *     if ratio:             # <<<<<<<<<<<<<<
@@ -18478,7 +18497,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
   if (__pyx_t_5) {
 
 
-    /* "bertsize/_search.pyx":111
+    /* "bertsize/_search.pyx":119
  *         r.f[BS_HEADS] = hidden // head_dim
  *     if ratio:
  *         if hidden > INT64_MAX_ // ratio:             # <<<<<<<<<<<<<<
@@ -18490,7 +18509,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
     if (__pyx_t_5) {
 
 
-      /* "bertsize/_search.pyx":112
+      /* "bertsize/_search.pyx":120
  *     if ratio:
  *         if hidden > INT64_MAX_ // ratio:
  *             return 0             # <<<<<<<<<<<<<<
@@ -18503,7 +18522,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":111
+      /* "bertsize/_search.pyx":119
  *         r.f[BS_HEADS] = hidden // head_dim
  *     if ratio:
  *         if hidden > INT64_MAX_ // ratio:             # <<<<<<<<<<<<<<
@@ -18512,7 +18531,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
 */
     }
 
-    /* "bertsize/_search.pyx":113
+    /* "bertsize/_search.pyx":121
  *         if hidden > INT64_MAX_ // ratio:
  *             return 0
  *         r.f[BS_INTERMEDIATE] = ratio * hidden             # <<<<<<<<<<<<<<
@@ -18521,7 +18540,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
 */
     (__pyx_v_r->f[BS_INTERMEDIATE]) = (__pyx_v_ratio * __pyx_v_hidden);
 
-    /* "bertsize/_search.pyx":110
+    /* "bertsize/_search.pyx":118
  *         # not counted), and the floor keeps the metrics monotone for the searches
  *         r.f[BS_HEADS] = hidden // head_dim
  *     if ratio:             # <<<<<<<<<<<<<<
@@ -18530,7 +18549,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
 */
   }
 
-  /* "bertsize/_search.pyx":114
+  /* "bertsize/_search.pyx":122
  *             return 0
  *         r.f[BS_INTERMEDIATE] = ratio * hidden
  *     return 1             # <<<<<<<<<<<<<<
@@ -18543,7 +18562,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":93
+  /* "bertsize/_search.pyx":101
  * 
  * 
  * cdef inline int _row_at(const Walk *w, const Py_ssize_t *idx, bs_row *r) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18560,97 +18579,182 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__row_at(__pyx_t_8bertsize_7_
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":117
+/* "bertsize/_search.pyx":125
  * 
  * 
  * cdef inline int _evaluate(const Walk *w, const bs_row *r, int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
- *     """The metrics of `r` (those in w.mask, the others 0); 0 when one passes int64."""
- *     memset(metrics, 0, BS_N_METRICS * sizeof(int64_t))
+ *     """The metrics of `r` (those in w.mask, the others 0, the latency in femtoseconds in
+ *     LATENCY_SLOT); 0 when one passes int64."""
 */
 
 static CYTHON_INLINE int __pyx_f_8bertsize_7_search__evaluate(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, bs_row const *__pyx_v_r, int64_t *__pyx_v_metrics) {
+  double __pyx_v_seconds;
   int __pyx_r;
   int __pyx_t_1;
+  int64_t __pyx_t_2;
 
-  /* "bertsize/_search.pyx":119
- * cdef inline int _evaluate(const Walk *w, const bs_row *r, int64_t *metrics) noexcept nogil:
- *     """The metrics of `r` (those in w.mask, the others 0); 0 when one passes int64."""
- *     memset(metrics, 0, BS_N_METRICS * sizeof(int64_t))             # <<<<<<<<<<<<<<
+  /* "bertsize/_search.pyx":129
+ *     LATENCY_SLOT); 0 when one passes int64."""
+ *     cdef double seconds
+ *     memset(metrics, 0, N_SLOTS * sizeof(int64_t))             # <<<<<<<<<<<<<<
  *     if w.safe:
  *         bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)
 */
-  (void)(memset(__pyx_v_metrics, 0, (BS_N_METRICS * (sizeof(int64_t)))));
+  (void)(memset(__pyx_v_metrics, 0, (__pyx_e_8bertsize_7_search_N_SLOTS * (sizeof(int64_t)))));
 
-  /* "bertsize/_search.pyx":120
- *     """The metrics of `r` (those in w.mask, the others 0); 0 when one passes int64."""
- *     memset(metrics, 0, BS_N_METRICS * sizeof(int64_t))
+  /* "bertsize/_search.pyx":130
+ *     cdef double seconds
+ *     memset(metrics, 0, N_SLOTS * sizeof(int64_t))
  *     if w.safe:             # <<<<<<<<<<<<<<
  *         bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)
- *         return 1
+ *     elif bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) != 0:
 */
   __pyx_t_1 = (__pyx_v_w->safe != 0);
 
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":121
- *     memset(metrics, 0, BS_N_METRICS * sizeof(int64_t))
+    /* "bertsize/_search.pyx":131
+ *     memset(metrics, 0, N_SLOTS * sizeof(int64_t))
  *     if w.safe:
  *         bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)             # <<<<<<<<<<<<<<
- *         return 1
- *     return bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) == 0
+ *     elif bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) != 0:
+ *         return 0
 */
     bs_evaluate_unchecked((&__pyx_v_w->options), (&__pyx_v_w->plan), __pyx_v_r, __pyx_v_w->mask, __pyx_v_metrics);
 
-    /* "bertsize/_search.pyx":122
+    /* "bertsize/_search.pyx":130
+ *     cdef double seconds
+ *     memset(metrics, 0, N_SLOTS * sizeof(int64_t))
+ *     if w.safe:             # <<<<<<<<<<<<<<
+ *         bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)
+ *     elif bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) != 0:
+*/
+    goto __pyx_L3;
+  }
+
+  /* "bertsize/_search.pyx":132
  *     if w.safe:
  *         bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)
- *         return 1             # <<<<<<<<<<<<<<
- *     return bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) == 0
- * 
+ *     elif bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) != 0:             # <<<<<<<<<<<<<<
+ *         return 0
+ *     if w.with_latency:
+*/
+  __pyx_t_1 = (bs_evaluate((&__pyx_v_w->options), (&__pyx_v_w->plan), __pyx_v_r, __pyx_v_w->mask, __pyx_v_metrics) != 0);
+
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":133
+ *         bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)
+ *     elif bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) != 0:
+ *         return 0             # <<<<<<<<<<<<<<
+ *     if w.with_latency:
+ *         seconds = bs_row_latency(&w.options, &w.plan, r, &w.device, metrics)
 */
     {
 
-      __pyx_r = 1;
+      __pyx_r = 0;
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":120
- *     """The metrics of `r` (those in w.mask, the others 0); 0 when one passes int64."""
- *     memset(metrics, 0, BS_N_METRICS * sizeof(int64_t))
- *     if w.safe:             # <<<<<<<<<<<<<<
+    /* "bertsize/_search.pyx":132
+ *     if w.safe:
  *         bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)
- *         return 1
+ *     elif bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) != 0:             # <<<<<<<<<<<<<<
+ *         return 0
+ *     if w.with_latency:
+*/
+  }
+  __pyx_L3:;
+
+  /* "bertsize/_search.pyx":134
+ *     elif bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) != 0:
+ *         return 0
+ *     if w.with_latency:             # <<<<<<<<<<<<<<
+ *         seconds = bs_row_latency(&w.options, &w.plan, r, &w.device, metrics)
+ *         # femtoseconds as int64 for the objective (past ~2.5 hours: the largest value)
+*/
+  __pyx_t_1 = (__pyx_v_w->with_latency != 0);
+
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":135
+ *         return 0
+ *     if w.with_latency:
+ *         seconds = bs_row_latency(&w.options, &w.plan, r, &w.device, metrics)             # <<<<<<<<<<<<<<
+ *         # femtoseconds as int64 for the objective (past ~2.5 hours: the largest value)
+ *         metrics[LATENCY_SLOT] = <int64_t>(seconds * 1e15) if seconds < 9e3 else INT64_MAX_
+*/
+    __pyx_v_seconds = bs_row_latency((&__pyx_v_w->options), (&__pyx_v_w->plan), __pyx_v_r, (&__pyx_v_w->device), __pyx_v_metrics);
+
+    /* "bertsize/_search.pyx":137
+ *         seconds = bs_row_latency(&w.options, &w.plan, r, &w.device, metrics)
+ *         # femtoseconds as int64 for the objective (past ~2.5 hours: the largest value)
+ *         metrics[LATENCY_SLOT] = <int64_t>(seconds * 1e15) if seconds < 9e3 else INT64_MAX_             # <<<<<<<<<<<<<<
+ *         metrics[SLOW_SLOT] = seconds > w.cap_latency  # compared in seconds, exactly as given
+ *     return 1
+*/
+    __pyx_t_1 = (__pyx_v_seconds < 9e3);
+
+    if (__pyx_t_1) {
+
+      __pyx_t_2 = ((int64_t)(__pyx_v_seconds * 1e15));
+    } else {
+
+      __pyx_t_2 = __pyx_e_8bertsize_7_search_INT64_MAX_;
+    }
+
+    (__pyx_v_metrics[__pyx_e_8bertsize_7_search_LATENCY_SLOT]) = __pyx_t_2;
+
+
+    /* "bertsize/_search.pyx":138
+ *         # femtoseconds as int64 for the objective (past ~2.5 hours: the largest value)
+ *         metrics[LATENCY_SLOT] = <int64_t>(seconds * 1e15) if seconds < 9e3 else INT64_MAX_
+ *         metrics[SLOW_SLOT] = seconds > w.cap_latency  # compared in seconds, exactly as given             # <<<<<<<<<<<<<<
+ *     return 1
+ * 
+*/
+    (__pyx_v_metrics[__pyx_e_8bertsize_7_search_SLOW_SLOT]) = (__pyx_v_seconds > __pyx_v_w->cap_latency);
+
+    /* "bertsize/_search.pyx":134
+ *     elif bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) != 0:
+ *         return 0
+ *     if w.with_latency:             # <<<<<<<<<<<<<<
+ *         seconds = bs_row_latency(&w.options, &w.plan, r, &w.device, metrics)
+ *         # femtoseconds as int64 for the objective (past ~2.5 hours: the largest value)
 */
   }
 
-  /* "bertsize/_search.pyx":123
- *         bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)
- *         return 1
- *     return bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) == 0             # <<<<<<<<<<<<<<
+  /* "bertsize/_search.pyx":139
+ *         metrics[LATENCY_SLOT] = <int64_t>(seconds * 1e15) if seconds < 9e3 else INT64_MAX_
+ *         metrics[SLOW_SLOT] = seconds > w.cap_latency  # compared in seconds, exactly as given
+ *     return 1             # <<<<<<<<<<<<<<
  * 
  * 
 */
   {
 
-    __pyx_r = (bs_evaluate((&__pyx_v_w->options), (&__pyx_v_w->plan), __pyx_v_r, __pyx_v_w->mask, __pyx_v_metrics) == 0);
+    __pyx_r = 1;
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":117
+  /* "bertsize/_search.pyx":125
  * 
  * 
  * cdef inline int _evaluate(const Walk *w, const bs_row *r, int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
- *     """The metrics of `r` (those in w.mask, the others 0); 0 when one passes int64."""
- *     memset(metrics, 0, BS_N_METRICS * sizeof(int64_t))
+ *     """The metrics of `r` (those in w.mask, the others 0, the latency in femtoseconds in
+ *     LATENCY_SLOT); 0 when one passes int64."""
 */
 
   /* function exit code */
   __pyx_L0:;
+
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":126
+/* "bertsize/_search.pyx":142
  * 
  * 
  * cdef inline int _flags(const Walk *w, const int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18664,7 +18768,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__flags(__pyx_t_8bertsize_7_s
   int __pyx_t_1;
   int __pyx_t_2;
 
-  /* "bertsize/_search.pyx":127
+  /* "bertsize/_search.pyx":143
  * 
  * cdef inline int _flags(const Walk *w, const int64_t *metrics) noexcept nogil:
  *     cdef int flags = CAPS_OK             # <<<<<<<<<<<<<<
@@ -18673,12 +18777,12 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__flags(__pyx_t_8bertsize_7_s
 */
   __pyx_v_flags = __pyx_e_8bertsize_7_search_CAPS_OK;
 
-  /* "bertsize/_search.pyx":128
+  /* "bertsize/_search.pyx":144
  * cdef inline int _flags(const Walk *w, const int64_t *metrics) noexcept nogil:
  *     cdef int flags = CAPS_OK
  *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:             # <<<<<<<<<<<<<<
  *         flags = 0
- *     if metrics[BS_PARAMS] >= w.min_params:
+ *     if metrics[SLOW_SLOT]:
 */
   __pyx_t_2 = ((__pyx_v_metrics[BS_PEAK_BYTES]) > __pyx_v_w->cap_memory);
 
@@ -18709,26 +18813,56 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__flags(__pyx_t_8bertsize_7_s
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":129
+    /* "bertsize/_search.pyx":145
  *     cdef int flags = CAPS_OK
  *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:
+ *         flags = 0             # <<<<<<<<<<<<<<
+ *     if metrics[SLOW_SLOT]:
+ *         flags = 0
+*/
+    __pyx_v_flags = 0;
+
+    /* "bertsize/_search.pyx":144
+ * cdef inline int _flags(const Walk *w, const int64_t *metrics) noexcept nogil:
+ *     cdef int flags = CAPS_OK
+ *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:             # <<<<<<<<<<<<<<
+ *         flags = 0
+ *     if metrics[SLOW_SLOT]:
+*/
+  }
+
+  /* "bertsize/_search.pyx":146
+ *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:
+ *         flags = 0
+ *     if metrics[SLOW_SLOT]:             # <<<<<<<<<<<<<<
+ *         flags = 0
+ *     if metrics[BS_PARAMS] >= w.min_params:
+*/
+  __pyx_t_1 = ((__pyx_v_metrics[__pyx_e_8bertsize_7_search_SLOW_SLOT]) != 0);
+
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":147
+ *         flags = 0
+ *     if metrics[SLOW_SLOT]:
  *         flags = 0             # <<<<<<<<<<<<<<
  *     if metrics[BS_PARAMS] >= w.min_params:
  *         flags |= FLOOR_OK
 */
     __pyx_v_flags = 0;
 
-    /* "bertsize/_search.pyx":128
- * cdef inline int _flags(const Walk *w, const int64_t *metrics) noexcept nogil:
- *     cdef int flags = CAPS_OK
- *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:             # <<<<<<<<<<<<<<
+    /* "bertsize/_search.pyx":146
+ *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:
+ *         flags = 0
+ *     if metrics[SLOW_SLOT]:             # <<<<<<<<<<<<<<
  *         flags = 0
  *     if metrics[BS_PARAMS] >= w.min_params:
 */
   }
 
-  /* "bertsize/_search.pyx":130
- *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:
+  /* "bertsize/_search.pyx":148
+ *     if metrics[SLOW_SLOT]:
  *         flags = 0
  *     if metrics[BS_PARAMS] >= w.min_params:             # <<<<<<<<<<<<<<
  *         flags |= FLOOR_OK
@@ -18739,7 +18873,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__flags(__pyx_t_8bertsize_7_s
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":131
+    /* "bertsize/_search.pyx":149
  *         flags = 0
  *     if metrics[BS_PARAMS] >= w.min_params:
  *         flags |= FLOOR_OK             # <<<<<<<<<<<<<<
@@ -18748,8 +18882,8 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__flags(__pyx_t_8bertsize_7_s
 */
     __pyx_v_flags = (__pyx_v_flags | __pyx_e_8bertsize_7_search_FLOOR_OK);
 
-    /* "bertsize/_search.pyx":130
- *     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:
+    /* "bertsize/_search.pyx":148
+ *     if metrics[SLOW_SLOT]:
  *         flags = 0
  *     if metrics[BS_PARAMS] >= w.min_params:             # <<<<<<<<<<<<<<
  *         flags |= FLOOR_OK
@@ -18757,7 +18891,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__flags(__pyx_t_8bertsize_7_s
 */
   }
 
-  /* "bertsize/_search.pyx":132
+  /* "bertsize/_search.pyx":150
  *     if metrics[BS_PARAMS] >= w.min_params:
  *         flags |= FLOOR_OK
  *     return flags             # <<<<<<<<<<<<<<
@@ -18770,7 +18904,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__flags(__pyx_t_8bertsize_7_s
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":126
+  /* "bertsize/_search.pyx":142
  * 
  * 
  * cdef inline int _flags(const Walk *w, const int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18784,7 +18918,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__flags(__pyx_t_8bertsize_7_s
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":135
+/* "bertsize/_search.pyx":153
  * 
  * 
  * cdef inline int _point(const Walk *w, const Py_ssize_t *idx, int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18798,7 +18932,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
   int __pyx_t_1;
   int __pyx_t_2;
 
-  /* "bertsize/_search.pyx":139
+  /* "bertsize/_search.pyx":157
  *     past int64 is larger than any bound: it breaks the caps and meets the floor."""
  *     cdef bs_row r
  *     if not _row_at(w, idx, &r) or not _evaluate(w, &r, metrics):             # <<<<<<<<<<<<<<
@@ -18824,7 +18958,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":140
+    /* "bertsize/_search.pyx":158
  *     cdef bs_row r
  *     if not _row_at(w, idx, &r) or not _evaluate(w, &r, metrics):
  *         return FLOOR_OK             # <<<<<<<<<<<<<<
@@ -18837,7 +18971,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":139
+    /* "bertsize/_search.pyx":157
  *     past int64 is larger than any bound: it breaks the caps and meets the floor."""
  *     cdef bs_row r
  *     if not _row_at(w, idx, &r) or not _evaluate(w, &r, metrics):             # <<<<<<<<<<<<<<
@@ -18846,7 +18980,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
 */
   }
 
-  /* "bertsize/_search.pyx":141
+  /* "bertsize/_search.pyx":159
  *     if not _row_at(w, idx, &r) or not _evaluate(w, &r, metrics):
  *         return FLOOR_OK
  *     return _flags(w, metrics)             # <<<<<<<<<<<<<<
@@ -18859,7 +18993,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":135
+  /* "bertsize/_search.pyx":153
  * 
  * 
  * cdef inline int _point(const Walk *w, const Py_ssize_t *idx, int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18873,7 +19007,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__point(__pyx_t_8bertsize_7_s
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":144
+/* "bertsize/_search.pyx":162
  * 
  * 
  * cdef inline int64_t _objective(const Walk *w, int which, const int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18886,7 +19020,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__objective(__pyx_t_8bert
   int64_t __pyx_r;
   int __pyx_t_1;
 
-  /* "bertsize/_search.pyx":145
+  /* "bertsize/_search.pyx":163
  * 
  * cdef inline int64_t _objective(const Walk *w, int which, const int64_t *metrics) noexcept nogil:
  *     cdef int m = w.objective[which]             # <<<<<<<<<<<<<<
@@ -18895,24 +19029,24 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__objective(__pyx_t_8bert
 */
   __pyx_v_m = (__pyx_v_w->objective[__pyx_v_which]);
 
-  /* "bertsize/_search.pyx":146
+  /* "bertsize/_search.pyx":164
  * cdef inline int64_t _objective(const Walk *w, int which, const int64_t *metrics) noexcept nogil:
  *     cdef int m = w.objective[which]
  *     if m == STEP_FLOPS:             # <<<<<<<<<<<<<<
  *         return _flops(w, metrics)
- *     return metrics[m]
+ *     if m == LATENCY:
 */
   __pyx_t_1 = (__pyx_v_m == __pyx_e_8bertsize_7_search_STEP_FLOPS);
 
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":147
+    /* "bertsize/_search.pyx":165
  *     cdef int m = w.objective[which]
  *     if m == STEP_FLOPS:
  *         return _flops(w, metrics)             # <<<<<<<<<<<<<<
- *     return metrics[m]
- * 
+ *     if m == LATENCY:
+ *         return metrics[LATENCY_SLOT]
 */
     {
 
@@ -18920,18 +19054,52 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__objective(__pyx_t_8bert
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":146
+    /* "bertsize/_search.pyx":164
  * cdef inline int64_t _objective(const Walk *w, int which, const int64_t *metrics) noexcept nogil:
  *     cdef int m = w.objective[which]
  *     if m == STEP_FLOPS:             # <<<<<<<<<<<<<<
  *         return _flops(w, metrics)
+ *     if m == LATENCY:
+*/
+  }
+
+  /* "bertsize/_search.pyx":166
+ *     if m == STEP_FLOPS:
+ *         return _flops(w, metrics)
+ *     if m == LATENCY:             # <<<<<<<<<<<<<<
+ *         return metrics[LATENCY_SLOT]
+ *     return metrics[m]
+*/
+  __pyx_t_1 = (__pyx_v_m == __pyx_e_8bertsize_7_search_LATENCY);
+
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":167
+ *         return _flops(w, metrics)
+ *     if m == LATENCY:
+ *         return metrics[LATENCY_SLOT]             # <<<<<<<<<<<<<<
+ *     return metrics[m]
+ * 
+*/
+    {
+
+      __pyx_r = (__pyx_v_metrics[__pyx_e_8bertsize_7_search_LATENCY_SLOT]);
+    }
+    goto __pyx_L0;
+
+    /* "bertsize/_search.pyx":166
+ *     if m == STEP_FLOPS:
+ *         return _flops(w, metrics)
+ *     if m == LATENCY:             # <<<<<<<<<<<<<<
+ *         return metrics[LATENCY_SLOT]
  *     return metrics[m]
 */
   }
 
-  /* "bertsize/_search.pyx":148
- *     if m == STEP_FLOPS:
- *         return _flops(w, metrics)
+  /* "bertsize/_search.pyx":168
+ *     if m == LATENCY:
+ *         return metrics[LATENCY_SLOT]
  *     return metrics[m]             # <<<<<<<<<<<<<<
  * 
  * 
@@ -18942,7 +19110,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__objective(__pyx_t_8bert
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":144
+  /* "bertsize/_search.pyx":162
  * 
  * 
  * cdef inline int64_t _objective(const Walk *w, int which, const int64_t *metrics) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18956,7 +19124,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__objective(__pyx_t_8bert
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":151
+/* "bertsize/_search.pyx":171
  * 
  * 
  * cdef int64_t _valid_count(const Walk *w, const Py_ssize_t *lo, const Py_ssize_t *hi) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -18989,7 +19157,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
   Py_ssize_t __pyx_t_9;
   int64_t const *__pyx_t_10;
 
-  /* "bertsize/_search.pyx":153
+  /* "bertsize/_search.pyx":173
  * cdef int64_t _valid_count(const Walk *w, const Py_ssize_t *lo, const Py_ssize_t *hi) noexcept nogil:
  *     """Valid points in the box lo..hi (inclusive, per axis)."""
  *     cdef int64_t total = w.fixed_valid             # <<<<<<<<<<<<<<
@@ -19000,7 +19168,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 
   __pyx_v_total = __pyx_t_1;
 
-  /* "bertsize/_search.pyx":158
+  /* "bertsize/_search.pyx":178
  *     cdef Py_ssize_t a0, a1, b0, b1, stride
  *     cdef const int64_t *s
  *     memset(paired, 0, sizeof(paired))             # <<<<<<<<<<<<<<
@@ -19009,7 +19177,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 */
   (void)(memset(__pyx_v_paired, 0, (sizeof(__pyx_v_paired))));
 
-  /* "bertsize/_search.pyx":159
+  /* "bertsize/_search.pyx":179
  *     cdef const int64_t *s
  *     memset(paired, 0, sizeof(paired))
  *     for p in range(w.n_pairs):             # <<<<<<<<<<<<<<
@@ -19023,7 +19191,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
   for (__pyx_t_4 = 0; __pyx_t_4 < __pyx_t_3; __pyx_t_4+=1) {
     __pyx_v_p = __pyx_t_4;
 
-    /* "bertsize/_search.pyx":160
+    /* "bertsize/_search.pyx":180
  *     memset(paired, 0, sizeof(paired))
  *     for p in range(w.n_pairs):
  *         a, b = w.pair_axis[p][0], w.pair_axis[p][1]             # <<<<<<<<<<<<<<
@@ -19037,7 +19205,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
     __pyx_v_a = __pyx_t_5;
     __pyx_v_b = __pyx_t_6;
 
-    /* "bertsize/_search.pyx":161
+    /* "bertsize/_search.pyx":181
  *     for p in range(w.n_pairs):
  *         a, b = w.pair_axis[p][0], w.pair_axis[p][1]
  *         a0 = a1 = b0 = b1 = 0             # <<<<<<<<<<<<<<
@@ -19049,7 +19217,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
     __pyx_v_b0 = 0;
     __pyx_v_b1 = 0;
 
-    /* "bertsize/_search.pyx":162
+    /* "bertsize/_search.pyx":182
  *         a, b = w.pair_axis[p][0], w.pair_axis[p][1]
  *         a0 = a1 = b0 = b1 = 0
  *         if a >= 0:             # <<<<<<<<<<<<<<
@@ -19061,7 +19229,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
     if (__pyx_t_7) {
 
 
-      /* "bertsize/_search.pyx":163
+      /* "bertsize/_search.pyx":183
  *         a0 = a1 = b0 = b1 = 0
  *         if a >= 0:
  *             a0, a1 = lo[a], hi[a]             # <<<<<<<<<<<<<<
@@ -19075,7 +19243,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
       __pyx_v_a0 = __pyx_t_8;
       __pyx_v_a1 = __pyx_t_9;
 
-      /* "bertsize/_search.pyx":162
+      /* "bertsize/_search.pyx":182
  *         a, b = w.pair_axis[p][0], w.pair_axis[p][1]
  *         a0 = a1 = b0 = b1 = 0
  *         if a >= 0:             # <<<<<<<<<<<<<<
@@ -19084,7 +19252,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 */
     }
 
-    /* "bertsize/_search.pyx":164
+    /* "bertsize/_search.pyx":184
  *         if a >= 0:
  *             a0, a1 = lo[a], hi[a]
  *         if b >= 0:             # <<<<<<<<<<<<<<
@@ -19096,7 +19264,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
     if (__pyx_t_7) {
 
 
-      /* "bertsize/_search.pyx":165
+      /* "bertsize/_search.pyx":185
  *             a0, a1 = lo[a], hi[a]
  *         if b >= 0:
  *             b0, b1 = lo[b], hi[b]             # <<<<<<<<<<<<<<
@@ -19110,7 +19278,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
       __pyx_v_b0 = __pyx_t_9;
       __pyx_v_b1 = __pyx_t_8;
 
-      /* "bertsize/_search.pyx":164
+      /* "bertsize/_search.pyx":184
  *         if a >= 0:
  *             a0, a1 = lo[a], hi[a]
  *         if b >= 0:             # <<<<<<<<<<<<<<
@@ -19119,7 +19287,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 */
     }
 
-    /* "bertsize/_search.pyx":166
+    /* "bertsize/_search.pyx":186
  *         if b >= 0:
  *             b0, b1 = lo[b], hi[b]
  *         if a >= 0:             # <<<<<<<<<<<<<<
@@ -19131,7 +19299,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
     if (__pyx_t_7) {
 
 
-      /* "bertsize/_search.pyx":167
+      /* "bertsize/_search.pyx":187
  *             b0, b1 = lo[b], hi[b]
  *         if a >= 0:
  *             paired[a] = 1             # <<<<<<<<<<<<<<
@@ -19140,7 +19308,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 */
       (__pyx_v_paired[__pyx_v_a]) = 1;
 
-      /* "bertsize/_search.pyx":166
+      /* "bertsize/_search.pyx":186
  *         if b >= 0:
  *             b0, b1 = lo[b], hi[b]
  *         if a >= 0:             # <<<<<<<<<<<<<<
@@ -19149,7 +19317,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 */
     }
 
-    /* "bertsize/_search.pyx":168
+    /* "bertsize/_search.pyx":188
  *         if a >= 0:
  *             paired[a] = 1
  *         if b >= 0:             # <<<<<<<<<<<<<<
@@ -19161,7 +19329,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
     if (__pyx_t_7) {
 
 
-      /* "bertsize/_search.pyx":169
+      /* "bertsize/_search.pyx":189
  *             paired[a] = 1
  *         if b >= 0:
  *             paired[b] = 1             # <<<<<<<<<<<<<<
@@ -19170,7 +19338,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 */
       (__pyx_v_paired[__pyx_v_b]) = 1;
 
-      /* "bertsize/_search.pyx":168
+      /* "bertsize/_search.pyx":188
  *         if a >= 0:
  *             paired[a] = 1
  *         if b >= 0:             # <<<<<<<<<<<<<<
@@ -19179,7 +19347,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 */
     }
 
-    /* "bertsize/_search.pyx":170
+    /* "bertsize/_search.pyx":190
  *         if b >= 0:
  *             paired[b] = 1
  *         s, stride = w.pair_prefix[p], w.pair_stride[p]             # <<<<<<<<<<<<<<
@@ -19193,7 +19361,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
     __pyx_v_s = __pyx_t_10;
     __pyx_v_stride = __pyx_t_8;
 
-    /* "bertsize/_search.pyx":171
+    /* "bertsize/_search.pyx":191
  *             paired[b] = 1
  *         s, stride = w.pair_prefix[p], w.pair_stride[p]
  *         total *= s[(a1 + 1) * stride + b1 + 1] - s[a0 * stride + b1 + 1] - s[(a1 + 1) * stride + b0] + s[a0 * stride + b0]             # <<<<<<<<<<<<<<
@@ -19204,7 +19372,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
   }
 
 
-  /* "bertsize/_search.pyx":172
+  /* "bertsize/_search.pyx":192
  *         s, stride = w.pair_prefix[p], w.pair_stride[p]
  *         total *= s[(a1 + 1) * stride + b1 + 1] - s[a0 * stride + b1 + 1] - s[(a1 + 1) * stride + b0] + s[a0 * stride + b0]
  *     for k in range(w.n_axes):             # <<<<<<<<<<<<<<
@@ -19218,7 +19386,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
   for (__pyx_t_4 = 0; __pyx_t_4 < __pyx_t_3; __pyx_t_4+=1) {
     __pyx_v_k = __pyx_t_4;
 
-    /* "bertsize/_search.pyx":173
+    /* "bertsize/_search.pyx":193
  *         total *= s[(a1 + 1) * stride + b1 + 1] - s[a0 * stride + b1 + 1] - s[(a1 + 1) * stride + b0] + s[a0 * stride + b0]
  *     for k in range(w.n_axes):
  *         if not paired[k]:             # <<<<<<<<<<<<<<
@@ -19230,7 +19398,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
     if (__pyx_t_7) {
 
 
-      /* "bertsize/_search.pyx":174
+      /* "bertsize/_search.pyx":194
  *     for k in range(w.n_axes):
  *         if not paired[k]:
  *             total *= hi[k] - lo[k] + 1             # <<<<<<<<<<<<<<
@@ -19239,7 +19407,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 */
       __pyx_v_total = (__pyx_v_total * (((__pyx_v_hi[__pyx_v_k]) - (__pyx_v_lo[__pyx_v_k])) + 1));
 
-      /* "bertsize/_search.pyx":173
+      /* "bertsize/_search.pyx":193
  *         total *= s[(a1 + 1) * stride + b1 + 1] - s[a0 * stride + b1 + 1] - s[(a1 + 1) * stride + b0] + s[a0 * stride + b0]
  *     for k in range(w.n_axes):
  *         if not paired[k]:             # <<<<<<<<<<<<<<
@@ -19250,7 +19418,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
   }
 
 
-  /* "bertsize/_search.pyx":175
+  /* "bertsize/_search.pyx":195
  *         if not paired[k]:
  *             total *= hi[k] - lo[k] + 1
  *     return total             # <<<<<<<<<<<<<<
@@ -19263,7 +19431,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":151
+  /* "bertsize/_search.pyx":171
  * 
  * 
  * cdef int64_t _valid_count(const Walk *w, const Py_ssize_t *lo, const Py_ssize_t *hi) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -19288,7 +19456,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":178
+/* "bertsize/_search.pyx":198
  * 
  * 
  * cdef inline int _is_valid(const Walk *w, const Py_ssize_t *idx) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -19299,7 +19467,7 @@ static int64_t __pyx_f_8bertsize_7_search__valid_count(__pyx_t_8bertsize_7_searc
 static CYTHON_INLINE int __pyx_f_8bertsize_7_search__is_valid(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t const *__pyx_v_idx) {
   int __pyx_r;
 
-  /* "bertsize/_search.pyx":179
+  /* "bertsize/_search.pyx":199
  * 
  * cdef inline int _is_valid(const Walk *w, const Py_ssize_t *idx) noexcept nogil:
  *     return _valid_count(w, idx, idx) != 0             # <<<<<<<<<<<<<<
@@ -19312,7 +19480,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__is_valid(__pyx_t_8bertsize_
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":178
+  /* "bertsize/_search.pyx":198
  * 
  * 
  * cdef inline int _is_valid(const Walk *w, const Py_ssize_t *idx) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -19325,7 +19493,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__is_valid(__pyx_t_8bertsize_
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":182
+/* "bertsize/_search.pyx":202
  * 
  * 
  * cdef Py_ssize_t _last_meeting_caps(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t hint,             # <<<<<<<<<<<<<<
@@ -19343,7 +19511,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
   Py_ssize_t __pyx_t_2;
   Py_ssize_t __pyx_t_3;
 
-  /* "bertsize/_search.pyx":187
+  /* "bertsize/_search.pyx":207
  *     at most `hint` (the answer for a smaller outer value): gallop down from the hint,
  *     then bisect."""
  *     cdef Py_ssize_t low, high = hint, mid, step = 1             # <<<<<<<<<<<<<<
@@ -19353,7 +19521,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
   __pyx_v_high = __pyx_v_hint;
   __pyx_v_step = 1;
 
-  /* "bertsize/_search.pyx":188
+  /* "bertsize/_search.pyx":208
  *     then bisect."""
  *     cdef Py_ssize_t low, high = hint, mid, step = 1
  *     idx[axis] = high             # <<<<<<<<<<<<<<
@@ -19362,7 +19530,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
   (__pyx_v_idx[__pyx_v_axis]) = __pyx_v_high;
 
-  /* "bertsize/_search.pyx":189
+  /* "bertsize/_search.pyx":209
  *     cdef Py_ssize_t low, high = hint, mid, step = 1
  *     idx[axis] = high
  *     if _point(w, idx, metrics) & CAPS_OK:             # <<<<<<<<<<<<<<
@@ -19374,7 +19542,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":190
+    /* "bertsize/_search.pyx":210
  *     idx[axis] = high
  *     if _point(w, idx, metrics) & CAPS_OK:
  *         return high             # <<<<<<<<<<<<<<
@@ -19387,7 +19555,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":189
+    /* "bertsize/_search.pyx":209
  *     cdef Py_ssize_t low, high = hint, mid, step = 1
  *     idx[axis] = high
  *     if _point(w, idx, metrics) & CAPS_OK:             # <<<<<<<<<<<<<<
@@ -19396,7 +19564,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
   }
 
-  /* "bertsize/_search.pyx":192
+  /* "bertsize/_search.pyx":212
  *         return high
  *     # caps break at high; find a low where they hold
  *     while True:             # <<<<<<<<<<<<<<
@@ -19405,7 +19573,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
   while (1) {
 
-    /* "bertsize/_search.pyx":193
+    /* "bertsize/_search.pyx":213
  *     # caps break at high; find a low where they hold
  *     while True:
  *         low = high - step             # <<<<<<<<<<<<<<
@@ -19414,7 +19582,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
     __pyx_v_low = (__pyx_v_high - __pyx_v_step);
 
-    /* "bertsize/_search.pyx":194
+    /* "bertsize/_search.pyx":214
  *     while True:
  *         low = high - step
  *         if low < 0:             # <<<<<<<<<<<<<<
@@ -19426,7 +19594,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":195
+      /* "bertsize/_search.pyx":215
  *         low = high - step
  *         if low < 0:
  *             idx[axis] = 0             # <<<<<<<<<<<<<<
@@ -19435,7 +19603,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
       (__pyx_v_idx[__pyx_v_axis]) = 0;
 
-      /* "bertsize/_search.pyx":196
+      /* "bertsize/_search.pyx":216
  *         if low < 0:
  *             idx[axis] = 0
  *             if not (_point(w, idx, metrics) & CAPS_OK):             # <<<<<<<<<<<<<<
@@ -19447,7 +19615,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
       if (__pyx_t_1) {
 
 
-        /* "bertsize/_search.pyx":197
+        /* "bertsize/_search.pyx":217
  *             idx[axis] = 0
  *             if not (_point(w, idx, metrics) & CAPS_OK):
  *                 return -1             # <<<<<<<<<<<<<<
@@ -19460,7 +19628,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":196
+        /* "bertsize/_search.pyx":216
  *         if low < 0:
  *             idx[axis] = 0
  *             if not (_point(w, idx, metrics) & CAPS_OK):             # <<<<<<<<<<<<<<
@@ -19469,7 +19637,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
       }
 
-      /* "bertsize/_search.pyx":198
+      /* "bertsize/_search.pyx":218
  *             if not (_point(w, idx, metrics) & CAPS_OK):
  *                 return -1
  *             low = 0             # <<<<<<<<<<<<<<
@@ -19478,7 +19646,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
       __pyx_v_low = 0;
 
-      /* "bertsize/_search.pyx":199
+      /* "bertsize/_search.pyx":219
  *                 return -1
  *             low = 0
  *             break             # <<<<<<<<<<<<<<
@@ -19487,7 +19655,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
       goto __pyx_L5_break;
 
-      /* "bertsize/_search.pyx":194
+      /* "bertsize/_search.pyx":214
  *     while True:
  *         low = high - step
  *         if low < 0:             # <<<<<<<<<<<<<<
@@ -19496,7 +19664,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
     }
 
-    /* "bertsize/_search.pyx":200
+    /* "bertsize/_search.pyx":220
  *             low = 0
  *             break
  *         idx[axis] = low             # <<<<<<<<<<<<<<
@@ -19505,7 +19673,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
     (__pyx_v_idx[__pyx_v_axis]) = __pyx_v_low;
 
-    /* "bertsize/_search.pyx":201
+    /* "bertsize/_search.pyx":221
  *             break
  *         idx[axis] = low
  *         if _point(w, idx, metrics) & CAPS_OK:             # <<<<<<<<<<<<<<
@@ -19517,7 +19685,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":202
+      /* "bertsize/_search.pyx":222
  *         idx[axis] = low
  *         if _point(w, idx, metrics) & CAPS_OK:
  *             break             # <<<<<<<<<<<<<<
@@ -19526,7 +19694,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
       goto __pyx_L5_break;
 
-      /* "bertsize/_search.pyx":201
+      /* "bertsize/_search.pyx":221
  *             break
  *         idx[axis] = low
  *         if _point(w, idx, metrics) & CAPS_OK:             # <<<<<<<<<<<<<<
@@ -19535,7 +19703,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
     }
 
-    /* "bertsize/_search.pyx":203
+    /* "bertsize/_search.pyx":223
  *         if _point(w, idx, metrics) & CAPS_OK:
  *             break
  *         high, step = low, 2 * step             # <<<<<<<<<<<<<<
@@ -19551,7 +19719,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
   }
   __pyx_L5_break:;
 
-  /* "bertsize/_search.pyx":204
+  /* "bertsize/_search.pyx":224
  *             break
  *         high, step = low, 2 * step
  *     while high - low > 1:  # caps hold at low, break at high             # <<<<<<<<<<<<<<
@@ -19564,7 +19732,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 
     if (!__pyx_t_1) break;
 
-    /* "bertsize/_search.pyx":205
+    /* "bertsize/_search.pyx":225
  *         high, step = low, 2 * step
  *     while high - low > 1:  # caps hold at low, break at high
  *         mid = low + (high - low) // 2             # <<<<<<<<<<<<<<
@@ -19573,7 +19741,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
     __pyx_v_mid = (__pyx_v_low + ((__pyx_v_high - __pyx_v_low) / 2));
 
-    /* "bertsize/_search.pyx":206
+    /* "bertsize/_search.pyx":226
  *     while high - low > 1:  # caps hold at low, break at high
  *         mid = low + (high - low) // 2
  *         idx[axis] = mid             # <<<<<<<<<<<<<<
@@ -19582,7 +19750,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
     (__pyx_v_idx[__pyx_v_axis]) = __pyx_v_mid;
 
-    /* "bertsize/_search.pyx":207
+    /* "bertsize/_search.pyx":227
  *         mid = low + (high - low) // 2
  *         idx[axis] = mid
  *         if _point(w, idx, metrics) & CAPS_OK:             # <<<<<<<<<<<<<<
@@ -19594,7 +19762,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":208
+      /* "bertsize/_search.pyx":228
  *         idx[axis] = mid
  *         if _point(w, idx, metrics) & CAPS_OK:
  *             low = mid             # <<<<<<<<<<<<<<
@@ -19603,7 +19771,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
 */
       __pyx_v_low = __pyx_v_mid;
 
-      /* "bertsize/_search.pyx":207
+      /* "bertsize/_search.pyx":227
  *         mid = low + (high - low) // 2
  *         idx[axis] = mid
  *         if _point(w, idx, metrics) & CAPS_OK:             # <<<<<<<<<<<<<<
@@ -19613,7 +19781,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
       goto __pyx_L11;
     }
 
-    /* "bertsize/_search.pyx":210
+    /* "bertsize/_search.pyx":230
  *             low = mid
  *         else:
  *             high = mid             # <<<<<<<<<<<<<<
@@ -19626,7 +19794,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
     __pyx_L11:;
   }
 
-  /* "bertsize/_search.pyx":211
+  /* "bertsize/_search.pyx":231
  *         else:
  *             high = mid
  *     return low             # <<<<<<<<<<<<<<
@@ -19639,7 +19807,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":182
+  /* "bertsize/_search.pyx":202
  * 
  * 
  * cdef Py_ssize_t _last_meeting_caps(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t hint,             # <<<<<<<<<<<<<<
@@ -19656,7 +19824,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_t_8bertsiz
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":214
+/* "bertsize/_search.pyx":234
  * 
  * 
  * cdef Py_ssize_t _first_meeting_floor(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t hint,             # <<<<<<<<<<<<<<
@@ -19675,7 +19843,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
   Py_ssize_t __pyx_t_2;
   Py_ssize_t __pyx_t_3;
 
-  /* "bertsize/_search.pyx":218
+  /* "bertsize/_search.pyx":238
  *     """Smallest index along `axis` that meets min_params, or size (none), knowing it is at
  *     most `hint` (the answer for a smaller outer value, or size)."""
  *     cdef Py_ssize_t low, high, mid, step = 1, n = w.size[axis]             # <<<<<<<<<<<<<<
@@ -19685,7 +19853,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
   __pyx_v_step = 1;
   __pyx_v_n = (__pyx_v_w->size[__pyx_v_axis]);
 
-  /* "bertsize/_search.pyx":219
+  /* "bertsize/_search.pyx":239
  *     most `hint` (the answer for a smaller outer value, or size)."""
  *     cdef Py_ssize_t low, high, mid, step = 1, n = w.size[axis]
  *     if w.min_params <= 0:             # <<<<<<<<<<<<<<
@@ -19697,7 +19865,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":220
+    /* "bertsize/_search.pyx":240
  *     cdef Py_ssize_t low, high, mid, step = 1, n = w.size[axis]
  *     if w.min_params <= 0:
  *         return 0             # <<<<<<<<<<<<<<
@@ -19710,7 +19878,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":219
+    /* "bertsize/_search.pyx":239
  *     most `hint` (the answer for a smaller outer value, or size)."""
  *     cdef Py_ssize_t low, high, mid, step = 1, n = w.size[axis]
  *     if w.min_params <= 0:             # <<<<<<<<<<<<<<
@@ -19719,7 +19887,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
   }
 
-  /* "bertsize/_search.pyx":221
+  /* "bertsize/_search.pyx":241
  *     if w.min_params <= 0:
  *         return 0
  *     high = hint if hint < n else n - 1             # <<<<<<<<<<<<<<
@@ -19738,7 +19906,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 
   __pyx_v_high = __pyx_t_2;
 
-  /* "bertsize/_search.pyx":222
+  /* "bertsize/_search.pyx":242
  *         return 0
  *     high = hint if hint < n else n - 1
  *     idx[axis] = high             # <<<<<<<<<<<<<<
@@ -19747,7 +19915,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
   (__pyx_v_idx[__pyx_v_axis]) = __pyx_v_high;
 
-  /* "bertsize/_search.pyx":223
+  /* "bertsize/_search.pyx":243
  *     high = hint if hint < n else n - 1
  *     idx[axis] = high
  *     if not (_point(w, idx, metrics) & FLOOR_OK):             # <<<<<<<<<<<<<<
@@ -19759,7 +19927,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":224
+    /* "bertsize/_search.pyx":244
  *     idx[axis] = high
  *     if not (_point(w, idx, metrics) & FLOOR_OK):
  *         return n             # <<<<<<<<<<<<<<
@@ -19772,7 +19940,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":223
+    /* "bertsize/_search.pyx":243
  *     high = hint if hint < n else n - 1
  *     idx[axis] = high
  *     if not (_point(w, idx, metrics) & FLOOR_OK):             # <<<<<<<<<<<<<<
@@ -19781,7 +19949,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
   }
 
-  /* "bertsize/_search.pyx":226
+  /* "bertsize/_search.pyx":246
  *         return n
  *     # the floor holds at high; gallop down to where it fails
  *     while True:             # <<<<<<<<<<<<<<
@@ -19790,7 +19958,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
   while (1) {
 
-    /* "bertsize/_search.pyx":227
+    /* "bertsize/_search.pyx":247
  *     # the floor holds at high; gallop down to where it fails
  *     while True:
  *         low = high - step             # <<<<<<<<<<<<<<
@@ -19799,7 +19967,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
     __pyx_v_low = (__pyx_v_high - __pyx_v_step);
 
-    /* "bertsize/_search.pyx":228
+    /* "bertsize/_search.pyx":248
  *     while True:
  *         low = high - step
  *         if low < 0:             # <<<<<<<<<<<<<<
@@ -19811,7 +19979,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":229
+      /* "bertsize/_search.pyx":249
  *         low = high - step
  *         if low < 0:
  *             idx[axis] = 0             # <<<<<<<<<<<<<<
@@ -19820,7 +19988,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
       (__pyx_v_idx[__pyx_v_axis]) = 0;
 
-      /* "bertsize/_search.pyx":230
+      /* "bertsize/_search.pyx":250
  *         if low < 0:
  *             idx[axis] = 0
  *             if _point(w, idx, metrics) & FLOOR_OK:             # <<<<<<<<<<<<<<
@@ -19832,7 +20000,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
       if (__pyx_t_1) {
 
 
-        /* "bertsize/_search.pyx":231
+        /* "bertsize/_search.pyx":251
  *             idx[axis] = 0
  *             if _point(w, idx, metrics) & FLOOR_OK:
  *                 return 0             # <<<<<<<<<<<<<<
@@ -19845,7 +20013,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":230
+        /* "bertsize/_search.pyx":250
  *         if low < 0:
  *             idx[axis] = 0
  *             if _point(w, idx, metrics) & FLOOR_OK:             # <<<<<<<<<<<<<<
@@ -19854,7 +20022,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
       }
 
-      /* "bertsize/_search.pyx":232
+      /* "bertsize/_search.pyx":252
  *             if _point(w, idx, metrics) & FLOOR_OK:
  *                 return 0
  *             low = 0             # <<<<<<<<<<<<<<
@@ -19863,7 +20031,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
       __pyx_v_low = 0;
 
-      /* "bertsize/_search.pyx":233
+      /* "bertsize/_search.pyx":253
  *                 return 0
  *             low = 0
  *             break             # <<<<<<<<<<<<<<
@@ -19872,7 +20040,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
       goto __pyx_L6_break;
 
-      /* "bertsize/_search.pyx":228
+      /* "bertsize/_search.pyx":248
  *     while True:
  *         low = high - step
  *         if low < 0:             # <<<<<<<<<<<<<<
@@ -19881,7 +20049,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
     }
 
-    /* "bertsize/_search.pyx":234
+    /* "bertsize/_search.pyx":254
  *             low = 0
  *             break
  *         idx[axis] = low             # <<<<<<<<<<<<<<
@@ -19890,7 +20058,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
     (__pyx_v_idx[__pyx_v_axis]) = __pyx_v_low;
 
-    /* "bertsize/_search.pyx":235
+    /* "bertsize/_search.pyx":255
  *             break
  *         idx[axis] = low
  *         if not (_point(w, idx, metrics) & FLOOR_OK):             # <<<<<<<<<<<<<<
@@ -19902,7 +20070,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":236
+      /* "bertsize/_search.pyx":256
  *         idx[axis] = low
  *         if not (_point(w, idx, metrics) & FLOOR_OK):
  *             break             # <<<<<<<<<<<<<<
@@ -19911,7 +20079,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
       goto __pyx_L6_break;
 
-      /* "bertsize/_search.pyx":235
+      /* "bertsize/_search.pyx":255
  *             break
  *         idx[axis] = low
  *         if not (_point(w, idx, metrics) & FLOOR_OK):             # <<<<<<<<<<<<<<
@@ -19920,7 +20088,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
     }
 
-    /* "bertsize/_search.pyx":237
+    /* "bertsize/_search.pyx":257
  *         if not (_point(w, idx, metrics) & FLOOR_OK):
  *             break
  *         high, step = low, 2 * step             # <<<<<<<<<<<<<<
@@ -19936,7 +20104,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
   }
   __pyx_L6_break:;
 
-  /* "bertsize/_search.pyx":238
+  /* "bertsize/_search.pyx":258
  *             break
  *         high, step = low, 2 * step
  *     while high - low > 1:  # floor fails at low, holds at high             # <<<<<<<<<<<<<<
@@ -19949,7 +20117,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 
     if (!__pyx_t_1) break;
 
-    /* "bertsize/_search.pyx":239
+    /* "bertsize/_search.pyx":259
  *         high, step = low, 2 * step
  *     while high - low > 1:  # floor fails at low, holds at high
  *         mid = low + (high - low) // 2             # <<<<<<<<<<<<<<
@@ -19958,7 +20126,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
     __pyx_v_mid = (__pyx_v_low + ((__pyx_v_high - __pyx_v_low) / 2));
 
-    /* "bertsize/_search.pyx":240
+    /* "bertsize/_search.pyx":260
  *     while high - low > 1:  # floor fails at low, holds at high
  *         mid = low + (high - low) // 2
  *         idx[axis] = mid             # <<<<<<<<<<<<<<
@@ -19967,7 +20135,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
     (__pyx_v_idx[__pyx_v_axis]) = __pyx_v_mid;
 
-    /* "bertsize/_search.pyx":241
+    /* "bertsize/_search.pyx":261
  *         mid = low + (high - low) // 2
  *         idx[axis] = mid
  *         if _point(w, idx, metrics) & FLOOR_OK:             # <<<<<<<<<<<<<<
@@ -19979,7 +20147,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":242
+      /* "bertsize/_search.pyx":262
  *         idx[axis] = mid
  *         if _point(w, idx, metrics) & FLOOR_OK:
  *             high = mid             # <<<<<<<<<<<<<<
@@ -19988,7 +20156,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
 */
       __pyx_v_high = __pyx_v_mid;
 
-      /* "bertsize/_search.pyx":241
+      /* "bertsize/_search.pyx":261
  *         mid = low + (high - low) // 2
  *         idx[axis] = mid
  *         if _point(w, idx, metrics) & FLOOR_OK:             # <<<<<<<<<<<<<<
@@ -19998,7 +20166,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
       goto __pyx_L12;
     }
 
-    /* "bertsize/_search.pyx":244
+    /* "bertsize/_search.pyx":264
  *             high = mid
  *         else:
  *             low = mid             # <<<<<<<<<<<<<<
@@ -20011,7 +20179,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
     __pyx_L12:;
   }
 
-  /* "bertsize/_search.pyx":245
+  /* "bertsize/_search.pyx":265
  *         else:
  *             low = mid
  *     return high             # <<<<<<<<<<<<<<
@@ -20024,7 +20192,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":214
+  /* "bertsize/_search.pyx":234
  * 
  * 
  * cdef Py_ssize_t _first_meeting_floor(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t hint,             # <<<<<<<<<<<<<<
@@ -20042,7 +20210,7 @@ static Py_ssize_t __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_t_8berts
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":248
+/* "bertsize/_search.pyx":268
  * 
  * 
  * cdef void _corner(const Walk *w, Py_ssize_t *idx, int depth, bint largest) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20057,7 +20225,7 @@ static void __pyx_f_8bertsize_7_search__corner(__pyx_t_8bertsize_7_search_Walk c
   int __pyx_t_3;
   Py_ssize_t __pyx_t_4;
 
-  /* "bertsize/_search.pyx":250
+  /* "bertsize/_search.pyx":270
  * cdef void _corner(const Walk *w, Py_ssize_t *idx, int depth, bint largest) noexcept nogil:
  *     cdef int k
  *     for k in range(depth + 1, w.n_axes):             # <<<<<<<<<<<<<<
@@ -20071,7 +20239,7 @@ static void __pyx_f_8bertsize_7_search__corner(__pyx_t_8bertsize_7_search_Walk c
   for (__pyx_t_3 = (__pyx_v_depth + 1); __pyx_t_3 < __pyx_t_2; __pyx_t_3+=1) {
     __pyx_v_k = __pyx_t_3;
 
-    /* "bertsize/_search.pyx":251
+    /* "bertsize/_search.pyx":271
  *     cdef int k
  *     for k in range(depth + 1, w.n_axes):
  *         idx[k] = w.size[k] - 1 if largest else 0             # <<<<<<<<<<<<<<
@@ -20090,7 +20258,7 @@ static void __pyx_f_8bertsize_7_search__corner(__pyx_t_8bertsize_7_search_Walk c
   }
 
 
-  /* "bertsize/_search.pyx":248
+  /* "bertsize/_search.pyx":268
  * 
  * 
  * cdef void _corner(const Walk *w, Py_ssize_t *idx, int depth, bint largest) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20102,7 +20270,7 @@ static void __pyx_f_8bertsize_7_search__corner(__pyx_t_8bertsize_7_search_Walk c
 
 }
 
-/* "bertsize/_search.pyx":254
+/* "bertsize/_search.pyx":274
  * 
  * 
  * cdef void _box(const Walk *w, const Py_ssize_t *idx, int depth, Py_ssize_t *lo, Py_ssize_t *hi) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20119,7 +20287,7 @@ static void __pyx_f_8bertsize_7_search__box(__pyx_t_8bertsize_7_search_Walk cons
   Py_ssize_t __pyx_t_5;
   Py_ssize_t __pyx_t_6;
 
-  /* "bertsize/_search.pyx":257
+  /* "bertsize/_search.pyx":277
  *     """The box with axes 0..depth fixed at idx and the others free."""
  *     cdef int k
  *     for k in range(w.n_axes):             # <<<<<<<<<<<<<<
@@ -20133,7 +20301,7 @@ static void __pyx_f_8bertsize_7_search__box(__pyx_t_8bertsize_7_search_Walk cons
   for (__pyx_t_3 = 0; __pyx_t_3 < __pyx_t_2; __pyx_t_3+=1) {
     __pyx_v_k = __pyx_t_3;
 
-    /* "bertsize/_search.pyx":258
+    /* "bertsize/_search.pyx":278
  *     cdef int k
  *     for k in range(w.n_axes):
  *         if k <= depth:             # <<<<<<<<<<<<<<
@@ -20145,7 +20313,7 @@ static void __pyx_f_8bertsize_7_search__box(__pyx_t_8bertsize_7_search_Walk cons
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":259
+      /* "bertsize/_search.pyx":279
  *     for k in range(w.n_axes):
  *         if k <= depth:
  *             lo[k] = hi[k] = idx[k]             # <<<<<<<<<<<<<<
@@ -20155,7 +20323,7 @@ static void __pyx_f_8bertsize_7_search__box(__pyx_t_8bertsize_7_search_Walk cons
       (__pyx_v_lo[__pyx_v_k]) = (__pyx_v_idx[__pyx_v_k]);
       (__pyx_v_hi[__pyx_v_k]) = (__pyx_v_idx[__pyx_v_k]);
 
-      /* "bertsize/_search.pyx":258
+      /* "bertsize/_search.pyx":278
  *     cdef int k
  *     for k in range(w.n_axes):
  *         if k <= depth:             # <<<<<<<<<<<<<<
@@ -20165,7 +20333,7 @@ static void __pyx_f_8bertsize_7_search__box(__pyx_t_8bertsize_7_search_Walk cons
       goto __pyx_L5;
     }
 
-    /* "bertsize/_search.pyx":261
+    /* "bertsize/_search.pyx":281
  *             lo[k] = hi[k] = idx[k]
  *         else:
  *             lo[k], hi[k] = 0, w.size[k] - 1             # <<<<<<<<<<<<<<
@@ -20186,7 +20354,7 @@ static void __pyx_f_8bertsize_7_search__box(__pyx_t_8bertsize_7_search_Walk cons
   }
 
 
-  /* "bertsize/_search.pyx":254
+  /* "bertsize/_search.pyx":274
  * 
  * 
  * cdef void _box(const Walk *w, const Py_ssize_t *idx, int depth, Py_ssize_t *lo, Py_ssize_t *hi) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20198,7 +20366,7 @@ static void __pyx_f_8bertsize_7_search__box(__pyx_t_8bertsize_7_search_Walk cons
 
 }
 
-/* "bertsize/_search.pyx":267
+/* "bertsize/_search.pyx":287
  * # counting
  * # --------------------------------------------------------------------------------------
  * cdef int64_t _count_value(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20207,7 +20375,7 @@ static void __pyx_f_8bertsize_7_search__box(__pyx_t_8bertsize_7_search_Walk cons
 */
 
 static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t *__pyx_v_idx, int __pyx_v_depth) {
-  int64_t __pyx_v_metrics[BS_N_METRICS];
+  int64_t __pyx_v_metrics[__pyx_e_8bertsize_7_search_N_SLOTS];
   Py_ssize_t __pyx_v_lo[__pyx_e_8bertsize_7_search_MAX_AXES];
   Py_ssize_t __pyx_v_hi[__pyx_e_8bertsize_7_search_MAX_AXES];
   int __pyx_v_smallest;
@@ -20216,7 +20384,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
   int __pyx_t_1;
   int __pyx_t_2;
 
-  /* "bertsize/_search.pyx":274
+  /* "bertsize/_search.pyx":294
  *     cdef Py_ssize_t hi[MAX_AXES]
  *     cdef int smallest, largest
  *     _corner(w, idx, depth, False)             # <<<<<<<<<<<<<<
@@ -20225,7 +20393,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 */
   __pyx_f_8bertsize_7_search__corner(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, 0);
 
-  /* "bertsize/_search.pyx":275
+  /* "bertsize/_search.pyx":295
  *     cdef int smallest, largest
  *     _corner(w, idx, depth, False)
  *     smallest = _point(w, idx, metrics)             # <<<<<<<<<<<<<<
@@ -20234,7 +20402,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 */
   __pyx_v_smallest = __pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics);
 
-  /* "bertsize/_search.pyx":276
+  /* "bertsize/_search.pyx":296
  *     _corner(w, idx, depth, False)
  *     smallest = _point(w, idx, metrics)
  *     if not (smallest & CAPS_OK):             # <<<<<<<<<<<<<<
@@ -20246,7 +20414,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":277
+    /* "bertsize/_search.pyx":297
  *     smallest = _point(w, idx, metrics)
  *     if not (smallest & CAPS_OK):
  *         return -1             # <<<<<<<<<<<<<<
@@ -20259,7 +20427,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":276
+    /* "bertsize/_search.pyx":296
  *     _corner(w, idx, depth, False)
  *     smallest = _point(w, idx, metrics)
  *     if not (smallest & CAPS_OK):             # <<<<<<<<<<<<<<
@@ -20268,7 +20436,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":278
+  /* "bertsize/_search.pyx":298
  *     if not (smallest & CAPS_OK):
  *         return -1
  *     _corner(w, idx, depth, True)             # <<<<<<<<<<<<<<
@@ -20277,7 +20445,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 */
   __pyx_f_8bertsize_7_search__corner(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, 1);
 
-  /* "bertsize/_search.pyx":279
+  /* "bertsize/_search.pyx":299
  *         return -1
  *     _corner(w, idx, depth, True)
  *     largest = _point(w, idx, metrics)             # <<<<<<<<<<<<<<
@@ -20286,7 +20454,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 */
   __pyx_v_largest = __pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics);
 
-  /* "bertsize/_search.pyx":280
+  /* "bertsize/_search.pyx":300
  *     _corner(w, idx, depth, True)
  *     largest = _point(w, idx, metrics)
  *     if not (largest & FLOOR_OK):             # <<<<<<<<<<<<<<
@@ -20298,7 +20466,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":281
+    /* "bertsize/_search.pyx":301
  *     largest = _point(w, idx, metrics)
  *     if not (largest & FLOOR_OK):
  *         return 0             # <<<<<<<<<<<<<<
@@ -20311,7 +20479,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":280
+    /* "bertsize/_search.pyx":300
  *     _corner(w, idx, depth, True)
  *     largest = _point(w, idx, metrics)
  *     if not (largest & FLOOR_OK):             # <<<<<<<<<<<<<<
@@ -20320,7 +20488,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":282
+  /* "bertsize/_search.pyx":302
  *     if not (largest & FLOOR_OK):
  *         return 0
  *     if (largest & CAPS_OK) and (smallest & FLOOR_OK):             # <<<<<<<<<<<<<<
@@ -20346,7 +20514,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":283
+    /* "bertsize/_search.pyx":303
  *         return 0
  *     if (largest & CAPS_OK) and (smallest & FLOOR_OK):
  *         _box(w, idx, depth, lo, hi)             # <<<<<<<<<<<<<<
@@ -20355,7 +20523,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 */
     __pyx_f_8bertsize_7_search__box(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, __pyx_v_lo, __pyx_v_hi);
 
-    /* "bertsize/_search.pyx":284
+    /* "bertsize/_search.pyx":304
  *     if (largest & CAPS_OK) and (smallest & FLOOR_OK):
  *         _box(w, idx, depth, lo, hi)
  *         return _valid_count(w, lo, hi)             # <<<<<<<<<<<<<<
@@ -20368,7 +20536,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":282
+    /* "bertsize/_search.pyx":302
  *     if not (largest & FLOOR_OK):
  *         return 0
  *     if (largest & CAPS_OK) and (smallest & FLOOR_OK):             # <<<<<<<<<<<<<<
@@ -20377,7 +20545,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":285
+  /* "bertsize/_search.pyx":305
  *         _box(w, idx, depth, lo, hi)
  *         return _valid_count(w, lo, hi)
  *     return _count_axis(w, idx, depth + 1)             # <<<<<<<<<<<<<<
@@ -20390,7 +20558,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":267
+  /* "bertsize/_search.pyx":287
  * # counting
  * # --------------------------------------------------------------------------------------
  * cdef int64_t _count_value(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20408,7 +20576,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":288
+/* "bertsize/_search.pyx":308
  * 
  * 
  * cdef int64_t _count_runs(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20417,7 +20585,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_value(__pyx_t_8bertsize_7_searc
 */
 
 static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t *__pyx_v_idx, int __pyx_v_depth) {
-  int64_t __pyx_v_metrics[BS_N_METRICS];
+  int64_t __pyx_v_metrics[__pyx_e_8bertsize_7_search_N_SLOTS];
   Py_ssize_t __pyx_v_lo[__pyx_e_8bertsize_7_search_MAX_AXES];
   Py_ssize_t __pyx_v_hi[__pyx_e_8bertsize_7_search_MAX_AXES];
   int __pyx_v_last;
@@ -20434,7 +20602,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
   Py_ssize_t __pyx_t_5;
   Py_ssize_t __pyx_t_6;
 
-  /* "bertsize/_search.pyx":295
+  /* "bertsize/_search.pyx":315
  *     cdef Py_ssize_t lo[MAX_AXES]
  *     cdef Py_ssize_t hi[MAX_AXES]
  *     cdef int last = depth + 1             # <<<<<<<<<<<<<<
@@ -20443,7 +20611,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
 */
   __pyx_v_last = (__pyx_v_depth + 1);
 
-  /* "bertsize/_search.pyx":296
+  /* "bertsize/_search.pyx":316
  *     cdef Py_ssize_t hi[MAX_AXES]
  *     cdef int last = depth + 1
  *     cdef int64_t total = 0             # <<<<<<<<<<<<<<
@@ -20452,7 +20620,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
 */
   __pyx_v_total = 0;
 
-  /* "bertsize/_search.pyx":297
+  /* "bertsize/_search.pyx":317
  *     cdef int last = depth + 1
  *     cdef int64_t total = 0
  *     cdef Py_ssize_t v, first, final = w.size[last] - 1, floor_hint = w.size[last]             # <<<<<<<<<<<<<<
@@ -20462,7 +20630,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
   __pyx_v_final = ((__pyx_v_w->size[__pyx_v_last]) - 1);
   __pyx_v_floor_hint = (__pyx_v_w->size[__pyx_v_last]);
 
-  /* "bertsize/_search.pyx":298
+  /* "bertsize/_search.pyx":318
  *     cdef int64_t total = 0
  *     cdef Py_ssize_t v, first, final = w.size[last] - 1, floor_hint = w.size[last]
  *     for v in range(w.size[depth]):             # <<<<<<<<<<<<<<
@@ -20476,7 +20644,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
   for (__pyx_t_3 = 0; __pyx_t_3 < __pyx_t_2; __pyx_t_3+=1) {
     __pyx_v_v = __pyx_t_3;
 
-    /* "bertsize/_search.pyx":299
+    /* "bertsize/_search.pyx":319
  *     cdef Py_ssize_t v, first, final = w.size[last] - 1, floor_hint = w.size[last]
  *     for v in range(w.size[depth]):
  *         idx[depth] = v             # <<<<<<<<<<<<<<
@@ -20485,7 +20653,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
 */
     (__pyx_v_idx[__pyx_v_depth]) = __pyx_v_v;
 
-    /* "bertsize/_search.pyx":300
+    /* "bertsize/_search.pyx":320
  *     for v in range(w.size[depth]):
  *         idx[depth] = v
  *         final = _last_meeting_caps(w, idx, last, final, metrics)             # <<<<<<<<<<<<<<
@@ -20494,7 +20662,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
 */
     __pyx_v_final = __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_v_w, __pyx_v_idx, __pyx_v_last, __pyx_v_final, __pyx_v_metrics);
 
-    /* "bertsize/_search.pyx":301
+    /* "bertsize/_search.pyx":321
  *         idx[depth] = v
  *         final = _last_meeting_caps(w, idx, last, final, metrics)
  *         if final < 0:             # <<<<<<<<<<<<<<
@@ -20506,7 +20674,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":302
+      /* "bertsize/_search.pyx":322
  *         final = _last_meeting_caps(w, idx, last, final, metrics)
  *         if final < 0:
  *             break             # <<<<<<<<<<<<<<
@@ -20515,7 +20683,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
 */
       goto __pyx_L4_break;
 
-      /* "bertsize/_search.pyx":301
+      /* "bertsize/_search.pyx":321
  *         idx[depth] = v
  *         final = _last_meeting_caps(w, idx, last, final, metrics)
  *         if final < 0:             # <<<<<<<<<<<<<<
@@ -20524,7 +20692,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
 */
     }
 
-    /* "bertsize/_search.pyx":303
+    /* "bertsize/_search.pyx":323
  *         if final < 0:
  *             break
  *         first = _first_meeting_floor(w, idx, last, floor_hint, metrics)             # <<<<<<<<<<<<<<
@@ -20533,7 +20701,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
 */
     __pyx_v_first = __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_v_w, __pyx_v_idx, __pyx_v_last, __pyx_v_floor_hint, __pyx_v_metrics);
 
-    /* "bertsize/_search.pyx":304
+    /* "bertsize/_search.pyx":324
  *             break
  *         first = _first_meeting_floor(w, idx, last, floor_hint, metrics)
  *         floor_hint = first             # <<<<<<<<<<<<<<
@@ -20542,7 +20710,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
 */
     __pyx_v_floor_hint = __pyx_v_first;
 
-    /* "bertsize/_search.pyx":305
+    /* "bertsize/_search.pyx":325
  *         first = _first_meeting_floor(w, idx, last, floor_hint, metrics)
  *         floor_hint = first
  *         if first > final:             # <<<<<<<<<<<<<<
@@ -20554,7 +20722,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":306
+      /* "bertsize/_search.pyx":326
  *         floor_hint = first
  *         if first > final:
  *             continue             # <<<<<<<<<<<<<<
@@ -20563,7 +20731,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
 */
       goto __pyx_L3_continue;
 
-      /* "bertsize/_search.pyx":305
+      /* "bertsize/_search.pyx":325
  *         first = _first_meeting_floor(w, idx, last, floor_hint, metrics)
  *         floor_hint = first
  *         if first > final:             # <<<<<<<<<<<<<<
@@ -20572,7 +20740,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
 */
     }
 
-    /* "bertsize/_search.pyx":307
+    /* "bertsize/_search.pyx":327
  *         if first > final:
  *             continue
  *         _box(w, idx, depth, lo, hi)             # <<<<<<<<<<<<<<
@@ -20581,7 +20749,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
 */
     __pyx_f_8bertsize_7_search__box(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, __pyx_v_lo, __pyx_v_hi);
 
-    /* "bertsize/_search.pyx":308
+    /* "bertsize/_search.pyx":328
  *             continue
  *         _box(w, idx, depth, lo, hi)
  *         lo[last], hi[last] = first, final             # <<<<<<<<<<<<<<
@@ -20597,7 +20765,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
     (__pyx_v_hi[__pyx_v_last]) = __pyx_t_6;
 
 
-    /* "bertsize/_search.pyx":309
+    /* "bertsize/_search.pyx":329
  *         _box(w, idx, depth, lo, hi)
  *         lo[last], hi[last] = first, final
  *         total += _valid_count(w, lo, hi)             # <<<<<<<<<<<<<<
@@ -20610,7 +20778,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
   __pyx_L4_break:;
 
 
-  /* "bertsize/_search.pyx":310
+  /* "bertsize/_search.pyx":330
  *         lo[last], hi[last] = first, final
  *         total += _valid_count(w, lo, hi)
  *     return total             # <<<<<<<<<<<<<<
@@ -20623,7 +20791,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":288
+  /* "bertsize/_search.pyx":308
  * 
  * 
  * cdef int64_t _count_runs(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20645,7 +20813,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":313
+/* "bertsize/_search.pyx":333
  * 
  * 
  * cdef int _plane_coefficients(const Walk *w, const bs_row *prefix, int64_t *coefficients) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -20654,7 +20822,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs(__pyx_t_8bertsize_7_search
 */
 
 static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, bs_row const *__pyx_v_prefix, int64_t *__pyx_v_coefficients) {
-  int64_t __pyx_v_at[7][BS_N_METRICS];
+  int64_t __pyx_v_at[7][__pyx_e_8bertsize_7_search_N_SLOTS];
   int64_t __pyx_v_value[7];
   int64_t __pyx_v_f11;
   int64_t __pyx_v_f12;
@@ -20680,7 +20848,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
   int64_t __pyx_t_6;
   int64_t __pyx_t_7;
 
-  /* "bertsize/_search.pyx":323
+  /* "bertsize/_search.pyx":343
  *     cdef int64_t value[7]
  *     cdef int64_t f11, f12, f21, f31, g1, g2, g3, c, k0, k1, k2
  *     cdef bs_row r = prefix[0]             # <<<<<<<<<<<<<<
@@ -20689,7 +20857,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
 */
   __pyx_v_r = (__pyx_v_prefix[0]);
 
-  /* "bertsize/_search.pyx":326
+  /* "bertsize/_search.pyx":346
  *     cdef int point, m
  *     cdef int64_t points[7][2]
  *     points[0][0], points[0][1] = 1, 1             # <<<<<<<<<<<<<<
@@ -20705,7 +20873,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
   ((__pyx_v_points[0])[1]) = __pyx_t_2;
 
 
-  /* "bertsize/_search.pyx":327
+  /* "bertsize/_search.pyx":347
  *     cdef int64_t points[7][2]
  *     points[0][0], points[0][1] = 1, 1
  *     points[1][0], points[1][1] = 1, 2             # <<<<<<<<<<<<<<
@@ -20721,7 +20889,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
   ((__pyx_v_points[1])[1]) = __pyx_t_1;
 
 
-  /* "bertsize/_search.pyx":328
+  /* "bertsize/_search.pyx":348
  *     points[0][0], points[0][1] = 1, 1
  *     points[1][0], points[1][1] = 1, 2
  *     points[2][0], points[2][1] = 2, 1             # <<<<<<<<<<<<<<
@@ -20737,7 +20905,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
   ((__pyx_v_points[2])[1]) = __pyx_t_2;
 
 
-  /* "bertsize/_search.pyx":329
+  /* "bertsize/_search.pyx":349
  *     points[1][0], points[1][1] = 1, 2
  *     points[2][0], points[2][1] = 2, 1
  *     points[3][0], points[3][1] = 3, 1             # <<<<<<<<<<<<<<
@@ -20753,7 +20921,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
   ((__pyx_v_points[3])[1]) = __pyx_t_1;
 
 
-  /* "bertsize/_search.pyx":330
+  /* "bertsize/_search.pyx":350
  *     points[2][0], points[2][1] = 2, 1
  *     points[3][0], points[3][1] = 3, 1
  *     points[4][0], points[4][1] = 4, 3  # checks             # <<<<<<<<<<<<<<
@@ -20769,7 +20937,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
   ((__pyx_v_points[4])[1]) = __pyx_t_2;
 
 
-  /* "bertsize/_search.pyx":331
+  /* "bertsize/_search.pyx":351
  *     points[3][0], points[3][1] = 3, 1
  *     points[4][0], points[4][1] = 4, 3  # checks
  *     points[5][0], points[5][1] = 2, 2             # <<<<<<<<<<<<<<
@@ -20785,7 +20953,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
   ((__pyx_v_points[5])[1]) = __pyx_t_1;
 
 
-  /* "bertsize/_search.pyx":332
+  /* "bertsize/_search.pyx":352
  *     points[4][0], points[4][1] = 4, 3  # checks
  *     points[5][0], points[5][1] = 2, 2
  *     points[6][0], points[6][1] = 3, 3             # <<<<<<<<<<<<<<
@@ -20801,7 +20969,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
   ((__pyx_v_points[6])[1]) = __pyx_t_2;
 
 
-  /* "bertsize/_search.pyx":333
+  /* "bertsize/_search.pyx":353
  *     points[5][0], points[5][1] = 2, 2
  *     points[6][0], points[6][1] = 3, 3
  *     for point in range(7):             # <<<<<<<<<<<<<<
@@ -20811,7 +20979,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
   for (__pyx_t_3 = 0; __pyx_t_3 < 7; __pyx_t_3+=1) {
     __pyx_v_point = __pyx_t_3;
 
-    /* "bertsize/_search.pyx":334
+    /* "bertsize/_search.pyx":354
  *     points[6][0], points[6][1] = 3, 3
  *     for point in range(7):
  *         r.f[BS_SEQ_LEN], r.f[BS_BATCH] = points[point][0], points[point][1]             # <<<<<<<<<<<<<<
@@ -20827,7 +20995,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
     (__pyx_v_r.f[BS_BATCH]) = __pyx_t_1;
 
 
-    /* "bertsize/_search.pyx":335
+    /* "bertsize/_search.pyx":355
  *     for point in range(7):
  *         r.f[BS_SEQ_LEN], r.f[BS_BATCH] = points[point][0], points[point][1]
  *         if not _evaluate(w, &r, at[point]):             # <<<<<<<<<<<<<<
@@ -20839,7 +21007,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":336
+      /* "bertsize/_search.pyx":356
  *         r.f[BS_SEQ_LEN], r.f[BS_BATCH] = points[point][0], points[point][1]
  *         if not _evaluate(w, &r, at[point]):
  *             return 0             # <<<<<<<<<<<<<<
@@ -20852,7 +21020,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":335
+      /* "bertsize/_search.pyx":355
  *     for point in range(7):
  *         r.f[BS_SEQ_LEN], r.f[BS_BATCH] = points[point][0], points[point][1]
  *         if not _evaluate(w, &r, at[point]):             # <<<<<<<<<<<<<<
@@ -20862,7 +21030,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
     }
   }
 
-  /* "bertsize/_search.pyx":337
+  /* "bertsize/_search.pyx":357
  *         if not _evaluate(w, &r, at[point]):
  *             return 0
  *     for m in range(2):             # <<<<<<<<<<<<<<
@@ -20872,7 +21040,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
   for (__pyx_t_3 = 0; __pyx_t_3 < 2; __pyx_t_3+=1) {
     __pyx_v_m = __pyx_t_3;
 
-    /* "bertsize/_search.pyx":338
+    /* "bertsize/_search.pyx":358
  *             return 0
  *     for m in range(2):
  *         for point in range(7):             # <<<<<<<<<<<<<<
@@ -20882,7 +21050,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
     for (__pyx_t_5 = 0; __pyx_t_5 < 7; __pyx_t_5+=1) {
       __pyx_v_point = __pyx_t_5;
 
-      /* "bertsize/_search.pyx":339
+      /* "bertsize/_search.pyx":359
  *     for m in range(2):
  *         for point in range(7):
  *             value[point] = at[point][BS_PEAK_BYTES] if m == 0 else _flops(w, at[point])             # <<<<<<<<<<<<<<
@@ -20903,7 +21071,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
 
     }
 
-    /* "bertsize/_search.pyx":340
+    /* "bertsize/_search.pyx":360
  *         for point in range(7):
  *             value[point] = at[point][BS_PEAK_BYTES] if m == 0 else _flops(w, at[point])
  *         f11, f12, f21, f31 = value[0], value[1], value[2], value[3]             # <<<<<<<<<<<<<<
@@ -20923,7 +21091,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
     __pyx_v_f21 = __pyx_t_6;
     __pyx_v_f31 = __pyx_t_7;
 
-    /* "bertsize/_search.pyx":341
+    /* "bertsize/_search.pyx":361
  *             value[point] = at[point][BS_PEAK_BYTES] if m == 0 else _flops(w, at[point])
  *         f11, f12, f21, f31 = value[0], value[1], value[2], value[3]
  *         g1 = f12 - f11             # <<<<<<<<<<<<<<
@@ -20932,7 +21100,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
 */
     __pyx_v_g1 = (__pyx_v_f12 - __pyx_v_f11);
 
-    /* "bertsize/_search.pyx":342
+    /* "bertsize/_search.pyx":362
  *         f11, f12, f21, f31 = value[0], value[1], value[2], value[3]
  *         g1 = f12 - f11
  *         c = f11 - g1             # <<<<<<<<<<<<<<
@@ -20941,7 +21109,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
 */
     __pyx_v_c = (__pyx_v_f11 - __pyx_v_g1);
 
-    /* "bertsize/_search.pyx":343
+    /* "bertsize/_search.pyx":363
  *         g1 = f12 - f11
  *         c = f11 - g1
  *         g2, g3 = f21 - c, f31 - c             # <<<<<<<<<<<<<<
@@ -20955,7 +21123,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
     __pyx_v_g2 = __pyx_t_7;
     __pyx_v_g3 = __pyx_t_6;
 
-    /* "bertsize/_search.pyx":344
+    /* "bertsize/_search.pyx":364
  *         c = f11 - g1
  *         g2, g3 = f21 - c, f31 - c
  *         if (g3 - 2 * g2 + g1) % 2:             # <<<<<<<<<<<<<<
@@ -20967,7 +21135,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":345
+      /* "bertsize/_search.pyx":365
  *         g2, g3 = f21 - c, f31 - c
  *         if (g3 - 2 * g2 + g1) % 2:
  *             return 0             # <<<<<<<<<<<<<<
@@ -20980,7 +21148,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":344
+      /* "bertsize/_search.pyx":364
  *         c = f11 - g1
  *         g2, g3 = f21 - c, f31 - c
  *         if (g3 - 2 * g2 + g1) % 2:             # <<<<<<<<<<<<<<
@@ -20989,7 +21157,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
 */
     }
 
-    /* "bertsize/_search.pyx":346
+    /* "bertsize/_search.pyx":366
  *         if (g3 - 2 * g2 + g1) % 2:
  *             return 0
  *         k2 = (g3 - 2 * g2 + g1) // 2             # <<<<<<<<<<<<<<
@@ -20998,7 +21166,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
 */
     __pyx_v_k2 = (((__pyx_v_g3 - (2 * __pyx_v_g2)) + __pyx_v_g1) / 2);
 
-    /* "bertsize/_search.pyx":347
+    /* "bertsize/_search.pyx":367
  *             return 0
  *         k2 = (g3 - 2 * g2 + g1) // 2
  *         k1 = g2 - g1 - 3 * k2             # <<<<<<<<<<<<<<
@@ -21007,7 +21175,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
 */
     __pyx_v_k1 = ((__pyx_v_g2 - __pyx_v_g1) - (3 * __pyx_v_k2));
 
-    /* "bertsize/_search.pyx":348
+    /* "bertsize/_search.pyx":368
  *         k2 = (g3 - 2 * g2 + g1) // 2
  *         k1 = g2 - g1 - 3 * k2
  *         k0 = g1 - k1 - k2             # <<<<<<<<<<<<<<
@@ -21016,7 +21184,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
 */
     __pyx_v_k0 = ((__pyx_v_g1 - __pyx_v_k1) - __pyx_v_k2);
 
-    /* "bertsize/_search.pyx":349
+    /* "bertsize/_search.pyx":369
  *         k1 = g2 - g1 - 3 * k2
  *         k0 = g1 - k1 - k2
  *         for point in range(4, 7):             # <<<<<<<<<<<<<<
@@ -21026,7 +21194,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
     for (__pyx_t_5 = 4; __pyx_t_5 < 7; __pyx_t_5+=1) {
       __pyx_v_point = __pyx_t_5;
 
-      /* "bertsize/_search.pyx":350
+      /* "bertsize/_search.pyx":370
  *         k0 = g1 - k1 - k2
  *         for point in range(4, 7):
  *             if _closed_form(c, k0, k1, k2, points[point][0], points[point][1]) != value[point]:             # <<<<<<<<<<<<<<
@@ -21038,7 +21206,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
       if (__pyx_t_4) {
 
 
-        /* "bertsize/_search.pyx":351
+        /* "bertsize/_search.pyx":371
  *         for point in range(4, 7):
  *             if _closed_form(c, k0, k1, k2, points[point][0], points[point][1]) != value[point]:
  *                 return 0             # <<<<<<<<<<<<<<
@@ -21051,7 +21219,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":350
+        /* "bertsize/_search.pyx":370
  *         k0 = g1 - k1 - k2
  *         for point in range(4, 7):
  *             if _closed_form(c, k0, k1, k2, points[point][0], points[point][1]) != value[point]:             # <<<<<<<<<<<<<<
@@ -21061,7 +21229,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
       }
     }
 
-    /* "bertsize/_search.pyx":352
+    /* "bertsize/_search.pyx":372
  *             if _closed_form(c, k0, k1, k2, points[point][0], points[point][1]) != value[point]:
  *                 return 0
  *         coefficients[4 * m], coefficients[4 * m + 1], coefficients[4 * m + 2], coefficients[4 * m + 3] = c, k0, k1, k2             # <<<<<<<<<<<<<<
@@ -21086,7 +21254,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
 
   }
 
-  /* "bertsize/_search.pyx":353
+  /* "bertsize/_search.pyx":373
  *                 return 0
  *         coefficients[4 * m], coefficients[4 * m + 1], coefficients[4 * m + 2], coefficients[4 * m + 3] = c, k0, k1, k2
  *     coefficients[8] = at[0][BS_PARAMS]             # <<<<<<<<<<<<<<
@@ -21095,7 +21263,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
 */
   (__pyx_v_coefficients[8]) = ((__pyx_v_at[0])[BS_PARAMS]);
 
-  /* "bertsize/_search.pyx":354
+  /* "bertsize/_search.pyx":374
  *         coefficients[4 * m], coefficients[4 * m + 1], coefficients[4 * m + 2], coefficients[4 * m + 3] = c, k0, k1, k2
  *     coefficients[8] = at[0][BS_PARAMS]
  *     return 1             # <<<<<<<<<<<<<<
@@ -21108,7 +21276,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":313
+  /* "bertsize/_search.pyx":333
  * 
  * 
  * cdef int _plane_coefficients(const Walk *w, const bs_row *prefix, int64_t *coefficients) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -21138,7 +21306,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":357
+/* "bertsize/_search.pyx":377
  * 
  * 
  * cdef inline int64_t _closed_form(int64_t c, int64_t k0, int64_t k1, int64_t k2, int64_t s, int64_t b) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -21149,7 +21317,7 @@ static int __pyx_f_8bertsize_7_search__plane_coefficients(__pyx_t_8bertsize_7_se
 static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__closed_form(int64_t __pyx_v_c, int64_t __pyx_v_k0, int64_t __pyx_v_k1, int64_t __pyx_v_k2, int64_t __pyx_v_s, int64_t __pyx_v_b) {
   int64_t __pyx_r;
 
-  /* "bertsize/_search.pyx":358
+  /* "bertsize/_search.pyx":378
  * 
  * cdef inline int64_t _closed_form(int64_t c, int64_t k0, int64_t k1, int64_t k2, int64_t s, int64_t b) noexcept nogil:
  *     return c + b * (k0 + k1 * s + k2 * s * s)             # <<<<<<<<<<<<<<
@@ -21162,7 +21330,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__closed_form(int64_t __p
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":357
+  /* "bertsize/_search.pyx":377
  * 
  * 
  * cdef inline int64_t _closed_form(int64_t c, int64_t k0, int64_t k1, int64_t k2, int64_t s, int64_t b) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -21175,7 +21343,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__closed_form(int64_t __p
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":361
+/* "bertsize/_search.pyx":381
  * 
  * 
  * cdef inline int64_t _largest_batch(int64_t c, int64_t k0, int64_t k1, int64_t k2, int64_t s, int64_t cap,             # <<<<<<<<<<<<<<
@@ -21192,7 +21360,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
   int __pyx_t_1;
   int __pyx_t_2;
 
-  /* "bertsize/_search.pyx":366
+  /* "bertsize/_search.pyx":386
  *     bound), or 0."""
  *     cdef int64_t g, t, room, b
  *     if cap == INT64_MAX_:             # <<<<<<<<<<<<<<
@@ -21204,7 +21372,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":367
+    /* "bertsize/_search.pyx":387
  *     cdef int64_t g, t, room, b
  *     if cap == INT64_MAX_:
  *         return enough             # <<<<<<<<<<<<<<
@@ -21217,7 +21385,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":366
+    /* "bertsize/_search.pyx":386
  *     bound), or 0."""
  *     cdef int64_t g, t, room, b
  *     if cap == INT64_MAX_:             # <<<<<<<<<<<<<<
@@ -21226,7 +21394,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
 */
   }
 
-  /* "bertsize/_search.pyx":368
+  /* "bertsize/_search.pyx":388
  *     if cap == INT64_MAX_:
  *         return enough
  *     if c > cap:             # <<<<<<<<<<<<<<
@@ -21238,7 +21406,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":369
+    /* "bertsize/_search.pyx":389
  *         return enough
  *     if c > cap:
  *         return 0             # <<<<<<<<<<<<<<
@@ -21251,7 +21419,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":368
+    /* "bertsize/_search.pyx":388
  *     if cap == INT64_MAX_:
  *         return enough
  *     if c > cap:             # <<<<<<<<<<<<<<
@@ -21260,7 +21428,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
 */
   }
 
-  /* "bertsize/_search.pyx":371
+  /* "bertsize/_search.pyx":391
  *         return 0
  *     # g = k0 + k1 s + k2 s^2 without overflow: past the cap it is as good as infinite
  *     if k2 and s > (INT64_MAX_ // 4) // k2 // s:             # <<<<<<<<<<<<<<
@@ -21286,7 +21454,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":372
+    /* "bertsize/_search.pyx":392
  *     # g = k0 + k1 s + k2 s^2 without overflow: past the cap it is as good as infinite
  *     if k2 and s > (INT64_MAX_ // 4) // k2 // s:
  *         return 0             # <<<<<<<<<<<<<<
@@ -21299,7 +21467,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":371
+    /* "bertsize/_search.pyx":391
  *         return 0
  *     # g = k0 + k1 s + k2 s^2 without overflow: past the cap it is as good as infinite
  *     if k2 and s > (INT64_MAX_ // 4) // k2 // s:             # <<<<<<<<<<<<<<
@@ -21308,7 +21476,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
 */
   }
 
-  /* "bertsize/_search.pyx":373
+  /* "bertsize/_search.pyx":393
  *     if k2 and s > (INT64_MAX_ // 4) // k2 // s:
  *         return 0
  *     t = k2 * s * s             # <<<<<<<<<<<<<<
@@ -21317,7 +21485,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
 */
   __pyx_v_t = ((__pyx_v_k2 * __pyx_v_s) * __pyx_v_s);
 
-  /* "bertsize/_search.pyx":374
+  /* "bertsize/_search.pyx":394
  *         return 0
  *     t = k2 * s * s
  *     if k1 and s > (INT64_MAX_ // 4) // k1:             # <<<<<<<<<<<<<<
@@ -21343,7 +21511,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":375
+    /* "bertsize/_search.pyx":395
  *     t = k2 * s * s
  *     if k1 and s > (INT64_MAX_ // 4) // k1:
  *         return 0             # <<<<<<<<<<<<<<
@@ -21356,7 +21524,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":374
+    /* "bertsize/_search.pyx":394
  *         return 0
  *     t = k2 * s * s
  *     if k1 and s > (INT64_MAX_ // 4) // k1:             # <<<<<<<<<<<<<<
@@ -21365,7 +21533,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
 */
   }
 
-  /* "bertsize/_search.pyx":376
+  /* "bertsize/_search.pyx":396
  *     if k1 and s > (INT64_MAX_ // 4) // k1:
  *         return 0
  *     g = k0 + k1 * s + t             # <<<<<<<<<<<<<<
@@ -21374,7 +21542,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
 */
   __pyx_v_g = ((__pyx_v_k0 + (__pyx_v_k1 * __pyx_v_s)) + __pyx_v_t);
 
-  /* "bertsize/_search.pyx":377
+  /* "bertsize/_search.pyx":397
  *         return 0
  *     g = k0 + k1 * s + t
  *     room = cap - c             # <<<<<<<<<<<<<<
@@ -21383,7 +21551,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
 */
   __pyx_v_room = (__pyx_v_cap - __pyx_v_c);
 
-  /* "bertsize/_search.pyx":378
+  /* "bertsize/_search.pyx":398
  *     g = k0 + k1 * s + t
  *     room = cap - c
  *     if g <= 0 or room // enough >= g:  # every batch up to `enough` fits             # <<<<<<<<<<<<<<
@@ -21409,7 +21577,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":379
+    /* "bertsize/_search.pyx":399
  *     room = cap - c
  *     if g <= 0 or room // enough >= g:  # every batch up to `enough` fits
  *         return enough             # <<<<<<<<<<<<<<
@@ -21422,7 +21590,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":378
+    /* "bertsize/_search.pyx":398
  *     g = k0 + k1 * s + t
  *     room = cap - c
  *     if g <= 0 or room // enough >= g:  # every batch up to `enough` fits             # <<<<<<<<<<<<<<
@@ -21431,7 +21599,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
 */
   }
 
-  /* "bertsize/_search.pyx":382
+  /* "bertsize/_search.pyx":402
  *     # room / g by a double division, corrected to the exact floor (a 64-bit integer
  *     # division costs ~40 cycles here; this runs once per sequence length of a plane)
  *     b = <int64_t>(<double>room / <double>g)             # <<<<<<<<<<<<<<
@@ -21440,7 +21608,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
 */
   __pyx_v_b = ((int64_t)(((double)__pyx_v_room) / ((double)__pyx_v_g)));
 
-  /* "bertsize/_search.pyx":383
+  /* "bertsize/_search.pyx":403
  *     # division costs ~40 cycles here; this runs once per sequence length of a plane)
  *     b = <int64_t>(<double>room / <double>g)
  *     while b > 0 and g * b > room:             # <<<<<<<<<<<<<<
@@ -21467,7 +21635,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
 
     if (!__pyx_t_1) break;
 
-    /* "bertsize/_search.pyx":384
+    /* "bertsize/_search.pyx":404
  *     b = <int64_t>(<double>room / <double>g)
  *     while b > 0 and g * b > room:
  *         b -= 1             # <<<<<<<<<<<<<<
@@ -21477,7 +21645,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
     __pyx_v_b = (__pyx_v_b - 1);
   }
 
-  /* "bertsize/_search.pyx":385
+  /* "bertsize/_search.pyx":405
  *     while b > 0 and g * b > room:
  *         b -= 1
  *     while g * (b + 1) <= room:             # <<<<<<<<<<<<<<
@@ -21490,7 +21658,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
 
     if (!__pyx_t_1) break;
 
-    /* "bertsize/_search.pyx":386
+    /* "bertsize/_search.pyx":406
  *         b -= 1
  *     while g * (b + 1) <= room:
  *         b += 1             # <<<<<<<<<<<<<<
@@ -21500,7 +21668,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
     __pyx_v_b = (__pyx_v_b + 1);
   }
 
-  /* "bertsize/_search.pyx":387
+  /* "bertsize/_search.pyx":407
  *     while g * (b + 1) <= room:
  *         b += 1
  *     return b             # <<<<<<<<<<<<<<
@@ -21513,7 +21681,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":361
+  /* "bertsize/_search.pyx":381
  * 
  * 
  * cdef inline int64_t _largest_batch(int64_t c, int64_t k0, int64_t k1, int64_t k2, int64_t s, int64_t cap,             # <<<<<<<<<<<<<<
@@ -21530,7 +21698,7 @@ static CYTHON_INLINE int64_t __pyx_f_8bertsize_7_search__largest_batch(int64_t _
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":390
+/* "bertsize/_search.pyx":410
  * 
  * 
  * cdef int64_t _count_plane(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -21571,7 +21739,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
   Py_ssize_t __pyx_t_7;
   Py_ssize_t __pyx_t_8;
 
-  /* "bertsize/_search.pyx":400
+  /* "bertsize/_search.pyx":420
  *     cdef Py_ssize_t hi[MAX_AXES]
  *     cdef bs_row prefix
  *     cdef int last = depth + 1             # <<<<<<<<<<<<<<
@@ -21580,7 +21748,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
   __pyx_v_last = (__pyx_v_depth + 1);
 
-  /* "bertsize/_search.pyx":401
+  /* "bertsize/_search.pyx":421
  *     cdef bs_row prefix
  *     cdef int last = depth + 1
  *     cdef int64_t total = 0, params, largest, other, s, per_batch, longest             # <<<<<<<<<<<<<<
@@ -21589,7 +21757,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
   __pyx_v_total = 0;
 
-  /* "bertsize/_search.pyx":402
+  /* "bertsize/_search.pyx":422
  *     cdef int last = depth + 1
  *     cdef int64_t total = 0, params, largest, other, s, per_batch, longest
  *     cdef int64_t first_batch = w.values[last][0], batches = w.size[last]             # <<<<<<<<<<<<<<
@@ -21599,7 +21767,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
   __pyx_v_first_batch = ((__pyx_v_w->values[__pyx_v_last])[0]);
   __pyx_v_batches = (__pyx_v_w->size[__pyx_v_last]);
 
-  /* "bertsize/_search.pyx":403
+  /* "bertsize/_search.pyx":423
  *     cdef int64_t total = 0, params, largest, other, s, per_batch, longest
  *     cdef int64_t first_batch = w.values[last][0], batches = w.size[last]
  *     cdef int64_t last_batch = w.values[last][batches - 1]             # <<<<<<<<<<<<<<
@@ -21608,7 +21776,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
   __pyx_v_last_batch = ((__pyx_v_w->values[__pyx_v_last])[(__pyx_v_batches - 1)]);
 
-  /* "bertsize/_search.pyx":404
+  /* "bertsize/_search.pyx":424
  *     cdef int64_t first_batch = w.values[last][0], batches = w.size[last]
  *     cdef int64_t last_batch = w.values[last][batches - 1]
  *     cdef int64_t step = w.values[last][1] - first_batch if batches > 1 else 1             # <<<<<<<<<<<<<<
@@ -21627,7 +21795,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 
   __pyx_v_step = __pyx_t_1;
 
-  /* "bertsize/_search.pyx":405
+  /* "bertsize/_search.pyx":425
  *     cdef int64_t last_batch = w.values[last][batches - 1]
  *     cdef int64_t step = w.values[last][1] - first_batch if batches > 1 else 1
  *     cdef int arithmetic = 1             # <<<<<<<<<<<<<<
@@ -21636,7 +21804,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
   __pyx_v_arithmetic = 1;
 
-  /* "bertsize/_search.pyx":407
+  /* "bertsize/_search.pyx":427
  *     cdef int arithmetic = 1
  *     cdef Py_ssize_t j, low, high, mid, count
  *     idx[depth], idx[last] = 0, 0             # <<<<<<<<<<<<<<
@@ -21652,7 +21820,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
   (__pyx_v_idx[__pyx_v_last]) = __pyx_t_4;
 
 
-  /* "bertsize/_search.pyx":408
+  /* "bertsize/_search.pyx":428
  *     cdef Py_ssize_t j, low, high, mid, count
  *     idx[depth], idx[last] = 0, 0
  *     if not _row_at(w, idx, &prefix) or not _plane_coefficients(w, &prefix, coefficients):             # <<<<<<<<<<<<<<
@@ -21678,7 +21846,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
   if (__pyx_t_2) {
 
 
-    /* "bertsize/_search.pyx":409
+    /* "bertsize/_search.pyx":429
  *     idx[depth], idx[last] = 0, 0
  *     if not _row_at(w, idx, &prefix) or not _plane_coefficients(w, &prefix, coefficients):
  *         return _count_runs(w, idx, depth)             # <<<<<<<<<<<<<<
@@ -21691,7 +21859,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":408
+    /* "bertsize/_search.pyx":428
  *     cdef Py_ssize_t j, low, high, mid, count
  *     idx[depth], idx[last] = 0, 0
  *     if not _row_at(w, idx, &prefix) or not _plane_coefficients(w, &prefix, coefficients):             # <<<<<<<<<<<<<<
@@ -21700,7 +21868,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":410
+  /* "bertsize/_search.pyx":430
  *     if not _row_at(w, idx, &prefix) or not _plane_coefficients(w, &prefix, coefficients):
  *         return _count_runs(w, idx, depth)
  *     params = coefficients[8]  # independent of s and b             # <<<<<<<<<<<<<<
@@ -21709,7 +21877,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
   __pyx_v_params = (__pyx_v_coefficients[8]);
 
-  /* "bertsize/_search.pyx":411
+  /* "bertsize/_search.pyx":431
  *         return _count_runs(w, idx, depth)
  *     params = coefficients[8]  # independent of s and b
  *     if params > w.cap_params or params < w.min_params:             # <<<<<<<<<<<<<<
@@ -21735,7 +21903,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
   if (__pyx_t_2) {
 
 
-    /* "bertsize/_search.pyx":412
+    /* "bertsize/_search.pyx":432
  *     params = coefficients[8]  # independent of s and b
  *     if params > w.cap_params or params < w.min_params:
  *         return 0             # <<<<<<<<<<<<<<
@@ -21748,7 +21916,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":411
+    /* "bertsize/_search.pyx":431
  *         return _count_runs(w, idx, depth)
  *     params = coefficients[8]  # independent of s and b
  *     if params > w.cap_params or params < w.min_params:             # <<<<<<<<<<<<<<
@@ -21757,7 +21925,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":416
+  /* "bertsize/_search.pyx":436
  *     # to the position table (seq_len's only constraint), so every valid sequence length
  *     # contributes per_batch valid points per fitting batch value.
  *     _box(w, idx, depth, lo, hi)             # <<<<<<<<<<<<<<
@@ -21766,7 +21934,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
   __pyx_f_8bertsize_7_search__box(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, __pyx_v_lo, __pyx_v_hi);
 
-  /* "bertsize/_search.pyx":417
+  /* "bertsize/_search.pyx":437
  *     # contributes per_batch valid points per fitting batch value.
  *     _box(w, idx, depth, lo, hi)
  *     hi[last] = 0             # <<<<<<<<<<<<<<
@@ -21775,7 +21943,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
   (__pyx_v_hi[__pyx_v_last]) = 0;
 
-  /* "bertsize/_search.pyx":418
+  /* "bertsize/_search.pyx":438
  *     _box(w, idx, depth, lo, hi)
  *     hi[last] = 0
  *     per_batch = _valid_count(w, lo, hi)             # <<<<<<<<<<<<<<
@@ -21784,7 +21952,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
   __pyx_v_per_batch = __pyx_f_8bertsize_7_search__valid_count(__pyx_v_w, __pyx_v_lo, __pyx_v_hi);
 
-  /* "bertsize/_search.pyx":419
+  /* "bertsize/_search.pyx":439
  *     hi[last] = 0
  *     per_batch = _valid_count(w, lo, hi)
  *     if per_batch == 0:             # <<<<<<<<<<<<<<
@@ -21796,7 +21964,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
   if (__pyx_t_2) {
 
 
-    /* "bertsize/_search.pyx":420
+    /* "bertsize/_search.pyx":440
  *     per_batch = _valid_count(w, lo, hi)
  *     if per_batch == 0:
  *         return 0             # <<<<<<<<<<<<<<
@@ -21809,7 +21977,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":419
+    /* "bertsize/_search.pyx":439
  *     hi[last] = 0
  *     per_batch = _valid_count(w, lo, hi)
  *     if per_batch == 0:             # <<<<<<<<<<<<<<
@@ -21818,7 +21986,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":421
+  /* "bertsize/_search.pyx":441
  *     if per_batch == 0:
  *         return 0
  *     longest = prefix.f[BS_MAX_POSITIONS] - w.plan.position_offset             # <<<<<<<<<<<<<<
@@ -21827,7 +21995,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
   __pyx_v_longest = ((__pyx_v_prefix.f[BS_MAX_POSITIONS]) - __pyx_v_w->plan.position_offset);
 
-  /* "bertsize/_search.pyx":422
+  /* "bertsize/_search.pyx":442
  *         return 0
  *     longest = prefix.f[BS_MAX_POSITIONS] - w.plan.position_offset
  *     for j in range(1, batches):             # <<<<<<<<<<<<<<
@@ -21841,7 +22009,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
   for (__pyx_t_4 = 1; __pyx_t_4 < __pyx_t_6; __pyx_t_4+=1) {
     __pyx_v_j = __pyx_t_4;
 
-    /* "bertsize/_search.pyx":423
+    /* "bertsize/_search.pyx":443
  *     longest = prefix.f[BS_MAX_POSITIONS] - w.plan.position_offset
  *     for j in range(1, batches):
  *         if w.values[last][j] - w.values[last][j - 1] != step:             # <<<<<<<<<<<<<<
@@ -21853,7 +22021,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
     if (__pyx_t_2) {
 
 
-      /* "bertsize/_search.pyx":424
+      /* "bertsize/_search.pyx":444
  *     for j in range(1, batches):
  *         if w.values[last][j] - w.values[last][j - 1] != step:
  *             arithmetic = 0             # <<<<<<<<<<<<<<
@@ -21862,7 +22030,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
       __pyx_v_arithmetic = 0;
 
-      /* "bertsize/_search.pyx":425
+      /* "bertsize/_search.pyx":445
  *         if w.values[last][j] - w.values[last][j - 1] != step:
  *             arithmetic = 0
  *             break             # <<<<<<<<<<<<<<
@@ -21871,7 +22039,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
       goto __pyx_L11_break;
 
-      /* "bertsize/_search.pyx":423
+      /* "bertsize/_search.pyx":443
  *     longest = prefix.f[BS_MAX_POSITIONS] - w.plan.position_offset
  *     for j in range(1, batches):
  *         if w.values[last][j] - w.values[last][j - 1] != step:             # <<<<<<<<<<<<<<
@@ -21883,7 +22051,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
   __pyx_L11_break:;
 
 
-  /* "bertsize/_search.pyx":426
+  /* "bertsize/_search.pyx":446
  *             arithmetic = 0
  *             break
  *     for j in range(w.size[depth]):             # <<<<<<<<<<<<<<
@@ -21897,7 +22065,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
   for (__pyx_t_7 = 0; __pyx_t_7 < __pyx_t_3; __pyx_t_7+=1) {
     __pyx_v_j = __pyx_t_7;
 
-    /* "bertsize/_search.pyx":427
+    /* "bertsize/_search.pyx":447
  *             break
  *     for j in range(w.size[depth]):
  *         s = w.values[depth][j]             # <<<<<<<<<<<<<<
@@ -21906,7 +22074,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
     __pyx_v_s = ((__pyx_v_w->values[__pyx_v_depth])[__pyx_v_j]);
 
-    /* "bertsize/_search.pyx":428
+    /* "bertsize/_search.pyx":448
  *     for j in range(w.size[depth]):
  *         s = w.values[depth][j]
  *         if s > longest:             # <<<<<<<<<<<<<<
@@ -21918,7 +22086,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
     if (__pyx_t_2) {
 
 
-      /* "bertsize/_search.pyx":429
+      /* "bertsize/_search.pyx":449
  *         s = w.values[depth][j]
  *         if s > longest:
  *             break             # <<<<<<<<<<<<<<
@@ -21927,7 +22095,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
       goto __pyx_L14_break;
 
-      /* "bertsize/_search.pyx":428
+      /* "bertsize/_search.pyx":448
  *     for j in range(w.size[depth]):
  *         s = w.values[depth][j]
  *         if s > longest:             # <<<<<<<<<<<<<<
@@ -21936,7 +22104,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
     }
 
-    /* "bertsize/_search.pyx":430
+    /* "bertsize/_search.pyx":450
  *         if s > longest:
  *             break
  *         largest = _largest_batch(coefficients[0], coefficients[1], coefficients[2], coefficients[3], s,             # <<<<<<<<<<<<<<
@@ -21945,7 +22113,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
     __pyx_v_largest = __pyx_f_8bertsize_7_search__largest_batch((__pyx_v_coefficients[0]), (__pyx_v_coefficients[1]), (__pyx_v_coefficients[2]), (__pyx_v_coefficients[3]), __pyx_v_s, __pyx_v_w->cap_memory, __pyx_v_last_batch);
 
-    /* "bertsize/_search.pyx":432
+    /* "bertsize/_search.pyx":452
  *         largest = _largest_batch(coefficients[0], coefficients[1], coefficients[2], coefficients[3], s,
  *                                  w.cap_memory, last_batch)
  *         other = _largest_batch(coefficients[4], coefficients[5], coefficients[6], coefficients[7], s,             # <<<<<<<<<<<<<<
@@ -21954,7 +22122,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
     __pyx_v_other = __pyx_f_8bertsize_7_search__largest_batch((__pyx_v_coefficients[4]), (__pyx_v_coefficients[5]), (__pyx_v_coefficients[6]), (__pyx_v_coefficients[7]), __pyx_v_s, __pyx_v_w->cap_flops, __pyx_v_last_batch);
 
-    /* "bertsize/_search.pyx":434
+    /* "bertsize/_search.pyx":454
  *         other = _largest_batch(coefficients[4], coefficients[5], coefficients[6], coefficients[7], s,
  *                                w.cap_flops, last_batch)
  *         if other < largest:             # <<<<<<<<<<<<<<
@@ -21966,7 +22134,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
     if (__pyx_t_2) {
 
 
-      /* "bertsize/_search.pyx":435
+      /* "bertsize/_search.pyx":455
  *                                w.cap_flops, last_batch)
  *         if other < largest:
  *             largest = other             # <<<<<<<<<<<<<<
@@ -21975,7 +22143,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
       __pyx_v_largest = __pyx_v_other;
 
-      /* "bertsize/_search.pyx":434
+      /* "bertsize/_search.pyx":454
  *         other = _largest_batch(coefficients[4], coefficients[5], coefficients[6], coefficients[7], s,
  *                                w.cap_flops, last_batch)
  *         if other < largest:             # <<<<<<<<<<<<<<
@@ -21984,7 +22152,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
     }
 
-    /* "bertsize/_search.pyx":437
+    /* "bertsize/_search.pyx":457
  *             largest = other
  *         # batch values <= largest
  *         if largest < first_batch:             # <<<<<<<<<<<<<<
@@ -21996,7 +22164,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
     if (__pyx_t_2) {
 
 
-      /* "bertsize/_search.pyx":438
+      /* "bertsize/_search.pyx":458
  *         # batch values <= largest
  *         if largest < first_batch:
  *             break  # longer sequences fit no batch either             # <<<<<<<<<<<<<<
@@ -22005,7 +22173,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
       goto __pyx_L14_break;
 
-      /* "bertsize/_search.pyx":437
+      /* "bertsize/_search.pyx":457
  *             largest = other
  *         # batch values <= largest
  *         if largest < first_batch:             # <<<<<<<<<<<<<<
@@ -22014,7 +22182,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
     }
 
-    /* "bertsize/_search.pyx":439
+    /* "bertsize/_search.pyx":459
  *         if largest < first_batch:
  *             break  # longer sequences fit no batch either
  *         if arithmetic:             # <<<<<<<<<<<<<<
@@ -22026,7 +22194,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
     if (__pyx_t_2) {
 
 
-      /* "bertsize/_search.pyx":440
+      /* "bertsize/_search.pyx":460
  *             break  # longer sequences fit no batch either
  *         if arithmetic:
  *             count = (largest - first_batch) // step + 1             # <<<<<<<<<<<<<<
@@ -22035,7 +22203,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
       __pyx_v_count = (((__pyx_v_largest - __pyx_v_first_batch) / __pyx_v_step) + 1);
 
-      /* "bertsize/_search.pyx":441
+      /* "bertsize/_search.pyx":461
  *         if arithmetic:
  *             count = (largest - first_batch) // step + 1
  *             if count > batches:             # <<<<<<<<<<<<<<
@@ -22047,7 +22215,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
       if (__pyx_t_2) {
 
 
-        /* "bertsize/_search.pyx":442
+        /* "bertsize/_search.pyx":462
  *             count = (largest - first_batch) // step + 1
  *             if count > batches:
  *                 count = batches             # <<<<<<<<<<<<<<
@@ -22056,7 +22224,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
         __pyx_v_count = __pyx_v_batches;
 
-        /* "bertsize/_search.pyx":441
+        /* "bertsize/_search.pyx":461
  *         if arithmetic:
  *             count = (largest - first_batch) // step + 1
  *             if count > batches:             # <<<<<<<<<<<<<<
@@ -22065,7 +22233,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
       }
 
-      /* "bertsize/_search.pyx":439
+      /* "bertsize/_search.pyx":459
  *         if largest < first_batch:
  *             break  # longer sequences fit no batch either
  *         if arithmetic:             # <<<<<<<<<<<<<<
@@ -22075,7 +22243,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
       goto __pyx_L18;
     }
 
-    /* "bertsize/_search.pyx":444
+    /* "bertsize/_search.pyx":464
  *                 count = batches
  *         else:
  *             low, high = 0, batches             # <<<<<<<<<<<<<<
@@ -22090,7 +22258,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
       __pyx_v_low = __pyx_t_8;
       __pyx_v_high = __pyx_t_1;
 
-      /* "bertsize/_search.pyx":445
+      /* "bertsize/_search.pyx":465
  *         else:
  *             low, high = 0, batches
  *             while low < high:             # <<<<<<<<<<<<<<
@@ -22103,7 +22271,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 
         if (!__pyx_t_2) break;
 
-        /* "bertsize/_search.pyx":446
+        /* "bertsize/_search.pyx":466
  *             low, high = 0, batches
  *             while low < high:
  *                 mid = low + (high - low) // 2             # <<<<<<<<<<<<<<
@@ -22112,7 +22280,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
         __pyx_v_mid = (__pyx_v_low + ((__pyx_v_high - __pyx_v_low) / 2));
 
-        /* "bertsize/_search.pyx":447
+        /* "bertsize/_search.pyx":467
  *             while low < high:
  *                 mid = low + (high - low) // 2
  *                 if w.values[last][mid] <= largest:             # <<<<<<<<<<<<<<
@@ -22124,7 +22292,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
         if (__pyx_t_2) {
 
 
-          /* "bertsize/_search.pyx":448
+          /* "bertsize/_search.pyx":468
  *                 mid = low + (high - low) // 2
  *                 if w.values[last][mid] <= largest:
  *                     low = mid + 1             # <<<<<<<<<<<<<<
@@ -22133,7 +22301,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
 */
           __pyx_v_low = (__pyx_v_mid + 1);
 
-          /* "bertsize/_search.pyx":447
+          /* "bertsize/_search.pyx":467
  *             while low < high:
  *                 mid = low + (high - low) // 2
  *                 if w.values[last][mid] <= largest:             # <<<<<<<<<<<<<<
@@ -22143,7 +22311,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
           goto __pyx_L22;
         }
 
-        /* "bertsize/_search.pyx":450
+        /* "bertsize/_search.pyx":470
  *                     low = mid + 1
  *                 else:
  *                     high = mid             # <<<<<<<<<<<<<<
@@ -22156,7 +22324,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
         __pyx_L22:;
       }
 
-      /* "bertsize/_search.pyx":451
+      /* "bertsize/_search.pyx":471
  *                 else:
  *                     high = mid
  *             count = low             # <<<<<<<<<<<<<<
@@ -22167,7 +22335,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
     }
     __pyx_L18:;
 
-    /* "bertsize/_search.pyx":452
+    /* "bertsize/_search.pyx":472
  *                     high = mid
  *             count = low
  *         total += per_batch * count             # <<<<<<<<<<<<<<
@@ -22179,7 +22347,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
   __pyx_L14_break:;
 
 
-  /* "bertsize/_search.pyx":453
+  /* "bertsize/_search.pyx":473
  *             count = low
  *         total += per_batch * count
  *     return total             # <<<<<<<<<<<<<<
@@ -22192,7 +22360,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":390
+  /* "bertsize/_search.pyx":410
  * 
  * 
  * cdef int64_t _count_plane(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -22227,7 +22395,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_plane(__pyx_t_8bertsize_7_searc
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":456
+/* "bertsize/_search.pyx":476
  * 
  * 
  * cdef int64_t _count_axis(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -22245,7 +22413,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
   Py_ssize_t __pyx_t_3;
   Py_ssize_t __pyx_t_4;
 
-  /* "bertsize/_search.pyx":457
+  /* "bertsize/_search.pyx":477
  * 
  * cdef int64_t _count_axis(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:
  *     cdef int64_t total = 0, fits             # <<<<<<<<<<<<<<
@@ -22254,7 +22422,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
 */
   __pyx_v_total = 0;
 
-  /* "bertsize/_search.pyx":459
+  /* "bertsize/_search.pyx":479
  *     cdef int64_t total = 0, fits
  *     cdef Py_ssize_t v
  *     if depth == w.n_axes - 2:             # <<<<<<<<<<<<<<
@@ -22266,7 +22434,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":460
+    /* "bertsize/_search.pyx":480
  *     cdef Py_ssize_t v
  *     if depth == w.n_axes - 2:
  *         if w.plane:             # <<<<<<<<<<<<<<
@@ -22278,7 +22446,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":461
+      /* "bertsize/_search.pyx":481
  *     if depth == w.n_axes - 2:
  *         if w.plane:
  *             return _count_plane(w, idx, depth)             # <<<<<<<<<<<<<<
@@ -22291,7 +22459,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":460
+      /* "bertsize/_search.pyx":480
  *     cdef Py_ssize_t v
  *     if depth == w.n_axes - 2:
  *         if w.plane:             # <<<<<<<<<<<<<<
@@ -22300,7 +22468,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
 */
     }
 
-    /* "bertsize/_search.pyx":462
+    /* "bertsize/_search.pyx":482
  *         if w.plane:
  *             return _count_plane(w, idx, depth)
  *         return _count_runs(w, idx, depth)             # <<<<<<<<<<<<<<
@@ -22313,7 +22481,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":459
+    /* "bertsize/_search.pyx":479
  *     cdef int64_t total = 0, fits
  *     cdef Py_ssize_t v
  *     if depth == w.n_axes - 2:             # <<<<<<<<<<<<<<
@@ -22322,7 +22490,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
 */
   }
 
-  /* "bertsize/_search.pyx":463
+  /* "bertsize/_search.pyx":483
  *             return _count_plane(w, idx, depth)
  *         return _count_runs(w, idx, depth)
  *     for v in range(w.size[depth]):             # <<<<<<<<<<<<<<
@@ -22336,7 +22504,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
   for (__pyx_t_4 = 0; __pyx_t_4 < __pyx_t_3; __pyx_t_4+=1) {
     __pyx_v_v = __pyx_t_4;
 
-    /* "bertsize/_search.pyx":464
+    /* "bertsize/_search.pyx":484
  *         return _count_runs(w, idx, depth)
  *     for v in range(w.size[depth]):
  *         idx[depth] = v             # <<<<<<<<<<<<<<
@@ -22345,7 +22513,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
 */
     (__pyx_v_idx[__pyx_v_depth]) = __pyx_v_v;
 
-    /* "bertsize/_search.pyx":465
+    /* "bertsize/_search.pyx":485
  *     for v in range(w.size[depth]):
  *         idx[depth] = v
  *         fits = _count_value(w, idx, depth)             # <<<<<<<<<<<<<<
@@ -22354,7 +22522,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
 */
     __pyx_v_fits = __pyx_f_8bertsize_7_search__count_value(__pyx_v_w, __pyx_v_idx, __pyx_v_depth);
 
-    /* "bertsize/_search.pyx":466
+    /* "bertsize/_search.pyx":486
  *         idx[depth] = v
  *         fits = _count_value(w, idx, depth)
  *         if fits < 0:             # <<<<<<<<<<<<<<
@@ -22366,7 +22534,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":467
+      /* "bertsize/_search.pyx":487
  *         fits = _count_value(w, idx, depth)
  *         if fits < 0:
  *             break             # <<<<<<<<<<<<<<
@@ -22375,7 +22543,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
 */
       goto __pyx_L6_break;
 
-      /* "bertsize/_search.pyx":466
+      /* "bertsize/_search.pyx":486
  *         idx[depth] = v
  *         fits = _count_value(w, idx, depth)
  *         if fits < 0:             # <<<<<<<<<<<<<<
@@ -22384,7 +22552,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
 */
     }
 
-    /* "bertsize/_search.pyx":468
+    /* "bertsize/_search.pyx":488
  *         if fits < 0:
  *             break
  *         total += fits             # <<<<<<<<<<<<<<
@@ -22396,7 +22564,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
   __pyx_L6_break:;
 
 
-  /* "bertsize/_search.pyx":469
+  /* "bertsize/_search.pyx":489
  *             break
  *         total += fits
  *     return total             # <<<<<<<<<<<<<<
@@ -22409,7 +22577,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":456
+  /* "bertsize/_search.pyx":476
  * 
  * 
  * cdef int64_t _count_axis(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -22425,16 +22593,16 @@ static int64_t __pyx_f_8bertsize_7_search__count_axis(__pyx_t_8bertsize_7_search
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":472
+/* "bertsize/_search.pyx":492
  * 
  * 
  * cdef int64_t _count_every(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
  *     """Fits with axes < depth fixed, visiting every point (no monotonicity assumed)."""
- *     cdef int64_t metrics[BS_N_METRICS]
+ *     cdef int64_t metrics[N_SLOTS]
 */
 
 static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t *__pyx_v_idx, int __pyx_v_depth) {
-  int64_t __pyx_v_metrics[BS_N_METRICS];
+  int64_t __pyx_v_metrics[__pyx_e_8bertsize_7_search_N_SLOTS];
   int64_t __pyx_v_total;
   Py_ssize_t __pyx_v_v;
   int64_t __pyx_r;
@@ -22444,16 +22612,16 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
   int __pyx_t_4;
   int __pyx_t_5;
 
-  /* "bertsize/_search.pyx":475
+  /* "bertsize/_search.pyx":495
  *     """Fits with axes < depth fixed, visiting every point (no monotonicity assumed)."""
- *     cdef int64_t metrics[BS_N_METRICS]
+ *     cdef int64_t metrics[N_SLOTS]
  *     cdef int64_t total = 0             # <<<<<<<<<<<<<<
  *     cdef Py_ssize_t v
  *     for v in range(w.size[depth]):
 */
   __pyx_v_total = 0;
 
-  /* "bertsize/_search.pyx":477
+  /* "bertsize/_search.pyx":497
  *     cdef int64_t total = 0
  *     cdef Py_ssize_t v
  *     for v in range(w.size[depth]):             # <<<<<<<<<<<<<<
@@ -22467,7 +22635,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
   for (__pyx_t_3 = 0; __pyx_t_3 < __pyx_t_2; __pyx_t_3+=1) {
     __pyx_v_v = __pyx_t_3;
 
-    /* "bertsize/_search.pyx":478
+    /* "bertsize/_search.pyx":498
  *     cdef Py_ssize_t v
  *     for v in range(w.size[depth]):
  *         idx[depth] = v             # <<<<<<<<<<<<<<
@@ -22476,7 +22644,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
 */
     (__pyx_v_idx[__pyx_v_depth]) = __pyx_v_v;
 
-    /* "bertsize/_search.pyx":479
+    /* "bertsize/_search.pyx":499
  *     for v in range(w.size[depth]):
  *         idx[depth] = v
  *         if depth + 1 < w.n_axes:             # <<<<<<<<<<<<<<
@@ -22488,7 +22656,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":480
+      /* "bertsize/_search.pyx":500
  *         idx[depth] = v
  *         if depth + 1 < w.n_axes:
  *             total += _count_every(w, idx, depth + 1)             # <<<<<<<<<<<<<<
@@ -22497,7 +22665,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
 */
       __pyx_v_total = (__pyx_v_total + __pyx_f_8bertsize_7_search__count_every(__pyx_v_w, __pyx_v_idx, (__pyx_v_depth + 1)));
 
-      /* "bertsize/_search.pyx":479
+      /* "bertsize/_search.pyx":499
  *     for v in range(w.size[depth]):
  *         idx[depth] = v
  *         if depth + 1 < w.n_axes:             # <<<<<<<<<<<<<<
@@ -22507,7 +22675,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
       goto __pyx_L5;
     }
 
-    /* "bertsize/_search.pyx":481
+    /* "bertsize/_search.pyx":501
  *         if depth + 1 < w.n_axes:
  *             total += _count_every(w, idx, depth + 1)
  *         elif (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):             # <<<<<<<<<<<<<<
@@ -22533,7 +22701,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":482
+      /* "bertsize/_search.pyx":502
  *             total += _count_every(w, idx, depth + 1)
  *         elif (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
  *             total += 1             # <<<<<<<<<<<<<<
@@ -22542,7 +22710,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
 */
       __pyx_v_total = (__pyx_v_total + 1);
 
-      /* "bertsize/_search.pyx":481
+      /* "bertsize/_search.pyx":501
  *         if depth + 1 < w.n_axes:
  *             total += _count_every(w, idx, depth + 1)
  *         elif (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):             # <<<<<<<<<<<<<<
@@ -22554,7 +22722,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
   }
 
 
-  /* "bertsize/_search.pyx":483
+  /* "bertsize/_search.pyx":503
  *         elif (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
  *             total += 1
  *     return total             # <<<<<<<<<<<<<<
@@ -22567,12 +22735,12 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":472
+  /* "bertsize/_search.pyx":492
  * 
  * 
  * cdef int64_t _count_every(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
  *     """Fits with axes < depth fixed, visiting every point (no monotonicity assumed)."""
- *     cdef int64_t metrics[BS_N_METRICS]
+ *     cdef int64_t metrics[N_SLOTS]
 */
 
   /* function exit code */
@@ -22583,7 +22751,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_every(__pyx_t_8bertsize_7_searc
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":486
+/* "bertsize/_search.pyx":506
  * 
  * 
  * cdef int64_t _count_outer(const Walk *w, Py_ssize_t v) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -22599,7 +22767,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
   int64_t __pyx_t_2;
   int __pyx_t_3;
 
-  /* "bertsize/_search.pyx":490
+  /* "bertsize/_search.pyx":510
  *     cdef Py_ssize_t idx[MAX_AXES]
  *     cdef int64_t fits
  *     memset(idx, 0, sizeof(idx))             # <<<<<<<<<<<<<<
@@ -22608,7 +22776,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
 */
   (void)(memset(__pyx_v_idx, 0, (sizeof(__pyx_v_idx))));
 
-  /* "bertsize/_search.pyx":491
+  /* "bertsize/_search.pyx":511
  *     cdef int64_t fits
  *     memset(idx, 0, sizeof(idx))
  *     idx[0] = v             # <<<<<<<<<<<<<<
@@ -22617,7 +22785,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
 */
   (__pyx_v_idx[0]) = __pyx_v_v;
 
-  /* "bertsize/_search.pyx":492
+  /* "bertsize/_search.pyx":512
  *     memset(idx, 0, sizeof(idx))
  *     idx[0] = v
  *     if w.exhaustive:             # <<<<<<<<<<<<<<
@@ -22629,7 +22797,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":493
+    /* "bertsize/_search.pyx":513
  *     idx[0] = v
  *     if w.exhaustive:
  *         return _count_every(w, idx, 1) if w.n_axes > 1 else _single_axis_count(w, v)             # <<<<<<<<<<<<<<
@@ -22651,7 +22819,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":492
+    /* "bertsize/_search.pyx":512
  *     memset(idx, 0, sizeof(idx))
  *     idx[0] = v
  *     if w.exhaustive:             # <<<<<<<<<<<<<<
@@ -22660,7 +22828,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":494
+  /* "bertsize/_search.pyx":514
  *     if w.exhaustive:
  *         return _count_every(w, idx, 1) if w.n_axes > 1 else _single_axis_count(w, v)
  *     if w.n_axes == 1:             # <<<<<<<<<<<<<<
@@ -22672,7 +22840,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":495
+    /* "bertsize/_search.pyx":515
  *         return _count_every(w, idx, 1) if w.n_axes > 1 else _single_axis_count(w, v)
  *     if w.n_axes == 1:
  *         return _single_axis_count(w, v)             # <<<<<<<<<<<<<<
@@ -22685,7 +22853,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":494
+    /* "bertsize/_search.pyx":514
  *     if w.exhaustive:
  *         return _count_every(w, idx, 1) if w.n_axes > 1 else _single_axis_count(w, v)
  *     if w.n_axes == 1:             # <<<<<<<<<<<<<<
@@ -22694,7 +22862,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":496
+  /* "bertsize/_search.pyx":516
  *     if w.n_axes == 1:
  *         return _single_axis_count(w, v)
  *     if w.n_axes == 2:  # one innermost run             # <<<<<<<<<<<<<<
@@ -22706,7 +22874,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":497
+    /* "bertsize/_search.pyx":517
  *         return _single_axis_count(w, v)
  *     if w.n_axes == 2:  # one innermost run
  *         return _count_runs_from(w, idx)             # <<<<<<<<<<<<<<
@@ -22719,7 +22887,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":496
+    /* "bertsize/_search.pyx":516
  *     if w.n_axes == 1:
  *         return _single_axis_count(w, v)
  *     if w.n_axes == 2:  # one innermost run             # <<<<<<<<<<<<<<
@@ -22728,7 +22896,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":498
+  /* "bertsize/_search.pyx":518
  *     if w.n_axes == 2:  # one innermost run
  *         return _count_runs_from(w, idx)
  *     if w.n_axes == 3 and w.plane:             # <<<<<<<<<<<<<<
@@ -22754,7 +22922,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":499
+    /* "bertsize/_search.pyx":519
  *         return _count_runs_from(w, idx)
  *     if w.n_axes == 3 and w.plane:
  *         return _count_plane(w, idx, 1)             # <<<<<<<<<<<<<<
@@ -22767,7 +22935,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":498
+    /* "bertsize/_search.pyx":518
  *     if w.n_axes == 2:  # one innermost run
  *         return _count_runs_from(w, idx)
  *     if w.n_axes == 3 and w.plane:             # <<<<<<<<<<<<<<
@@ -22776,7 +22944,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":500
+  /* "bertsize/_search.pyx":520
  *     if w.n_axes == 3 and w.plane:
  *         return _count_plane(w, idx, 1)
  *     fits = _count_value(w, idx, 0)             # <<<<<<<<<<<<<<
@@ -22785,7 +22953,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
 */
   __pyx_v_fits = __pyx_f_8bertsize_7_search__count_value(__pyx_v_w, __pyx_v_idx, 0);
 
-  /* "bertsize/_search.pyx":501
+  /* "bertsize/_search.pyx":521
  *         return _count_plane(w, idx, 1)
  *     fits = _count_value(w, idx, 0)
  *     return fits if fits > 0 else 0             # <<<<<<<<<<<<<<
@@ -22807,7 +22975,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":486
+  /* "bertsize/_search.pyx":506
  * 
  * 
  * cdef int64_t _count_outer(const Walk *w, Py_ssize_t v) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -22822,16 +22990,16 @@ static int64_t __pyx_f_8bertsize_7_search__count_outer(__pyx_t_8bertsize_7_searc
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":504
+/* "bertsize/_search.pyx":524
  * 
  * 
  * cdef int64_t _count_runs_from(const Walk *w, Py_ssize_t *idx) noexcept nogil:             # <<<<<<<<<<<<<<
  *     """The innermost run of a two-axis space, outermost index fixed in idx[0]."""
- *     cdef int64_t metrics[BS_N_METRICS]
+ *     cdef int64_t metrics[N_SLOTS]
 */
 
 static int64_t __pyx_f_8bertsize_7_search__count_runs_from(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t *__pyx_v_idx) {
-  int64_t __pyx_v_metrics[BS_N_METRICS];
+  int64_t __pyx_v_metrics[__pyx_e_8bertsize_7_search_N_SLOTS];
   Py_ssize_t __pyx_v_lo[__pyx_e_8bertsize_7_search_MAX_AXES];
   Py_ssize_t __pyx_v_hi[__pyx_e_8bertsize_7_search_MAX_AXES];
   Py_ssize_t __pyx_v_first;
@@ -22841,7 +23009,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs_from(__pyx_t_8bertsize_7_s
   Py_ssize_t __pyx_t_2;
   Py_ssize_t __pyx_t_3;
 
-  /* "bertsize/_search.pyx":510
+  /* "bertsize/_search.pyx":530
  *     cdef Py_ssize_t hi[MAX_AXES]
  *     cdef Py_ssize_t first, final
  *     final = _last_meeting_caps(w, idx, 1, w.size[1] - 1, metrics)             # <<<<<<<<<<<<<<
@@ -22850,7 +23018,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs_from(__pyx_t_8bertsize_7_s
 */
   __pyx_v_final = __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_v_w, __pyx_v_idx, 1, ((__pyx_v_w->size[1]) - 1), __pyx_v_metrics);
 
-  /* "bertsize/_search.pyx":511
+  /* "bertsize/_search.pyx":531
  *     cdef Py_ssize_t first, final
  *     final = _last_meeting_caps(w, idx, 1, w.size[1] - 1, metrics)
  *     if final < 0:             # <<<<<<<<<<<<<<
@@ -22862,7 +23030,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs_from(__pyx_t_8bertsize_7_s
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":512
+    /* "bertsize/_search.pyx":532
  *     final = _last_meeting_caps(w, idx, 1, w.size[1] - 1, metrics)
  *     if final < 0:
  *         return 0             # <<<<<<<<<<<<<<
@@ -22875,7 +23043,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs_from(__pyx_t_8bertsize_7_s
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":511
+    /* "bertsize/_search.pyx":531
  *     cdef Py_ssize_t first, final
  *     final = _last_meeting_caps(w, idx, 1, w.size[1] - 1, metrics)
  *     if final < 0:             # <<<<<<<<<<<<<<
@@ -22884,7 +23052,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs_from(__pyx_t_8bertsize_7_s
 */
   }
 
-  /* "bertsize/_search.pyx":513
+  /* "bertsize/_search.pyx":533
  *     if final < 0:
  *         return 0
  *     first = _first_meeting_floor(w, idx, 1, w.size[1], metrics)             # <<<<<<<<<<<<<<
@@ -22893,7 +23061,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs_from(__pyx_t_8bertsize_7_s
 */
   __pyx_v_first = __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_v_w, __pyx_v_idx, 1, (__pyx_v_w->size[1]), __pyx_v_metrics);
 
-  /* "bertsize/_search.pyx":514
+  /* "bertsize/_search.pyx":534
  *         return 0
  *     first = _first_meeting_floor(w, idx, 1, w.size[1], metrics)
  *     if first > final:             # <<<<<<<<<<<<<<
@@ -22905,7 +23073,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs_from(__pyx_t_8bertsize_7_s
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":515
+    /* "bertsize/_search.pyx":535
  *     first = _first_meeting_floor(w, idx, 1, w.size[1], metrics)
  *     if first > final:
  *         return 0             # <<<<<<<<<<<<<<
@@ -22918,7 +23086,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs_from(__pyx_t_8bertsize_7_s
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":514
+    /* "bertsize/_search.pyx":534
  *         return 0
  *     first = _first_meeting_floor(w, idx, 1, w.size[1], metrics)
  *     if first > final:             # <<<<<<<<<<<<<<
@@ -22927,7 +23095,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs_from(__pyx_t_8bertsize_7_s
 */
   }
 
-  /* "bertsize/_search.pyx":516
+  /* "bertsize/_search.pyx":536
  *     if first > final:
  *         return 0
  *     _box(w, idx, 0, lo, hi)             # <<<<<<<<<<<<<<
@@ -22936,7 +23104,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs_from(__pyx_t_8bertsize_7_s
 */
   __pyx_f_8bertsize_7_search__box(__pyx_v_w, __pyx_v_idx, 0, __pyx_v_lo, __pyx_v_hi);
 
-  /* "bertsize/_search.pyx":517
+  /* "bertsize/_search.pyx":537
  *         return 0
  *     _box(w, idx, 0, lo, hi)
  *     lo[1], hi[1] = first, final             # <<<<<<<<<<<<<<
@@ -22952,7 +23120,7 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs_from(__pyx_t_8bertsize_7_s
   (__pyx_v_hi[1]) = __pyx_t_3;
 
 
-  /* "bertsize/_search.pyx":518
+  /* "bertsize/_search.pyx":538
  *     _box(w, idx, 0, lo, hi)
  *     lo[1], hi[1] = first, final
  *     return _valid_count(w, lo, hi)             # <<<<<<<<<<<<<<
@@ -22965,12 +23133,12 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs_from(__pyx_t_8bertsize_7_s
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":504
+  /* "bertsize/_search.pyx":524
  * 
  * 
  * cdef int64_t _count_runs_from(const Walk *w, Py_ssize_t *idx) noexcept nogil:             # <<<<<<<<<<<<<<
  *     """The innermost run of a two-axis space, outermost index fixed in idx[0]."""
- *     cdef int64_t metrics[BS_N_METRICS]
+ *     cdef int64_t metrics[N_SLOTS]
 */
 
   /* function exit code */
@@ -22983,32 +23151,32 @@ static int64_t __pyx_f_8bertsize_7_search__count_runs_from(__pyx_t_8bertsize_7_s
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":521
+/* "bertsize/_search.pyx":541
  * 
  * 
  * cdef int64_t _single_axis_count(const Walk *w, Py_ssize_t v) noexcept nogil:             # <<<<<<<<<<<<<<
  *     cdef Py_ssize_t idx[MAX_AXES]
- *     cdef int64_t metrics[BS_N_METRICS]
+ *     cdef int64_t metrics[N_SLOTS]
 */
 
 static int64_t __pyx_f_8bertsize_7_search__single_axis_count(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, Py_ssize_t __pyx_v_v) {
   Py_ssize_t __pyx_v_idx[__pyx_e_8bertsize_7_search_MAX_AXES];
-  int64_t __pyx_v_metrics[BS_N_METRICS];
+  int64_t __pyx_v_metrics[__pyx_e_8bertsize_7_search_N_SLOTS];
   int64_t __pyx_r;
   int __pyx_t_1;
   int __pyx_t_2;
 
-  /* "bertsize/_search.pyx":524
+  /* "bertsize/_search.pyx":544
  *     cdef Py_ssize_t idx[MAX_AXES]
- *     cdef int64_t metrics[BS_N_METRICS]
+ *     cdef int64_t metrics[N_SLOTS]
  *     idx[0] = v             # <<<<<<<<<<<<<<
  *     if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
  *         return 1
 */
   (__pyx_v_idx[0]) = __pyx_v_v;
 
-  /* "bertsize/_search.pyx":525
- *     cdef int64_t metrics[BS_N_METRICS]
+  /* "bertsize/_search.pyx":545
+ *     cdef int64_t metrics[N_SLOTS]
  *     idx[0] = v
  *     if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):             # <<<<<<<<<<<<<<
  *         return 1
@@ -23033,7 +23201,7 @@ static int64_t __pyx_f_8bertsize_7_search__single_axis_count(__pyx_t_8bertsize_7
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":526
+    /* "bertsize/_search.pyx":546
  *     idx[0] = v
  *     if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
  *         return 1             # <<<<<<<<<<<<<<
@@ -23046,8 +23214,8 @@ static int64_t __pyx_f_8bertsize_7_search__single_axis_count(__pyx_t_8bertsize_7
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":525
- *     cdef int64_t metrics[BS_N_METRICS]
+    /* "bertsize/_search.pyx":545
+ *     cdef int64_t metrics[N_SLOTS]
  *     idx[0] = v
  *     if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):             # <<<<<<<<<<<<<<
  *         return 1
@@ -23055,7 +23223,7 @@ static int64_t __pyx_f_8bertsize_7_search__single_axis_count(__pyx_t_8bertsize_7
 */
   }
 
-  /* "bertsize/_search.pyx":527
+  /* "bertsize/_search.pyx":547
  *     if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
  *         return 1
  *     return 0             # <<<<<<<<<<<<<<
@@ -23068,12 +23236,12 @@ static int64_t __pyx_f_8bertsize_7_search__single_axis_count(__pyx_t_8bertsize_7
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":521
+  /* "bertsize/_search.pyx":541
  * 
  * 
  * cdef int64_t _single_axis_count(const Walk *w, Py_ssize_t v) noexcept nogil:             # <<<<<<<<<<<<<<
  *     cdef Py_ssize_t idx[MAX_AXES]
- *     cdef int64_t metrics[BS_N_METRICS]
+ *     cdef int64_t metrics[N_SLOTS]
 */
 
   /* function exit code */
@@ -23083,7 +23251,7 @@ static int64_t __pyx_f_8bertsize_7_search__single_axis_count(__pyx_t_8bertsize_7
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":545
+/* "bertsize/_search.pyx":565
  * 
  * 
  * cdef int _reserve(Visit *out, int n_axes) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -23097,7 +23265,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
   int __pyx_r;
   int __pyx_t_1;
 
-  /* "bertsize/_search.pyx":548
+  /* "bertsize/_search.pyx":568
  *     cdef Py_ssize_t capacity
  *     cdef void *grown
  *     if out.count < out.capacity:             # <<<<<<<<<<<<<<
@@ -23109,7 +23277,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":549
+    /* "bertsize/_search.pyx":569
  *     cdef void *grown
  *     if out.count < out.capacity:
  *         return 0             # <<<<<<<<<<<<<<
@@ -23122,7 +23290,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":548
+    /* "bertsize/_search.pyx":568
  *     cdef Py_ssize_t capacity
  *     cdef void *grown
  *     if out.count < out.capacity:             # <<<<<<<<<<<<<<
@@ -23131,7 +23299,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   }
 
-  /* "bertsize/_search.pyx":550
+  /* "bertsize/_search.pyx":570
  *     if out.count < out.capacity:
  *         return 0
  *     capacity = 2 * out.capacity + 64             # <<<<<<<<<<<<<<
@@ -23140,7 +23308,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   __pyx_v_capacity = ((2 * __pyx_v_out->capacity) + 64);
 
-  /* "bertsize/_search.pyx":551
+  /* "bertsize/_search.pyx":571
  *         return 0
  *     capacity = 2 * out.capacity + 64
  *     grown = realloc(out.points, capacity * n_axes * sizeof(Py_ssize_t))             # <<<<<<<<<<<<<<
@@ -23149,7 +23317,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   __pyx_v_grown = realloc(__pyx_v_out->points, ((__pyx_v_capacity * __pyx_v_n_axes) * (sizeof(Py_ssize_t))));
 
-  /* "bertsize/_search.pyx":552
+  /* "bertsize/_search.pyx":572
  *     capacity = 2 * out.capacity + 64
  *     grown = realloc(out.points, capacity * n_axes * sizeof(Py_ssize_t))
  *     if grown == NULL:             # <<<<<<<<<<<<<<
@@ -23161,7 +23329,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":553
+    /* "bertsize/_search.pyx":573
  *     grown = realloc(out.points, capacity * n_axes * sizeof(Py_ssize_t))
  *     if grown == NULL:
  *         return -1             # <<<<<<<<<<<<<<
@@ -23174,7 +23342,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":552
+    /* "bertsize/_search.pyx":572
  *     capacity = 2 * out.capacity + 64
  *     grown = realloc(out.points, capacity * n_axes * sizeof(Py_ssize_t))
  *     if grown == NULL:             # <<<<<<<<<<<<<<
@@ -23183,7 +23351,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   }
 
-  /* "bertsize/_search.pyx":554
+  /* "bertsize/_search.pyx":574
  *     if grown == NULL:
  *         return -1
  *     out.points = <Py_ssize_t *>grown             # <<<<<<<<<<<<<<
@@ -23192,7 +23360,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   __pyx_v_out->points = ((Py_ssize_t *)__pyx_v_grown);
 
-  /* "bertsize/_search.pyx":555
+  /* "bertsize/_search.pyx":575
  *         return -1
  *     out.points = <Py_ssize_t *>grown
  *     grown = realloc(out.scores, capacity * 2 * sizeof(int64_t))             # <<<<<<<<<<<<<<
@@ -23201,7 +23369,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   __pyx_v_grown = realloc(__pyx_v_out->scores, ((__pyx_v_capacity * 2) * (sizeof(int64_t))));
 
-  /* "bertsize/_search.pyx":556
+  /* "bertsize/_search.pyx":576
  *     out.points = <Py_ssize_t *>grown
  *     grown = realloc(out.scores, capacity * 2 * sizeof(int64_t))
  *     if grown == NULL:             # <<<<<<<<<<<<<<
@@ -23213,7 +23381,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":557
+    /* "bertsize/_search.pyx":577
  *     grown = realloc(out.scores, capacity * 2 * sizeof(int64_t))
  *     if grown == NULL:
  *         return -1             # <<<<<<<<<<<<<<
@@ -23226,7 +23394,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":556
+    /* "bertsize/_search.pyx":576
  *     out.points = <Py_ssize_t *>grown
  *     grown = realloc(out.scores, capacity * 2 * sizeof(int64_t))
  *     if grown == NULL:             # <<<<<<<<<<<<<<
@@ -23235,7 +23403,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   }
 
-  /* "bertsize/_search.pyx":558
+  /* "bertsize/_search.pyx":578
  *     if grown == NULL:
  *         return -1
  *     out.scores = <int64_t *>grown             # <<<<<<<<<<<<<<
@@ -23244,7 +23412,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   __pyx_v_out->scores = ((int64_t *)__pyx_v_grown);
 
-  /* "bertsize/_search.pyx":559
+  /* "bertsize/_search.pyx":579
  *         return -1
  *     out.scores = <int64_t *>grown
  *     out.capacity = capacity             # <<<<<<<<<<<<<<
@@ -23253,7 +23421,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
 */
   __pyx_v_out->capacity = __pyx_v_capacity;
 
-  /* "bertsize/_search.pyx":560
+  /* "bertsize/_search.pyx":580
  *     out.scores = <int64_t *>grown
  *     out.capacity = capacity
  *     return 0             # <<<<<<<<<<<<<<
@@ -23266,7 +23434,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":545
+  /* "bertsize/_search.pyx":565
  * 
  * 
  * cdef int _reserve(Visit *out, int n_axes) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -23281,7 +23449,7 @@ static int __pyx_f_8bertsize_7_search__reserve(__pyx_t_8bertsize_7_search_Visit 
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":563
+/* "bertsize/_search.pyx":583
  * 
  * 
  * cdef inline int _better(const Walk *w, int which, int64_t a, int64_t b) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -23294,7 +23462,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__better(__pyx_t_8bertsize_7_
   int __pyx_t_1;
   int __pyx_t_2;
 
-  /* "bertsize/_search.pyx":565
+  /* "bertsize/_search.pyx":585
  * cdef inline int _better(const Walk *w, int which, int64_t a, int64_t b) noexcept nogil:
  *     """a is strictly better than b for objective `which`."""
  *     return a > b if w.direction[which] > 0 else a < b             # <<<<<<<<<<<<<<
@@ -23316,7 +23484,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__better(__pyx_t_8bertsize_7_
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":563
+  /* "bertsize/_search.pyx":583
  * 
  * 
  * cdef inline int _better(const Walk *w, int which, int64_t a, int64_t b) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -23329,7 +23497,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__better(__pyx_t_8bertsize_7_
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":568
+/* "bertsize/_search.pyx":588
  * 
  * 
  * cdef inline int _weakly_dominates(const Walk *w, const int64_t *p, int64_t q0, int64_t q1) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -23342,7 +23510,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__weakly_dominates(__pyx_t_8b
   int __pyx_t_1;
   int __pyx_t_2;
 
-  /* "bertsize/_search.pyx":570
+  /* "bertsize/_search.pyx":590
  * cdef inline int _weakly_dominates(const Walk *w, const int64_t *p, int64_t q0, int64_t q1) noexcept nogil:
  *     """p is at least as good as (q0, q1) in both objectives."""
  *     return not _better(w, 0, q0, p[0]) and not _better(w, 1, q1, p[1])             # <<<<<<<<<<<<<<
@@ -23370,7 +23538,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__weakly_dominates(__pyx_t_8b
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":568
+  /* "bertsize/_search.pyx":588
  * 
  * 
  * cdef inline int _weakly_dominates(const Walk *w, const int64_t *p, int64_t q0, int64_t q1) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -23383,7 +23551,7 @@ static CYTHON_INLINE int __pyx_f_8bertsize_7_search__weakly_dominates(__pyx_t_8b
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":573
+/* "bertsize/_search.pyx":593
  * 
  * 
  * cdef int _worst_kept(const Walk *w, const Visit *out) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -23400,7 +23568,7 @@ static int __pyx_f_8bertsize_7_search__worst_kept(__pyx_t_8bertsize_7_search_Wal
   Py_ssize_t __pyx_t_3;
   int __pyx_t_4;
 
-  /* "bertsize/_search.pyx":574
+  /* "bertsize/_search.pyx":594
  * 
  * cdef int _worst_kept(const Walk *w, const Visit *out) noexcept nogil:
  *     cdef Py_ssize_t j, worst = 0             # <<<<<<<<<<<<<<
@@ -23409,7 +23577,7 @@ static int __pyx_f_8bertsize_7_search__worst_kept(__pyx_t_8bertsize_7_search_Wal
 */
   __pyx_v_worst = 0;
 
-  /* "bertsize/_search.pyx":575
+  /* "bertsize/_search.pyx":595
  * cdef int _worst_kept(const Walk *w, const Visit *out) noexcept nogil:
  *     cdef Py_ssize_t j, worst = 0
  *     for j in range(1, out.count):             # <<<<<<<<<<<<<<
@@ -23423,7 +23591,7 @@ static int __pyx_f_8bertsize_7_search__worst_kept(__pyx_t_8bertsize_7_search_Wal
   for (__pyx_t_3 = 1; __pyx_t_3 < __pyx_t_2; __pyx_t_3+=1) {
     __pyx_v_j = __pyx_t_3;
 
-    /* "bertsize/_search.pyx":576
+    /* "bertsize/_search.pyx":596
  *     cdef Py_ssize_t j, worst = 0
  *     for j in range(1, out.count):
  *         if _better(w, 0, out.scores[2 * worst], out.scores[2 * j]):             # <<<<<<<<<<<<<<
@@ -23435,7 +23603,7 @@ static int __pyx_f_8bertsize_7_search__worst_kept(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":577
+      /* "bertsize/_search.pyx":597
  *     for j in range(1, out.count):
  *         if _better(w, 0, out.scores[2 * worst], out.scores[2 * j]):
  *             worst = j             # <<<<<<<<<<<<<<
@@ -23444,7 +23612,7 @@ static int __pyx_f_8bertsize_7_search__worst_kept(__pyx_t_8bertsize_7_search_Wal
 */
       __pyx_v_worst = __pyx_v_j;
 
-      /* "bertsize/_search.pyx":576
+      /* "bertsize/_search.pyx":596
  *     cdef Py_ssize_t j, worst = 0
  *     for j in range(1, out.count):
  *         if _better(w, 0, out.scores[2 * worst], out.scores[2 * j]):             # <<<<<<<<<<<<<<
@@ -23455,7 +23623,7 @@ static int __pyx_f_8bertsize_7_search__worst_kept(__pyx_t_8bertsize_7_search_Wal
   }
 
 
-  /* "bertsize/_search.pyx":578
+  /* "bertsize/_search.pyx":598
  *         if _better(w, 0, out.scores[2 * worst], out.scores[2 * j]):
  *             worst = j
  *     return <int>worst             # <<<<<<<<<<<<<<
@@ -23468,7 +23636,7 @@ static int __pyx_f_8bertsize_7_search__worst_kept(__pyx_t_8bertsize_7_search_Wal
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":573
+  /* "bertsize/_search.pyx":593
  * 
  * 
  * cdef int _worst_kept(const Walk *w, const Visit *out) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -23483,7 +23651,7 @@ static int __pyx_f_8bertsize_7_search__worst_kept(__pyx_t_8bertsize_7_search_Wal
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":581
+/* "bertsize/_search.pyx":601
  * 
  * 
  * cdef int _offer(const Walk *w, Visit *out, const Py_ssize_t *idx, int64_t s0, int64_t s1) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -23504,7 +23672,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
   Py_ssize_t __pyx_t_6;
   int __pyx_t_7;
 
-  /* "bertsize/_search.pyx":585
+  /* "bertsize/_search.pyx":605
  *     cdef Py_ssize_t j, kept
  *     cdef int worst
  *     if out.mode == 0:             # <<<<<<<<<<<<<<
@@ -23514,7 +23682,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
   switch (__pyx_v_out->mode) {
     case 0:
 
-    /* "bertsize/_search.pyx":586
+    /* "bertsize/_search.pyx":606
  *     cdef int worst
  *     if out.mode == 0:
  *         if out.count >= out.limit:             # <<<<<<<<<<<<<<
@@ -23526,7 +23694,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":587
+      /* "bertsize/_search.pyx":607
  *     if out.mode == 0:
  *         if out.count >= out.limit:
  *             out.overflow = 1             # <<<<<<<<<<<<<<
@@ -23535,7 +23703,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
       __pyx_v_out->overflow = 1;
 
-      /* "bertsize/_search.pyx":588
+      /* "bertsize/_search.pyx":608
  *         if out.count >= out.limit:
  *             out.overflow = 1
  *             return 0             # <<<<<<<<<<<<<<
@@ -23548,7 +23716,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":586
+      /* "bertsize/_search.pyx":606
  *     cdef int worst
  *     if out.mode == 0:
  *         if out.count >= out.limit:             # <<<<<<<<<<<<<<
@@ -23557,7 +23725,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
     }
 
-    /* "bertsize/_search.pyx":585
+    /* "bertsize/_search.pyx":605
  *     cdef Py_ssize_t j, kept
  *     cdef int worst
  *     if out.mode == 0:             # <<<<<<<<<<<<<<
@@ -23567,7 +23735,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     break;
     case 1:
 
-    /* "bertsize/_search.pyx":590
+    /* "bertsize/_search.pyx":610
  *             return 0
  *     elif out.mode == 1:
  *         if out.count >= out.k:             # <<<<<<<<<<<<<<
@@ -23579,7 +23747,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":591
+      /* "bertsize/_search.pyx":611
  *     elif out.mode == 1:
  *         if out.count >= out.k:
  *             worst = _worst_kept(w, out)             # <<<<<<<<<<<<<<
@@ -23588,7 +23756,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
       __pyx_v_worst = __pyx_f_8bertsize_7_search__worst_kept(__pyx_v_w, __pyx_v_out);
 
-      /* "bertsize/_search.pyx":592
+      /* "bertsize/_search.pyx":612
  *         if out.count >= out.k:
  *             worst = _worst_kept(w, out)
  *             if not _better(w, 0, s0, out.scores[2 * worst]):             # <<<<<<<<<<<<<<
@@ -23600,7 +23768,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
       if (__pyx_t_1) {
 
 
-        /* "bertsize/_search.pyx":593
+        /* "bertsize/_search.pyx":613
  *             worst = _worst_kept(w, out)
  *             if not _better(w, 0, s0, out.scores[2 * worst]):
  *                 return 0             # <<<<<<<<<<<<<<
@@ -23613,7 +23781,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":592
+        /* "bertsize/_search.pyx":612
  *         if out.count >= out.k:
  *             worst = _worst_kept(w, out)
  *             if not _better(w, 0, s0, out.scores[2 * worst]):             # <<<<<<<<<<<<<<
@@ -23622,7 +23790,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
       }
 
-      /* "bertsize/_search.pyx":594
+      /* "bertsize/_search.pyx":614
  *             if not _better(w, 0, s0, out.scores[2 * worst]):
  *                 return 0
  *             memcpy(&out.points[worst * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))             # <<<<<<<<<<<<<<
@@ -23631,7 +23799,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
       (void)(memcpy((&(__pyx_v_out->points[(__pyx_v_worst * __pyx_v_w->n_axes)])), __pyx_v_idx, (__pyx_v_w->n_axes * (sizeof(Py_ssize_t)))));
 
-      /* "bertsize/_search.pyx":595
+      /* "bertsize/_search.pyx":615
  *                 return 0
  *             memcpy(&out.points[worst * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))
  *             out.scores[2 * worst], out.scores[2 * worst + 1] = s0, s1             # <<<<<<<<<<<<<<
@@ -23647,7 +23815,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
       (__pyx_v_out->scores[((2 * __pyx_v_worst) + 1)]) = __pyx_t_3;
 
 
-      /* "bertsize/_search.pyx":596
+      /* "bertsize/_search.pyx":616
  *             memcpy(&out.points[worst * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))
  *             out.scores[2 * worst], out.scores[2 * worst + 1] = s0, s1
  *             return 0             # <<<<<<<<<<<<<<
@@ -23660,7 +23828,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":590
+      /* "bertsize/_search.pyx":610
  *             return 0
  *     elif out.mode == 1:
  *         if out.count >= out.k:             # <<<<<<<<<<<<<<
@@ -23669,7 +23837,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
     }
 
-    /* "bertsize/_search.pyx":589
+    /* "bertsize/_search.pyx":609
  *             out.overflow = 1
  *             return 0
  *     elif out.mode == 1:             # <<<<<<<<<<<<<<
@@ -23679,7 +23847,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     break;
     default:
 
-    /* "bertsize/_search.pyx":598
+    /* "bertsize/_search.pyx":618
  *             return 0
  *     else:
  *         for j in range(out.count):             # <<<<<<<<<<<<<<
@@ -23693,7 +23861,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     for (__pyx_t_6 = 0; __pyx_t_6 < __pyx_t_5; __pyx_t_6+=1) {
       __pyx_v_j = __pyx_t_6;
 
-      /* "bertsize/_search.pyx":599
+      /* "bertsize/_search.pyx":619
  *     else:
  *         for j in range(out.count):
  *             if _weakly_dominates(w, &out.scores[2 * j], s0, s1):             # <<<<<<<<<<<<<<
@@ -23705,7 +23873,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
       if (__pyx_t_1) {
 
 
-        /* "bertsize/_search.pyx":600
+        /* "bertsize/_search.pyx":620
  *         for j in range(out.count):
  *             if _weakly_dominates(w, &out.scores[2 * j], s0, s1):
  *                 return 0             # <<<<<<<<<<<<<<
@@ -23718,7 +23886,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":599
+        /* "bertsize/_search.pyx":619
  *     else:
  *         for j in range(out.count):
  *             if _weakly_dominates(w, &out.scores[2 * j], s0, s1):             # <<<<<<<<<<<<<<
@@ -23729,7 +23897,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     }
 
 
-    /* "bertsize/_search.pyx":601
+    /* "bertsize/_search.pyx":621
  *             if _weakly_dominates(w, &out.scores[2 * j], s0, s1):
  *                 return 0
  *         kept = 0  # drop the points the new one dominates             # <<<<<<<<<<<<<<
@@ -23738,7 +23906,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
     __pyx_v_kept = 0;
 
-    /* "bertsize/_search.pyx":602
+    /* "bertsize/_search.pyx":622
  *                 return 0
  *         kept = 0  # drop the points the new one dominates
  *         for j in range(out.count):             # <<<<<<<<<<<<<<
@@ -23752,7 +23920,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     for (__pyx_t_6 = 0; __pyx_t_6 < __pyx_t_5; __pyx_t_6+=1) {
       __pyx_v_j = __pyx_t_6;
 
-      /* "bertsize/_search.pyx":603
+      /* "bertsize/_search.pyx":623
  *         kept = 0  # drop the points the new one dominates
  *         for j in range(out.count):
  *             if not (not _better(w, 0, out.scores[2 * j], s0) and not _better(w, 1, out.scores[2 * j + 1], s1)):             # <<<<<<<<<<<<<<
@@ -23781,7 +23949,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
       if (__pyx_t_7) {
 
 
-        /* "bertsize/_search.pyx":604
+        /* "bertsize/_search.pyx":624
  *         for j in range(out.count):
  *             if not (not _better(w, 0, out.scores[2 * j], s0) and not _better(w, 1, out.scores[2 * j + 1], s1)):
  *                 if kept != j:             # <<<<<<<<<<<<<<
@@ -23793,7 +23961,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
         if (__pyx_t_7) {
 
 
-          /* "bertsize/_search.pyx":605
+          /* "bertsize/_search.pyx":625
  *             if not (not _better(w, 0, out.scores[2 * j], s0) and not _better(w, 1, out.scores[2 * j + 1], s1)):
  *                 if kept != j:
  *                     memcpy(&out.points[kept * w.n_axes], &out.points[j * w.n_axes], w.n_axes * sizeof(Py_ssize_t))             # <<<<<<<<<<<<<<
@@ -23802,7 +23970,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
           (void)(memcpy((&(__pyx_v_out->points[(__pyx_v_kept * __pyx_v_w->n_axes)])), (&(__pyx_v_out->points[(__pyx_v_j * __pyx_v_w->n_axes)])), (__pyx_v_w->n_axes * (sizeof(Py_ssize_t)))));
 
-          /* "bertsize/_search.pyx":606
+          /* "bertsize/_search.pyx":626
  *                 if kept != j:
  *                     memcpy(&out.points[kept * w.n_axes], &out.points[j * w.n_axes], w.n_axes * sizeof(Py_ssize_t))
  *                     out.scores[2 * kept], out.scores[2 * kept + 1] = out.scores[2 * j], out.scores[2 * j + 1]             # <<<<<<<<<<<<<<
@@ -23818,7 +23986,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
           (__pyx_v_out->scores[((2 * __pyx_v_kept) + 1)]) = __pyx_t_2;
 
 
-          /* "bertsize/_search.pyx":604
+          /* "bertsize/_search.pyx":624
  *         for j in range(out.count):
  *             if not (not _better(w, 0, out.scores[2 * j], s0) and not _better(w, 1, out.scores[2 * j + 1], s1)):
  *                 if kept != j:             # <<<<<<<<<<<<<<
@@ -23827,7 +23995,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
         }
 
-        /* "bertsize/_search.pyx":607
+        /* "bertsize/_search.pyx":627
  *                     memcpy(&out.points[kept * w.n_axes], &out.points[j * w.n_axes], w.n_axes * sizeof(Py_ssize_t))
  *                     out.scores[2 * kept], out.scores[2 * kept + 1] = out.scores[2 * j], out.scores[2 * j + 1]
  *                 kept += 1             # <<<<<<<<<<<<<<
@@ -23836,7 +24004,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
         __pyx_v_kept = (__pyx_v_kept + 1);
 
-        /* "bertsize/_search.pyx":603
+        /* "bertsize/_search.pyx":623
  *         kept = 0  # drop the points the new one dominates
  *         for j in range(out.count):
  *             if not (not _better(w, 0, out.scores[2 * j], s0) and not _better(w, 1, out.scores[2 * j + 1], s1)):             # <<<<<<<<<<<<<<
@@ -23847,7 +24015,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     }
 
 
-    /* "bertsize/_search.pyx":608
+    /* "bertsize/_search.pyx":628
  *                     out.scores[2 * kept], out.scores[2 * kept + 1] = out.scores[2 * j], out.scores[2 * j + 1]
  *                 kept += 1
  *         out.count = kept             # <<<<<<<<<<<<<<
@@ -23858,7 +24026,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     break;
   }
 
-  /* "bertsize/_search.pyx":609
+  /* "bertsize/_search.pyx":629
  *                 kept += 1
  *         out.count = kept
  *     if _reserve(out, w.n_axes) < 0:             # <<<<<<<<<<<<<<
@@ -23870,7 +24038,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
   if (__pyx_t_7) {
 
 
-    /* "bertsize/_search.pyx":610
+    /* "bertsize/_search.pyx":630
  *         out.count = kept
  *     if _reserve(out, w.n_axes) < 0:
  *         return -1             # <<<<<<<<<<<<<<
@@ -23883,7 +24051,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":609
+    /* "bertsize/_search.pyx":629
  *                 kept += 1
  *         out.count = kept
  *     if _reserve(out, w.n_axes) < 0:             # <<<<<<<<<<<<<<
@@ -23892,7 +24060,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
   }
 
-  /* "bertsize/_search.pyx":611
+  /* "bertsize/_search.pyx":631
  *     if _reserve(out, w.n_axes) < 0:
  *         return -1
  *     memcpy(&out.points[out.count * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))             # <<<<<<<<<<<<<<
@@ -23901,7 +24069,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
   (void)(memcpy((&(__pyx_v_out->points[(__pyx_v_out->count * __pyx_v_w->n_axes)])), __pyx_v_idx, (__pyx_v_w->n_axes * (sizeof(Py_ssize_t)))));
 
-  /* "bertsize/_search.pyx":612
+  /* "bertsize/_search.pyx":632
  *         return -1
  *     memcpy(&out.points[out.count * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))
  *     out.scores[2 * out.count], out.scores[2 * out.count + 1] = s0, s1             # <<<<<<<<<<<<<<
@@ -23917,7 +24085,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
   (__pyx_v_out->scores[((2 * __pyx_v_out->count) + 1)]) = __pyx_t_3;
 
 
-  /* "bertsize/_search.pyx":613
+  /* "bertsize/_search.pyx":633
  *     memcpy(&out.points[out.count * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))
  *     out.scores[2 * out.count], out.scores[2 * out.count + 1] = s0, s1
  *     out.count += 1             # <<<<<<<<<<<<<<
@@ -23926,7 +24094,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
   __pyx_v_out->count = (__pyx_v_out->count + 1);
 
-  /* "bertsize/_search.pyx":614
+  /* "bertsize/_search.pyx":634
  *     out.scores[2 * out.count], out.scores[2 * out.count + 1] = s0, s1
  *     out.count += 1
  *     return 0             # <<<<<<<<<<<<<<
@@ -23939,7 +24107,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":581
+  /* "bertsize/_search.pyx":601
  * 
  * 
  * cdef int _offer(const Walk *w, Visit *out, const Py_ssize_t *idx, int64_t s0, int64_t s1) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -23955,7 +24123,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":617
+/* "bertsize/_search.pyx":637
  * 
  * 
  * cdef int _box_may_improve(const Walk *w, const Visit *out, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -23964,7 +24132,7 @@ static int __pyx_f_8bertsize_7_search__offer(__pyx_t_8bertsize_7_search_Walk con
 */
 
 static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, __pyx_t_8bertsize_7_search_Visit const *__pyx_v_out, Py_ssize_t *__pyx_v_idx, int __pyx_v_depth) {
-  int64_t __pyx_v_metrics[BS_N_METRICS];
+  int64_t __pyx_v_metrics[__pyx_e_8bertsize_7_search_N_SLOTS];
   int64_t __pyx_v_best[2];
   Py_ssize_t __pyx_v_j;
   int __pyx_v_which;
@@ -23976,7 +24144,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
   int __pyx_t_4;
   Py_ssize_t __pyx_t_5;
 
-  /* "bertsize/_search.pyx":624
+  /* "bertsize/_search.pyx":644
  *     cdef Py_ssize_t j
  *     cdef int which, worst
  *     if out.mode == 0:             # <<<<<<<<<<<<<<
@@ -23988,7 +24156,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":625
+    /* "bertsize/_search.pyx":645
  *     cdef int which, worst
  *     if out.mode == 0:
  *         return 1             # <<<<<<<<<<<<<<
@@ -24001,7 +24169,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":624
+    /* "bertsize/_search.pyx":644
  *     cdef Py_ssize_t j
  *     cdef int which, worst
  *     if out.mode == 0:             # <<<<<<<<<<<<<<
@@ -24010,7 +24178,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":626
+  /* "bertsize/_search.pyx":646
  *     if out.mode == 0:
  *         return 1
  *     for which in range(1 if out.mode == 1 else 2):             # <<<<<<<<<<<<<<
@@ -24032,7 +24200,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
   for (__pyx_t_4 = 0; __pyx_t_4 < __pyx_t_3; __pyx_t_4+=1) {
     __pyx_v_which = __pyx_t_4;
 
-    /* "bertsize/_search.pyx":627
+    /* "bertsize/_search.pyx":647
  *         return 1
  *     for which in range(1 if out.mode == 1 else 2):
  *         _corner(w, idx, depth, w.direction[which] > 0)             # <<<<<<<<<<<<<<
@@ -24041,7 +24209,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
 */
     __pyx_f_8bertsize_7_search__corner(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, ((__pyx_v_w->direction[__pyx_v_which]) > 0));
 
-    /* "bertsize/_search.pyx":628
+    /* "bertsize/_search.pyx":648
  *     for which in range(1 if out.mode == 1 else 2):
  *         _corner(w, idx, depth, w.direction[which] > 0)
  *         _point(w, idx, metrics)             # <<<<<<<<<<<<<<
@@ -24050,7 +24218,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
 */
     (void)(__pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics));
 
-    /* "bertsize/_search.pyx":629
+    /* "bertsize/_search.pyx":649
  *         _corner(w, idx, depth, w.direction[which] > 0)
  *         _point(w, idx, metrics)
  *         best[which] = _objective(w, which, metrics)             # <<<<<<<<<<<<<<
@@ -24062,7 +24230,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
 
 
 
-  /* "bertsize/_search.pyx":630
+  /* "bertsize/_search.pyx":650
  *         _point(w, idx, metrics)
  *         best[which] = _objective(w, which, metrics)
  *     if out.mode == 1:             # <<<<<<<<<<<<<<
@@ -24074,7 +24242,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":631
+    /* "bertsize/_search.pyx":651
  *         best[which] = _objective(w, which, metrics)
  *     if out.mode == 1:
  *         if out.count < out.k:             # <<<<<<<<<<<<<<
@@ -24086,7 +24254,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":632
+      /* "bertsize/_search.pyx":652
  *     if out.mode == 1:
  *         if out.count < out.k:
  *             return 1             # <<<<<<<<<<<<<<
@@ -24099,7 +24267,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":631
+      /* "bertsize/_search.pyx":651
  *         best[which] = _objective(w, which, metrics)
  *     if out.mode == 1:
  *         if out.count < out.k:             # <<<<<<<<<<<<<<
@@ -24108,7 +24276,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
 */
     }
 
-    /* "bertsize/_search.pyx":633
+    /* "bertsize/_search.pyx":653
  *         if out.count < out.k:
  *             return 1
  *         worst = _worst_kept(w, out)             # <<<<<<<<<<<<<<
@@ -24117,7 +24285,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
 */
     __pyx_v_worst = __pyx_f_8bertsize_7_search__worst_kept(__pyx_v_w, __pyx_v_out);
 
-    /* "bertsize/_search.pyx":634
+    /* "bertsize/_search.pyx":654
  *             return 1
  *         worst = _worst_kept(w, out)
  *         return _better(w, 0, best[0], out.scores[2 * worst])             # <<<<<<<<<<<<<<
@@ -24130,7 +24298,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":630
+    /* "bertsize/_search.pyx":650
  *         _point(w, idx, metrics)
  *         best[which] = _objective(w, which, metrics)
  *     if out.mode == 1:             # <<<<<<<<<<<<<<
@@ -24139,7 +24307,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
 */
   }
 
-  /* "bertsize/_search.pyx":635
+  /* "bertsize/_search.pyx":655
  *         worst = _worst_kept(w, out)
  *         return _better(w, 0, best[0], out.scores[2 * worst])
  *     for j in range(out.count):             # <<<<<<<<<<<<<<
@@ -24153,7 +24321,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
   for (__pyx_t_5 = 0; __pyx_t_5 < __pyx_t_3; __pyx_t_5+=1) {
     __pyx_v_j = __pyx_t_5;
 
-    /* "bertsize/_search.pyx":636
+    /* "bertsize/_search.pyx":656
  *         return _better(w, 0, best[0], out.scores[2 * worst])
  *     for j in range(out.count):
  *         if _weakly_dominates(w, &out.scores[2 * j], best[0], best[1]):             # <<<<<<<<<<<<<<
@@ -24165,7 +24333,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":637
+      /* "bertsize/_search.pyx":657
  *     for j in range(out.count):
  *         if _weakly_dominates(w, &out.scores[2 * j], best[0], best[1]):
  *             return 0             # <<<<<<<<<<<<<<
@@ -24178,7 +24346,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":636
+      /* "bertsize/_search.pyx":656
  *         return _better(w, 0, best[0], out.scores[2 * worst])
  *     for j in range(out.count):
  *         if _weakly_dominates(w, &out.scores[2 * j], best[0], best[1]):             # <<<<<<<<<<<<<<
@@ -24189,7 +24357,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
   }
 
 
-  /* "bertsize/_search.pyx":638
+  /* "bertsize/_search.pyx":658
  *         if _weakly_dominates(w, &out.scores[2 * j], best[0], best[1]):
  *             return 0
  *     return 1             # <<<<<<<<<<<<<<
@@ -24202,7 +24370,7 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":617
+  /* "bertsize/_search.pyx":637
  * 
  * 
  * cdef int _box_may_improve(const Walk *w, const Visit *out, Py_ssize_t *idx, int depth) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -24220,16 +24388,16 @@ static int __pyx_f_8bertsize_7_search__box_may_improve(__pyx_t_8bertsize_7_searc
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":641
+/* "bertsize/_search.pyx":661
  * 
  * 
  * cdef int _visit_run(const Walk *w, Visit *out, Py_ssize_t *idx) noexcept nogil:             # <<<<<<<<<<<<<<
  *     """The innermost axis, axes before it fixed at idx."""
- *     cdef int64_t metrics[BS_N_METRICS]
+ *     cdef int64_t metrics[N_SLOTS]
 */
 
 static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, __pyx_t_8bertsize_7_search_Visit *__pyx_v_out, Py_ssize_t *__pyx_v_idx) {
-  int64_t __pyx_v_metrics[BS_N_METRICS];
+  int64_t __pyx_v_metrics[__pyx_e_8bertsize_7_search_N_SLOTS];
   int __pyx_v_last;
   Py_ssize_t __pyx_v_first;
   Py_ssize_t __pyx_v_final;
@@ -24244,16 +24412,16 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
   Py_ssize_t __pyx_t_4;
   Py_ssize_t __pyx_t_5;
 
-  /* "bertsize/_search.pyx":644
+  /* "bertsize/_search.pyx":664
  *     """The innermost axis, axes before it fixed at idx."""
- *     cdef int64_t metrics[BS_N_METRICS]
+ *     cdef int64_t metrics[N_SLOTS]
  *     cdef int last = w.n_axes - 1             # <<<<<<<<<<<<<<
  *     cdef Py_ssize_t first, final, j, step, start, stop
  *     first = _first_meeting_floor(w, idx, last, w.size[last], metrics)
 */
   __pyx_v_last = (__pyx_v_w->n_axes - 1);
 
-  /* "bertsize/_search.pyx":646
+  /* "bertsize/_search.pyx":666
  *     cdef int last = w.n_axes - 1
  *     cdef Py_ssize_t first, final, j, step, start, stop
  *     first = _first_meeting_floor(w, idx, last, w.size[last], metrics)             # <<<<<<<<<<<<<<
@@ -24262,7 +24430,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
   __pyx_v_first = __pyx_f_8bertsize_7_search__first_meeting_floor(__pyx_v_w, __pyx_v_idx, __pyx_v_last, (__pyx_v_w->size[__pyx_v_last]), __pyx_v_metrics);
 
-  /* "bertsize/_search.pyx":647
+  /* "bertsize/_search.pyx":667
  *     cdef Py_ssize_t first, final, j, step, start, stop
  *     first = _first_meeting_floor(w, idx, last, w.size[last], metrics)
  *     final = _last_meeting_caps(w, idx, last, w.size[last] - 1, metrics)             # <<<<<<<<<<<<<<
@@ -24271,7 +24439,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
   __pyx_v_final = __pyx_f_8bertsize_7_search__last_meeting_caps(__pyx_v_w, __pyx_v_idx, __pyx_v_last, ((__pyx_v_w->size[__pyx_v_last]) - 1), __pyx_v_metrics);
 
-  /* "bertsize/_search.pyx":648
+  /* "bertsize/_search.pyx":668
  *     first = _first_meeting_floor(w, idx, last, w.size[last], metrics)
  *     final = _last_meeting_caps(w, idx, last, w.size[last] - 1, metrics)
  *     if final < 0 or first > final:             # <<<<<<<<<<<<<<
@@ -24297,7 +24465,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":649
+    /* "bertsize/_search.pyx":669
  *     final = _last_meeting_caps(w, idx, last, w.size[last] - 1, metrics)
  *     if final < 0 or first > final:
  *         return 0             # <<<<<<<<<<<<<<
@@ -24310,7 +24478,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
     }
     goto __pyx_L0;
 
-    /* "bertsize/_search.pyx":648
+    /* "bertsize/_search.pyx":668
  *     first = _first_meeting_floor(w, idx, last, w.size[last], metrics)
  *     final = _last_meeting_caps(w, idx, last, w.size[last] - 1, metrics)
  *     if final < 0 or first > final:             # <<<<<<<<<<<<<<
@@ -24319,7 +24487,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
   }
 
-  /* "bertsize/_search.pyx":651
+  /* "bertsize/_search.pyx":671
  *         return 0
  *     # best objective first (top-k stops early once the rest cannot enter)
  *     if out.mode == 1 and w.direction[0] < 0:             # <<<<<<<<<<<<<<
@@ -24345,7 +24513,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
   if (__pyx_t_1) {
 
 
-    /* "bertsize/_search.pyx":652
+    /* "bertsize/_search.pyx":672
  *     # best objective first (top-k stops early once the rest cannot enter)
  *     if out.mode == 1 and w.direction[0] < 0:
  *         start, stop, step = first, final + 1, 1             # <<<<<<<<<<<<<<
@@ -24362,7 +24530,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
     __pyx_v_stop = __pyx_t_4;
     __pyx_v_step = __pyx_t_5;
 
-    /* "bertsize/_search.pyx":651
+    /* "bertsize/_search.pyx":671
  *         return 0
  *     # best objective first (top-k stops early once the rest cannot enter)
  *     if out.mode == 1 and w.direction[0] < 0:             # <<<<<<<<<<<<<<
@@ -24372,7 +24540,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
     goto __pyx_L6;
   }
 
-  /* "bertsize/_search.pyx":654
+  /* "bertsize/_search.pyx":674
  *         start, stop, step = first, final + 1, 1
  *     else:
  *         start, stop, step = final, first - 1, -1             # <<<<<<<<<<<<<<
@@ -24392,7 +24560,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
   }
   __pyx_L6:;
 
-  /* "bertsize/_search.pyx":655
+  /* "bertsize/_search.pyx":675
  *     else:
  *         start, stop, step = final, first - 1, -1
  *     j = start             # <<<<<<<<<<<<<<
@@ -24401,7 +24569,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
   __pyx_v_j = __pyx_v_start;
 
-  /* "bertsize/_search.pyx":656
+  /* "bertsize/_search.pyx":676
  *         start, stop, step = final, first - 1, -1
  *     j = start
  *     while j != stop:             # <<<<<<<<<<<<<<
@@ -24414,7 +24582,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 
     if (!__pyx_t_1) break;
 
-    /* "bertsize/_search.pyx":657
+    /* "bertsize/_search.pyx":677
  *     j = start
  *     while j != stop:
  *         idx[last] = j             # <<<<<<<<<<<<<<
@@ -24423,7 +24591,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
     (__pyx_v_idx[__pyx_v_last]) = __pyx_v_j;
 
-    /* "bertsize/_search.pyx":658
+    /* "bertsize/_search.pyx":678
  *     while j != stop:
  *         idx[last] = j
  *         if _is_valid(w, idx):             # <<<<<<<<<<<<<<
@@ -24435,7 +24603,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
     if (__pyx_t_1) {
 
 
-      /* "bertsize/_search.pyx":659
+      /* "bertsize/_search.pyx":679
  *         idx[last] = j
  *         if _is_valid(w, idx):
  *             _point(w, idx, metrics)             # <<<<<<<<<<<<<<
@@ -24444,7 +24612,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
       (void)(__pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics));
 
-      /* "bertsize/_search.pyx":660
+      /* "bertsize/_search.pyx":680
  *         if _is_valid(w, idx):
  *             _point(w, idx, metrics)
  *             if out.mode == 1 and out.count >= out.k and not _better(w, 0, _objective(w, 0, metrics), out.scores[2 * _worst_kept(w, out)]):             # <<<<<<<<<<<<<<
@@ -24480,7 +24648,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
       if (__pyx_t_1) {
 
 
-        /* "bertsize/_search.pyx":661
+        /* "bertsize/_search.pyx":681
  *             _point(w, idx, metrics)
  *             if out.mode == 1 and out.count >= out.k and not _better(w, 0, _objective(w, 0, metrics), out.scores[2 * _worst_kept(w, out)]):
  *                 break             # <<<<<<<<<<<<<<
@@ -24489,7 +24657,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
         goto __pyx_L10_break;
 
-        /* "bertsize/_search.pyx":660
+        /* "bertsize/_search.pyx":680
  *         if _is_valid(w, idx):
  *             _point(w, idx, metrics)
  *             if out.mode == 1 and out.count >= out.k and not _better(w, 0, _objective(w, 0, metrics), out.scores[2 * _worst_kept(w, out)]):             # <<<<<<<<<<<<<<
@@ -24498,7 +24666,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
       }
 
-      /* "bertsize/_search.pyx":662
+      /* "bertsize/_search.pyx":682
  *             if out.mode == 1 and out.count >= out.k and not _better(w, 0, _objective(w, 0, metrics), out.scores[2 * _worst_kept(w, out)]):
  *                 break
  *             if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:             # <<<<<<<<<<<<<<
@@ -24510,7 +24678,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
       if (__pyx_t_1) {
 
 
-        /* "bertsize/_search.pyx":663
+        /* "bertsize/_search.pyx":683
  *                 break
  *             if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:
  *                 return -1             # <<<<<<<<<<<<<<
@@ -24523,7 +24691,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":662
+        /* "bertsize/_search.pyx":682
  *             if out.mode == 1 and out.count >= out.k and not _better(w, 0, _objective(w, 0, metrics), out.scores[2 * _worst_kept(w, out)]):
  *                 break
  *             if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:             # <<<<<<<<<<<<<<
@@ -24532,7 +24700,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
       }
 
-      /* "bertsize/_search.pyx":664
+      /* "bertsize/_search.pyx":684
  *             if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:
  *                 return -1
  *             if out.overflow:             # <<<<<<<<<<<<<<
@@ -24544,7 +24712,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
       if (__pyx_t_1) {
 
 
-        /* "bertsize/_search.pyx":665
+        /* "bertsize/_search.pyx":685
  *                 return -1
  *             if out.overflow:
  *                 return 0             # <<<<<<<<<<<<<<
@@ -24557,7 +24725,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":664
+        /* "bertsize/_search.pyx":684
  *             if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:
  *                 return -1
  *             if out.overflow:             # <<<<<<<<<<<<<<
@@ -24566,7 +24734,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
       }
 
-      /* "bertsize/_search.pyx":658
+      /* "bertsize/_search.pyx":678
  *     while j != stop:
  *         idx[last] = j
  *         if _is_valid(w, idx):             # <<<<<<<<<<<<<<
@@ -24575,7 +24743,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
     }
 
-    /* "bertsize/_search.pyx":666
+    /* "bertsize/_search.pyx":686
  *             if out.overflow:
  *                 return 0
  *         j += step             # <<<<<<<<<<<<<<
@@ -24586,7 +24754,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
   }
   __pyx_L10_break:;
 
-  /* "bertsize/_search.pyx":667
+  /* "bertsize/_search.pyx":687
  *                 return 0
  *         j += step
  *     return 0             # <<<<<<<<<<<<<<
@@ -24599,12 +24767,12 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":641
+  /* "bertsize/_search.pyx":661
  * 
  * 
  * cdef int _visit_run(const Walk *w, Visit *out, Py_ssize_t *idx) noexcept nogil:             # <<<<<<<<<<<<<<
  *     """The innermost axis, axes before it fixed at idx."""
- *     cdef int64_t metrics[BS_N_METRICS]
+ *     cdef int64_t metrics[N_SLOTS]
 */
 
   /* function exit code */
@@ -24620,7 +24788,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":670
+/* "bertsize/_search.pyx":690
  * 
  * 
  * cdef int _visit_axis(const Walk *w, Visit *out, Py_ssize_t *idx, int depth, Py_ssize_t only, Py_ssize_t shards,             # <<<<<<<<<<<<<<
@@ -24629,7 +24797,7 @@ static int __pyx_f_8bertsize_7_search__visit_run(__pyx_t_8bertsize_7_search_Walk
 */
 
 static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Walk const *__pyx_v_w, __pyx_t_8bertsize_7_search_Visit *__pyx_v_out, Py_ssize_t *__pyx_v_idx, int __pyx_v_depth, Py_ssize_t __pyx_v_only, Py_ssize_t __pyx_v_shards, Py_ssize_t __pyx_v_shard) {
-  int64_t __pyx_v_metrics[BS_N_METRICS];
+  int64_t __pyx_v_metrics[__pyx_e_8bertsize_7_search_N_SLOTS];
   Py_ssize_t __pyx_v_v;
   int __pyx_v_last;
   int __pyx_v_smallest;
@@ -24641,8 +24809,8 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
   int __pyx_t_4;
   int __pyx_t_5;
 
-  /* "bertsize/_search.pyx":676
- *     cdef int64_t metrics[BS_N_METRICS]
+  /* "bertsize/_search.pyx":696
+ *     cdef int64_t metrics[N_SLOTS]
  *     cdef Py_ssize_t v
  *     cdef int last = w.n_axes - 1             # <<<<<<<<<<<<<<
  *     cdef int smallest, largest
@@ -24650,7 +24818,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
   __pyx_v_last = (__pyx_v_w->n_axes - 1);
 
-  /* "bertsize/_search.pyx":678
+  /* "bertsize/_search.pyx":698
  *     cdef int last = w.n_axes - 1
  *     cdef int smallest, largest
  *     for v in range(w.size[depth]):             # <<<<<<<<<<<<<<
@@ -24664,7 +24832,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
   for (__pyx_t_3 = 0; __pyx_t_3 < __pyx_t_2; __pyx_t_3+=1) {
     __pyx_v_v = __pyx_t_3;
 
-    /* "bertsize/_search.pyx":679
+    /* "bertsize/_search.pyx":699
  *     cdef int smallest, largest
  *     for v in range(w.size[depth]):
  *         if depth == 0 and ((only >= 0 and v != only) or (only < 0 and v % shards != shard)):             # <<<<<<<<<<<<<<
@@ -24719,7 +24887,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":680
+      /* "bertsize/_search.pyx":700
  *     for v in range(w.size[depth]):
  *         if depth == 0 and ((only >= 0 and v != only) or (only < 0 and v % shards != shard)):
  *             continue             # <<<<<<<<<<<<<<
@@ -24728,7 +24896,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       goto __pyx_L3_continue;
 
-      /* "bertsize/_search.pyx":679
+      /* "bertsize/_search.pyx":699
  *     cdef int smallest, largest
  *     for v in range(w.size[depth]):
  *         if depth == 0 and ((only >= 0 and v != only) or (only < 0 and v % shards != shard)):             # <<<<<<<<<<<<<<
@@ -24737,7 +24905,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     }
 
-    /* "bertsize/_search.pyx":681
+    /* "bertsize/_search.pyx":701
  *         if depth == 0 and ((only >= 0 and v != only) or (only < 0 and v % shards != shard)):
  *             continue
  *         idx[depth] = v             # <<<<<<<<<<<<<<
@@ -24746,7 +24914,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     (__pyx_v_idx[__pyx_v_depth]) = __pyx_v_v;
 
-    /* "bertsize/_search.pyx":682
+    /* "bertsize/_search.pyx":702
  *             continue
  *         idx[depth] = v
  *         if depth == last:  # a single-axis space             # <<<<<<<<<<<<<<
@@ -24758,7 +24926,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":683
+      /* "bertsize/_search.pyx":703
  *         idx[depth] = v
  *         if depth == last:  # a single-axis space
  *             if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):             # <<<<<<<<<<<<<<
@@ -24784,7 +24952,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
       if (__pyx_t_4) {
 
 
-        /* "bertsize/_search.pyx":684
+        /* "bertsize/_search.pyx":704
  *         if depth == last:  # a single-axis space
  *             if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
  *                 if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:             # <<<<<<<<<<<<<<
@@ -24796,7 +24964,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
         if (__pyx_t_4) {
 
 
-          /* "bertsize/_search.pyx":685
+          /* "bertsize/_search.pyx":705
  *             if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
  *                 if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:
  *                     return -1             # <<<<<<<<<<<<<<
@@ -24809,7 +24977,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
           }
           goto __pyx_L0;
 
-          /* "bertsize/_search.pyx":684
+          /* "bertsize/_search.pyx":704
  *         if depth == last:  # a single-axis space
  *             if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
  *                 if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:             # <<<<<<<<<<<<<<
@@ -24818,7 +24986,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
         }
 
-        /* "bertsize/_search.pyx":683
+        /* "bertsize/_search.pyx":703
  *         idx[depth] = v
  *         if depth == last:  # a single-axis space
  *             if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):             # <<<<<<<<<<<<<<
@@ -24827,7 +24995,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       }
 
-      /* "bertsize/_search.pyx":686
+      /* "bertsize/_search.pyx":706
  *                 if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:
  *                     return -1
  *             continue             # <<<<<<<<<<<<<<
@@ -24836,7 +25004,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       goto __pyx_L3_continue;
 
-      /* "bertsize/_search.pyx":682
+      /* "bertsize/_search.pyx":702
  *             continue
  *         idx[depth] = v
  *         if depth == last:  # a single-axis space             # <<<<<<<<<<<<<<
@@ -24845,7 +25013,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     }
 
-    /* "bertsize/_search.pyx":687
+    /* "bertsize/_search.pyx":707
  *                     return -1
  *             continue
  *         if w.exhaustive:             # <<<<<<<<<<<<<<
@@ -24857,7 +25025,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":688
+      /* "bertsize/_search.pyx":708
  *             continue
  *         if w.exhaustive:
  *             if _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:             # <<<<<<<<<<<<<<
@@ -24869,7 +25037,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
       if (__pyx_t_4) {
 
 
-        /* "bertsize/_search.pyx":689
+        /* "bertsize/_search.pyx":709
  *         if w.exhaustive:
  *             if _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:
  *                 return -1             # <<<<<<<<<<<<<<
@@ -24882,7 +25050,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":688
+        /* "bertsize/_search.pyx":708
  *             continue
  *         if w.exhaustive:
  *             if _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:             # <<<<<<<<<<<<<<
@@ -24891,7 +25059,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       }
 
-      /* "bertsize/_search.pyx":690
+      /* "bertsize/_search.pyx":710
  *             if _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:
  *                 return -1
  *             if out.overflow:             # <<<<<<<<<<<<<<
@@ -24903,7 +25071,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
       if (__pyx_t_4) {
 
 
-        /* "bertsize/_search.pyx":691
+        /* "bertsize/_search.pyx":711
  *                 return -1
  *             if out.overflow:
  *                 return 0             # <<<<<<<<<<<<<<
@@ -24916,7 +25084,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":690
+        /* "bertsize/_search.pyx":710
  *             if _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:
  *                 return -1
  *             if out.overflow:             # <<<<<<<<<<<<<<
@@ -24925,7 +25093,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       }
 
-      /* "bertsize/_search.pyx":692
+      /* "bertsize/_search.pyx":712
  *             if out.overflow:
  *                 return 0
  *             continue             # <<<<<<<<<<<<<<
@@ -24934,7 +25102,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       goto __pyx_L3_continue;
 
-      /* "bertsize/_search.pyx":687
+      /* "bertsize/_search.pyx":707
  *                     return -1
  *             continue
  *         if w.exhaustive:             # <<<<<<<<<<<<<<
@@ -24943,7 +25111,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     }
 
-    /* "bertsize/_search.pyx":693
+    /* "bertsize/_search.pyx":713
  *                 return 0
  *             continue
  *         _corner(w, idx, depth, False)             # <<<<<<<<<<<<<<
@@ -24952,7 +25120,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     __pyx_f_8bertsize_7_search__corner(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, 0);
 
-    /* "bertsize/_search.pyx":694
+    /* "bertsize/_search.pyx":714
  *             continue
  *         _corner(w, idx, depth, False)
  *         smallest = _point(w, idx, metrics)             # <<<<<<<<<<<<<<
@@ -24961,7 +25129,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     __pyx_v_smallest = __pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics);
 
-    /* "bertsize/_search.pyx":695
+    /* "bertsize/_search.pyx":715
  *         _corner(w, idx, depth, False)
  *         smallest = _point(w, idx, metrics)
  *         if not (smallest & CAPS_OK):             # <<<<<<<<<<<<<<
@@ -24973,7 +25141,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":696
+      /* "bertsize/_search.pyx":716
  *         smallest = _point(w, idx, metrics)
  *         if not (smallest & CAPS_OK):
  *             break             # <<<<<<<<<<<<<<
@@ -24982,7 +25150,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       goto __pyx_L4_break;
 
-      /* "bertsize/_search.pyx":695
+      /* "bertsize/_search.pyx":715
  *         _corner(w, idx, depth, False)
  *         smallest = _point(w, idx, metrics)
  *         if not (smallest & CAPS_OK):             # <<<<<<<<<<<<<<
@@ -24991,7 +25159,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     }
 
-    /* "bertsize/_search.pyx":697
+    /* "bertsize/_search.pyx":717
  *         if not (smallest & CAPS_OK):
  *             break
  *         _corner(w, idx, depth, True)             # <<<<<<<<<<<<<<
@@ -25000,7 +25168,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     __pyx_f_8bertsize_7_search__corner(__pyx_v_w, __pyx_v_idx, __pyx_v_depth, 1);
 
-    /* "bertsize/_search.pyx":698
+    /* "bertsize/_search.pyx":718
  *             break
  *         _corner(w, idx, depth, True)
  *         largest = _point(w, idx, metrics)             # <<<<<<<<<<<<<<
@@ -25009,7 +25177,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     __pyx_v_largest = __pyx_f_8bertsize_7_search__point(__pyx_v_w, __pyx_v_idx, __pyx_v_metrics);
 
-    /* "bertsize/_search.pyx":699
+    /* "bertsize/_search.pyx":719
  *         _corner(w, idx, depth, True)
  *         largest = _point(w, idx, metrics)
  *         if not (largest & FLOOR_OK):             # <<<<<<<<<<<<<<
@@ -25021,7 +25189,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":700
+      /* "bertsize/_search.pyx":720
  *         largest = _point(w, idx, metrics)
  *         if not (largest & FLOOR_OK):
  *             continue             # <<<<<<<<<<<<<<
@@ -25030,7 +25198,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       goto __pyx_L3_continue;
 
-      /* "bertsize/_search.pyx":699
+      /* "bertsize/_search.pyx":719
  *         _corner(w, idx, depth, True)
  *         largest = _point(w, idx, metrics)
  *         if not (largest & FLOOR_OK):             # <<<<<<<<<<<<<<
@@ -25039,7 +25207,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     }
 
-    /* "bertsize/_search.pyx":701
+    /* "bertsize/_search.pyx":721
  *         if not (largest & FLOOR_OK):
  *             continue
  *         if not _box_may_improve(w, out, idx, depth):             # <<<<<<<<<<<<<<
@@ -25051,7 +25219,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":702
+      /* "bertsize/_search.pyx":722
  *             continue
  *         if not _box_may_improve(w, out, idx, depth):
  *             continue             # <<<<<<<<<<<<<<
@@ -25060,7 +25228,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       goto __pyx_L3_continue;
 
-      /* "bertsize/_search.pyx":701
+      /* "bertsize/_search.pyx":721
  *         if not (largest & FLOOR_OK):
  *             continue
  *         if not _box_may_improve(w, out, idx, depth):             # <<<<<<<<<<<<<<
@@ -25069,7 +25237,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
     }
 
-    /* "bertsize/_search.pyx":703
+    /* "bertsize/_search.pyx":723
  *         if not _box_may_improve(w, out, idx, depth):
  *             continue
  *         if depth + 1 == last:             # <<<<<<<<<<<<<<
@@ -25081,7 +25249,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":704
+      /* "bertsize/_search.pyx":724
  *             continue
  *         if depth + 1 == last:
  *             if _visit_run(w, out, idx) < 0:             # <<<<<<<<<<<<<<
@@ -25093,7 +25261,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
       if (__pyx_t_4) {
 
 
-        /* "bertsize/_search.pyx":705
+        /* "bertsize/_search.pyx":725
  *         if depth + 1 == last:
  *             if _visit_run(w, out, idx) < 0:
  *                 return -1             # <<<<<<<<<<<<<<
@@ -25106,7 +25274,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
         }
         goto __pyx_L0;
 
-        /* "bertsize/_search.pyx":704
+        /* "bertsize/_search.pyx":724
  *             continue
  *         if depth + 1 == last:
  *             if _visit_run(w, out, idx) < 0:             # <<<<<<<<<<<<<<
@@ -25115,7 +25283,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
 */
       }
 
-      /* "bertsize/_search.pyx":703
+      /* "bertsize/_search.pyx":723
  *         if not _box_may_improve(w, out, idx, depth):
  *             continue
  *         if depth + 1 == last:             # <<<<<<<<<<<<<<
@@ -25125,7 +25293,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
       goto __pyx_L22;
     }
 
-    /* "bertsize/_search.pyx":706
+    /* "bertsize/_search.pyx":726
  *             if _visit_run(w, out, idx) < 0:
  *                 return -1
  *         elif _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:             # <<<<<<<<<<<<<<
@@ -25137,7 +25305,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":707
+      /* "bertsize/_search.pyx":727
  *                 return -1
  *         elif _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:
  *             return -1             # <<<<<<<<<<<<<<
@@ -25150,7 +25318,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":706
+      /* "bertsize/_search.pyx":726
  *             if _visit_run(w, out, idx) < 0:
  *                 return -1
  *         elif _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:             # <<<<<<<<<<<<<<
@@ -25160,7 +25328,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     }
     __pyx_L22:;
 
-    /* "bertsize/_search.pyx":708
+    /* "bertsize/_search.pyx":728
  *         elif _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:
  *             return -1
  *         if out.overflow:             # <<<<<<<<<<<<<<
@@ -25172,7 +25340,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
     if (__pyx_t_4) {
 
 
-      /* "bertsize/_search.pyx":709
+      /* "bertsize/_search.pyx":729
  *             return -1
  *         if out.overflow:
  *             return 0             # <<<<<<<<<<<<<<
@@ -25185,7 +25353,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":708
+      /* "bertsize/_search.pyx":728
  *         elif _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:
  *             return -1
  *         if out.overflow:             # <<<<<<<<<<<<<<
@@ -25198,7 +25366,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
   __pyx_L4_break:;
 
 
-  /* "bertsize/_search.pyx":710
+  /* "bertsize/_search.pyx":730
  *         if out.overflow:
  *             return 0
  *     return 0             # <<<<<<<<<<<<<<
@@ -25211,7 +25379,7 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":670
+  /* "bertsize/_search.pyx":690
  * 
  * 
  * cdef int _visit_axis(const Walk *w, Visit *out, Py_ssize_t *idx, int depth, Py_ssize_t only, Py_ssize_t shards,             # <<<<<<<<<<<<<<
@@ -25229,12 +25397,12 @@ static int __pyx_f_8bertsize_7_search__visit_axis(__pyx_t_8bertsize_7_search_Wal
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":722
+/* "bertsize/_search.pyx":742
  *     cdef list _keep  # numpy arrays the walk's pointers point into
  * 
  *     def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,             # <<<<<<<<<<<<<<
  *                  tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),
- *                  bint exhaustive=False, bint plane=False):
+ *                  bint exhaustive=False, bint plane=False, tuple device=None, double cap_latency=-1):
 */
 
 /* Python wrapper */
@@ -25245,7 +25413,7 @@ PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
 PyObject *__pyx_args, PyObject *__pyx_kwds
 #endif
 ); /*proto*/
-PyDoc_STRVAR(__pyx_doc_8bertsize_7_search_4Plan___init__, "Args:\n            encoder, workload, head, num_labels: the packings of bertsize._abi.\n            axes: (target field, kind, int64 values in walk order) per axis, outermost first.\n            mask: metrics a point needs.\n            caps: (memory, params, flops, min_params); INT64_MAX for \"no bound\".\n            pairs: (axis a, axis b, int64 prefix-sum table (size_a + 1, size_b + 1)); -1 = fixed.\n            fixed_valid: 1, or 0 when the fixed fields alone make every point invalid.\n            objective, direction: metric index and +1 (maximise) / -1 (minimise) of the one\n                or two objectives of top-k / Pareto walks.\n            exhaustive: visit every point (for option sets whose metrics are not monotone).\n            plane: the last two axes are seq_len and batch of a training step (closed form).\n        ");
+PyDoc_STRVAR(__pyx_doc_8bertsize_7_search_4Plan___init__, "Args:\n            encoder, workload, head, num_labels: the packings of bertsize._abi.\n            axes: (target field, kind, int64 values in walk order) per axis, outermost first.\n            mask: metrics a point needs.\n            caps: (memory, params, flops, min_params); INT64_MAX for \"no bound\".\n            pairs: (axis a, axis b, int64 prefix-sum table (size_a + 1, size_b + 1)); -1 = fixed.\n            fixed_valid: 1, or 0 when the fixed fields alone make every point invalid.\n            objective, direction: metric index and +1 (maximise) / -1 (minimise) of the one\n                or two objectives of top-k / Pareto walks.\n            exhaustive: visit every point (for option sets whose metrics are not monotone).\n            plane: the last two axes are seq_len and batch of a training step (closed form).\n            device, cap_latency: packed device (bertsize._abi.pack_device) for the roofline\n                latency, and its bound in seconds (negative: none); the mask must include\n                params and the model states.\n        ");
 #if CYTHON_UPDATE_DESCRIPTOR_DOC
 struct wrapperbase __pyx_wrapperbase_8bertsize_7_search_4Plan___init__;
 #endif
@@ -25269,11 +25437,13 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   PyObject *__pyx_v_direction = 0;
   int __pyx_v_exhaustive;
   int __pyx_v_plane;
+  PyObject *__pyx_v_device = 0;
+  double __pyx_v_cap_latency;
   #if !CYTHON_VECTORCALL_TPNEW
   CYTHON_UNUSED Py_ssize_t __pyx_nargs;
   #endif
   CYTHON_UNUSED PyObject *const *__pyx_kwvalues;
-  PyObject* values[13] = {0,0,0,0,0,0,0,0,0,0,0,0,0};
+  PyObject* values[15] = {0,0,0,0,0,0,0,0,0,0,0,0,0,0,0};
   int __pyx_lineno = 0;
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
@@ -25289,157 +25459,197 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   #endif
   __pyx_kwvalues = __Pyx_KwValues_FASTCALL_TPNEW(__pyx_args, __pyx_nargs);
   {
-    PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_encoder,&__pyx_mstate_global->__pyx_n_u_workload,&__pyx_mstate_global->__pyx_n_u_head,&__pyx_mstate_global->__pyx_n_u_num_labels,&__pyx_mstate_global->__pyx_n_u_axes,&__pyx_mstate_global->__pyx_n_u_mask,&__pyx_mstate_global->__pyx_n_u_caps,&__pyx_mstate_global->__pyx_n_u_pairs,&__pyx_mstate_global->__pyx_n_u_fixed_valid,&__pyx_mstate_global->__pyx_n_u_objective,&__pyx_mstate_global->__pyx_n_u_direction,&__pyx_mstate_global->__pyx_n_u_exhaustive,&__pyx_mstate_global->__pyx_n_u_plane,0};
+    PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_encoder,&__pyx_mstate_global->__pyx_n_u_workload,&__pyx_mstate_global->__pyx_n_u_head,&__pyx_mstate_global->__pyx_n_u_num_labels,&__pyx_mstate_global->__pyx_n_u_axes,&__pyx_mstate_global->__pyx_n_u_mask,&__pyx_mstate_global->__pyx_n_u_caps,&__pyx_mstate_global->__pyx_n_u_pairs,&__pyx_mstate_global->__pyx_n_u_fixed_valid,&__pyx_mstate_global->__pyx_n_u_objective,&__pyx_mstate_global->__pyx_n_u_direction,&__pyx_mstate_global->__pyx_n_u_exhaustive,&__pyx_mstate_global->__pyx_n_u_plane,&__pyx_mstate_global->__pyx_n_u_device,&__pyx_mstate_global->__pyx_n_u_cap_latency,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL_TPNEW(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 722, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 742, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
+        case 15:
+        values[14] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 14);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[14])) __PYX_ERR(0, 742, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case 14:
+        values[13] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 13);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[13])) __PYX_ERR(0, 742, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
         case 13:
         values[12] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 12);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[12])) __PYX_ERR(0, 722, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[12])) __PYX_ERR(0, 742, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case 12:
         values[11] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 11);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[11])) __PYX_ERR(0, 722, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[11])) __PYX_ERR(0, 742, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case 11:
         values[10] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 10);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[10])) __PYX_ERR(0, 722, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[10])) __PYX_ERR(0, 742, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case 10:
         values[9] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 9);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[9])) __PYX_ERR(0, 722, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[9])) __PYX_ERR(0, 742, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  9:
         values[8] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 8);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[8])) __PYX_ERR(0, 722, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[8])) __PYX_ERR(0, 742, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  8:
         values[7] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 7);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[7])) __PYX_ERR(0, 722, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[7])) __PYX_ERR(0, 742, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  7:
         values[6] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 6);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[6])) __PYX_ERR(0, 722, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[6])) __PYX_ERR(0, 742, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  6:
         values[5] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 5);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[5])) __PYX_ERR(0, 722, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[5])) __PYX_ERR(0, 742, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  5:
         values[4] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 4);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 722, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 742, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  4:
         values[3] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 3);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 722, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 742, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 722, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 742, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 722, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 742, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 722, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 742, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "__init__", 0) < (0)) __PYX_ERR(0, 722, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "__init__", 0) < (0)) __PYX_ERR(0, 742, __pyx_L3_error)
 
-      /* "bertsize/_search.pyx":723
+      /* "bertsize/_search.pyx":743
  * 
  *     def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,
  *                  tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),             # <<<<<<<<<<<<<<
- *                  bint exhaustive=False, bint plane=False):
+ *                  bint exhaustive=False, bint plane=False, tuple device=None, double cap_latency=-1):
  *         """Args:
 */
       if (!values[9]) values[9] = __Pyx_NewRef(((PyObject*)__pyx_mstate_global->__pyx_tuple[2]));
       if (!values[10]) values[10] = __Pyx_NewRef(((PyObject*)__pyx_mstate_global->__pyx_tuple[3]));
-      for (Py_ssize_t i = __pyx_nargs; i < 9; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("__init__", 0, 9, 13, i); __PYX_ERR(0, 722, __pyx_L3_error) }
-      }
-    } else {
-      switch (__pyx_nargs) {
-        case 13:
-        values[12] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 12);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[12])) __PYX_ERR(0, 722, __pyx_L3_error)
-        CYTHON_FALLTHROUGH;
-        case 12:
-        values[11] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 11);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[11])) __PYX_ERR(0, 722, __pyx_L3_error)
-        CYTHON_FALLTHROUGH;
-        case 11:
-        values[10] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 10);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[10])) __PYX_ERR(0, 722, __pyx_L3_error)
-        CYTHON_FALLTHROUGH;
-        case 10:
-        values[9] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 9);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[9])) __PYX_ERR(0, 722, __pyx_L3_error)
-        CYTHON_FALLTHROUGH;
-        case  9:
-        values[8] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 8);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[8])) __PYX_ERR(0, 722, __pyx_L3_error)
-        values[7] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 7);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[7])) __PYX_ERR(0, 722, __pyx_L3_error)
-        values[6] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 6);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[6])) __PYX_ERR(0, 722, __pyx_L3_error)
-        values[5] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 5);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[5])) __PYX_ERR(0, 722, __pyx_L3_error)
-        values[4] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 4);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 722, __pyx_L3_error)
-        values[3] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 3);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 722, __pyx_L3_error)
-        values[2] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 722, __pyx_L3_error)
-        values[1] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 722, __pyx_L3_error)
-        values[0] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 722, __pyx_L3_error)
-        break;
-        default: goto __pyx_L5_argtuple_error;
-      }
-      if (!values[9]) values[9] = __Pyx_NewRef(((PyObject*)__pyx_mstate_global->__pyx_tuple[2]));
-      if (!values[10]) values[10] = __Pyx_NewRef(((PyObject*)__pyx_mstate_global->__pyx_tuple[3]));
-    }
-    __pyx_v_encoder = ((PyObject*)values[0]);
-    __pyx_v_workload = ((PyObject*)values[1]);
-    __pyx_v_head = __Pyx_PyLong_As_int(values[2]); if (unlikely((__pyx_v_head == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 722, __pyx_L3_error)
-    __pyx_v_num_labels = __Pyx_PyLong_As_int64_t(values[3]); if (unlikely((__pyx_v_num_labels == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 722, __pyx_L3_error)
-    __pyx_v_axes = ((PyObject*)values[4]);
-    __pyx_v_mask = __Pyx_PyLong_As_unsigned_int(values[5]); if (unlikely((__pyx_v_mask == (unsigned int)-1) && PyErr_Occurred())) __PYX_ERR(0, 722, __pyx_L3_error)
-    __pyx_v_caps = ((PyObject*)values[6]);
-    __pyx_v_pairs = ((PyObject*)values[7]);
-    __pyx_v_fixed_valid = __Pyx_PyLong_As_int64_t(values[8]); if (unlikely((__pyx_v_fixed_valid == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 723, __pyx_L3_error)
-    __pyx_v_objective = ((PyObject*)values[9]);
-    __pyx_v_direction = ((PyObject*)values[10]);
-    if (values[11]) {
-      __pyx_v_exhaustive = __Pyx_PyObject_IsTrue(values[11]); if (unlikely((__pyx_v_exhaustive == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 724, __pyx_L3_error)
-    } else {
 
-      /* "bertsize/_search.pyx":724
+      /* "bertsize/_search.pyx":744
  *     def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,
  *                  tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),
- *                  bint exhaustive=False, bint plane=False):             # <<<<<<<<<<<<<<
+ *                  bint exhaustive=False, bint plane=False, tuple device=None, double cap_latency=-1):             # <<<<<<<<<<<<<<
  *         """Args:
  *             encoder, workload, head, num_labels: the packings of bertsize._abi.
 */
+      if (!values[13]) values[13] = __Pyx_NewRef(((PyObject*)Py_None));
+      for (Py_ssize_t i = __pyx_nargs; i < 9; i++) {
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("__init__", 0, 9, 15, i); __PYX_ERR(0, 742, __pyx_L3_error) }
+      }
+    } else {
+      switch (__pyx_nargs) {
+        case 15:
+        values[14] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 14);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[14])) __PYX_ERR(0, 742, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case 14:
+        values[13] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 13);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[13])) __PYX_ERR(0, 742, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case 13:
+        values[12] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 12);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[12])) __PYX_ERR(0, 742, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case 12:
+        values[11] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 11);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[11])) __PYX_ERR(0, 742, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case 11:
+        values[10] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 10);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[10])) __PYX_ERR(0, 742, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case 10:
+        values[9] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 9);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[9])) __PYX_ERR(0, 742, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case  9:
+        values[8] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 8);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[8])) __PYX_ERR(0, 742, __pyx_L3_error)
+        values[7] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 7);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[7])) __PYX_ERR(0, 742, __pyx_L3_error)
+        values[6] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 6);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[6])) __PYX_ERR(0, 742, __pyx_L3_error)
+        values[5] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 5);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[5])) __PYX_ERR(0, 742, __pyx_L3_error)
+        values[4] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 4);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 742, __pyx_L3_error)
+        values[3] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 3);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 742, __pyx_L3_error)
+        values[2] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 2);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 742, __pyx_L3_error)
+        values[1] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 1);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 742, __pyx_L3_error)
+        values[0] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 0);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 742, __pyx_L3_error)
+        break;
+        default: goto __pyx_L5_argtuple_error;
+      }
+
+      /* "bertsize/_search.pyx":743
+ * 
+ *     def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,
+ *                  tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),             # <<<<<<<<<<<<<<
+ *                  bint exhaustive=False, bint plane=False, tuple device=None, double cap_latency=-1):
+ *         """Args:
+*/
+      if (!values[9]) values[9] = __Pyx_NewRef(((PyObject*)__pyx_mstate_global->__pyx_tuple[2]));
+      if (!values[10]) values[10] = __Pyx_NewRef(((PyObject*)__pyx_mstate_global->__pyx_tuple[3]));
+
+      /* "bertsize/_search.pyx":744
+ *     def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,
+ *                  tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),
+ *                  bint exhaustive=False, bint plane=False, tuple device=None, double cap_latency=-1):             # <<<<<<<<<<<<<<
+ *         """Args:
+ *             encoder, workload, head, num_labels: the packings of bertsize._abi.
+*/
+      if (!values[13]) values[13] = __Pyx_NewRef(((PyObject*)Py_None));
+    }
+    __pyx_v_encoder = ((PyObject*)values[0]);
+    __pyx_v_workload = ((PyObject*)values[1]);
+    __pyx_v_head = __Pyx_PyLong_As_int(values[2]); if (unlikely((__pyx_v_head == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 742, __pyx_L3_error)
+    __pyx_v_num_labels = __Pyx_PyLong_As_int64_t(values[3]); if (unlikely((__pyx_v_num_labels == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 742, __pyx_L3_error)
+    __pyx_v_axes = ((PyObject*)values[4]);
+    __pyx_v_mask = __Pyx_PyLong_As_unsigned_int(values[5]); if (unlikely((__pyx_v_mask == (unsigned int)-1) && PyErr_Occurred())) __PYX_ERR(0, 742, __pyx_L3_error)
+    __pyx_v_caps = ((PyObject*)values[6]);
+    __pyx_v_pairs = ((PyObject*)values[7]);
+    __pyx_v_fixed_valid = __Pyx_PyLong_As_int64_t(values[8]); if (unlikely((__pyx_v_fixed_valid == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 743, __pyx_L3_error)
+    __pyx_v_objective = ((PyObject*)values[9]);
+    __pyx_v_direction = ((PyObject*)values[10]);
+    if (values[11]) {
+      __pyx_v_exhaustive = __Pyx_PyObject_IsTrue(values[11]); if (unlikely((__pyx_v_exhaustive == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 744, __pyx_L3_error)
+    } else {
       __pyx_v_exhaustive = ((int)0);
     }
     if (values[12]) {
-      __pyx_v_plane = __Pyx_PyObject_IsTrue(values[12]); if (unlikely((__pyx_v_plane == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 724, __pyx_L3_error)
+      __pyx_v_plane = __Pyx_PyObject_IsTrue(values[12]); if (unlikely((__pyx_v_plane == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 744, __pyx_L3_error)
     } else {
       __pyx_v_plane = ((int)0);
+    }
+    __pyx_v_device = ((PyObject*)values[13]);
+    if (values[14]) {
+      __pyx_v_cap_latency = __Pyx_PyFloat_AsDouble(values[14]); if (unlikely((__pyx_v_cap_latency == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 744, __pyx_L3_error)
+    } else {
+      __pyx_v_cap_latency = ((double)-1.0);
     }
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("__init__", 0, 9, 13, __pyx_nargs); __PYX_ERR(0, 722, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("__init__", 0, 9, 15, __pyx_nargs); __PYX_ERR(0, 742, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -25450,21 +25660,22 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   __Pyx_RefNannyFinishContext();
   return -1;
   __pyx_L4_argument_unpacking_done:;
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_encoder), (&PyBytes_Type), 1, "encoder", 1))) __PYX_ERR(0, 722, __pyx_L1_error)
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_workload), (&PyBytes_Type), 1, "workload", 1))) __PYX_ERR(0, 722, __pyx_L1_error)
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_axes), (&PyList_Type), 1, "axes", 1))) __PYX_ERR(0, 722, __pyx_L1_error)
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_caps), (&PyTuple_Type), 1, "caps", 1))) __PYX_ERR(0, 723, __pyx_L1_error)
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_pairs), (&PyList_Type), 1, "pairs", 1))) __PYX_ERR(0, 723, __pyx_L1_error)
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_objective), (&PyTuple_Type), 1, "objective", 1))) __PYX_ERR(0, 723, __pyx_L1_error)
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_direction), (&PyTuple_Type), 1, "direction", 1))) __PYX_ERR(0, 723, __pyx_L1_error)
-  __pyx_r = __pyx_pf_8bertsize_7_search_4Plan___init__(((struct __pyx_obj_8bertsize_7_search_Plan *)__pyx_v_self), __pyx_v_encoder, __pyx_v_workload, __pyx_v_head, __pyx_v_num_labels, __pyx_v_axes, __pyx_v_mask, __pyx_v_caps, __pyx_v_pairs, __pyx_v_fixed_valid, __pyx_v_objective, __pyx_v_direction, __pyx_v_exhaustive, __pyx_v_plane);
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_encoder), (&PyBytes_Type), 1, "encoder", 1))) __PYX_ERR(0, 742, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_workload), (&PyBytes_Type), 1, "workload", 1))) __PYX_ERR(0, 742, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_axes), (&PyList_Type), 1, "axes", 1))) __PYX_ERR(0, 742, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_caps), (&PyTuple_Type), 1, "caps", 1))) __PYX_ERR(0, 743, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_pairs), (&PyList_Type), 1, "pairs", 1))) __PYX_ERR(0, 743, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_objective), (&PyTuple_Type), 1, "objective", 1))) __PYX_ERR(0, 743, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_direction), (&PyTuple_Type), 1, "direction", 1))) __PYX_ERR(0, 743, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_device), (&PyTuple_Type), 1, "device", 1))) __PYX_ERR(0, 744, __pyx_L1_error)
+  __pyx_r = __pyx_pf_8bertsize_7_search_4Plan___init__(((struct __pyx_obj_8bertsize_7_search_Plan *)__pyx_v_self), __pyx_v_encoder, __pyx_v_workload, __pyx_v_head, __pyx_v_num_labels, __pyx_v_axes, __pyx_v_mask, __pyx_v_caps, __pyx_v_pairs, __pyx_v_fixed_valid, __pyx_v_objective, __pyx_v_direction, __pyx_v_exhaustive, __pyx_v_plane, __pyx_v_device, __pyx_v_cap_latency);
 
-  /* "bertsize/_search.pyx":722
+  /* "bertsize/_search.pyx":742
  *     cdef list _keep  # numpy arrays the walk's pointers point into
  * 
  *     def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,             # <<<<<<<<<<<<<<
  *                  tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),
- *                  bint exhaustive=False, bint plane=False):
+ *                  bint exhaustive=False, bint plane=False, tuple device=None, double cap_latency=-1):
 */
 
   /* function exit code */
@@ -25486,11 +25697,12 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
 
 
 
+
   __Pyx_RefNannyFinishContext();
   return __pyx_r;
 }
 
-static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize_7_search_Plan *__pyx_v_self, PyObject *__pyx_v_encoder, PyObject *__pyx_v_workload, int __pyx_v_head, int64_t __pyx_v_num_labels, PyObject *__pyx_v_axes, unsigned int __pyx_v_mask, PyObject *__pyx_v_caps, PyObject *__pyx_v_pairs, int64_t __pyx_v_fixed_valid, PyObject *__pyx_v_objective, PyObject *__pyx_v_direction, int __pyx_v_exhaustive, int __pyx_v_plane) {
+static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize_7_search_Plan *__pyx_v_self, PyObject *__pyx_v_encoder, PyObject *__pyx_v_workload, int __pyx_v_head, int64_t __pyx_v_num_labels, PyObject *__pyx_v_axes, unsigned int __pyx_v_mask, PyObject *__pyx_v_caps, PyObject *__pyx_v_pairs, int64_t __pyx_v_fixed_valid, PyObject *__pyx_v_objective, PyObject *__pyx_v_direction, int __pyx_v_exhaustive, int __pyx_v_plane, PyObject *__pyx_v_device, double __pyx_v_cap_latency) {
   __Pyx_memviewslice __pyx_v_values = { 0, 0, { 0 }, { 0 }, { 0 } };
   __Pyx_memviewslice __pyx_v_prefix = { 0, 0, { 0 }, { 0 }, { 0 } };
   int64_t __pyx_v_e[15];
@@ -25503,6 +25715,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   PyObject *__pyx_v_a = NULL;
   PyObject *__pyx_v_b = NULL;
   PyObject *__pyx_v_table = NULL;
+  bs_device *__pyx_v_d;
   int __pyx_r;
   __Pyx_RefNannyDeclarations
   int __pyx_t_1;
@@ -25532,12 +25745,17 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   int64_t __pyx_t_25;
   __Pyx_memviewslice __pyx_t_26 = { 0, 0, { 0 }, { 0 }, { 0 } };
   Py_ssize_t __pyx_t_27;
+  double __pyx_t_28;
+  double __pyx_t_29;
+  double __pyx_t_30;
+  double __pyx_t_31;
+  double __pyx_t_32;
   int __pyx_lineno = 0;
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__init__", 0);
 
-  /* "bertsize/_search.pyx":742
+  /* "bertsize/_search.pyx":765
  *         cdef int64_t w[10]
  *         cdef int k
  *         if len(axes) > MAX_AXES or len(pairs) > 2:             # <<<<<<<<<<<<<<
@@ -25546,9 +25764,9 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   if (unlikely(__pyx_v_axes == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 742, __pyx_L1_error)
+    __PYX_ERR(0, 765, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyList_GET_SIZE(__pyx_v_axes); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 742, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyList_GET_SIZE(__pyx_v_axes); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 765, __pyx_L1_error)
   __pyx_t_3 = (__pyx_t_2 > __pyx_e_8bertsize_7_search_MAX_AXES);
 
 
@@ -25562,9 +25780,9 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   }
   if (unlikely(__pyx_v_pairs == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 742, __pyx_L1_error)
+    __PYX_ERR(0, 765, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyList_GET_SIZE(__pyx_v_pairs); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 742, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyList_GET_SIZE(__pyx_v_pairs); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 765, __pyx_L1_error)
   __pyx_t_3 = (__pyx_t_2 > 2);
 
 
@@ -25575,7 +25793,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "bertsize/_search.pyx":743
+    /* "bertsize/_search.pyx":766
  *         cdef int k
  *         if len(axes) > MAX_AXES or len(pairs) > 2:
  *             raise ValueError(f"at most {MAX_AXES} axes")             # <<<<<<<<<<<<<<
@@ -25583,7 +25801,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
  *         memcpy(e, <const char *>encoder, sizeof(e))
 */
     __pyx_t_5 = NULL;
-    __pyx_t_6 = __Pyx_PyUnicode_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_MAX_AXES, 0, ' ', 'd'); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 743, __pyx_L1_error)
+    __pyx_t_6 = __Pyx_PyUnicode_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_MAX_AXES, 0, ' ', 'd'); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 766, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
     __pyx_t_7[0] = __pyx_mstate_global->__pyx_kp_u_at_most;
     __pyx_t_7[1] = __pyx_t_6;
@@ -25594,7 +25812,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     #endif
     __pyx_t_8 = 0;
     __pyx_t_9 = __Pyx_PyUnicode_Join(__pyx_t_7, 3, __pyx_t_2, __pyx_t_8);
-    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 743, __pyx_L1_error)
+    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 766, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_9);
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
     __pyx_t_10 = 1;
@@ -25603,14 +25821,14 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
       __pyx_t_4 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_10, (2-__pyx_t_10) | (__pyx_t_10*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 743, __pyx_L1_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 766, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
     }
     __Pyx_Raise(__pyx_t_4, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    __PYX_ERR(0, 743, __pyx_L1_error)
+    __PYX_ERR(0, 766, __pyx_L1_error)
 
-    /* "bertsize/_search.pyx":742
+    /* "bertsize/_search.pyx":765
  *         cdef int64_t w[10]
  *         cdef int k
  *         if len(axes) > MAX_AXES or len(pairs) > 2:             # <<<<<<<<<<<<<<
@@ -25619,7 +25837,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   }
 
-  /* "bertsize/_search.pyx":744
+  /* "bertsize/_search.pyx":767
  *         if len(axes) > MAX_AXES or len(pairs) > 2:
  *             raise ValueError(f"at most {MAX_AXES} axes")
  *         memset(&self.walk, 0, sizeof(Walk))             # <<<<<<<<<<<<<<
@@ -25628,7 +25846,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   (void)(memset((&__pyx_v_self->walk), 0, (sizeof(__pyx_t_8bertsize_7_search_Walk))));
 
-  /* "bertsize/_search.pyx":745
+  /* "bertsize/_search.pyx":768
  *             raise ValueError(f"at most {MAX_AXES} axes")
  *         memset(&self.walk, 0, sizeof(Walk))
  *         memcpy(e, <const char *>encoder, sizeof(e))             # <<<<<<<<<<<<<<
@@ -25637,13 +25855,13 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   if (unlikely(__pyx_v_encoder == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "expected bytes, NoneType found");
-    __PYX_ERR(0, 745, __pyx_L1_error)
+    __PYX_ERR(0, 768, __pyx_L1_error)
   }
-  __pyx_t_11 = __Pyx_PyBytes_AsString(__pyx_v_encoder); if (unlikely((!__pyx_t_11) && PyErr_Occurred())) __PYX_ERR(0, 745, __pyx_L1_error)
+  __pyx_t_11 = __Pyx_PyBytes_AsString(__pyx_v_encoder); if (unlikely((!__pyx_t_11) && PyErr_Occurred())) __PYX_ERR(0, 768, __pyx_L1_error)
   (void)(memcpy(__pyx_v_e, ((char const *)__pyx_t_11), (sizeof(__pyx_v_e))));
 
 
-  /* "bertsize/_search.pyx":746
+  /* "bertsize/_search.pyx":769
  *         memset(&self.walk, 0, sizeof(Walk))
  *         memcpy(e, <const char *>encoder, sizeof(e))
  *         memcpy(w, <const char *>workload, sizeof(w))             # <<<<<<<<<<<<<<
@@ -25652,13 +25870,13 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   if (unlikely(__pyx_v_workload == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "expected bytes, NoneType found");
-    __PYX_ERR(0, 746, __pyx_L1_error)
+    __PYX_ERR(0, 769, __pyx_L1_error)
   }
-  __pyx_t_12 = __Pyx_PyBytes_AsString(__pyx_v_workload); if (unlikely((!__pyx_t_12) && PyErr_Occurred())) __PYX_ERR(0, 746, __pyx_L1_error)
+  __pyx_t_12 = __Pyx_PyBytes_AsString(__pyx_v_workload); if (unlikely((!__pyx_t_12) && PyErr_Occurred())) __PYX_ERR(0, 769, __pyx_L1_error)
   (void)(memcpy(__pyx_v_w, ((char const *)__pyx_t_12), (sizeof(__pyx_v_w))));
 
 
-  /* "bertsize/_search.pyx":747
+  /* "bertsize/_search.pyx":770
  *         memcpy(e, <const char *>encoder, sizeof(e))
  *         memcpy(w, <const char *>workload, sizeof(w))
  *         o = &self.walk.options             # <<<<<<<<<<<<<<
@@ -25667,7 +25885,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   __pyx_v_o = (&__pyx_v_self->walk.options);
 
-  /* "bertsize/_search.pyx":748
+  /* "bertsize/_search.pyx":771
  *         memcpy(w, <const char *>workload, sizeof(w))
  *         o = &self.walk.options
  *         o.family, o.activation, o.pooler = <int>e[0], <int>e[1], <int>e[2]             # <<<<<<<<<<<<<<
@@ -25684,7 +25902,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   __pyx_v_o->activation = __pyx_t_13;
   __pyx_v_o->pooler = __pyx_t_14;
 
-  /* "bertsize/_search.pyx":749
+  /* "bertsize/_search.pyx":772
  *         o = &self.walk.options
  *         o.family, o.activation, o.pooler = <int>e[0], <int>e[1], <int>e[2]
  *         o.hidden_dropout, o.attention_dropout, o.classifier_dropout = <int>e[3], <int>e[4], <int>e[5]             # <<<<<<<<<<<<<<
@@ -25701,7 +25919,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   __pyx_v_o->attention_dropout = __pyx_t_13;
   __pyx_v_o->classifier_dropout = __pyx_t_8;
 
-  /* "bertsize/_search.pyx":750
+  /* "bertsize/_search.pyx":773
  *         o.family, o.activation, o.pooler = <int>e[0], <int>e[1], <int>e[2]
  *         o.hidden_dropout, o.attention_dropout, o.classifier_dropout = <int>e[3], <int>e[4], <int>e[5]
  *         o.training, o.precision, o.optimizer, o.attention = <int>w[0], <int>w[1], <int>w[2], <int>w[3]             # <<<<<<<<<<<<<<
@@ -25721,7 +25939,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   __pyx_v_o->optimizer = __pyx_t_14;
   __pyx_v_o->attention = __pyx_t_15;
 
-  /* "bertsize/_search.pyx":751
+  /* "bertsize/_search.pyx":774
  *         o.hidden_dropout, o.attention_dropout, o.classifier_dropout = <int>e[3], <int>e[4], <int>e[5]
  *         o.training, o.precision, o.optimizer, o.attention = <int>w[0], <int>w[1], <int>w[2], <int>w[3]
  *         o.recompute, o.backend, o.zero_stage, o.data_parallel = <int>w[4], <int>w[5], <int>w[6], w[7]             # <<<<<<<<<<<<<<
@@ -25741,7 +25959,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   __pyx_v_o->zero_stage = __pyx_t_13;
   __pyx_v_o->data_parallel = __pyx_t_16;
 
-  /* "bertsize/_search.pyx":752
+  /* "bertsize/_search.pyx":775
  *         o.training, o.precision, o.optimizer, o.attention = <int>w[0], <int>w[1], <int>w[2], <int>w[3]
  *         o.recompute, o.backend, o.zero_stage, o.data_parallel = <int>w[4], <int>w[5], <int>w[6], w[7]
  *         o.head, o.num_labels = head, num_labels             # <<<<<<<<<<<<<<
@@ -25755,7 +25973,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   __pyx_v_o->head = __pyx_t_13;
   __pyx_v_o->num_labels = __pyx_t_16;
 
-  /* "bertsize/_search.pyx":753
+  /* "bertsize/_search.pyx":776
  *         o.recompute, o.backend, o.zero_stage, o.data_parallel = <int>w[4], <int>w[5], <int>w[6], w[7]
  *         o.head, o.num_labels = head, num_labels
  *         memcpy(self.walk.template.f, &e[6], 9 * sizeof(int64_t))             # <<<<<<<<<<<<<<
@@ -25764,7 +25982,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   (void)(memcpy(__pyx_v_self->walk.__pyx_template.f, (&(__pyx_v_e[6])), (9 * (sizeof(int64_t)))));
 
-  /* "bertsize/_search.pyx":754
+  /* "bertsize/_search.pyx":777
  *         o.head, o.num_labels = head, num_labels
  *         memcpy(self.walk.template.f, &e[6], 9 * sizeof(int64_t))
  *         self.walk.template.f[9], self.walk.template.f[10] = w[8], w[9]             # <<<<<<<<<<<<<<
@@ -25780,7 +25998,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   (__pyx_v_self->walk.__pyx_template.f[10]) = __pyx_t_17;
 
 
-  /* "bertsize/_search.pyx":755
+  /* "bertsize/_search.pyx":778
  *         memcpy(self.walk.template.f, &e[6], 9 * sizeof(int64_t))
  *         self.walk.template.f[9], self.walk.template.f[10] = w[8], w[9]
  *         bs_plan_of(&self.walk.options, &self.walk.plan)             # <<<<<<<<<<<<<<
@@ -25789,7 +26007,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   bs_plan_of((&__pyx_v_self->walk.options), (&__pyx_v_self->walk.plan));
 
-  /* "bertsize/_search.pyx":756
+  /* "bertsize/_search.pyx":779
  *         self.walk.template.f[9], self.walk.template.f[10] = w[8], w[9]
  *         bs_plan_of(&self.walk.options, &self.walk.plan)
  *         self.walk.training = o.training             # <<<<<<<<<<<<<<
@@ -25800,21 +26018,21 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 
   __pyx_v_self->walk.training = __pyx_t_13;
 
-  /* "bertsize/_search.pyx":757
+  /* "bertsize/_search.pyx":780
  *         bs_plan_of(&self.walk.options, &self.walk.plan)
  *         self.walk.training = o.training
  *         self._keep = []             # <<<<<<<<<<<<<<
  *         self.walk.n_axes = len(axes)
  *         for k, (target, kind, array) in enumerate(axes):
 */
-  __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 757, __pyx_L1_error)
+  __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 780, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __Pyx_GIVEREF(__pyx_t_4);
   __Pyx_GOTREF(__pyx_v_self->_keep);
   __Pyx_DECREF_SET(__pyx_v_self->_keep, ((PyObject*)__pyx_t_4));
   __pyx_t_4 = 0;
 
-  /* "bertsize/_search.pyx":758
+  /* "bertsize/_search.pyx":781
  *         self.walk.training = o.training
  *         self._keep = []
  *         self.walk.n_axes = len(axes)             # <<<<<<<<<<<<<<
@@ -25823,12 +26041,12 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   if (unlikely(__pyx_v_axes == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 758, __pyx_L1_error)
+    __PYX_ERR(0, 781, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyList_GET_SIZE(__pyx_v_axes); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 758, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyList_GET_SIZE(__pyx_v_axes); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 781, __pyx_L1_error)
   __pyx_v_self->walk.n_axes = __pyx_t_2;
 
-  /* "bertsize/_search.pyx":759
+  /* "bertsize/_search.pyx":782
  *         self._keep = []
  *         self.walk.n_axes = len(axes)
  *         for k, (target, kind, array) in enumerate(axes):             # <<<<<<<<<<<<<<
@@ -25843,13 +26061,13 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
       #if !CYTHON_ASSUME_SAFE_SIZE
-      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 759, __pyx_L1_error)
+      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 782, __pyx_L1_error)
       #endif
       if (__pyx_t_2 >= __pyx_temp) break;
     }
     __pyx_t_9 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_4, __pyx_t_2, __Pyx_ReferenceSharing_OwnStrongReference);
     ++__pyx_t_2;
-    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 759, __pyx_L1_error)
+    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 782, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_9);
     if ((likely(PyTuple_CheckExact(__pyx_t_9))) || (PyList_CheckExact(__pyx_t_9))) {
       PyObject* sequence = __pyx_t_9;
@@ -25857,7 +26075,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
       if (unlikely(size != 3)) {
         if (size > 3) __Pyx_RaiseTooManyValuesError(3);
         else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-        __PYX_ERR(0, 759, __pyx_L1_error)
+        __PYX_ERR(0, 782, __pyx_L1_error)
       }
       #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
       if (likely(PyTuple_CheckExact(sequence))) {
@@ -25869,27 +26087,27 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
         __Pyx_INCREF(__pyx_t_18);
       } else {
         __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 759, __pyx_L1_error)
+        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 782, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_5);
         __pyx_t_6 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 759, __pyx_L1_error)
+        if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 782, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_6);
         __pyx_t_18 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 759, __pyx_L1_error)
+        if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 782, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_18);
       }
       #else
-      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 759, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 782, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
-      __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 759, __pyx_L1_error)
+      __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 782, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
-      __pyx_t_18 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 759, __pyx_L1_error)
+      __pyx_t_18 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 782, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_18);
       #endif
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
     } else {
       Py_ssize_t index = -1;
-      __pyx_t_19 = PyObject_GetIter(__pyx_t_9); if (unlikely(!__pyx_t_19)) __PYX_ERR(0, 759, __pyx_L1_error)
+      __pyx_t_19 = PyObject_GetIter(__pyx_t_9); if (unlikely(!__pyx_t_19)) __PYX_ERR(0, 782, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_19);
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
       __pyx_t_20 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_19);
@@ -25899,7 +26117,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
       __Pyx_GOTREF(__pyx_t_6);
       index = 2; __pyx_t_18 = __pyx_t_20(__pyx_t_19); if (unlikely(!__pyx_t_18)) goto __pyx_L8_unpacking_failed;
       __Pyx_GOTREF(__pyx_t_18);
-      if (__Pyx_IternextUnpackEndCheck(__pyx_t_20(__pyx_t_19), 3) < (0)) __PYX_ERR(0, 759, __pyx_L1_error)
+      if (__Pyx_IternextUnpackEndCheck(__pyx_t_20(__pyx_t_19), 3) < (0)) __PYX_ERR(0, 782, __pyx_L1_error)
       __pyx_t_20 = NULL;
       __Pyx_DECREF(__pyx_t_19); __pyx_t_19 = 0;
       goto __pyx_L9_unpacking_done;
@@ -25907,7 +26125,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
       __Pyx_DECREF(__pyx_t_19); __pyx_t_19 = 0;
       __pyx_t_20 = NULL;
       if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-      __PYX_ERR(0, 759, __pyx_L1_error)
+      __PYX_ERR(0, 782, __pyx_L1_error)
       __pyx_L9_unpacking_done:;
     }
     __Pyx_XDECREF_SET(__pyx_v_target, __pyx_t_5);
@@ -25919,20 +26137,20 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     __pyx_v_k = __pyx_t_13;
     __pyx_t_13 = (__pyx_t_13 + 1);
 
-    /* "bertsize/_search.pyx":760
+    /* "bertsize/_search.pyx":783
  *         self.walk.n_axes = len(axes)
  *         for k, (target, kind, array) in enumerate(axes):
  *             values = array             # <<<<<<<<<<<<<<
  *             self._keep.append(array)
  *             self.walk.target[k] = target
 */
-    __pyx_t_21 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t__const__(__pyx_v_array, 0); if (unlikely(!__pyx_t_21.memview)) __PYX_ERR(0, 760, __pyx_L1_error)
+    __pyx_t_21 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t__const__(__pyx_v_array, 0); if (unlikely(!__pyx_t_21.memview)) __PYX_ERR(0, 783, __pyx_L1_error)
     __PYX_XCLEAR_MEMVIEW(&__pyx_v_values, 1);
     __pyx_v_values = __pyx_t_21;
     __pyx_t_21.memview = NULL;
     __pyx_t_21.data = NULL;
 
-    /* "bertsize/_search.pyx":761
+    /* "bertsize/_search.pyx":784
  *         for k, (target, kind, array) in enumerate(axes):
  *             values = array
  *             self._keep.append(array)             # <<<<<<<<<<<<<<
@@ -25941,34 +26159,34 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
     if (unlikely(__pyx_v_self->_keep == Py_None)) {
       PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "append");
-      __PYX_ERR(0, 761, __pyx_L1_error)
+      __PYX_ERR(0, 784, __pyx_L1_error)
     }
-    __pyx_t_22 = __Pyx_PyList_Append(__pyx_v_self->_keep, __pyx_v_array); if (unlikely(__pyx_t_22 == ((int)-1))) __PYX_ERR(0, 761, __pyx_L1_error)
+    __pyx_t_22 = __Pyx_PyList_Append(__pyx_v_self->_keep, __pyx_v_array); if (unlikely(__pyx_t_22 == ((int)-1))) __PYX_ERR(0, 784, __pyx_L1_error)
 
 
-    /* "bertsize/_search.pyx":762
+    /* "bertsize/_search.pyx":785
  *             values = array
  *             self._keep.append(array)
  *             self.walk.target[k] = target             # <<<<<<<<<<<<<<
  *             self.walk.kind[k] = kind
  *             self.walk.values[k] = &values[0]
 */
-    __pyx_t_14 = __Pyx_PyLong_As_int(__pyx_v_target); if (unlikely((__pyx_t_14 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 762, __pyx_L1_error)
+    __pyx_t_14 = __Pyx_PyLong_As_int(__pyx_v_target); if (unlikely((__pyx_t_14 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 785, __pyx_L1_error)
     (__pyx_v_self->walk.target[__pyx_v_k]) = __pyx_t_14;
 
 
-    /* "bertsize/_search.pyx":763
+    /* "bertsize/_search.pyx":786
  *             self._keep.append(array)
  *             self.walk.target[k] = target
  *             self.walk.kind[k] = kind             # <<<<<<<<<<<<<<
  *             self.walk.values[k] = &values[0]
  *             self.walk.size[k] = values.shape[0]
 */
-    __pyx_t_14 = __Pyx_PyLong_As_int(__pyx_v_kind); if (unlikely((__pyx_t_14 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 763, __pyx_L1_error)
+    __pyx_t_14 = __Pyx_PyLong_As_int(__pyx_v_kind); if (unlikely((__pyx_t_14 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 786, __pyx_L1_error)
     (__pyx_v_self->walk.kind[__pyx_v_k]) = __pyx_t_14;
 
 
-    /* "bertsize/_search.pyx":764
+    /* "bertsize/_search.pyx":787
  *             self.walk.target[k] = target
  *             self.walk.kind[k] = kind
  *             self.walk.values[k] = &values[0]             # <<<<<<<<<<<<<<
@@ -25978,7 +26196,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     __pyx_t_23 = 0;
     (__pyx_v_self->walk.values[__pyx_v_k]) = (&(*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_values.data) + __pyx_t_23)) ))));
 
-    /* "bertsize/_search.pyx":765
+    /* "bertsize/_search.pyx":788
  *             self.walk.kind[k] = kind
  *             self.walk.values[k] = &values[0]
  *             self.walk.size[k] = values.shape[0]             # <<<<<<<<<<<<<<
@@ -25987,7 +26205,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
     (__pyx_v_self->walk.size[__pyx_v_k]) = (__pyx_v_values.shape[0]);
 
-    /* "bertsize/_search.pyx":759
+    /* "bertsize/_search.pyx":782
  *         self._keep = []
  *         self.walk.n_axes = len(axes)
  *         for k, (target, kind, array) in enumerate(axes):             # <<<<<<<<<<<<<<
@@ -25997,7 +26215,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   }
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "bertsize/_search.pyx":766
+  /* "bertsize/_search.pyx":789
  *             self.walk.values[k] = &values[0]
  *             self.walk.size[k] = values.shape[0]
  *         self.walk.mask = mask             # <<<<<<<<<<<<<<
@@ -26006,7 +26224,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   __pyx_v_self->walk.mask = __pyx_v_mask;
 
-  /* "bertsize/_search.pyx":767
+  /* "bertsize/_search.pyx":790
  *             self.walk.size[k] = values.shape[0]
  *         self.walk.mask = mask
  *         self.walk.cap_memory, self.walk.cap_params, self.walk.cap_flops, self.walk.min_params = caps             # <<<<<<<<<<<<<<
@@ -26019,7 +26237,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     if (unlikely(size != 4)) {
       if (size > 4) __Pyx_RaiseTooManyValuesError(4);
       else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-      __PYX_ERR(0, 767, __pyx_L1_error)
+      __PYX_ERR(0, 790, __pyx_L1_error)
     }
     #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
     __pyx_t_4 = PyTuple_GET_ITEM(sequence, 0);
@@ -26035,29 +26253,29 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
       Py_ssize_t i;
       PyObject** temps[4] = {&__pyx_t_4,&__pyx_t_9,&__pyx_t_18,&__pyx_t_6};
       for (i=0; i < 4; i++) {
-        PyObject* item = __Pyx_PySequence_ITEM(sequence, i); if (unlikely(!item)) __PYX_ERR(0, 767, __pyx_L1_error)
+        PyObject* item = __Pyx_PySequence_ITEM(sequence, i); if (unlikely(!item)) __PYX_ERR(0, 790, __pyx_L1_error)
         __Pyx_GOTREF(item);
         *(temps[i]) = item;
       }
     }
     #endif
   } else {
-    __Pyx_RaiseNoneNotIterableError(); __PYX_ERR(0, 767, __pyx_L1_error)
+    __Pyx_RaiseNoneNotIterableError(); __PYX_ERR(0, 790, __pyx_L1_error)
   }
-  __pyx_t_17 = __Pyx_PyLong_As_int64_t(__pyx_t_4); if (unlikely((__pyx_t_17 == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 767, __pyx_L1_error)
+  __pyx_t_17 = __Pyx_PyLong_As_int64_t(__pyx_t_4); if (unlikely((__pyx_t_17 == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 790, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-  __pyx_t_16 = __Pyx_PyLong_As_int64_t(__pyx_t_9); if (unlikely((__pyx_t_16 == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 767, __pyx_L1_error)
+  __pyx_t_16 = __Pyx_PyLong_As_int64_t(__pyx_t_9); if (unlikely((__pyx_t_16 == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 790, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-  __pyx_t_24 = __Pyx_PyLong_As_int64_t(__pyx_t_18); if (unlikely((__pyx_t_24 == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 767, __pyx_L1_error)
+  __pyx_t_24 = __Pyx_PyLong_As_int64_t(__pyx_t_18); if (unlikely((__pyx_t_24 == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 790, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
-  __pyx_t_25 = __Pyx_PyLong_As_int64_t(__pyx_t_6); if (unlikely((__pyx_t_25 == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 767, __pyx_L1_error)
+  __pyx_t_25 = __Pyx_PyLong_As_int64_t(__pyx_t_6); if (unlikely((__pyx_t_25 == ((int64_t)-1)) && PyErr_Occurred())) __PYX_ERR(0, 790, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
   __pyx_v_self->walk.cap_memory = __pyx_t_17;
   __pyx_v_self->walk.cap_params = __pyx_t_16;
   __pyx_v_self->walk.cap_flops = __pyx_t_24;
   __pyx_v_self->walk.min_params = __pyx_t_25;
 
-  /* "bertsize/_search.pyx":768
+  /* "bertsize/_search.pyx":791
  *         self.walk.mask = mask
  *         self.walk.cap_memory, self.walk.cap_params, self.walk.cap_flops, self.walk.min_params = caps
  *         self.walk.n_pairs = len(pairs)             # <<<<<<<<<<<<<<
@@ -26066,12 +26284,12 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   if (unlikely(__pyx_v_pairs == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 768, __pyx_L1_error)
+    __PYX_ERR(0, 791, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyList_GET_SIZE(__pyx_v_pairs); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 768, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyList_GET_SIZE(__pyx_v_pairs); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 791, __pyx_L1_error)
   __pyx_v_self->walk.n_pairs = __pyx_t_2;
 
-  /* "bertsize/_search.pyx":769
+  /* "bertsize/_search.pyx":792
  *         self.walk.cap_memory, self.walk.cap_params, self.walk.cap_flops, self.walk.min_params = caps
  *         self.walk.n_pairs = len(pairs)
  *         for k, (a, b, table) in enumerate(pairs):             # <<<<<<<<<<<<<<
@@ -26086,13 +26304,13 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_6);
       #if !CYTHON_ASSUME_SAFE_SIZE
-      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 769, __pyx_L1_error)
+      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 792, __pyx_L1_error)
       #endif
       if (__pyx_t_2 >= __pyx_temp) break;
     }
     __pyx_t_18 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_6, __pyx_t_2, __Pyx_ReferenceSharing_OwnStrongReference);
     ++__pyx_t_2;
-    if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 769, __pyx_L1_error)
+    if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 792, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_18);
     if ((likely(PyTuple_CheckExact(__pyx_t_18))) || (PyList_CheckExact(__pyx_t_18))) {
       PyObject* sequence = __pyx_t_18;
@@ -26100,7 +26318,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
       if (unlikely(size != 3)) {
         if (size > 3) __Pyx_RaiseTooManyValuesError(3);
         else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-        __PYX_ERR(0, 769, __pyx_L1_error)
+        __PYX_ERR(0, 792, __pyx_L1_error)
       }
       #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
       if (likely(PyTuple_CheckExact(sequence))) {
@@ -26112,27 +26330,27 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
         __Pyx_INCREF(__pyx_t_5);
       } else {
         __pyx_t_9 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 769, __pyx_L1_error)
+        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 792, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_9);
         __pyx_t_4 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 769, __pyx_L1_error)
+        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 792, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_4);
         __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 769, __pyx_L1_error)
+        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 792, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_5);
       }
       #else
-      __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 769, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 792, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 769, __pyx_L1_error)
+      __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 792, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
-      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 769, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 792, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
       #endif
       __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
     } else {
       Py_ssize_t index = -1;
-      __pyx_t_19 = PyObject_GetIter(__pyx_t_18); if (unlikely(!__pyx_t_19)) __PYX_ERR(0, 769, __pyx_L1_error)
+      __pyx_t_19 = PyObject_GetIter(__pyx_t_18); if (unlikely(!__pyx_t_19)) __PYX_ERR(0, 792, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_19);
       __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
       __pyx_t_20 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_19);
@@ -26142,7 +26360,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
       __Pyx_GOTREF(__pyx_t_4);
       index = 2; __pyx_t_5 = __pyx_t_20(__pyx_t_19); if (unlikely(!__pyx_t_5)) goto __pyx_L13_unpacking_failed;
       __Pyx_GOTREF(__pyx_t_5);
-      if (__Pyx_IternextUnpackEndCheck(__pyx_t_20(__pyx_t_19), 3) < (0)) __PYX_ERR(0, 769, __pyx_L1_error)
+      if (__Pyx_IternextUnpackEndCheck(__pyx_t_20(__pyx_t_19), 3) < (0)) __PYX_ERR(0, 792, __pyx_L1_error)
       __pyx_t_20 = NULL;
       __Pyx_DECREF(__pyx_t_19); __pyx_t_19 = 0;
       goto __pyx_L14_unpacking_done;
@@ -26150,7 +26368,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
       __Pyx_DECREF(__pyx_t_19); __pyx_t_19 = 0;
       __pyx_t_20 = NULL;
       if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-      __PYX_ERR(0, 769, __pyx_L1_error)
+      __PYX_ERR(0, 792, __pyx_L1_error)
       __pyx_L14_unpacking_done:;
     }
     __Pyx_XDECREF_SET(__pyx_v_a, __pyx_t_9);
@@ -26162,20 +26380,20 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     __pyx_v_k = __pyx_t_13;
     __pyx_t_13 = (__pyx_t_13 + 1);
 
-    /* "bertsize/_search.pyx":770
+    /* "bertsize/_search.pyx":793
  *         self.walk.n_pairs = len(pairs)
  *         for k, (a, b, table) in enumerate(pairs):
  *             prefix = table             # <<<<<<<<<<<<<<
  *             self._keep.append(table)
  *             self.walk.pair_axis[k][0], self.walk.pair_axis[k][1] = a, b
 */
-    __pyx_t_26 = __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_int64_t__const__(__pyx_v_table, 0); if (unlikely(!__pyx_t_26.memview)) __PYX_ERR(0, 770, __pyx_L1_error)
+    __pyx_t_26 = __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_int64_t__const__(__pyx_v_table, 0); if (unlikely(!__pyx_t_26.memview)) __PYX_ERR(0, 793, __pyx_L1_error)
     __PYX_XCLEAR_MEMVIEW(&__pyx_v_prefix, 1);
     __pyx_v_prefix = __pyx_t_26;
     __pyx_t_26.memview = NULL;
     __pyx_t_26.data = NULL;
 
-    /* "bertsize/_search.pyx":771
+    /* "bertsize/_search.pyx":794
  *         for k, (a, b, table) in enumerate(pairs):
  *             prefix = table
  *             self._keep.append(table)             # <<<<<<<<<<<<<<
@@ -26184,26 +26402,26 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
     if (unlikely(__pyx_v_self->_keep == Py_None)) {
       PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "append");
-      __PYX_ERR(0, 771, __pyx_L1_error)
+      __PYX_ERR(0, 794, __pyx_L1_error)
     }
-    __pyx_t_22 = __Pyx_PyList_Append(__pyx_v_self->_keep, __pyx_v_table); if (unlikely(__pyx_t_22 == ((int)-1))) __PYX_ERR(0, 771, __pyx_L1_error)
+    __pyx_t_22 = __Pyx_PyList_Append(__pyx_v_self->_keep, __pyx_v_table); if (unlikely(__pyx_t_22 == ((int)-1))) __PYX_ERR(0, 794, __pyx_L1_error)
 
 
-    /* "bertsize/_search.pyx":772
+    /* "bertsize/_search.pyx":795
  *             prefix = table
  *             self._keep.append(table)
  *             self.walk.pair_axis[k][0], self.walk.pair_axis[k][1] = a, b             # <<<<<<<<<<<<<<
  *             self.walk.pair_prefix[k] = &prefix[0, 0]
  *             self.walk.pair_stride[k] = prefix.shape[1]
 */
-    __pyx_t_14 = __Pyx_PyLong_As_int(__pyx_v_a); if (unlikely((__pyx_t_14 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 772, __pyx_L1_error)
-    __pyx_t_15 = __Pyx_PyLong_As_int(__pyx_v_b); if (unlikely((__pyx_t_15 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 772, __pyx_L1_error)
+    __pyx_t_14 = __Pyx_PyLong_As_int(__pyx_v_a); if (unlikely((__pyx_t_14 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 795, __pyx_L1_error)
+    __pyx_t_15 = __Pyx_PyLong_As_int(__pyx_v_b); if (unlikely((__pyx_t_15 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 795, __pyx_L1_error)
     ((__pyx_v_self->walk.pair_axis[__pyx_v_k])[0]) = __pyx_t_14;
 
     ((__pyx_v_self->walk.pair_axis[__pyx_v_k])[1]) = __pyx_t_15;
 
 
-    /* "bertsize/_search.pyx":773
+    /* "bertsize/_search.pyx":796
  *             self._keep.append(table)
  *             self.walk.pair_axis[k][0], self.walk.pair_axis[k][1] = a, b
  *             self.walk.pair_prefix[k] = &prefix[0, 0]             # <<<<<<<<<<<<<<
@@ -26214,7 +26432,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     __pyx_t_27 = 0;
     (__pyx_v_self->walk.pair_prefix[__pyx_v_k]) = (&(*((int64_t const  *) ( /* dim=1 */ ((char *) (((int64_t const  *) ( /* dim=0 */ (__pyx_v_prefix.data + __pyx_t_23 * __pyx_v_prefix.strides[0]) )) + __pyx_t_27)) ))));
 
-    /* "bertsize/_search.pyx":774
+    /* "bertsize/_search.pyx":797
  *             self.walk.pair_axis[k][0], self.walk.pair_axis[k][1] = a, b
  *             self.walk.pair_prefix[k] = &prefix[0, 0]
  *             self.walk.pair_stride[k] = prefix.shape[1]             # <<<<<<<<<<<<<<
@@ -26223,7 +26441,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
     (__pyx_v_self->walk.pair_stride[__pyx_v_k]) = (__pyx_v_prefix.shape[1]);
 
-    /* "bertsize/_search.pyx":769
+    /* "bertsize/_search.pyx":792
  *         self.walk.cap_memory, self.walk.cap_params, self.walk.cap_flops, self.walk.min_params = caps
  *         self.walk.n_pairs = len(pairs)
  *         for k, (a, b, table) in enumerate(pairs):             # <<<<<<<<<<<<<<
@@ -26233,7 +26451,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   }
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
 
-  /* "bertsize/_search.pyx":775
+  /* "bertsize/_search.pyx":798
  *             self.walk.pair_prefix[k] = &prefix[0, 0]
  *             self.walk.pair_stride[k] = prefix.shape[1]
  *         self.walk.fixed_valid = fixed_valid             # <<<<<<<<<<<<<<
@@ -26242,7 +26460,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
 */
   __pyx_v_self->walk.fixed_valid = __pyx_v_fixed_valid;
 
-  /* "bertsize/_search.pyx":776
+  /* "bertsize/_search.pyx":799
  *             self.walk.pair_stride[k] = prefix.shape[1]
  *         self.walk.fixed_valid = fixed_valid
  *         self.walk.objective[0], self.walk.objective[1] = objective             # <<<<<<<<<<<<<<
@@ -26255,7 +26473,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     if (unlikely(size != 2)) {
       if (size > 2) __Pyx_RaiseTooManyValuesError(2);
       else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-      __PYX_ERR(0, 776, __pyx_L1_error)
+      __PYX_ERR(0, 799, __pyx_L1_error)
     }
     #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
     __pyx_t_6 = PyTuple_GET_ITEM(sequence, 0);
@@ -26263,24 +26481,24 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     __pyx_t_18 = PyTuple_GET_ITEM(sequence, 1);
     __Pyx_INCREF(__pyx_t_18);
     #else
-    __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 776, __pyx_L1_error)
+    __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 799, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
-    __pyx_t_18 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 776, __pyx_L1_error)
+    __pyx_t_18 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 799, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_18);
     #endif
   } else {
-    __Pyx_RaiseNoneNotIterableError(); __PYX_ERR(0, 776, __pyx_L1_error)
+    __Pyx_RaiseNoneNotIterableError(); __PYX_ERR(0, 799, __pyx_L1_error)
   }
-  __pyx_t_13 = __Pyx_PyLong_As_int(__pyx_t_6); if (unlikely((__pyx_t_13 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 776, __pyx_L1_error)
+  __pyx_t_13 = __Pyx_PyLong_As_int(__pyx_t_6); if (unlikely((__pyx_t_13 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 799, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-  __pyx_t_15 = __Pyx_PyLong_As_int(__pyx_t_18); if (unlikely((__pyx_t_15 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 776, __pyx_L1_error)
+  __pyx_t_15 = __Pyx_PyLong_As_int(__pyx_t_18); if (unlikely((__pyx_t_15 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 799, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
   (__pyx_v_self->walk.objective[0]) = __pyx_t_13;
 
   (__pyx_v_self->walk.objective[1]) = __pyx_t_15;
 
 
-  /* "bertsize/_search.pyx":777
+  /* "bertsize/_search.pyx":800
  *         self.walk.fixed_valid = fixed_valid
  *         self.walk.objective[0], self.walk.objective[1] = objective
  *         self.walk.direction[0], self.walk.direction[1] = direction             # <<<<<<<<<<<<<<
@@ -26293,7 +26511,7 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     if (unlikely(size != 2)) {
       if (size > 2) __Pyx_RaiseTooManyValuesError(2);
       else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-      __PYX_ERR(0, 777, __pyx_L1_error)
+      __PYX_ERR(0, 800, __pyx_L1_error)
     }
     #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
     __pyx_t_18 = PyTuple_GET_ITEM(sequence, 0);
@@ -26301,57 +26519,171 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
     __pyx_t_6 = PyTuple_GET_ITEM(sequence, 1);
     __Pyx_INCREF(__pyx_t_6);
     #else
-    __pyx_t_18 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 777, __pyx_L1_error)
+    __pyx_t_18 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 800, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_18);
-    __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 777, __pyx_L1_error)
+    __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 800, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
     #endif
   } else {
-    __Pyx_RaiseNoneNotIterableError(); __PYX_ERR(0, 777, __pyx_L1_error)
+    __Pyx_RaiseNoneNotIterableError(); __PYX_ERR(0, 800, __pyx_L1_error)
   }
-  __pyx_t_15 = __Pyx_PyLong_As_int(__pyx_t_18); if (unlikely((__pyx_t_15 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 777, __pyx_L1_error)
+  __pyx_t_15 = __Pyx_PyLong_As_int(__pyx_t_18); if (unlikely((__pyx_t_15 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 800, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
-  __pyx_t_13 = __Pyx_PyLong_As_int(__pyx_t_6); if (unlikely((__pyx_t_13 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 777, __pyx_L1_error)
+  __pyx_t_13 = __Pyx_PyLong_As_int(__pyx_t_6); if (unlikely((__pyx_t_13 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 800, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
   (__pyx_v_self->walk.direction[0]) = __pyx_t_15;
 
   (__pyx_v_self->walk.direction[1]) = __pyx_t_13;
 
 
-  /* "bertsize/_search.pyx":778
+  /* "bertsize/_search.pyx":801
  *         self.walk.objective[0], self.walk.objective[1] = objective
  *         self.walk.direction[0], self.walk.direction[1] = direction
  *         self.walk.exhaustive = exhaustive             # <<<<<<<<<<<<<<
  *         self.walk.plane = plane
- *         self.walk.safe = self._whole_space_is_safe()
+ *         self.walk.with_latency = device is not None
 */
   __pyx_v_self->walk.exhaustive = __pyx_v_exhaustive;
 
-  /* "bertsize/_search.pyx":779
+  /* "bertsize/_search.pyx":802
  *         self.walk.direction[0], self.walk.direction[1] = direction
  *         self.walk.exhaustive = exhaustive
  *         self.walk.plane = plane             # <<<<<<<<<<<<<<
- *         self.walk.safe = self._whole_space_is_safe()
- * 
+ *         self.walk.with_latency = device is not None
+ *         self.walk.cap_latency = cap_latency if cap_latency >= 0 else 1e300
 */
   __pyx_v_self->walk.plane = __pyx_v_plane;
 
-  /* "bertsize/_search.pyx":780
+  /* "bertsize/_search.pyx":803
  *         self.walk.exhaustive = exhaustive
  *         self.walk.plane = plane
+ *         self.walk.with_latency = device is not None             # <<<<<<<<<<<<<<
+ *         self.walk.cap_latency = cap_latency if cap_latency >= 0 else 1e300
+ *         if device is not None:
+*/
+  __pyx_t_1 = (__pyx_v_device != ((PyObject*)Py_None));
+  __pyx_v_self->walk.with_latency = __pyx_t_1;
+
+  /* "bertsize/_search.pyx":804
+ *         self.walk.plane = plane
+ *         self.walk.with_latency = device is not None
+ *         self.walk.cap_latency = cap_latency if cap_latency >= 0 else 1e300             # <<<<<<<<<<<<<<
+ *         if device is not None:
+ *             d = &self.walk.device
+*/
+  __pyx_t_1 = (__pyx_v_cap_latency >= 0.0);
+
+  if (__pyx_t_1) {
+
+    __pyx_t_28 = __pyx_v_cap_latency;
+  } else {
+
+    __pyx_t_28 = 1e300;
+  }
+
+  __pyx_v_self->walk.cap_latency = __pyx_t_28;
+
+  /* "bertsize/_search.pyx":805
+ *         self.walk.with_latency = device is not None
+ *         self.walk.cap_latency = cap_latency if cap_latency >= 0 else 1e300
+ *         if device is not None:             # <<<<<<<<<<<<<<
+ *             d = &self.walk.device
+ *             d.peak, d.bandwidth, d.compute_efficiency, d.memory_efficiency, d.overhead = device
+*/
+  __pyx_t_1 = (__pyx_v_device != ((PyObject*)Py_None));
+  if (__pyx_t_1) {
+
+
+    /* "bertsize/_search.pyx":806
+ *         self.walk.cap_latency = cap_latency if cap_latency >= 0 else 1e300
+ *         if device is not None:
+ *             d = &self.walk.device             # <<<<<<<<<<<<<<
+ *             d.peak, d.bandwidth, d.compute_efficiency, d.memory_efficiency, d.overhead = device
+ *         self.walk.safe = self._whole_space_is_safe()
+*/
+    __pyx_v_d = (&__pyx_v_self->walk.device);
+
+    /* "bertsize/_search.pyx":807
+ *         if device is not None:
+ *             d = &self.walk.device
+ *             d.peak, d.bandwidth, d.compute_efficiency, d.memory_efficiency, d.overhead = device             # <<<<<<<<<<<<<<
+ *         self.walk.safe = self._whole_space_is_safe()
+ * 
+*/
+    if (likely(__pyx_v_device != Py_None)) {
+      PyObject* sequence = __pyx_v_device;
+      Py_ssize_t size = __Pyx_PyTuple_GET_SIZE(sequence);
+      if (unlikely(size != 5)) {
+        if (size > 5) __Pyx_RaiseTooManyValuesError(5);
+        else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
+        __PYX_ERR(0, 807, __pyx_L1_error)
+      }
+      #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
+      __pyx_t_6 = PyTuple_GET_ITEM(sequence, 0);
+      __Pyx_INCREF(__pyx_t_6);
+      __pyx_t_18 = PyTuple_GET_ITEM(sequence, 1);
+      __Pyx_INCREF(__pyx_t_18);
+      __pyx_t_5 = PyTuple_GET_ITEM(sequence, 2);
+      __Pyx_INCREF(__pyx_t_5);
+      __pyx_t_4 = PyTuple_GET_ITEM(sequence, 3);
+      __Pyx_INCREF(__pyx_t_4);
+      __pyx_t_9 = PyTuple_GET_ITEM(sequence, 4);
+      __Pyx_INCREF(__pyx_t_9);
+      #else
+      {
+        Py_ssize_t i;
+        PyObject** temps[5] = {&__pyx_t_6,&__pyx_t_18,&__pyx_t_5,&__pyx_t_4,&__pyx_t_9};
+        for (i=0; i < 5; i++) {
+          PyObject* item = __Pyx_PySequence_ITEM(sequence, i); if (unlikely(!item)) __PYX_ERR(0, 807, __pyx_L1_error)
+          __Pyx_GOTREF(item);
+          *(temps[i]) = item;
+        }
+      }
+      #endif
+    } else {
+      __Pyx_RaiseNoneNotIterableError(); __PYX_ERR(0, 807, __pyx_L1_error)
+    }
+    __pyx_t_28 = __Pyx_PyFloat_AsDouble(__pyx_t_6); if (unlikely((__pyx_t_28 == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 807, __pyx_L1_error)
+    __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
+    __pyx_t_29 = __Pyx_PyFloat_AsDouble(__pyx_t_18); if (unlikely((__pyx_t_29 == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 807, __pyx_L1_error)
+    __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
+    __pyx_t_30 = __Pyx_PyFloat_AsDouble(__pyx_t_5); if (unlikely((__pyx_t_30 == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 807, __pyx_L1_error)
+    __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+    __pyx_t_31 = __Pyx_PyFloat_AsDouble(__pyx_t_4); if (unlikely((__pyx_t_31 == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 807, __pyx_L1_error)
+    __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+    __pyx_t_32 = __Pyx_PyFloat_AsDouble(__pyx_t_9); if (unlikely((__pyx_t_32 == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 807, __pyx_L1_error)
+    __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+    __pyx_v_d->peak = __pyx_t_28;
+    __pyx_v_d->bandwidth = __pyx_t_29;
+    __pyx_v_d->compute_efficiency = __pyx_t_30;
+    __pyx_v_d->memory_efficiency = __pyx_t_31;
+    __pyx_v_d->overhead = __pyx_t_32;
+
+    /* "bertsize/_search.pyx":805
+ *         self.walk.with_latency = device is not None
+ *         self.walk.cap_latency = cap_latency if cap_latency >= 0 else 1e300
+ *         if device is not None:             # <<<<<<<<<<<<<<
+ *             d = &self.walk.device
+ *             d.peak, d.bandwidth, d.compute_efficiency, d.memory_efficiency, d.overhead = device
+*/
+  }
+
+  /* "bertsize/_search.pyx":808
+ *             d = &self.walk.device
+ *             d.peak, d.bandwidth, d.compute_efficiency, d.memory_efficiency, d.overhead = device
  *         self.walk.safe = self._whole_space_is_safe()             # <<<<<<<<<<<<<<
  * 
  *     cdef int _whole_space_is_safe(self):
 */
-  __pyx_t_13 = ((struct __pyx_vtabstruct_8bertsize_7_search_Plan *)__pyx_v_self->__pyx_vtab)->_whole_space_is_safe(__pyx_v_self); if (unlikely(PyErr_Occurred())) __PYX_ERR(0, 780, __pyx_L1_error)
+  __pyx_t_13 = ((struct __pyx_vtabstruct_8bertsize_7_search_Plan *)__pyx_v_self->__pyx_vtab)->_whole_space_is_safe(__pyx_v_self); if (unlikely(PyErr_Occurred())) __PYX_ERR(0, 808, __pyx_L1_error)
   __pyx_v_self->walk.safe = __pyx_t_13;
 
-  /* "bertsize/_search.pyx":722
+  /* "bertsize/_search.pyx":742
  *     cdef list _keep  # numpy arrays the walk's pointers point into
  * 
  *     def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,             # <<<<<<<<<<<<<<
  *                  tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),
- *                  bint exhaustive=False, bint plane=False):
+ *                  bint exhaustive=False, bint plane=False, tuple device=None, double cap_latency=-1):
 */
 
   /* function exit code */
@@ -26382,11 +26714,12 @@ static int __pyx_pf_8bertsize_7_search_4Plan___init__(struct __pyx_obj_8bertsize
   __Pyx_XDECREF(__pyx_v_b);
   __Pyx_XDECREF(__pyx_v_table);
 
+
   __Pyx_RefNannyFinishContext();
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":782
+/* "bertsize/_search.pyx":810
  *         self.walk.safe = self._whole_space_is_safe()
  * 
  *     cdef int _whole_space_is_safe(self):             # <<<<<<<<<<<<<<
@@ -26408,7 +26741,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
   int __pyx_t_5;
   int __pyx_t_6;
 
-  /* "bertsize/_search.pyx":784
+  /* "bertsize/_search.pyx":812
  *     cdef int _whole_space_is_safe(self):
  *         """Whether the space's largest corner bounds every point below int64 with room."""
  *         cdef bs_row corner = self.walk.template             # <<<<<<<<<<<<<<
@@ -26419,7 +26752,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
 
   __pyx_v_corner = __pyx_t_1;
 
-  /* "bertsize/_search.pyx":786
+  /* "bertsize/_search.pyx":814
  *         cdef bs_row corner = self.walk.template
  *         cdef Py_ssize_t idx[MAX_AXES]
  *         cdef int64_t head_dim = 0, ratio = 0             # <<<<<<<<<<<<<<
@@ -26429,7 +26762,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
   __pyx_v_head_dim = 0;
   __pyx_v_ratio = 0;
 
-  /* "bertsize/_search.pyx":788
+  /* "bertsize/_search.pyx":816
  *         cdef int64_t head_dim = 0, ratio = 0
  *         cdef int k
  *         for k in range(self.walk.n_axes):             # <<<<<<<<<<<<<<
@@ -26443,7 +26776,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
   for (__pyx_t_4 = 0; __pyx_t_4 < __pyx_t_3; __pyx_t_4+=1) {
     __pyx_v_k = __pyx_t_4;
 
-    /* "bertsize/_search.pyx":789
+    /* "bertsize/_search.pyx":817
  *         cdef int k
  *         for k in range(self.walk.n_axes):
  *             idx[k] = self.walk.size[k] - 1             # <<<<<<<<<<<<<<
@@ -26452,7 +26785,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
 */
     (__pyx_v_idx[__pyx_v_k]) = ((__pyx_v_self->walk.size[__pyx_v_k]) - 1);
 
-    /* "bertsize/_search.pyx":790
+    /* "bertsize/_search.pyx":818
  *         for k in range(self.walk.n_axes):
  *             idx[k] = self.walk.size[k] - 1
  *             if self.walk.kind[k] == PLAIN:             # <<<<<<<<<<<<<<
@@ -26464,7 +26797,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
     if (__pyx_t_5) {
 
 
-      /* "bertsize/_search.pyx":791
+      /* "bertsize/_search.pyx":819
  *             idx[k] = self.walk.size[k] - 1
  *             if self.walk.kind[k] == PLAIN:
  *                 corner.f[self.walk.target[k]] = self.walk.values[k][idx[k]]             # <<<<<<<<<<<<<<
@@ -26473,7 +26806,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
 */
       (__pyx_v_corner.f[(__pyx_v_self->walk.target[__pyx_v_k])]) = ((__pyx_v_self->walk.values[__pyx_v_k])[(__pyx_v_idx[__pyx_v_k])]);
 
-      /* "bertsize/_search.pyx":790
+      /* "bertsize/_search.pyx":818
  *         for k in range(self.walk.n_axes):
  *             idx[k] = self.walk.size[k] - 1
  *             if self.walk.kind[k] == PLAIN:             # <<<<<<<<<<<<<<
@@ -26483,7 +26816,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
       goto __pyx_L5;
     }
 
-    /* "bertsize/_search.pyx":792
+    /* "bertsize/_search.pyx":820
  *             if self.walk.kind[k] == PLAIN:
  *                 corner.f[self.walk.target[k]] = self.walk.values[k][idx[k]]
  *             elif self.walk.kind[k] == HEAD_DIM:             # <<<<<<<<<<<<<<
@@ -26495,7 +26828,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
     if (__pyx_t_5) {
 
 
-      /* "bertsize/_search.pyx":793
+      /* "bertsize/_search.pyx":821
  *                 corner.f[self.walk.target[k]] = self.walk.values[k][idx[k]]
  *             elif self.walk.kind[k] == HEAD_DIM:
  *                 head_dim = self.walk.values[k][idx[k]]  # the smallest head_dim: the most heads             # <<<<<<<<<<<<<<
@@ -26504,7 +26837,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
 */
       __pyx_v_head_dim = ((__pyx_v_self->walk.values[__pyx_v_k])[(__pyx_v_idx[__pyx_v_k])]);
 
-      /* "bertsize/_search.pyx":792
+      /* "bertsize/_search.pyx":820
  *             if self.walk.kind[k] == PLAIN:
  *                 corner.f[self.walk.target[k]] = self.walk.values[k][idx[k]]
  *             elif self.walk.kind[k] == HEAD_DIM:             # <<<<<<<<<<<<<<
@@ -26514,7 +26847,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
       goto __pyx_L5;
     }
 
-    /* "bertsize/_search.pyx":795
+    /* "bertsize/_search.pyx":823
  *                 head_dim = self.walk.values[k][idx[k]]  # the smallest head_dim: the most heads
  *             else:
  *                 ratio = self.walk.values[k][idx[k]]             # <<<<<<<<<<<<<<
@@ -26528,7 +26861,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
   }
 
 
-  /* "bertsize/_search.pyx":796
+  /* "bertsize/_search.pyx":824
  *             else:
  *                 ratio = self.walk.values[k][idx[k]]
  *         if head_dim:             # <<<<<<<<<<<<<<
@@ -26540,7 +26873,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
   if (__pyx_t_5) {
 
 
-    /* "bertsize/_search.pyx":797
+    /* "bertsize/_search.pyx":825
  *                 ratio = self.walk.values[k][idx[k]]
  *         if head_dim:
  *             corner.f[BS_HEADS] = corner.f[BS_HIDDEN] // head_dim             # <<<<<<<<<<<<<<
@@ -26549,7 +26882,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
 */
     (__pyx_v_corner.f[BS_HEADS]) = ((__pyx_v_corner.f[BS_HIDDEN]) / __pyx_v_head_dim);
 
-    /* "bertsize/_search.pyx":796
+    /* "bertsize/_search.pyx":824
  *             else:
  *                 ratio = self.walk.values[k][idx[k]]
  *         if head_dim:             # <<<<<<<<<<<<<<
@@ -26558,7 +26891,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
 */
   }
 
-  /* "bertsize/_search.pyx":798
+  /* "bertsize/_search.pyx":826
  *         if head_dim:
  *             corner.f[BS_HEADS] = corner.f[BS_HIDDEN] // head_dim
  *         if ratio:             # <<<<<<<<<<<<<<
@@ -26570,7 +26903,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
   if (__pyx_t_5) {
 
 
-    /* "bertsize/_search.pyx":799
+    /* "bertsize/_search.pyx":827
  *             corner.f[BS_HEADS] = corner.f[BS_HIDDEN] // head_dim
  *         if ratio:
  *             if corner.f[BS_HIDDEN] > (<int64_t>1 << 40) or ratio > (<int64_t>1 << 20):             # <<<<<<<<<<<<<<
@@ -26596,7 +26929,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
     if (__pyx_t_5) {
 
 
-      /* "bertsize/_search.pyx":800
+      /* "bertsize/_search.pyx":828
  *         if ratio:
  *             if corner.f[BS_HIDDEN] > (<int64_t>1 << 40) or ratio > (<int64_t>1 << 20):
  *                 return 0             # <<<<<<<<<<<<<<
@@ -26609,7 +26942,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
       }
       goto __pyx_L0;
 
-      /* "bertsize/_search.pyx":799
+      /* "bertsize/_search.pyx":827
  *             corner.f[BS_HEADS] = corner.f[BS_HIDDEN] // head_dim
  *         if ratio:
  *             if corner.f[BS_HIDDEN] > (<int64_t>1 << 40) or ratio > (<int64_t>1 << 20):             # <<<<<<<<<<<<<<
@@ -26618,7 +26951,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
 */
     }
 
-    /* "bertsize/_search.pyx":801
+    /* "bertsize/_search.pyx":829
  *             if corner.f[BS_HIDDEN] > (<int64_t>1 << 40) or ratio > (<int64_t>1 << 20):
  *                 return 0
  *             corner.f[BS_INTERMEDIATE] = ratio * corner.f[BS_HIDDEN]             # <<<<<<<<<<<<<<
@@ -26627,7 +26960,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
 */
     (__pyx_v_corner.f[BS_INTERMEDIATE]) = (__pyx_v_ratio * (__pyx_v_corner.f[BS_HIDDEN]));
 
-    /* "bertsize/_search.pyx":798
+    /* "bertsize/_search.pyx":826
  *         if head_dim:
  *             corner.f[BS_HEADS] = corner.f[BS_HIDDEN] // head_dim
  *         if ratio:             # <<<<<<<<<<<<<<
@@ -26636,7 +26969,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
 */
   }
 
-  /* "bertsize/_search.pyx":802
+  /* "bertsize/_search.pyx":830
  *                 return 0
  *             corner.f[BS_INTERMEDIATE] = ratio * corner.f[BS_HIDDEN]
  *         return bs_block_is_safe(&self.walk.options, &self.walk.plan, &corner, self.walk.mask)             # <<<<<<<<<<<<<<
@@ -26649,7 +26982,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
   }
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":782
+  /* "bertsize/_search.pyx":810
  *         self.walk.safe = self._whole_space_is_safe()
  * 
  *     cdef int _whole_space_is_safe(self):             # <<<<<<<<<<<<<<
@@ -26668,7 +27001,7 @@ static int __pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe(struct __pyx_ob
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":804
+/* "bertsize/_search.pyx":832
  *         return bs_block_is_safe(&self.walk.options, &self.walk.plan, &corner, self.walk.mask)
  * 
  *     def count(self, const Py_ssize_t[::1] outer, int threads):             # <<<<<<<<<<<<<<
@@ -26717,39 +27050,39 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_outer,&__pyx_mstate_global->__pyx_n_u_threads,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 804, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 832, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 804, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 832, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 804, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 832, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "count", 0) < (0)) __PYX_ERR(0, 804, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "count", 0) < (0)) __PYX_ERR(0, 832, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 2; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("count", 1, 2, 2, i); __PYX_ERR(0, 804, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("count", 1, 2, 2, i); __PYX_ERR(0, 832, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 2)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 804, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 832, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 804, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 832, __pyx_L3_error)
     }
-    __pyx_v_outer = __Pyx_PyObject_to_MemoryviewSlice_dc_Py_ssize_t__const__(values[0], 0); if (unlikely(!__pyx_v_outer.memview)) __PYX_ERR(0, 804, __pyx_L3_error)
-    __pyx_v_threads = __Pyx_PyLong_As_int(values[1]); if (unlikely((__pyx_v_threads == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 804, __pyx_L3_error)
+    __pyx_v_outer = __Pyx_PyObject_to_MemoryviewSlice_dc_Py_ssize_t__const__(values[0], 0); if (unlikely(!__pyx_v_outer.memview)) __PYX_ERR(0, 832, __pyx_L3_error)
+    __pyx_v_threads = __Pyx_PyLong_As_int(values[1]); if (unlikely((__pyx_v_threads == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 832, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("count", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 804, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("count", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 832, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -26794,7 +27127,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bert
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("count", 0);
 
-  /* "bertsize/_search.pyx":806
+  /* "bertsize/_search.pyx":834
  *     def count(self, const Py_ssize_t[::1] outer, int threads):
  *         """Fits with the outermost axis at each of the indices `outer` (summed)."""
  *         cdef int64_t total = 0             # <<<<<<<<<<<<<<
@@ -26803,7 +27136,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bert
 */
   __pyx_v_total = 0;
 
-  /* "bertsize/_search.pyx":807
+  /* "bertsize/_search.pyx":835
  *         """Fits with the outermost axis at each of the indices `outer` (summed)."""
  *         cdef int64_t total = 0
  *         cdef Py_ssize_t j, n = outer.shape[0]             # <<<<<<<<<<<<<<
@@ -26812,7 +27145,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bert
 */
   __pyx_v_n = (__pyx_v_outer.shape[0]);
 
-  /* "bertsize/_search.pyx":810
+  /* "bertsize/_search.pyx":838
  *         # Dynamic schedule: the work per outermost value varies by orders of magnitude
  *         # (whole boxes counted at once near the origin, binary searches at the boundary).
  *         for j in prange(n, nogil=True, schedule="dynamic", chunksize=1, num_threads=max(threads, 1)):             # <<<<<<<<<<<<<<
@@ -26866,7 +27199,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bert
                         {
                             __pyx_v_j = (Py_ssize_t)(0 + 1 * __pyx_t_2);
 
-                            /* "bertsize/_search.pyx":811
+                            /* "bertsize/_search.pyx":839
  *         # (whole boxes counted at once near the origin, binary searches at the boundary).
  *         for j in prange(n, nogil=True, schedule="dynamic", chunksize=1, num_threads=max(threads, 1)):
  *             total += _count_outer(&self.walk, outer[j])             # <<<<<<<<<<<<<<
@@ -26891,7 +27224,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bert
 
       }
 
-      /* "bertsize/_search.pyx":810
+      /* "bertsize/_search.pyx":838
  *         # Dynamic schedule: the work per outermost value varies by orders of magnitude
  *         # (whole boxes counted at once near the origin, binary searches at the boundary).
  *         for j in prange(n, nogil=True, schedule="dynamic", chunksize=1, num_threads=max(threads, 1)):             # <<<<<<<<<<<<<<
@@ -26908,14 +27241,14 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bert
       }
   }
 
-  /* "bertsize/_search.pyx":812
+  /* "bertsize/_search.pyx":840
  *         for j in prange(n, nogil=True, schedule="dynamic", chunksize=1, num_threads=max(threads, 1)):
  *             total += _count_outer(&self.walk, outer[j])
  *         return total             # <<<<<<<<<<<<<<
  * 
  *     def visit(self, int mode, Py_ssize_t limit, Py_ssize_t k, Py_ssize_t shards, Py_ssize_t shard):
 */
-  __pyx_t_10 = __Pyx_PyLong_From_int64_t(__pyx_v_total); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 812, __pyx_L1_error)
+  __pyx_t_10 = __Pyx_PyLong_From_int64_t(__pyx_v_total); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 840, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_10);
   {
     PyObject *__pyx_temp;
@@ -26928,7 +27261,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bert
   __pyx_t_10 = 0;
   goto __pyx_L0;
 
-  /* "bertsize/_search.pyx":804
+  /* "bertsize/_search.pyx":832
  *         return bs_block_is_safe(&self.walk.options, &self.walk.plan, &corner, self.walk.mask)
  * 
  *     def count(self, const Py_ssize_t[::1] outer, int threads):             # <<<<<<<<<<<<<<
@@ -26950,7 +27283,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_2count(struct __pyx_obj_8bert
   return __pyx_r;
 }
 
-/* "bertsize/_search.pyx":814
+/* "bertsize/_search.pyx":842
  *         return total
  * 
  *     def visit(self, int mode, Py_ssize_t limit, Py_ssize_t k, Py_ssize_t shards, Py_ssize_t shard):             # <<<<<<<<<<<<<<
@@ -27002,60 +27335,60 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_mode,&__pyx_mstate_global->__pyx_n_u_limit,&__pyx_mstate_global->__pyx_n_u_k,&__pyx_mstate_global->__pyx_n_u_shards,&__pyx_mstate_global->__pyx_n_u_shard,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 814, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 842, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  5:
         values[4] = __Pyx_ArgRef_FASTCALL(__pyx_args, 4);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 814, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 842, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  4:
         values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 814, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 842, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 814, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 842, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 814, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 842, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 814, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 842, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "visit", 0) < (0)) __PYX_ERR(0, 814, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "visit", 0) < (0)) __PYX_ERR(0, 842, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 5; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("visit", 1, 5, 5, i); __PYX_ERR(0, 814, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("visit", 1, 5, 5, i); __PYX_ERR(0, 842, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 5)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 814, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 842, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 814, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 842, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 814, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 842, __pyx_L3_error)
       values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 814, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 842, __pyx_L3_error)
       values[4] = __Pyx_ArgRef_FASTCALL(__pyx_args, 4);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 814, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[4])) __PYX_ERR(0, 842, __pyx_L3_error)
     }
-    __pyx_v_mode = __Pyx_PyLong_As_int(values[0]); if (unlikely((__pyx_v_mode == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 814, __pyx_L3_error)
-    __pyx_v_limit = __Pyx_PyIndex_AsSsize_t(values[1]); if (unlikely((__pyx_v_limit == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 814, __pyx_L3_error)
-    __pyx_v_k = __Pyx_PyIndex_AsSsize_t(values[2]); if (unlikely((__pyx_v_k == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 814, __pyx_L3_error)
-    __pyx_v_shards = __Pyx_PyIndex_AsSsize_t(values[3]); if (unlikely((__pyx_v_shards == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 814, __pyx_L3_error)
-    __pyx_v_shard = __Pyx_PyIndex_AsSsize_t(values[4]); if (unlikely((__pyx_v_shard == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 814, __pyx_L3_error)
+    __pyx_v_mode = __Pyx_PyLong_As_int(values[0]); if (unlikely((__pyx_v_mode == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 842, __pyx_L3_error)
+    __pyx_v_limit = __Pyx_PyIndex_AsSsize_t(values[1]); if (unlikely((__pyx_v_limit == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 842, __pyx_L3_error)
+    __pyx_v_k = __Pyx_PyIndex_AsSsize_t(values[2]); if (unlikely((__pyx_v_k == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 842, __pyx_L3_error)
+    __pyx_v_shards = __Pyx_PyIndex_AsSsize_t(values[3]); if (unlikely((__pyx_v_shards == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 842, __pyx_L3_error)
+    __pyx_v_shard = __Pyx_PyIndex_AsSsize_t(values[4]); if (unlikely((__pyx_v_shard == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 842, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("visit", 1, 5, 5, __pyx_nargs); __PYX_ERR(0, 814, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("visit", 1, 5, 5, __pyx_nargs); __PYX_ERR(0, 842, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -27128,7 +27461,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("visit", 0);
 
-  /* "bertsize/_search.pyx":823
+  /* "bertsize/_search.pyx":851
  *         cdef Visit out
  *         cdef Py_ssize_t idx[MAX_AXES]
  *         cdef Py_ssize_t j, a, n_axes = self.walk.n_axes             # <<<<<<<<<<<<<<
@@ -27139,7 +27472,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
 
   __pyx_v_n_axes = __pyx_t_1;
 
-  /* "bertsize/_search.pyx":827
+  /* "bertsize/_search.pyx":855
  *         cdef int64_t[:, ::1] score_view
  *         cdef int status
  *         memset(&out, 0, sizeof(Visit))             # <<<<<<<<<<<<<<
@@ -27148,7 +27481,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
 */
   (void)(memset((&__pyx_v_out), 0, (sizeof(__pyx_t_8bertsize_7_search_Visit))));
 
-  /* "bertsize/_search.pyx":828
+  /* "bertsize/_search.pyx":856
  *         cdef int status
  *         memset(&out, 0, sizeof(Visit))
  *         memset(idx, 0, sizeof(idx))             # <<<<<<<<<<<<<<
@@ -27157,7 +27490,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
 */
   (void)(memset(__pyx_v_idx, 0, (sizeof(__pyx_v_idx))));
 
-  /* "bertsize/_search.pyx":829
+  /* "bertsize/_search.pyx":857
  *         memset(&out, 0, sizeof(Visit))
  *         memset(idx, 0, sizeof(idx))
  *         out.mode, out.limit, out.k = mode, limit, k             # <<<<<<<<<<<<<<
@@ -27174,7 +27507,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
   __pyx_v_out.limit = __pyx_t_2;
   __pyx_v_out.k = __pyx_t_3;
 
-  /* "bertsize/_search.pyx":830
+  /* "bertsize/_search.pyx":858
  *         memset(idx, 0, sizeof(idx))
  *         out.mode, out.limit, out.k = mode, limit, k
  *         try:             # <<<<<<<<<<<<<<
@@ -27183,7 +27516,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
 */
   /*try:*/ {
 
-    /* "bertsize/_search.pyx":831
+    /* "bertsize/_search.pyx":859
  *         out.mode, out.limit, out.k = mode, limit, k
  *         try:
  *             with nogil:             # <<<<<<<<<<<<<<
@@ -27196,7 +27529,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
         __Pyx_FastGIL_Remember();
         /*try:*/ {
 
-          /* "bertsize/_search.pyx":832
+          /* "bertsize/_search.pyx":860
  *         try:
  *             with nogil:
  *                 status = _visit_axis(&self.walk, &out, idx, 0, -1, shards, shard)             # <<<<<<<<<<<<<<
@@ -27206,7 +27539,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
           __pyx_v_status = __pyx_f_8bertsize_7_search__visit_axis((&__pyx_v_self->walk), (&__pyx_v_out), __pyx_v_idx, 0, -1L, __pyx_v_shards, __pyx_v_shard);
         }
 
-        /* "bertsize/_search.pyx":831
+        /* "bertsize/_search.pyx":859
  *         out.mode, out.limit, out.k = mode, limit, k
  *         try:
  *             with nogil:             # <<<<<<<<<<<<<<
@@ -27223,7 +27556,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
         }
     }
 
-    /* "bertsize/_search.pyx":833
+    /* "bertsize/_search.pyx":861
  *             with nogil:
  *                 status = _visit_axis(&self.walk, &out, idx, 0, -1, shards, shard)
  *             if status < 0:             # <<<<<<<<<<<<<<
@@ -27235,16 +27568,16 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
     if (unlikely(__pyx_t_4)) {
 
 
-      /* "bertsize/_search.pyx":834
+      /* "bertsize/_search.pyx":862
  *                 status = _visit_axis(&self.walk, &out, idx, 0, -1, shards, shard)
  *             if status < 0:
  *                 raise MemoryError()             # <<<<<<<<<<<<<<
  *             indices = np.empty((out.count, n_axes), dtype=np.intp)
  *             scores = np.empty((out.count, 2), dtype=np.int64)
 */
-      PyErr_NoMemory(); __PYX_ERR(0, 834, __pyx_L4_error)
+      PyErr_NoMemory(); __PYX_ERR(0, 862, __pyx_L4_error)
 
-      /* "bertsize/_search.pyx":833
+      /* "bertsize/_search.pyx":861
  *             with nogil:
  *                 status = _visit_axis(&self.walk, &out, idx, 0, -1, shards, shard)
  *             if status < 0:             # <<<<<<<<<<<<<<
@@ -27253,7 +27586,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
 */
     }
 
-    /* "bertsize/_search.pyx":835
+    /* "bertsize/_search.pyx":863
  *             if status < 0:
  *                 raise MemoryError()
  *             indices = np.empty((out.count, n_axes), dtype=np.intp)             # <<<<<<<<<<<<<<
@@ -27261,26 +27594,26 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
  *             index_view, score_view = indices, scores
 */
     __pyx_t_6 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 835, __pyx_L4_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 863, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_7);
-    __pyx_t_8 = __Pyx_PyObject_GetAttrStr(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_empty); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 835, __pyx_L4_error)
+    __pyx_t_8 = __Pyx_PyObject_GetAttrStr(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_empty); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 863, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_8);
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-    __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_out.count); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 835, __pyx_L4_error)
+    __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_out.count); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 863, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_7);
-    __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_n_axes); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 835, __pyx_L4_error)
+    __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_n_axes); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 863, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_9);
-    __pyx_t_10 = PyTuple_New(2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 835, __pyx_L4_error)
+    __pyx_t_10 = PyTuple_New(2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 863, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_10);
     __Pyx_GIVEREF(__pyx_t_7);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 0, __pyx_t_7) != (0)) __PYX_ERR(0, 835, __pyx_L4_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 0, __pyx_t_7) != (0)) __PYX_ERR(0, 863, __pyx_L4_error);
     __Pyx_GIVEREF(__pyx_t_9);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 1, __pyx_t_9) != (0)) __PYX_ERR(0, 835, __pyx_L4_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 1, __pyx_t_9) != (0)) __PYX_ERR(0, 863, __pyx_L4_error);
     __pyx_t_7 = 0;
     __pyx_t_9 = 0;
-    __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 835, __pyx_L4_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 863, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_9);
-    __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_intp); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 835, __pyx_L4_error)
+    __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_intp); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 863, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_7);
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
     #if CYTHON_VECTORCALL
@@ -27301,13 +27634,13 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
       PyObject *__pyx_callargs[3] = {__pyx_t_6, __pyx_t_10, __pyx_t_7};
       #if CYTHON_VECTORCALL
       __pyx_t_9 = __pyx_mstate_global->__pyx_tuple[4];
-      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 835, __pyx_L4_error)
+      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 863, __pyx_L4_error)
       __Pyx_INCREF(__pyx_t_9);
       #else
       {
         PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
         __pyx_t_9 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
-        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 835, __pyx_L4_error)
+        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 863, __pyx_L4_error)
         __Pyx_GOTREF(__pyx_t_9);
       }
       #endif
@@ -27319,13 +27652,13 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
       __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 835, __pyx_L4_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 863, __pyx_L4_error)
       __Pyx_GOTREF(__pyx_t_5);
     }
     __pyx_v_indices = __pyx_t_5;
     __pyx_t_5 = 0;
 
-    /* "bertsize/_search.pyx":836
+    /* "bertsize/_search.pyx":864
  *                 raise MemoryError()
  *             indices = np.empty((out.count, n_axes), dtype=np.intp)
  *             scores = np.empty((out.count, 2), dtype=np.int64)             # <<<<<<<<<<<<<<
@@ -27333,24 +27666,24 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
  *             for j in range(out.count):
 */
     __pyx_t_8 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 836, __pyx_L4_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 864, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_9);
-    __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_empty); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 836, __pyx_L4_error)
+    __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_empty); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 864, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_7);
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-    __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_out.count); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 836, __pyx_L4_error)
+    __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_out.count); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 864, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_9);
-    __pyx_t_10 = PyTuple_New(2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 836, __pyx_L4_error)
+    __pyx_t_10 = PyTuple_New(2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 864, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_10);
     __Pyx_GIVEREF(__pyx_t_9);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 0, __pyx_t_9) != (0)) __PYX_ERR(0, 836, __pyx_L4_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 0, __pyx_t_9) != (0)) __PYX_ERR(0, 864, __pyx_L4_error);
     __Pyx_INCREF(__pyx_mstate_global->__pyx_int_2);
     __Pyx_GIVEREF(__pyx_mstate_global->__pyx_int_2);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 1, __pyx_mstate_global->__pyx_int_2) != (0)) __PYX_ERR(0, 836, __pyx_L4_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_10, 1, __pyx_mstate_global->__pyx_int_2) != (0)) __PYX_ERR(0, 864, __pyx_L4_error);
     __pyx_t_9 = 0;
-    __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 836, __pyx_L4_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 864, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_9);
-    __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 836, __pyx_L4_error)
+    __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 864, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_6);
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
     #if CYTHON_VECTORCALL
@@ -27371,13 +27704,13 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
       PyObject *__pyx_callargs[3] = {__pyx_t_8, __pyx_t_10, __pyx_t_6};
       #if CYTHON_VECTORCALL
       __pyx_t_9 = __pyx_mstate_global->__pyx_tuple[4];
-      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 836, __pyx_L4_error)
+      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 864, __pyx_L4_error)
       __Pyx_INCREF(__pyx_t_9);
       #else
       {
         PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
         __pyx_t_9 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
-        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 836, __pyx_L4_error)
+        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 864, __pyx_L4_error)
         __Pyx_GOTREF(__pyx_t_9);
       }
       #endif
@@ -27389,21 +27722,21 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 836, __pyx_L4_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 864, __pyx_L4_error)
       __Pyx_GOTREF(__pyx_t_5);
     }
     __pyx_v_scores = __pyx_t_5;
     __pyx_t_5 = 0;
 
-    /* "bertsize/_search.pyx":837
+    /* "bertsize/_search.pyx":865
  *             indices = np.empty((out.count, n_axes), dtype=np.intp)
  *             scores = np.empty((out.count, 2), dtype=np.int64)
  *             index_view, score_view = indices, scores             # <<<<<<<<<<<<<<
  *             for j in range(out.count):
  *                 for a in range(n_axes):
 */
-    __pyx_t_12 = __Pyx_PyObject_to_MemoryviewSlice_d_dc_Py_ssize_t(__pyx_v_indices, PyBUF_WRITABLE); if (unlikely(!__pyx_t_12.memview)) __PYX_ERR(0, 837, __pyx_L4_error)
-    __pyx_t_13 = __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_int64_t(__pyx_v_scores, PyBUF_WRITABLE); if (unlikely(!__pyx_t_13.memview)) __PYX_ERR(0, 837, __pyx_L4_error)
+    __pyx_t_12 = __Pyx_PyObject_to_MemoryviewSlice_d_dc_Py_ssize_t(__pyx_v_indices, PyBUF_WRITABLE); if (unlikely(!__pyx_t_12.memview)) __PYX_ERR(0, 865, __pyx_L4_error)
+    __pyx_t_13 = __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_int64_t(__pyx_v_scores, PyBUF_WRITABLE); if (unlikely(!__pyx_t_13.memview)) __PYX_ERR(0, 865, __pyx_L4_error)
     __pyx_v_index_view = __pyx_t_12;
     __pyx_t_12.memview = NULL;
     __pyx_t_12.data = NULL;
@@ -27411,7 +27744,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
     __pyx_t_13.memview = NULL;
     __pyx_t_13.data = NULL;
 
-    /* "bertsize/_search.pyx":838
+    /* "bertsize/_search.pyx":866
  *             scores = np.empty((out.count, 2), dtype=np.int64)
  *             index_view, score_view = indices, scores
  *             for j in range(out.count):             # <<<<<<<<<<<<<<
@@ -27425,7 +27758,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
     for (__pyx_t_14 = 0; __pyx_t_14 < __pyx_t_2; __pyx_t_14+=1) {
       __pyx_v_j = __pyx_t_14;
 
-      /* "bertsize/_search.pyx":839
+      /* "bertsize/_search.pyx":867
  *             index_view, score_view = indices, scores
  *             for j in range(out.count):
  *                 for a in range(n_axes):             # <<<<<<<<<<<<<<
@@ -27439,7 +27772,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
       for (__pyx_t_17 = 0; __pyx_t_17 < __pyx_t_16; __pyx_t_17+=1) {
         __pyx_v_a = __pyx_t_17;
 
-        /* "bertsize/_search.pyx":840
+        /* "bertsize/_search.pyx":868
  *             for j in range(out.count):
  *                 for a in range(n_axes):
  *                     index_view[j, a] = out.points[j * n_axes + a]             # <<<<<<<<<<<<<<
@@ -27452,7 +27785,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
       }
 
 
-      /* "bertsize/_search.pyx":841
+      /* "bertsize/_search.pyx":869
  *                 for a in range(n_axes):
  *                     index_view[j, a] = out.points[j * n_axes + a]
  *                 score_view[j, 0], score_view[j, 1] = out.scores[2 * j], out.scores[2 * j + 1]             # <<<<<<<<<<<<<<
@@ -27474,25 +27807,25 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
     }
 
 
-    /* "bertsize/_search.pyx":842
+    /* "bertsize/_search.pyx":870
  *                     index_view[j, a] = out.points[j * n_axes + a]
  *                 score_view[j, 0], score_view[j, 1] = out.scores[2 * j], out.scores[2 * j + 1]
  *             return indices, scores, bool(out.overflow)             # <<<<<<<<<<<<<<
  *         finally:
  *             free(out.points)
 */
-    __pyx_t_5 = __Pyx_PyBool_FromLong((!(!(__pyx_v_out.overflow != 0)))); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 842, __pyx_L4_error)
+    __pyx_t_5 = __Pyx_PyBool_FromLong((!(!(__pyx_v_out.overflow != 0)))); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 870, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_5);
-    __pyx_t_7 = PyTuple_New(3); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 842, __pyx_L4_error)
+    __pyx_t_7 = PyTuple_New(3); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 870, __pyx_L4_error)
     __Pyx_GOTREF(__pyx_t_7);
     __Pyx_INCREF(__pyx_v_indices);
     __Pyx_GIVEREF(__pyx_v_indices);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_7, 0, __pyx_v_indices) != (0)) __PYX_ERR(0, 842, __pyx_L4_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_7, 0, __pyx_v_indices) != (0)) __PYX_ERR(0, 870, __pyx_L4_error);
     __Pyx_INCREF(__pyx_v_scores);
     __Pyx_GIVEREF(__pyx_v_scores);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_7, 1, __pyx_v_scores) != (0)) __PYX_ERR(0, 842, __pyx_L4_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_7, 1, __pyx_v_scores) != (0)) __PYX_ERR(0, 870, __pyx_L4_error);
     __Pyx_GIVEREF(__pyx_t_5);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_7, 2, __pyx_t_5) != (0)) __PYX_ERR(0, 842, __pyx_L4_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_7, 2, __pyx_t_5) != (0)) __PYX_ERR(0, 870, __pyx_L4_error);
     __pyx_t_5 = 0;
     {
       PyObject *__pyx_temp;
@@ -27506,7 +27839,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
     goto __pyx_L3_return;
   }
 
-  /* "bertsize/_search.pyx":844
+  /* "bertsize/_search.pyx":872
  *             return indices, scores, bool(out.overflow)
  *         finally:
  *             free(out.points)             # <<<<<<<<<<<<<<
@@ -27539,7 +27872,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
       {
         free(__pyx_v_out.points);
 
-        /* "bertsize/_search.pyx":845
+        /* "bertsize/_search.pyx":873
  *         finally:
  *             free(out.points)
  *             free(out.scores)             # <<<<<<<<<<<<<<
@@ -27564,7 +27897,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
       __pyx_t_29 = __pyx_r;
       __pyx_r = 0;
 
-      /* "bertsize/_search.pyx":844
+      /* "bertsize/_search.pyx":872
  *             return indices, scores, bool(out.overflow)
  *         finally:
  *             free(out.points)             # <<<<<<<<<<<<<<
@@ -27573,7 +27906,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
 */
       free(__pyx_v_out.points);
 
-      /* "bertsize/_search.pyx":845
+      /* "bertsize/_search.pyx":873
  *         finally:
  *             free(out.points)
  *             free(out.scores)             # <<<<<<<<<<<<<<
@@ -27587,7 +27920,7 @@ static PyObject *__pyx_pf_8bertsize_7_search_4Plan_4visit(struct __pyx_obj_8bert
     }
   }
 
-  /* "bertsize/_search.pyx":814
+  /* "bertsize/_search.pyx":842
  *         return total
  * 
  *     def visit(self, int mode, Py_ssize_t limit, Py_ssize_t k, Py_ssize_t shards, Py_ssize_t shard):             # <<<<<<<<<<<<<<
@@ -29211,14 +29544,14 @@ static int __Pyx_modinit_Exttype___pyx_obj_8bertsize_7_search_Plan(__pyx_mstatet
   __pyx_vtabptr_8bertsize_7_search_Plan = &__pyx_vtable_8bertsize_7_search_Plan;
   __pyx_vtable_8bertsize_7_search_Plan._whole_space_is_safe = (int (*)(struct __pyx_obj_8bertsize_7_search_Plan *))__pyx_f_8bertsize_7_search_4Plan__whole_space_is_safe;
   #if CYTHON_USE_TYPE_SPECS
-  __pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_8bertsize_7_search_Plan_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan)) __PYX_ERR(0, 716, __pyx_L1_error)
+  __pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_8bertsize_7_search_Plan_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan)) __PYX_ERR(0, 736, __pyx_L1_error)
   #else
   __pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan = &__pyx_type_8bertsize_7_search_Plan;
   #endif
   #if !CYTHON_COMPILING_IN_LIMITED_API
   #endif
   #if !CYTHON_USE_TYPE_SPECS
-  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan) < (0)) __PYX_ERR(0, 716, __pyx_L1_error)
+  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan) < (0)) __PYX_ERR(0, 736, __pyx_L1_error)
   #endif
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount((PyObject*)__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan);
@@ -29230,7 +29563,7 @@ static int __Pyx_modinit_Exttype___pyx_obj_8bertsize_7_search_Plan(__pyx_mstatet
   #endif
   #if CYTHON_UPDATE_DESCRIPTOR_DOC
   {
-    PyObject *wrapper = PyObject_GetAttrString((PyObject *)__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan, "__init__"); if (unlikely(!wrapper)) __PYX_ERR(0, 716, __pyx_L1_error)
+    PyObject *wrapper = PyObject_GetAttrString((PyObject *)__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan, "__init__"); if (unlikely(!wrapper)) __PYX_ERR(0, 736, __pyx_L1_error)
     if (Py_IS_TYPE(wrapper, &PyWrapperDescr_Type)) {
       __pyx_wrapperbase_8bertsize_7_search_4Plan___init__ = *((PyWrapperDescrObject *)wrapper)->d_base;
       __pyx_wrapperbase_8bertsize_7_search_4Plan___init__.doc = __pyx_doc_8bertsize_7_search_4Plan___init__;
@@ -29238,9 +29571,9 @@ static int __Pyx_modinit_Exttype___pyx_obj_8bertsize_7_search_Plan(__pyx_mstatet
     }
   }
   #endif
-  if (__Pyx_SetVtable(__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan, __pyx_vtabptr_8bertsize_7_search_Plan) < (0)) __PYX_ERR(0, 716, __pyx_L1_error)
-  if (PyObject_SetAttr(__pyx_m, __pyx_mstate_global->__pyx_n_u_Plan, (PyObject *) __pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan) < (0)) __PYX_ERR(0, 716, __pyx_L1_error)
-  if (__Pyx_setup_reduce((PyObject *) __pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan) < (0)) __PYX_ERR(0, 716, __pyx_L1_error)
+  if (__Pyx_SetVtable(__pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan, __pyx_vtabptr_8bertsize_7_search_Plan) < (0)) __PYX_ERR(0, 736, __pyx_L1_error)
+  if (PyObject_SetAttr(__pyx_m, __pyx_mstate_global->__pyx_n_u_Plan, (PyObject *) __pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan) < (0)) __PYX_ERR(0, 736, __pyx_L1_error)
+  if (__Pyx_setup_reduce((PyObject *) __pyx_mstate->__pyx_ptype_8bertsize_7_search_Plan) < (0)) __PYX_ERR(0, 736, __pyx_L1_error)
   __Pyx_RefNannyFinishContext();
   return 0;
   __pyx_L1_error:;
@@ -30256,34 +30589,34 @@ __Pyx_RefNannySetupContext("PyInit__search", 0);
   if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_np, __pyx_t_4) < (0)) __PYX_ERR(0, 23, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "bertsize/_search.pyx":804
+  /* "bertsize/_search.pyx":832
  *         return bs_block_is_safe(&self.walk.options, &self.walk.plan, &corner, self.walk.mask)
  * 
  *     def count(self, const Py_ssize_t[::1] outer, int threads):             # <<<<<<<<<<<<<<
  *         """Fits with the outermost axis at each of the indices `outer` (summed)."""
  *         cdef int64_t total = 0
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8bertsize_7_search_4Plan_3count, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Plan_count, NULL, __pyx_mstate_global->__pyx_n_u_bertsize__search, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 804, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8bertsize_7_search_4Plan_3count, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Plan_count, NULL, __pyx_mstate_global->__pyx_n_u_bertsize__search, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 832, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_8bertsize_7_search_Plan, __pyx_mstate_global->__pyx_n_u_count, __pyx_t_4) < (0)) __PYX_ERR(0, 804, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_8bertsize_7_search_Plan, __pyx_mstate_global->__pyx_n_u_count, __pyx_t_4) < (0)) __PYX_ERR(0, 832, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "bertsize/_search.pyx":814
+  /* "bertsize/_search.pyx":842
  *         return total
  * 
  *     def visit(self, int mode, Py_ssize_t limit, Py_ssize_t k, Py_ssize_t shards, Py_ssize_t shard):             # <<<<<<<<<<<<<<
  *         """Collect the fits (mode 0), the top k (1) or the Pareto front (2), over the
  *         outermost indices v with v % shards == shard.
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8bertsize_7_search_4Plan_5visit, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Plan_visit, NULL, __pyx_mstate_global->__pyx_n_u_bertsize__search, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 814, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8bertsize_7_search_4Plan_5visit, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Plan_visit, NULL, __pyx_mstate_global->__pyx_n_u_bertsize__search, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 842, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_8bertsize_7_search_Plan, __pyx_mstate_global->__pyx_n_u_visit, __pyx_t_4) < (0)) __PYX_ERR(0, 814, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_8bertsize_7_search_Plan, __pyx_mstate_global->__pyx_n_u_visit, __pyx_t_4) < (0)) __PYX_ERR(0, 842, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
   /* "(tree fragment)":1
@@ -30313,33 +30646,46 @@ __Pyx_RefNannySetupContext("PyInit__search", 0);
   if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_setstate_cython, __pyx_t_4) < (0)) __PYX_ERR(1, 3, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "bertsize/_search.pyx":848
+  /* "bertsize/_search.pyx":876
  * 
  * 
  * STEP_FLOPS_CODE = STEP_FLOPS             # <<<<<<<<<<<<<<
  * KIND_PLAIN, KIND_HEAD_DIM, KIND_FFN_RATIO = PLAIN, HEAD_DIM, FFN_RATIO
+ * 
 */
-  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_STEP_FLOPS); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 848, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_STEP_FLOPS); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 876, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_STEP_FLOPS_CODE, __pyx_t_4) < (0)) __PYX_ERR(0, 848, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_STEP_FLOPS_CODE, __pyx_t_4) < (0)) __PYX_ERR(0, 876, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "bertsize/_search.pyx":849
+  /* "bertsize/_search.pyx":877
  * 
  * STEP_FLOPS_CODE = STEP_FLOPS
  * KIND_PLAIN, KIND_HEAD_DIM, KIND_FFN_RATIO = PLAIN, HEAD_DIM, FFN_RATIO             # <<<<<<<<<<<<<<
+ * 
+ * LATENCY_CODE = LATENCY
 */
-  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_PLAIN); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 849, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_PLAIN); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 877, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  __pyx_t_5 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_HEAD_DIM); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 849, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_HEAD_DIM); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 877, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_9 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_FFN_RATIO); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 849, __pyx_L1_error)
+  __pyx_t_9 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_FFN_RATIO); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 877, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_9);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_KIND_PLAIN, __pyx_t_4) < (0)) __PYX_ERR(0, 849, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_KIND_PLAIN, __pyx_t_4) < (0)) __PYX_ERR(0, 877, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_KIND_HEAD_DIM, __pyx_t_5) < (0)) __PYX_ERR(0, 849, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_KIND_HEAD_DIM, __pyx_t_5) < (0)) __PYX_ERR(0, 877, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_KIND_FFN_RATIO, __pyx_t_9) < (0)) __PYX_ERR(0, 849, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_KIND_FFN_RATIO, __pyx_t_9) < (0)) __PYX_ERR(0, 877, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+
+  /* "bertsize/_search.pyx":879
+ * KIND_PLAIN, KIND_HEAD_DIM, KIND_FFN_RATIO = PLAIN, HEAD_DIM, FFN_RATIO
+ * 
+ * LATENCY_CODE = LATENCY             # <<<<<<<<<<<<<<
+*/
+  __pyx_t_9 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_8bertsize_7_search_LATENCY); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 879, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_9);
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_LATENCY_CODE, __pyx_t_9) < (0)) __PYX_ERR(0, 879, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
 
   /* "bertsize/_search.pyx":1
@@ -30393,7 +30739,7 @@ static int __Pyx_InitCachedBuiltins(__pyx_mstatetype *__pyx_mstate) {
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
-  __pyx_builtin_enumerate = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_enumerate); if (!__pyx_builtin_enumerate) __PYX_ERR(0, 759, __pyx_L1_error)
+  __pyx_builtin_enumerate = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_enumerate); if (!__pyx_builtin_enumerate) __PYX_ERR(0, 782, __pyx_L1_error)
   __pyx_builtin___import__ = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_import); if (!__pyx_builtin___import__) __PYX_ERR(1, 119, __pyx_L1_error)
   __pyx_builtin_Ellipsis = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_Ellipsis); if (!__pyx_builtin_Ellipsis) __PYX_ERR(1, 436, __pyx_L1_error)
   __pyx_builtin_id = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_id); if (!__pyx_builtin_id) __PYX_ERR(1, 662, __pyx_L1_error)
@@ -30458,27 +30804,27 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
   if (__Pyx_PyTuple_SET_ITEM(__pyx_mstate_global->__pyx_tuple[1], 0, __pyx_mstate_global->__pyx_slice[0]) != (0)) __PYX_ERR(1, 763, __pyx_L1_error);
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[1]);
 
-  /* "bertsize/_search.pyx":723
+  /* "bertsize/_search.pyx":743
  * 
  *     def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,
  *                  tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),             # <<<<<<<<<<<<<<
- *                  bint exhaustive=False, bint plane=False):
+ *                  bint exhaustive=False, bint plane=False, tuple device=None, double cap_latency=-1):
  *         """Args:
 */
   {
     PyObject* __pyx_temp[2] = {__pyx_mstate_global->__pyx_int_0, __pyx_mstate_global->__pyx_int_0};
-    __pyx_mstate_global->__pyx_tuple[2] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[2])) __PYX_ERR(0, 723, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[2] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[2])) __PYX_ERR(0, 743, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[2]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[2]);
   {
     PyObject* __pyx_temp[2] = {__pyx_mstate_global->__pyx_int_1, __pyx_mstate_global->__pyx_int_1};
-    __pyx_mstate_global->__pyx_tuple[3] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[3])) __PYX_ERR(0, 723, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[3] = __Pyx_PyTuple_FromArray(__pyx_temp, 2); if (unlikely(!__pyx_mstate_global->__pyx_tuple[3])) __PYX_ERR(0, 743, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[3]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[3]);
 
-  /* "bertsize/_search.pyx":835
+  /* "bertsize/_search.pyx":863
  *             if status < 0:
  *                 raise MemoryError()
  *             indices = np.empty((out.count, n_axes), dtype=np.intp)             # <<<<<<<<<<<<<<
@@ -30487,7 +30833,7 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
-    __pyx_mstate_global->__pyx_tuple[4] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[4])) __PYX_ERR(0, 835, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[4] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[4])) __PYX_ERR(0, 863, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[4]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[4]);
@@ -30551,38 +30897,38 @@ static int __Pyx_InitConstants(__pyx_mstatetype *__pyx_mstate) {
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
   {
-    const struct { const unsigned int length: 8; } str_length_index[] = {{6},{5},{8},{15},{1},{2},{15},{23},{25},{32},{20},{22},{1},{1},{37},{45},{22},{179},{8},{8},{15},{7},{6},{2},{9},{50},{61},{24},{30},{37},{5},{8},{14},{13},{10},{4},{22},{24},{10},{10},{15},{8},{15},{20},{12},{9},{17},{8},{8},{12},{10},{8},{10},{8},{7},{14},{11},{10},{19},{14},{12},{10},{17},{13},{12},{12},{19},{8},{13},{1},{3},{15},{18},{4},{4},{16},{1},{4},{18},{5},{9},{5},{15},{5},{6},{7},{9},{5},{10},{11},{5},{6},{7},{4},{2},{3},{5},{10},{7},{5},{4},{5},{8},{1},{1},{5},{4},{7},{4},{1},{6},{4},{4},{2},{10},{5},{3},{9},{3},{5},{4},{5},{5},{3},{8},{10},{6},{4},{10},{5},{5},{6},{4},{5},{6},{4},{4},{6},{7},{5},{6},{6},{6},{5},{8},{1}};
+    const struct { const unsigned int length: 8; } str_length_index[] = {{6},{5},{8},{15},{1},{2},{15},{23},{25},{32},{20},{22},{1},{1},{37},{45},{22},{179},{8},{8},{15},{7},{6},{2},{9},{50},{61},{24},{30},{37},{5},{8},{14},{13},{10},{12},{4},{22},{24},{10},{10},{15},{8},{15},{20},{12},{9},{17},{8},{8},{12},{10},{8},{10},{8},{7},{14},{11},{10},{19},{14},{12},{10},{17},{13},{12},{12},{19},{8},{13},{1},{3},{15},{18},{4},{4},{16},{1},{11},{4},{18},{5},{6},{9},{5},{15},{5},{6},{7},{9},{5},{10},{11},{5},{6},{7},{4},{2},{3},{5},{10},{7},{5},{4},{5},{8},{1},{1},{5},{4},{7},{4},{1},{6},{4},{4},{2},{10},{5},{3},{9},{3},{5},{4},{5},{5},{3},{8},{10},{6},{4},{10},{5},{5},{6},{4},{5},{6},{4},{4},{6},{7},{5},{6},{6},{6},{5},{8},{1}};
     const struct { const unsigned int length: 9; } bytes_length_index[] = {{1},{9},{61},{289}};
     #ifndef CYTHON_COMPRESS_STRINGS
       #define CYTHON_COMPRESS_STRINGS 90
     #endif
-    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1262 bytes) */
-static const char cstring[] = "x\332}T\315s\0237\024\047\245\320\320\206&\341\243C\333i\253\3202\241-\2302M\013t\030:n\354\014\236Bbb>\007f4\262\366\331\026\331\225\326\222\326\2619q\314q\217{\334\343\036}\3141G\216>\356\221?\201?\241O\273v\240\320\351\332\253}\222\336\347\357}\020f\311/C\302\206`\210j?\007no]\264\032\200t4\353\006 \355\217\225?\310\315\273\020(=z(`\227\250\016\271\311\225\264\242\033\251\310\020&=\342\t\355\344\336?\026rva\254\026\036x\3570\023\245\377\367\376\337g\207\234\267\376\\gR*K\2301\242+\211UD\003\363.+\351\217HP89@\047\033r\300|\341\221@yp\211\3000DYT\265\312W\235\335\325\216\322V3\271z\211tQ\325\214\331\364X\010h\n\261\020\206l*\013\304\366\020\235\365\221\355)I\360\314\003_\264A3\013h\315\371\207Z\265c\222\244Yo^^\273\276Vx\253\301\301h\210\211\332\334GG\035\262\035\322\216\204oQ\273\035\205`*\244\321!#\025\021\t\350\027F\021\"\337\273\002\266\007\222\030\260\216 \253E\314\314\n%)\212\013\331]\235\302$\006\340\2447\230o\240\302<\217\"\037\240\317\2012\226p\345\373\216GISam\356\t\303\332>\200tk\227\013SR\236T\030X\207E\276%\224j\360\"\016\224\022/*4K%/c\240\003\301|\274\345B\nK\251\001\277S\331e\376\016\341e6\332\200\306\344\000\264-\243a\244Y\202VV\024A\300I(\370\216\217\256\033\315\257 \210\326\210\027p\005U1\315{\225p4\214\no\ni\337W\034A&Lk6\"\036\263\254\362\037\267e\276\034\340e\251\230J\265\265\336h\324}_\204F\230\277\033\2335\272\261\261I\267\253\367\033[\305\356v\275Z\243\265\306\335b\323\274Sml6}&\335[9\214\234\027\216S:=\305\024\030D\376\275s\256\"i\013j \214\260\255\373\365&\335\270\263\325l\321\365\255Z\275\005\375\010$\007\327.\225\267\235\203\262\243!\2765,\033\272\tC\273\r\035J\247\251E\310\021^\227\374\267D\027\254\260\020\270\003\317\311\340\323\211$w\337\356\314-|D\020b=;*`B\026_\345E~q\047YP~\235yJ\021f\312{\300wL\024\224\273\251\026G\272\302,\251H\026\311\002Z\2273\276\201u\370;\035\375\210\3713\265\263j\371\000\275\303\003\030\272\r\242x\350\212y\307\365\017\320\245\324\202q\261\010C\271\322*\302\216\001\206\305;\313:mG\235\016\266\240\031I.T""\345\220\307\270\001\326f\006f\245U\231\226\026\347,4\034\013\017(\202\203m\317\241\315\370N\221\301i\017)\351\271\330\213\305\031.\213\026\202\320\2160\2158B\312U\003\242Qt?h\2554\014{,2\256\003;b\010\036-\206H\307g]\203\325\0360;\0352=\034O\002\177C\234aP.\324\215(7\3228\030!\355\357k\270\204.\323\246\\^\300s\354\224@\330\200\231\035\034j\216\335M2)\251\213\322\001\211\302\201\014]v|\326\006\337 \025\216\320\357\322u\364\tQ\301?\350\020c\r\231\320&\304j\205P\205\032\272\302\340\205A\350\240\360\244\240\214\353iL\307t\022\024\275\205\213\366\312\3059\205\231\322E\272\"\203\nBc\025\276:\342\326\366\334\014\306\275e>\226\016Z\214BlZ@D\"0E\207\354*\275\343+\346\r\267^\316\345\037\177\272\367s|\357e\365\365\3747\311\275|\376\273$J7\262\225\354\352\233\343GN\236\213\373\223s\365I\375\361\3441\233\260v\276p6~\226.\247+\351Z\272\233\301\370\352\270\232\317/\356\365_V\337\234:r\342bj\263\337\306so\346\217\234X\334c{\375\370X\334J\346\362\371\317q\023\305\353\361n\302\362\371\317\366\256\305\337\307\217\223Vz,}\230]\033\257\344\363\047\362\345S\371\322\227\311\327i5\275\227z\331\352xy|a\034\355\327\016\216\036\\\177u5_X\334\333\215\333\250ii9_\370\002\251\343I;=\232^\317n\2147\366\317\357W\235W\333\361 \331NLz1\373!\353\214\377\032\263|\341\\r2}\222!\261\204\216<HV\222_\321\376\322\231\270\236\234MX\322\317\317|\213\037\223^HMa\361<Ju\367\267\367\373\371\322W\005\263\227\376\224U\263\326\370\330\270\265\377\311~\377\340\243\203\363\007\265WG_]\233l\267&\255\007\223\007\217&\217\236L\236<\235<}\226/\234\216o$\267\323Z6\227\235\316\252\257\321\344\\|:\256\3463\342\037{&\022\027";
-    PyObject *data = __Pyx_DecompressString(cstring, 1262, 1);
+    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1284 bytes) */
+static const char cstring[] = "x\332}T\315s\0237\024\047\245\320\320\206\222\360\321\241\355\264Uh\231\320\026L\231\246\005:\014\0357v\006O!11_\031\230\321\310\332g[dWZKZ\307\346\3041\307=\356q\217{\3641\307\0349\372\270G\376\004\376\204>\355\332\201B\247k\257\366Iz\357\351\247\337\373 \314\222_\206\204\r\301\020\325~\016\334\336\276d5\000\351h\326\r@\332\037+\177\220[\367 Pz\364H\300.Q\035r\213+iE7R\221!Lz\304\023\332\331\275\277,\344l\303X-<\360\336Q&J\377\357\376\277\327\0165o\377\271\306\244T\2260cDW\022\253\210\006\346]Q\322\037\221\240\0009@\220\r9`\276\360H\240<\270L`\030\242-\272Z\341+\356\334\225\216\322V3\271r\231t\321\325L\331\364X\010x\024r!\014\331P\026\210\355!;k#\333S\222\340\232\007\276h\203f\026\3604\207\017\275j\247$I\263\336\274\262zc\265@\253\301\321h\210\211\332\334G\240\216\331\016iG\302\267\350\335\216B0\025\322\350\220\221\212\210\004\304\205\267\010Q\357]\003\333\003I\014X\047\220\225\342\316\314\n%)\232\013\331]\231\322$\006\340\254\327\231o\240\302<\217\242\036 \346@\031K\270\362}\247\243\244\251\2606\367\204am\037@\272\261\313\205)%O*\274X\207E\276%\224j\360\"\016\224\022/*<K%\257\340E\007\202\371\270\313\205\024\226R\003~\247\262\313\374\035\302\313h\264\001\017\223\003\320\266\274\r#\315\222\2642\243\010\022NB\301w|\204n4\277\212$Z#^\300Ut\3054\357U\302\3210*\320\024\326\276\2578\222L\230\326lD<fY\345?v\313x9\302\313T1\225jk\255\321\250\373\276\010\2150\17776jt}}\203nU\03746\213\331\235z\265Fk\215{\305\244y\267\332\330\270[}P\337X\333\246k\233\265z\323g\322\275\225C\026xq\tJ\247\253\030\016\203Qxo\235\253H\332B\032\010#l\353A\275I\327\357n6[\205\323\026\364#\220\034\\\351T\336V\021\332\216\206\370\3260\205\350\006\014\355\026t(\235\206\031\351G\252]\"\274\025\272`\205\205\300-x\316\006\237N$\271\373vg\260\360\021A\210\271\355\244\200\tY|\225\027\371\305\236dA\371u\307S\212\224S\336\003\276c\242\240\234M\2758\321%i)E\262\010\034\320\272\234\351\r\254\213\205\363\321\217\230?s;\313\234\017\330;\\\200\241\233 \213\207P\314;\320?`\227R\013\306\335E\030\312\225V\021V\0170""L\344Y\006\320v\324\351`9\232\221\344BU\016u\214kfmf`\226f\225i\232q\316B\352\243\245\344#\024\r\307|\004\212<a7\340\320f|\247\010\246\007\003\301aZ`Jz\216\214bpH\312\214\206 \264#t\203\375\245\0345 =Ek\000\255\225\206a\217E\306\225gG\014\301\243E\207\351\370\254k\260\024\002f\247\035\250\207\275K\340o\210\r\016\312\201\272\376\345\372\035\007#\244\375}\025\207\320\205\336\224\303\013x\216e\024\010\0330\263\203\035\317\251\2736\047%u\327v\314\242q C\027.\237\265\3017(\205#\304]BGLH\023\376A\207x\343\220\tmBL_\010U\250\241+\014n\030\344\022\n$\205d\\\301c|\246m\242(<\034\264W\016\016\024\206N\027\361\213\014:\010\215U\370\352\210[\333s\r\032\347\226\371\230Kxb\024bE\0032\022\201)JfW\351\035_1o\270\371r.\377\370\323\275\237\343\373/\253\257\347\277I\356\347\363\337%Q\272\236-g\327\336\034?r\362|\334\237\234\257O\352O&O\330\204\265\363\205s\361\263t)]NW\323\335\014\306\327\306\325|\376\324^\377e\365\315\351#\047.\2456\373m<\367f\376\310\211S{l\257\037\037\213[\311\\>\3779N\242x-\336MX>\377\331\336\365\370\373\370I\322J\217\245\217\262\353\343\345|\376D\276t:_\3742\371:\255\246\367S/[\031/\215/\216\243\375\332\301\321\203\033\257\256\345\013\247\366v\3436zZ\\\312\027\276@\351x\322N\217\2467\262\233\343\365\375\013\373U\207j+\036$[\211I/e?d\235\361_c\226/\234ON\246\333\031\n\213\010\344a\262\234\374\212\347/\236\215\353\311\271\204%\375\374\354\267\3701\351\305\324\024\047^@\253\356\376\326~?_\374\252P\366\322\237\262j\326\032\037\033\267\366?\331\357\037|tp\341\240\366\352\350\253\353\223\255\326\244\365p\362\360\361\344\361\366d\373\351\344\351\263|\341L|3\271\223\326\262\271\354LV}\215G\316\305g\342j>\023\376\0015\221\034\224";
+    PyObject *data = __Pyx_DecompressString(cstring, 1284, 1);
     #define __Pyx_DecompressString_LZSS_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (1658 bytes) */
-static const char cstring[] = "\377 at 0x a\377xes obje\377ct>(tree\377 fragmen\377t).: <Me\377moryView\377 of <con\377tiguous \177and dir4\001\366\007\rin\021\005stri\367ded\"\010 or \346\004\031><(\tA\006>?C\377annot as\377sign to \377read-onl\327y m\240\002v\242\000In\377valid mo\177de, exp\324\000\356|\000\047c\047t\001\047fo\377rtran\047, \371gH\000%\005shape\374\222\000\211 is Not\357e th\233 Cyt\357hon \021\000del\177iberatek\000\336\320\001cter!\001n \177PEP-484\212\"\373re\303!s sub\363cl\246\000\326!f bu\357ilti\260\000ype\377s. If yoOu ne\224 \303\000p\316\000\376%\tthen se\335t\200\000e \047\357\002at\377ion_typi\267ng\047\355$iv\242\000o\377 False.a\327dd_\231 e\317@mo\177st coll\315@\3763\000s.abcdi\177sableen\002\001\357gcis\004\003dno\377 default\377 __reduc\277e__ duU\002n\367on-\272@vial\376\033\000cinit__\377self.wal\267k c\210Cbej\000n\357vert\310\003a P\364\257#\314c \356  pic{kl\270\000src/\302 \277tsize/H\000a\377rch.pyxu|\223\002\316Aalloc\342 \377 array d\017ata.\013\020\252C\374a\331c\377s.ASCIIE\377llipsisK\377IND_FFN_\337RATIO\t\002HE\277AD_DIM\026\002P\377LAINPlanj\000\001.\361\006c\351B__\017\004\326\200@st\356@_\013\nco\367unt3\002visi\377tSTEP_FL\377OPS_CODE\377Sequence\362\253\205\001.\260\205\007Q\000yx_P\377yDict_Ne\177xtRef__\324D\266\360 __\251b__\001\005g\277etitem\r\001d<0\001\027\000func\035\001\030\000|\221\003+\000impor\223@\277__main;\001m\357odulM\002nam\346\002\003ewT\001\344 _ch\037ecksuT\000\n\001?\004\260\025\001\327`\366@\037\001un\250Be7_En \005vt\270a\230\001\017qualO\005\246e\255.\300f{ex\314\001set_\203\005\370\311&\346\000\315.__tes\376\310\001is_coro\377utineaab\375c\214e_buffe\377rasyncio\365.\033\006s\275\210\001base\372\323e.\324dccaps\355c\366`e_\232 tra?ceback\275B\262\210\003Oiond\370\001\000\002_v\000\276\201\211\003empty\304@o\233de\000\003re\213 \371\206\002e\377rrorexha\377ustivefi\357xed_\355\207\002fla\377gsformat\376\336\207\004headidi\277dxinde\000\002x\371_\237\210\001\231\211\001cesin\227t64\002\000p\346A\310`e\375m\224\205""\001jklimi\377tmaskmem\234\316\210\001\306\210\001nn_\243\212\001\320An\337dimnp\232Ala\357bels\245@pyo;bj\274\212\003ive\267 \272 \367erp\351\000pair\377splanepo\377pregisteKrs\334 e\205\002\005\002s\320\206\001\347set\203\207\004\207\211\002sha\353rd\000\002s\251\206\001sta\333rt\211\205\001us>\000ps\373to\001\000ructt9h\200\212\001\r\000tal\270`\333 \177updatev\014\000\373es\235\205\002workl\377oadxO\200\001\330\377\004\n\210+\220Q\200A\377\340\010\035\230Q\330\010\037\377\230u\240F\250!\2501\377\360\006\000\r\030\220q\320\377\030E\320EX\320Xa\377\320ab\330\014\025\220\\\377\240\021\240!\2404\240w\377\250e\2601\260A\330\010\377\017\210q\200A\360\022\000\377\t(\240t\2505\260\001\377\360\010\000\t\017\210a\210\377q\220\005\220S\230\001\330\373\010\016\n\000u\220C\220w\377\230a\330\010\013\2107\220\377#\220X\230S\240\005\240\377V\2507\260!\330\010\t\377\330\021\022\330\020\031\230\033\377\240A\240Q\240d\250\047\377\260\021\260%\260u\270D\377\300\003\3008\3101\330\014\337\017\210w\220bG\000\020\021\367\330\014\026\007\000\006\230b\240\377\003\2408\2509\260F\270\367\"\270A\222\001R\220v\230\377R\230s\240(\250$\250\377f\260B\260a\330\014\030_\230\r\240Y\250\006\000\020\206\000\337U\230!\2303}\000\020\024\377\220E\230\025\230a\230q\367\330\024\036\004\000s\240%\240\365sm\002\"3\000g\270R\270\357q\330\020\032(\002d\240*\377\250A\250S\260\005\260S\377\270\007\270q\300\002\300\"\377\300D\310\003\3107\320R\377S\320SU\320UW\320\377WY\320Y[\320[\\\377\330\014\023\2209\230H\240\377D\250\001\250\023\250A\340\177\014\020\220\001\220\023\220\227\000\000\002\004";
-    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 1658, 2007);
+    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (1684 bytes) */
+static const char cstring[] = "\377 at 0x a\377xes obje\377ct>(tree\377 fragmen\377t).: <Me\377moryView\377 of <con\377tiguous \177and dir4\001\366\007\rin\021\005stri\367ded\"\010 or \346\004\031><(\tA\006>?C\377annot as\377sign to \377read-onl\327y m\240\002v\242\000In\377valid mo\177de, exp\324\000\356|\000\047c\047t\001\047fo\377rtran\047, \371gH\000%\005shape\374\222\000\211 is Not\357e th\233 Cyt\357hon \021\000del\177iberatek\000\336\320\001cter!\001n \177PEP-484\212\"\373re\303!s sub\363cl\246\000\326!f bu\357ilti\260\000ype\377s. If yoOu ne\224 \303\000p\316\000\376%\tthen se\335t\200\000e \047\357\002at\377ion_typi\267ng\047\355$iv\242\000o\377 False.a\327dd_\231 e\317@mo\177st coll\315@\3763\000s.abcdi\177sableen\002\001\357gcis\004\003dno\377 default\377 __reduc\277e__ duU\002n\367on-\272@vial\376\033\000cinit__\377self.wal\267k c\210Cbej\000n\357vert\310\003a P\364\257#\314c \356  pic{kl\270\000src/\302 \277tsize/H\000a\377rch.pyxu|\223\002\316Aalloc\342 \377 array d\017ata.\013\020\252C\374a\331c\377s.ASCIIE\377llipsisK\377IND_FFN_\337RATIO\t\002HE\277AD_DIM\026\002P\377LAINLATE\377NCY_CODE\257Plan\000\001.\375\006cf\365B__\017\004\214@st\372@}_\013\ncount3\002\377visitSTE\177P_FLOPSP\002\377Sequence\362\267\205\001.\274\205\007Q\000yx_P\377yDict_Ne\177xtRef__\340D\266\374 __\265b__\001\005g\277etitem\r\001d<0\001\027\000func\035\001\030\000|\221\003+\000impor\237@\277__main;\001m\357odulM\002nam\346\002\003ewT\001\360 _ch\037ecksuT\000\n\001?\004\260\025\001\343`\202`\037\001un\264Be7_En \005vt\304a\230\001\017qualO\005\262e\255.\314f{ex\314\001set_\203\005\370\311&\346\000\315.__tes\376\310\001is_coro\377utineaab\375c\230e_buffe\377rasyncio\365.\033\006s\311\210\001base\372\337e.\340dccap_\327lat\216@y\010\000sc\365lO\000_\245 trac\337eback\310Bde\357vice\317\210\003ion\311d\211!\000\002_\207\000\236\211\003emwpty\325@ode\000\003\363re\234 \226\207\002erro\377rexhaust\377ivefixed\375_\212\210\002flagsf\337ormat\373\207\004he\377adididxi7nde\000\002x_\274\210\001\266\211\001\377ces""int64\262\002\000p\367A\331`em\261\205\001j\377klimitma\237skmem\353\210\001\343\210\001n\363n_\300\212\001\341Andim\373np\253Alabel}s\266@pyobj\331\212\003\347ive\310 \313 erp\376\357\000pairspl\377anepopre\177gisters\355 \351e\205\002\005\002s\355\206\001set|\240\207\004\244\211\002shard\000\002}s\306\206\001start\232\205\001{us>\000psto\001\000?ructth\235\212\001\r\000\347tal\311`\341 updoatev\014\000es\256\205\002\377workload\377xO\200\001\330\004\n\210\377+\220Q\200A\340\010\035\377\230Q\330\010\037\230u\240\377F\250!\2501\360\006\000\377\r\030\220q\320\030E\320\377EX\320Xa\320ab\377\330\014\025\220\\\240\021\240\377!\2404\240w\250e\260\3771\260A\330\010\017\210q\377\200A\360\022\000\t(\240\377t\2505\260\001\360\010\000\377\t\017\210a\210q\220\005\177\220S\230\001\330\010\016\n\000\377u\220C\220w\230a\330\377\010\013\2107\220#\220X\377\230S\240\005\240V\2507\377\260!\330\010\t\330\021\022\377\330\020\031\230\033\240A\240\377Q\240d\250\047\260\021\260\377%\260u\270D\300\003\300\3778\3101\330\014\017\210w\373\220bG\000\020\021\330\014\026\376\007\000\006\230b\240\003\2408\377\2509\260F\270\"\270A\376\222\001R\220v\230R\230s\377\240(\250$\250f\260B\377\260a\330\014\030\230\r\240\353Y\250\006\000\020\206\000U\230!\373\2303}\000\020\024\220E\230\377\025\230a\230q\330\024\036\276\004\000s\240%\240sm\002\"\3763\000g\270R\270q\330\020\375\032(\002d\240*\250A\250\377S\260\005\260S\270\007\270\377q\300\002\300\"\300D\310\377\003\3107\320RS\320S\377U\320UW\320WY\320\377Y[\320[\\\330\014\023\377\2209\230H\240D\250\001\377\250\023\250A\340\014\020\220\017\001\220\023\220\227\000\002\004";
+    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 1684, 2036);
     #define __Pyx_DecompressString_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #else /* compression: none (2007 bytes) */
-static const char bytes[] = " at 0x axes object>(tree fragment).: <MemoryView of <contiguous and direct><contiguous and indirect><strided and direct or indirect><strided and direct><strided and indirect>>?Cannot assign to read-only memoryviewInvalid mode, expected \047c\047 or \047fortran\047, got Invalid shape in axis Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_noteat most collections.abcdisableenablegcisenabledno default __reduce__ due to non-trivial __cinit__self.walk cannot be converted to a Python object for picklingsrc/bertsize/_search.pyxunable to allocate array data.unable to allocate shape and strides.ASCIIEllipsisKIND_FFN_RATIOKIND_HEAD_DIMKIND_PLAINPlanPlan.__reduce_cython__Plan.__setstate_cython__Plan.countPlan.visitSTEP_FLOPS_CODESequenceView.MemoryView__Pyx_PyDict_NextRef__annotate____class____class_getitem____dict____func____getstate____import____main____module____name____new____pyx_checksum__pyx_state__pyx_type__pyx_unpickle_Enum__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___is_coroutineaabcallocate_bufferasyncio.coroutinesaxesbasebertsize._searchccapscline_in_tracebackcountdirectiondtypedtype_is_objectemptyencodeencoderenumerateerrorexhaustivefixed_validflagsformatfortranheadididxindexindex_viewindicesint64intpitemsitemsizejklimitmaskmemviewmodenn_axesnamendimnpnum_labelsnumpyobjobjectiveoutouterpackpairsplanepopregisterscore_viewscoresselfsetdefaultshapeshardshardssizestartstatusstepstopstructthreadstotalunpackupdatevaluesvisitworkloadxO\200\001\330\004\n\210+\220Q\200A\340\010\035\230Q\330\010\037\230u\240F\250!\2501\360\006\000\r\030\220q\320\030E\320EX\320Xa\320ab\330\014\025\220\\\240\021\240!\2404\240w\250e\2601\260A\330\010\017\210q\200A\360\022\000\t(\240t\2505\260\001\360\010\000\t\017\210a\210q\220\005\220S\230\001\330\010\016\210a\210u\220C\220w\230a\330""\010\013\2107\220#\220X\230S\240\005\240V\2507\260!\330\010\t\330\021\022\330\020\031\230\033\240A\240Q\240d\250\047\260\021\260%\260u\270D\300\003\3008\3101\330\014\017\210w\220b\230\001\330\020\021\330\014\026\220b\230\006\230b\240\003\2408\2509\260F\270\"\270A\330\014\025\220R\220v\230R\230s\240(\250$\250f\260B\260a\330\014\030\230\r\240Y\250a\330\014\020\220\005\220U\230!\2303\230a\330\020\024\220E\230\025\230a\230q\330\024\036\230a\230s\240%\240s\250\047\260\021\260\"\260B\260g\270R\270q\330\020\032\230!\2303\230d\240*\250A\250S\260\005\260S\270\007\270q\300\002\300\"\300D\310\003\3107\320RS\320SU\320UW\320WY\320Y[\320[\\\330\014\023\2209\230H\240D\250\001\250\023\250A\340\014\020\220\001\220\023\220A\330\014\020\220\001\220\023\220A";
+    #else /* compression: none (2036 bytes) */
+static const char bytes[] = " at 0x axes object>(tree fragment).: <MemoryView of <contiguous and direct><contiguous and indirect><strided and direct or indirect><strided and direct><strided and indirect>>?Cannot assign to read-only memoryviewInvalid mode, expected \047c\047 or \047fortran\047, got Invalid shape in axis Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_noteat most collections.abcdisableenablegcisenabledno default __reduce__ due to non-trivial __cinit__self.walk cannot be converted to a Python object for picklingsrc/bertsize/_search.pyxunable to allocate array data.unable to allocate shape and strides.ASCIIEllipsisKIND_FFN_RATIOKIND_HEAD_DIMKIND_PLAINLATENCY_CODEPlanPlan.__reduce_cython__Plan.__setstate_cython__Plan.countPlan.visitSTEP_FLOPS_CODESequenceView.MemoryView__Pyx_PyDict_NextRef__annotate____class____class_getitem____dict____func____getstate____import____main____module____name____new____pyx_checksum__pyx_state__pyx_type__pyx_unpickle_Enum__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___is_coroutineaabcallocate_bufferasyncio.coroutinesaxesbasebertsize._searchccap_latencycapscline_in_tracebackcountdevicedirectiondtypedtype_is_objectemptyencodeencoderenumerateerrorexhaustivefixed_validflagsformatfortranheadididxindexindex_viewindicesint64intpitemsitemsizejklimitmaskmemviewmodenn_axesnamendimnpnum_labelsnumpyobjobjectiveoutouterpackpairsplanepopregisterscore_viewscoresselfsetdefaultshapeshardshardssizestartstatusstepstopstructthreadstotalunpackupdatevaluesvisitworkloadxO\200\001\330\004\n\210+\220Q\200A\340\010\035\230Q\330\010\037\230u\240F\250!\2501\360\006\000\r\030\220q\320\030E\320EX\320Xa\320ab\330\014\025\220\\\240\021\240!\2404\240w\250e\2601\260A\330\010\017\210q\200A\360\022\000\t(\240t\2505\260\001\360\010\000\t\017\210a\210q\220\005\220S\230\001\330\010\016""\210a\210u\220C\220w\230a\330\010\013\2107\220#\220X\230S\240\005\240V\2507\260!\330\010\t\330\021\022\330\020\031\230\033\240A\240Q\240d\250\047\260\021\260%\260u\270D\300\003\3008\3101\330\014\017\210w\220b\230\001\330\020\021\330\014\026\220b\230\006\230b\240\003\2408\2509\260F\270\"\270A\330\014\025\220R\220v\230R\230s\240(\250$\250f\260B\260a\330\014\030\230\r\240Y\250a\330\014\020\220\005\220U\230!\2303\230a\330\020\024\220E\230\025\230a\230q\330\024\036\230a\230s\240%\240s\250\047\260\021\260\"\260B\260g\270R\270q\330\020\032\230!\2303\230d\240*\250A\250S\260\005\260S\270\007\270q\300\002\300\"\300D\310\003\3107\320RS\320SU\320UW\320WY\320Y[\320[\\\330\014\023\2209\230H\240D\250\001\250\023\250A\340\014\020\220\001\220\023\220A\330\014\020\220\001\220\023\220A";
     PyObject *data = NULL;
     #define __Pyx_DecompressString_UNUSED
     #define __Pyx_DecompressString_LZSS_UNUSED
     #endif
     PyObject **stringtab = __pyx_mstate->__pyx_string_tab;
     Py_ssize_t pos = 0;
-    for (int i = 0; i < 146; i++) {
+    for (int i = 0; i < 149; i++) {
       Py_ssize_t bytes_length = str_length_index[i].length;
       PyObject *string = PyUnicode_DecodeUTF8(bytes + pos, bytes_length, NULL);
       if (likely(string) && i >= 30) PyUnicode_InternInPlace(&string);
@@ -30593,8 +30939,8 @@ static const char bytes[] = " at 0x axes object>(tree fragment).: <MemoryView of
       stringtab[i] = string;
       pos += bytes_length;
     }
-    for (int i = 146; i < 150; i++) {
-      Py_ssize_t bytes_length = bytes_length_index[i-146].length;
+    for (int i = 149; i < 153; i++) {
+      Py_ssize_t bytes_length = bytes_length_index[i-149].length;
       PyObject *string = PyBytes_FromStringAndSize(bytes + pos, bytes_length);
       stringtab[i] = string;
       pos += bytes_length;
@@ -30604,14 +30950,14 @@ static const char bytes[] = " at 0x axes object>(tree fragment).: <MemoryView of
       }
     }
     Py_XDECREF(data);
-    for (Py_ssize_t i = 0; i < 150; i++) {
+    for (Py_ssize_t i = 0; i < 153; i++) {
       if (unlikely(PyObject_Hash(stringtab[i]) == -1)) {
         __PYX_ERR(0, 1, __pyx_L1_error)
       }
     }
     #if CYTHON_IMMORTAL_CONSTANTS
     {
-      PyObject **table = stringtab + 146;
+      PyObject **table = stringtab + 149;
       for (Py_ssize_t i=0; i<4; ++i) {
         #if PY_VERSION_HEX >= 0x030F0000
         PyUnstable_SetImmortal(table[i]);
@@ -30699,12 +31045,12 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
   PyObject* tuple_dedup_map = PyDict_New();
   if (unlikely(!tuple_dedup_map)) return -1;
   {
-    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 6, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 804};
+    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 6, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 832};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_outer, __pyx_mstate->__pyx_n_u_threads, __pyx_mstate->__pyx_n_u_total, __pyx_mstate->__pyx_n_u_j, __pyx_mstate->__pyx_n_u_n};
     __pyx_mstate_global->__pyx_codeobj_tab[0] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_bertsize__search_pyx, __pyx_mstate->__pyx_n_u_count, __pyx_mstate->__pyx_kp_b_iso88591_A_Q_uF_1_q_EEXXaab_4we1A_q, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[0])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {6, 0, 0, 16, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 814};
+    const __Pyx_PyCode_New_function_description descr = {6, 0, 0, 16, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 842};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_mode, __pyx_mstate->__pyx_n_u_limit, __pyx_mstate->__pyx_n_u_k, __pyx_mstate->__pyx_n_u_shards, __pyx_mstate->__pyx_n_u_shard, __pyx_mstate->__pyx_n_u_out, __pyx_mstate->__pyx_n_u_idx, __pyx_mstate->__pyx_n_u_j, __pyx_mstate->__pyx_n_u_a, __pyx_mstate->__pyx_n_u_n_axes, __pyx_mstate->__pyx_n_u_index_view, __pyx_mstate->__pyx_n_u_score_view, __pyx_mstate->__pyx_n_u_status, __pyx_mstate->__pyx_n_u_indices, __pyx_mstate->__pyx_n_u_scores};
     __pyx_mstate_global->__pyx_codeobj_tab[1] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_bertsize__search_pyx, __pyx_mstate->__pyx_n_u_visit, __pyx_mstate->__pyx_kp_b_iso88591_A_t5_aq_S_auCwa_7_XS_V7_AQd_uD_8, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[1])) goto bad;
   }

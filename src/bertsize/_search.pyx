@@ -23,8 +23,8 @@ from libc.string cimport memcpy, memset
 import numpy as np
 
 from bertsize._kernel cimport (
-    BS_N_FIELDS, BS_N_METRICS, bs_block_is_safe, bs_evaluate, bs_evaluate_unchecked, bs_options, bs_plan,
-    bs_plan_of, bs_row,
+    BS_N_FIELDS, BS_N_METRICS, bs_block_is_safe, bs_device, bs_evaluate, bs_evaluate_unchecked, bs_options,
+    bs_plan, bs_plan_of, bs_row, bs_row_latency,
 )
 
 cdef extern from "bs_types.h" nogil:
@@ -41,6 +41,10 @@ cdef extern from "bs_types.h" nogil:
         BS_MAX_POSITIONS
 
 cdef enum:
+    N_SLOTS = BS_N_METRICS + 2     # the metrics, the latency in femtoseconds, over its cap
+    LATENCY_SLOT = BS_N_METRICS
+    SLOW_SLOT = BS_N_METRICS + 1
+    LATENCY = 101    # objective: roofline latency
     MAX_AXES = 16
     PLAIN = 0       # the axis sets a row field
     HEAD_DIM = 1    # heads = hidden / head_dim
@@ -63,6 +67,10 @@ ctypedef struct Walk:
     unsigned mask                    # metrics a point needs
     int64_t cap_memory, cap_params, cap_flops, min_params
     int training
+    # roofline latency: computed when capped or an objective
+    int with_latency
+    bs_device device
+    double cap_latency
     # Some option sets break monotonicity (8-bit AdamW's per-tensor threshold; ELECTRA's
     # residual dtype under CPU autocast): then every point is visited.
     int exhaustive
@@ -115,17 +123,27 @@ cdef inline int _row_at(const Walk *w, const Py_ssize_t *idx, bs_row *r) noexcep
 
 
 cdef inline int _evaluate(const Walk *w, const bs_row *r, int64_t *metrics) noexcept nogil:
-    """The metrics of `r` (those in w.mask, the others 0); 0 when one passes int64."""
-    memset(metrics, 0, BS_N_METRICS * sizeof(int64_t))
+    """The metrics of `r` (those in w.mask, the others 0, the latency in femtoseconds in
+    LATENCY_SLOT); 0 when one passes int64."""
+    cdef double seconds
+    memset(metrics, 0, N_SLOTS * sizeof(int64_t))
     if w.safe:
         bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)
-        return 1
-    return bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) == 0
+    elif bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) != 0:
+        return 0
+    if w.with_latency:
+        seconds = bs_row_latency(&w.options, &w.plan, r, &w.device, metrics)
+        # femtoseconds as int64 for the objective (past ~2.5 hours: the largest value)
+        metrics[LATENCY_SLOT] = <int64_t>(seconds * 1e15) if seconds < 9e3 else INT64_MAX_
+        metrics[SLOW_SLOT] = seconds > w.cap_latency  # compared in seconds, exactly as given
+    return 1
 
 
 cdef inline int _flags(const Walk *w, const int64_t *metrics) noexcept nogil:
     cdef int flags = CAPS_OK
     if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:
+        flags = 0
+    if metrics[SLOW_SLOT]:
         flags = 0
     if metrics[BS_PARAMS] >= w.min_params:
         flags |= FLOOR_OK
@@ -145,6 +163,8 @@ cdef inline int64_t _objective(const Walk *w, int which, const int64_t *metrics)
     cdef int m = w.objective[which]
     if m == STEP_FLOPS:
         return _flops(w, metrics)
+    if m == LATENCY:
+        return metrics[LATENCY_SLOT]
     return metrics[m]
 
 
@@ -267,7 +287,7 @@ cdef void _box(const Walk *w, const Py_ssize_t *idx, int depth, Py_ssize_t *lo, 
 cdef int64_t _count_value(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:
     """Fits with axes 0..depth fixed at idx (depth < last - 1).  Returns -1 when the
     box's smallest corner breaks a cap (so does every later value of axis `depth`)."""
-    cdef int64_t metrics[BS_N_METRICS]
+    cdef int64_t metrics[N_SLOTS]
     cdef Py_ssize_t lo[MAX_AXES]
     cdef Py_ssize_t hi[MAX_AXES]
     cdef int smallest, largest
@@ -289,7 +309,7 @@ cdef int64_t _count_runs(const Walk *w, Py_ssize_t *idx, int depth) noexcept nog
     """Fits with axes < depth fixed, depth = last - 1: one innermost run per value of
     axis `depth`.  Along that axis the runs shrink (both ends move down), so each search
     starts from the previous answer."""
-    cdef int64_t metrics[BS_N_METRICS]
+    cdef int64_t metrics[N_SLOTS]
     cdef Py_ssize_t lo[MAX_AXES]
     cdef Py_ssize_t hi[MAX_AXES]
     cdef int last = depth + 1
@@ -317,7 +337,7 @@ cdef int _plane_coefficients(const Walk *w, const bs_row *prefix, int64_t *coeff
     the step FLOPs, coefficients[4 m : 4 m + 4] = (c, k0, k1, k2) from evaluations at
     s = 1, 2, 3, 4 and b = 1, 2, 3, and checks the closed form at the extra points.  Returns
     0 if an evaluation overflows or the form does not hold (the caller then searches)."""
-    cdef int64_t at[7][BS_N_METRICS]
+    cdef int64_t at[7][N_SLOTS]
     cdef int64_t value[7]
     cdef int64_t f11, f12, f21, f31, g1, g2, g3, c, k0, k1, k2
     cdef bs_row r = prefix[0]
@@ -471,7 +491,7 @@ cdef int64_t _count_axis(const Walk *w, Py_ssize_t *idx, int depth) noexcept nog
 
 cdef int64_t _count_every(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:
     """Fits with axes < depth fixed, visiting every point (no monotonicity assumed)."""
-    cdef int64_t metrics[BS_N_METRICS]
+    cdef int64_t metrics[N_SLOTS]
     cdef int64_t total = 0
     cdef Py_ssize_t v
     for v in range(w.size[depth]):
@@ -503,7 +523,7 @@ cdef int64_t _count_outer(const Walk *w, Py_ssize_t v) noexcept nogil:
 
 cdef int64_t _count_runs_from(const Walk *w, Py_ssize_t *idx) noexcept nogil:
     """The innermost run of a two-axis space, outermost index fixed in idx[0]."""
-    cdef int64_t metrics[BS_N_METRICS]
+    cdef int64_t metrics[N_SLOTS]
     cdef Py_ssize_t lo[MAX_AXES]
     cdef Py_ssize_t hi[MAX_AXES]
     cdef Py_ssize_t first, final
@@ -520,7 +540,7 @@ cdef int64_t _count_runs_from(const Walk *w, Py_ssize_t *idx) noexcept nogil:
 
 cdef int64_t _single_axis_count(const Walk *w, Py_ssize_t v) noexcept nogil:
     cdef Py_ssize_t idx[MAX_AXES]
-    cdef int64_t metrics[BS_N_METRICS]
+    cdef int64_t metrics[N_SLOTS]
     idx[0] = v
     if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
         return 1
@@ -617,7 +637,7 @@ cdef int _offer(const Walk *w, Visit *out, const Py_ssize_t *idx, int64_t s0, in
 cdef int _box_may_improve(const Walk *w, const Visit *out, Py_ssize_t *idx, int depth) noexcept nogil:
     """Whether a fitting point of the box (axes > depth free) could enter the top-k or the
     front: the best objective values of the box are at its corners (monotone metrics)."""
-    cdef int64_t metrics[BS_N_METRICS]
+    cdef int64_t metrics[N_SLOTS]
     cdef int64_t best[2]
     cdef Py_ssize_t j
     cdef int which, worst
@@ -640,7 +660,7 @@ cdef int _box_may_improve(const Walk *w, const Visit *out, Py_ssize_t *idx, int 
 
 cdef int _visit_run(const Walk *w, Visit *out, Py_ssize_t *idx) noexcept nogil:
     """The innermost axis, axes before it fixed at idx."""
-    cdef int64_t metrics[BS_N_METRICS]
+    cdef int64_t metrics[N_SLOTS]
     cdef int last = w.n_axes - 1
     cdef Py_ssize_t first, final, j, step, start, stop
     first = _first_meeting_floor(w, idx, last, w.size[last], metrics)
@@ -671,7 +691,7 @@ cdef int _visit_axis(const Walk *w, Visit *out, Py_ssize_t *idx, int depth, Py_s
                      Py_ssize_t shard) noexcept nogil:
     """Visit the fits with axes < depth fixed.  At depth 0, visit only the outermost
     indices v with v % shards == shard (``only`` >= 0: just that index)."""
-    cdef int64_t metrics[BS_N_METRICS]
+    cdef int64_t metrics[N_SLOTS]
     cdef Py_ssize_t v
     cdef int last = w.n_axes - 1
     cdef int smallest, largest
@@ -721,7 +741,7 @@ cdef class Plan:
 
     def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,
                  tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),
-                 bint exhaustive=False, bint plane=False):
+                 bint exhaustive=False, bint plane=False, tuple device=None, double cap_latency=-1):
         """Args:
             encoder, workload, head, num_labels: the packings of bertsize._abi.
             axes: (target field, kind, int64 values in walk order) per axis, outermost first.
@@ -733,6 +753,9 @@ cdef class Plan:
                 or two objectives of top-k / Pareto walks.
             exhaustive: visit every point (for option sets whose metrics are not monotone).
             plane: the last two axes are seq_len and batch of a training step (closed form).
+            device, cap_latency: packed device (bertsize._abi.pack_device) for the roofline
+                latency, and its bound in seconds (negative: none); the mask must include
+                params and the model states.
         """
         cdef const int64_t[::1] values
         cdef const int64_t[:, ::1] prefix
@@ -777,6 +800,11 @@ cdef class Plan:
         self.walk.direction[0], self.walk.direction[1] = direction
         self.walk.exhaustive = exhaustive
         self.walk.plane = plane
+        self.walk.with_latency = device is not None
+        self.walk.cap_latency = cap_latency if cap_latency >= 0 else 1e300
+        if device is not None:
+            d = &self.walk.device
+            d.peak, d.bandwidth, d.compute_efficiency, d.memory_efficiency, d.overhead = device
         self.walk.safe = self._whole_space_is_safe()
 
     cdef int _whole_space_is_safe(self):
@@ -847,3 +875,5 @@ cdef class Plan:
 
 STEP_FLOPS_CODE = STEP_FLOPS
 KIND_PLAIN, KIND_HEAD_DIM, KIND_FFN_RATIO = PLAIN, HEAD_DIM, FFN_RATIO
+
+LATENCY_CODE = LATENCY

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from bertsize import _abi, _validate, oracle, states, units
+from bertsize import _abi, _validate, oracle, roofline, states, units
 from bertsize._backend import kernel
+from bertsize.devices import device as lookup_device
 from bertsize.model import FAMILIES, HEADS, Encoder
 from bertsize.workload import Workload
 
@@ -145,7 +146,8 @@ def estimate(
             default ``Workload()`` (inference, batch 1, 128 tokens, fp32).
         head: "model", "masked_lm", "pretraining" or "sequence_classification".
         num_labels: classes of the classification head (ALBERT's SOP head too).
-        device: reserved for latency; must be None for now.
+        device: a :class:`~bertsize.Device` or catalog name: fills ``latency_s``, the
+            roofline seconds per step.
 
     Raises:
         TypeError, ValueError: invalid arguments (the message names the field).
@@ -160,16 +162,36 @@ def estimate(
         or workload.seq_len > encoder.max_positions - 2
     ):
         num_labels = check_arguments(encoder, workload, head, num_labels)
-    if device is not None:
-        raise ValueError("device: latency estimates are not available yet; pass device=None")
     if kernel is None:
-        return _oracle_estimate(encoder, workload, head, num_labels)
-    result = kernel.estimate_tuple(
-        Estimate, encoder, workload, head, _HEAD_CODES[head], num_labels, _abi.pack_encoder, _abi.pack_workload
-    )
-    if type(result) is int:
-        _raise_kernel_status(result, encoder, workload)
-    return result
+        result = _oracle_estimate(encoder, workload, head, num_labels)
+    else:
+        result = kernel.estimate_tuple(
+            Estimate, encoder, workload, head, _HEAD_CODES[head], num_labels, _abi.pack_encoder, _abi.pack_workload
+        )
+        if type(result) is int:
+            _raise_kernel_status(result, encoder, workload)
+    if device is None:
+        return result
+    return result._replace(latency_s=latency(encoder, workload, head, num_labels, device))
+
+
+def latency(encoder: Encoder, workload: Workload, head: str, num_labels: int, device: object) -> float:
+    """Roofline seconds per step of ``workload`` on ``device`` (see :mod:`bertsize.roofline`)."""
+    device = lookup_device(device)
+    if kernel is None:
+        params = oracle.parameters(encoder, head, num_labels)
+        forward = oracle.trace(encoder, workload, head, num_labels)
+        model_states = states.model_states(params, workload, autocast_copy_elements=_autocast_copies(params, encoder, head))
+        return roofline.latency_seconds(forward, model_states, sum(p.total for p in params), workload, device)
+    seconds = kernel.latency(_abi.pack_encoder(encoder), _abi.pack_workload(workload), _HEAD_CODES[head], num_labels,
+                             _abi.pack_device(device, workload.precision))
+    if type(seconds) is int:
+        _raise_kernel_status(seconds, encoder, workload)
+    return seconds
+
+
+def _autocast_copies(params: list, encoder: Encoder, head: str) -> int:
+    return sum(p.numel * p.used_count for p in params if p.kind == "linear") + oracle.decoder_weight_numel(encoder, head)
 
 
 _DEFAULT_WORKLOAD = Workload()
@@ -207,8 +229,7 @@ def oracle_values(encoder: Encoder, workload: Workload, head: str, num_labels: i
     """
     params = oracle.parameters(encoder, head, num_labels)
     forward = oracle.trace(encoder, workload, head, num_labels)
-    copies = sum(p.numel * p.used_count for p in params if p.kind == "linear") + oracle.decoder_weight_numel(encoder, head)
-    model_states = states.model_states(params, workload, autocast_copy_elements=copies)
+    model_states = states.model_states(params, workload, autocast_copy_elements=_autocast_copies(params, encoder, head))
     flops_fwd = sum(forward.matmul_flops.values())
     if workload.training:
         flops_bwd = 2 * flops_fwd + forward.recompute_flops

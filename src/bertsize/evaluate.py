@@ -9,7 +9,8 @@ import numpy as np
 
 from bertsize import _abi, _validate
 from bertsize._backend import kernel
-from bertsize.estimate import METRICS, oracle_values
+from bertsize.devices import device as lookup_device
+from bertsize.estimate import METRICS, latency, oracle_values
 from bertsize.model import HEADS, Encoder
 from bertsize.presets import preset
 from bertsize.workload import Workload
@@ -34,6 +35,7 @@ def evaluate(
     *,
     num_labels: int = 2,
     threads: int | None = None,
+    device: object = None,
 ) -> dict[str, np.ndarray]:
     """Every metric of :class:`~bertsize.Estimate` for many configurations at once.
 
@@ -46,16 +48,19 @@ def evaluate(
         workload: the categorical choices (precision, optimizer, attention, …) and the
             batch / seq_len of rows without those columns; default ``Workload()``.
         head: "model", "masked_lm", "pretraining" or "sequence_classification".
-        metrics: names from :data:`bertsize.METRICS` to compute (default all); only these
-            are computed and written.
+        metrics: names from :data:`bertsize.METRICS` (and "latency_s" with a device) to
+            compute (default all); only these are computed and written.
         out: metric name -> preallocated C-contiguous writable int64 array of the row
             count, for each computed metric (allocating fresh pages costs 25-45 % of the
             kernel's time on large calls).
         num_labels: classes of the classification head.
         threads: OpenMP threads (default: all the runtime offers).
+        device: a :class:`~bertsize.Device` or catalog name: adds "latency_s" (float64,
+            roofline seconds per step).
 
     Returns:
-        metric name -> int64 array with one value per row (the ``out`` arrays when given).
+        metric name -> int64 array (float64 for latency_s) with one value per row (the
+        ``out`` arrays when given).
 
     Raises:
         TypeError: a column that is not integer (floats, booleans, objects) or not 1-D.
@@ -70,12 +75,13 @@ def evaluate(
     _validate.choice("head", head, HEADS)
     base.check_head(head)
     num_labels = _validate.integer("num_labels", num_labels)
-    names = _metric_names(metrics)
+    device = None if device is None else lookup_device(device)
+    names = _metric_names(metrics, device is not None)
     arrays, rows = _columns(columns, base)
     outputs = _outputs(out, names, rows)
     threads = _threads(threads)
     if kernel is None:
-        _evaluate_with_oracle(arrays, rows, base, workload, head, num_labels, outputs)
+        _evaluate_with_oracle(arrays, rows, base, workload, head, num_labels, outputs, device)
         return outputs
     constants, varying = {}, {}
     for name, array in arrays.items():
@@ -83,9 +89,15 @@ def evaluate(
             varying[COLUMNS.index(name)] = array
         else:
             constants[COLUMNS.index(name)] = int(array[0])
+    integer_outputs = {METRICS.index(name): array for name, array in outputs.items() if name != "latency_s"}
+    extra_mask, packed_device = 0, None
+    if "latency_s" in outputs:  # needs params and the model states
+        for name in ("params", "weight_bytes", "grad_bytes", "optimizer_bytes"):
+            extra_mask |= 1 << METRICS.index(name)
+        packed_device = _abi.pack_device(device, workload.precision)
     bad_row, bad_code, overflow_row, overflow_metric = kernel.evaluate_columns(
         _abi.pack_encoder(base), _abi.pack_workload(workload), _abi.HEAD_CODES[head], num_labels,
-        constants, varying, rows, {METRICS.index(name): array for name, array in outputs.items()}, threads,
+        constants, varying, rows, integer_outputs, threads, extra_mask, packed_device, outputs.get("latency_s"),
     )
     if bad_row >= 0 or overflow_row >= 0:
         row_values = _row_values(base, workload, arrays)
@@ -108,17 +120,20 @@ def _base_encoder(base: object) -> Encoder:
     return base
 
 
-def _metric_names(metrics: Sequence[str] | None) -> tuple[str, ...]:
+def _metric_names(metrics: Sequence[str] | None, with_latency: bool) -> tuple[str, ...]:
+    known = (*METRICS, "latency_s") if with_latency else METRICS
     if metrics is None:
-        return METRICS
+        return known
     if isinstance(metrics, str):
         metrics = (metrics,)
     names = tuple(metrics)
     for name in names:
-        _validate.choice("metric", name, METRICS)
+        if name == "latency_s" and not with_latency:
+            raise ValueError("metric 'latency_s' needs a device (evaluate(..., device='nvidia-t4'))")
+        _validate.choice("metric", name, known)
     if not names:
         raise ValueError("metrics must name at least one metric (or be None for all)")
-    return tuple(name for name in METRICS if name in names)
+    return tuple(name for name in known if name in names)
 
 
 def _columns(columns: Mapping[str, object], base: Encoder) -> tuple[dict[str, np.ndarray], int]:
@@ -157,7 +172,7 @@ def _columns(columns: Mapping[str, object], base: Encoder) -> tuple[dict[str, np
 
 def _outputs(out: Mapping[str, np.ndarray] | None, names: tuple[str, ...], rows: int) -> dict[str, np.ndarray]:
     if out is None:
-        return {name: np.empty(rows, dtype=np.int64) for name in names}
+        return {name: np.empty(rows, dtype=np.float64 if name == "latency_s" else np.int64) for name in names}
     if not isinstance(out, Mapping):
         raise TypeError(f"out must be a mapping of metric name to int64 array, got {type(out).__name__}")
     outputs = {}
@@ -165,8 +180,9 @@ def _outputs(out: Mapping[str, np.ndarray] | None, names: tuple[str, ...], rows:
         if name not in out:
             raise ValueError(f"out has no array for metric {name!r}")
         array = out[name]
-        if not isinstance(array, np.ndarray) or array.dtype != np.int64:
-            raise TypeError(f"out[{name!r}] must be an int64 numpy array")
+        dtype = np.float64 if name == "latency_s" else np.int64
+        if not isinstance(array, np.ndarray) or array.dtype != dtype:
+            raise TypeError(f"out[{name!r}] must be an {np.dtype(dtype).name} numpy array")
         if array.shape != (rows,) or not array.flags.c_contiguous or not array.flags.writeable:
             raise ValueError(f"out[{name!r}] must be writable, C-contiguous and of shape ({rows},), got {array.shape}")
         outputs[name] = array
@@ -239,7 +255,7 @@ def _check_row(values: dict[str, int], base: Encoder) -> int:
     return _OK
 
 
-def _evaluate_with_oracle(arrays, rows, base, workload, head, num_labels, outputs) -> None:
+def _evaluate_with_oracle(arrays, rows, base, workload, head, num_labels, outputs, device) -> None:
     """The pure-Python path: one oracle evaluation per row (BERTSIZE_PUREPYTHON=1)."""
     row_values = _row_values(base, workload, arrays)
     for row in range(rows):
@@ -253,6 +269,8 @@ def _evaluate_with_oracle(arrays, rows, base, workload, head, num_labels, output
         encoder = base.replace(**encoder_changes)
         work = workload.replace(**{k: values[k] for k in arrays if k in _abi.WORKLOAD_FIELDS})
         metrics, too_big = oracle_values(encoder, work, head, num_labels)
+        if "latency_s" in outputs:
+            outputs["latency_s"][row] = latency(encoder, work, head, num_labels, device)
         for name, value in zip(METRICS, metrics):
             if name in outputs:
                 if name in too_big:

@@ -190,6 +190,9 @@ class Trace:
     recompute_transient_bytes: int = 0
     #: Inference: the largest set of simultaneously live tensors, in bytes.
     live_peak_bytes: int = 0
+    #: The forward's ops for the roofline: (FLOPs, bytes moved, multiplicity, group),
+    #: group "layer" or "core" (the attention core, also part of the layer) or "other".
+    ops: list[tuple[int, float, int, str]] = field(default_factory=list)
 
 
 class _Tracer:
@@ -208,6 +211,12 @@ class _Tracer:
         self.autocast = self.cpu and self.training and workload.mixed_precision
         self.low = low
         self.dtype = "fp32" if workload.precision == "fp32" else ("bf16" if workload.precision == "bf16" else "fp16")
+        # Roofline bytes per element: activations in the compute precision, Linear weights
+        # in the weight format (int8 1, int4 half a byte), embeddings and norms like the
+        # activations.
+        self.act_bytes = 4 if workload.precision == "fp32" else 2
+        self.weight_bytes = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1, "int4": 0.5}[workload.precision]
+        self.group = "other"
         self.component = "embeddings"
         self.multiplier = 1
         self.result = Trace()
@@ -238,6 +247,10 @@ class _Tracer:
         if tensor.storage not in sink:
             sink[tensor.storage] = (self.component, self.multiplier)
 
+    def op(self, flops: int, elements: int, weights: float = 0) -> None:
+        """One op for the roofline: FLOPs, activation elements read + written, weight bytes."""
+        self.result.ops.append((flops, elements * self.act_bytes + weights, self.multiplier, self.group))
+
     def matmul_cost(self, flops: int) -> None:
         self.result.matmul_flops[self.component] += flops * self.multiplier
 
@@ -246,6 +259,7 @@ class _Tracer:
 
     # ----- ops -----------------------------------------------------------------------
     def embedding(self, rows: int, width: int) -> _Tensor:
+        self.op(0, 2 * rows * width)  # gather the rows, write them
         # An embedding lookup runs in the weight's dtype: fp32 under CPU autocast.
         dtype = "fp32" if self.autocast else self.dtype
         return self.new(rows * width, dtype)
@@ -254,12 +268,16 @@ class _Tracer:
         dtype = "fp32" if "fp32" in (a.dtype, b.dtype) else a.dtype
         numel = max(a.numel, b.numel)  # broadcasting (position embeddings are (1, s, e))
         self.elementwise_cost(numel)
+        self.op(numel, a.numel + b.numel + numel)
         return self.new(numel, dtype, a, b)
 
     def linear(self, x: _Tensor, in_features: int, out_features: int) -> _Tensor:
         rows = x.numel // in_features
         self.matmul_cost(2 * rows * in_features * out_features)
         self.elementwise_cost(rows * out_features)  # bias
+        self.op(2 * rows * in_features * out_features + rows * out_features,
+                rows * in_features + out_features + rows * out_features,
+                self.weight_bytes * in_features * out_features)
         if self.autocast and x.dtype != self.low:
             # Autocast casts the input afresh for every Linear (only leaf tensors are
             # cached), so Q, K and V each save their own 16-bit copy of an fp32 input.
@@ -271,6 +289,7 @@ class _Tracer:
         if not (self.training and p > 0):
             return x  # F.dropout(training=False) and p == 0 return the input itself
         self.elementwise_cost(x.numel)
+        self.op(x.numel, 2 * x.numel, x.numel)  # + a 1-byte mask
         # CPU keeps the scaled Bernoulli noise in the input's dtype (MulBackward saves
         # it); CUDA's fused kernel keeps a 1-byte mask.
         self.save(self.new(x.numel, x.dtype if self.cpu else "mask"))
@@ -278,6 +297,7 @@ class _Tracer:
 
     def layer_norm(self, x: _Tensor, width: int) -> _Tensor:
         self.elementwise_cost(7 * x.numel)
+        self.op(7 * x.numel, 2 * x.numel + 2 * width)
         self.save(x)
         if self.cpu and self.training:  # mean and rstd, fp32, one per row
             rows = x.numel // width
@@ -286,6 +306,7 @@ class _Tracer:
         return self.new(x.numel, x.dtype, x)
 
     def activation(self, x: _Tensor, kind: str) -> _Tensor:
+        self.op({"gelu": 5, "gelu_new": 9}.get(kind, 1) * x.numel, 2 * x.numel)
         if kind == "gelu":
             self.elementwise_cost(5 * x.numel)
             self.save(x)
@@ -316,10 +337,18 @@ class _Tracer:
         dropout = self.training and enc.attention_dropout > 0
         self.elementwise_cost(6 * scores)  # scale + softmax
         fused = work.attention == "flash" or (work.attention == "sdpa" and not (self.cpu and dropout))
+        tokens_h = b * s * h
+        outer_group, self.group = self.group, "core"
         if fused:
             if dropout:
                 self.elementwise_cost(scores)
+            # one kernel: q, k, v in, the output out; the s x s scores stay on chip
+            self.op(4 * b * s * s * h + (7 if dropout else 6) * scores, 4 * tokens_h)
+            self.group = outer_group
             return self._fused_attention(q, k, v, b * a * s)
+        self.op(2 * b * s * s * h, 2 * tokens_h + scores)  # q.kT
+        self.op(scores, 2 * scores)  # scale
+        self.op(5 * scores, 2 * scores)  # softmax
         if work.recompute == "selective":
             self.result.recompute_flops += 4 * b * s * s * h * self.multiplier
         out_dtype = q.dtype
@@ -341,6 +370,8 @@ class _Tracer:
         if self.cpu and self.training:
             v = self.new(v.numel, dtype, v)
         self.save(v)
+        self.op(2 * b * s * s * h, scores + 2 * tokens_h)  # p.v
+        self.group = outer_group
         context = self.new(q.numel, dtype, probs, v)
         # transpose(1, 2).contiguous() copies the (b, a, s, d) result to (b, s, a, d)
         return self.new(q.numel, out_dtype, context)
@@ -438,6 +469,7 @@ def _layer(t: _Tracer, enc: Encoder, x: _Tensor) -> _Tensor:
         t.save(x)
         t._sink = scratch = {}
     h = enc.hidden
+    t.group = "layer"
     with t.part("attention"):
         q, k, v = (t.linear(x, h, h) for _ in range(3))
         context = t.attention_core(q, k, v)
@@ -456,6 +488,7 @@ def _layer(t: _Tracer, enc: Encoder, x: _Tensor) -> _Tensor:
         out = t.add(out, attended)
     with t.part("norms"):
         out = t.layer_norm(out, h)
+    t.group = "other"
     if recompute_full:
         t._sink = None
         transient = sum(s.nbytes for s in scratch if s is not x.storage)

@@ -23,9 +23,10 @@ from bertsize.space import DECREASING, Budget, Space
 from bertsize.workload import Workload
 
 _INT64_MAX = 2**63 - 1
-#: Objectives for top-k and Pareto: the metrics, plus "flops" (forward + backward when
-#: training).  "params" is maximised by default, everything else minimised.
-OBJECTIVES = (*METRICS, "flops")
+#: Objectives for top-k and Pareto: the metrics, "flops" (forward + backward when
+#: training) and "latency_s" (with a device in the budget).  "params" is maximised by
+#: default, everything else minimised.
+OBJECTIVES = (*METRICS, "flops", "latency_s")
 #: Columns of Result.to_numpy(): the resolved hyperparameters, then the metrics.
 FIT_FIELDS = (*COLUMNS, *METRICS)
 
@@ -194,7 +195,7 @@ def _largest(encoder, workload, budget, head, num_labels, field, ceiling) -> int
 
     def fits(value: int) -> bool:
         try:
-            result = estimate(encoder, workload.replace(**{field: value}), head, num_labels)
+            result = estimate(encoder, workload.replace(**{field: value}), head, num_labels, budget.device)
         except OverflowError:
             return False
         return _meets_caps(result, budget)
@@ -220,6 +221,7 @@ def _meets_caps(result, budget: Budget) -> bool:
         (budget.memory is not None and result.peak_bytes > budget.memory)
         or (budget.params is not None and result.params > budget.params)
         or (budget.flops is not None and flops > budget.flops)
+        or (budget.latency is not None and result.latency_s > budget.latency)
     )
 
 
@@ -314,14 +316,21 @@ class _Plan:
 
         metric = {name: index for index, name in enumerate(METRICS)}
         mask = 1 << metric["params"]
+        with_latency = budget.latency is not None or any(name == "latency_s" for name, _ in objectives)
+        if with_latency:
+            if budget.device is None:
+                raise ValueError("latency needs a device in the budget (Budget(device='nvidia-t4', ...))")
+            for name in ("weight_bytes", "grad_bytes", "optimizer_bytes"):
+                mask |= 1 << metric[name]
         if budget.memory is not None:
             mask |= 1 << metric["peak_bytes"]
         if budget.flops is not None or any(name == "flops" for name, _ in objectives):
             mask |= (1 << metric["flops_fwd"]) | (1 << metric["flops_bwd"])
         codes = []
         for name, _ in objectives:
-            code = _search.STEP_FLOPS_CODE if name == "flops" else metric[name]
-            if name != "flops":
+            code = {"flops": _search.STEP_FLOPS_CODE, "latency_s": _search.LATENCY_CODE}.get(name)
+            if code is None:
+                code = metric[name]
                 mask |= 1 << code
             codes.append(code)
         axes = []
@@ -342,7 +351,9 @@ class _Plan:
             _abi.pack_encoder(self.space.base), _abi.pack_workload(work), _abi.HEAD_CODES[self.head],
             self.num_labels, axes, mask, caps, self.pairs, self._fixed_valid,
             tuple(codes), tuple(direction for _, direction in objectives), self.exhaustive,
-            self.plane and not self.exhaustive,
+            self.plane and not self.exhaustive and not with_latency,
+            _abi.pack_device(budget.device, work.precision) if with_latency else None,
+            -1.0 if budget.latency is None else budget.latency,
         )
 
     @property
@@ -395,14 +406,16 @@ class _Plan:
             fields["intermediate"] = fields["hidden"] * columns["ffn_ratio"]
         if fields["embedding"].size and base.embedding is None and "embedding" not in columns:
             fields["embedding"] = np.zeros(len(indices), dtype=np.int64)
-        result = np.zeros(len(indices), dtype=[(name, np.int64) for name in FIT_FIELDS])
+        device = self.budget.device
+        dtype = [(name, np.int64) for name in FIT_FIELDS] + ([("latency_s", np.float64)] if device else [])
+        result = np.zeros(len(indices), dtype=dtype)
         for name in COLUMNS:
             result[name] = fields[name]
         if len(indices):
             varying = {name: fields[name] for name in COLUMNS if name != "hidden_groups" or base.family == "albert"}
             metrics = evaluate(varying if len(indices) > 1 else {k: int(v[0]) for k, v in varying.items()},
-                               base=base, workload=work, head=self.head, num_labels=self.num_labels)
-            for name in METRICS:
+                               base=base, workload=work, head=self.head, num_labels=self.num_labels, device=device)
+            for name in metrics:
                 result[name] = metrics[name]
         return result
 
@@ -454,7 +467,7 @@ def _front(rows: np.ndarray, objectives: Sequence[str]) -> np.ndarray:
     order = np.lexsort((-second, -first))
     keep, best_second, seen = [], None, set()
     for position in order:
-        pair = (int(first[position]), int(second[position]))
+        pair = (first[position].item(), second[position].item())
         if best_second is None or pair[1] > best_second:
             if pair not in seen:
                 keep.append(position)

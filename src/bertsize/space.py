@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bertsize import _validate, units
+from bertsize.devices import device as lookup_device
 from bertsize.model import Encoder
 from bertsize.presets import preset
 
@@ -125,12 +126,14 @@ class Budget:
     """Limits a configuration must meet.  Each bound caps one Estimate metric.
 
     Attributes:
-        memory: bytes (or a string: "16GiB", "150MB") that ``peak_bytes`` must not pass.
+        memory: bytes (or a string: "16GiB", "150MB") that ``peak_bytes`` must not pass;
+            with a device and no memory, the device's memory minus an 8 % reserve
+            (:data:`bertsize.devices.MEMORY_RESERVE`: CUDA context, workspaces, fragmentation).
         params: most parameters; min_params: fewest.
         flops: most matmul FLOPs per step (forward for inference, forward + backward for
             training).
         latency: most seconds per step (needs a device).
-        device: a device; it supplies ``memory`` (its memory minus a reserve) when
+        device: a :class:`~bertsize.Device` or catalog name; it supplies ``memory`` when
             memory is not given, and is needed for latency.
     """
 
@@ -157,7 +160,10 @@ class Budget:
         if self.latency is not None and self.device is None:
             raise ValueError("a latency budget needs a device (Budget(latency=..., device='nvidia-t4'))")
         if self.device is not None:
-            raise ValueError("device budgets are not available yet")
+            device = lookup_device(self.device)
+            object.__setattr__(self, "device", device)
+            if self.memory is None:
+                object.__setattr__(self, "memory", device.budget_bytes)
 
     @property
     def empty(self) -> bool:

@@ -1,0 +1,183 @@
+"""Hardware: :class:`Device`, the sourced catalog in ``data/devices.json``, and JSON I/O.
+
+A Device is what the roofline latency model needs: peak FLOP/s per precision, memory
+bandwidth, memory size, and three factors that a few real measurements calibrate
+(:func:`bertsize.calibrate`): the fraction of peak compute and of peak bandwidth an op
+reaches, and a fixed cost per op (kernel launch, dispatch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+
+from bertsize import _validate
+
+#: Precisions a device may publish a peak for.
+PEAK_KEYS = ("fp32", "tf32", "fp16", "bf16", "int8")
+#: Which published peak a workload precision's matmuls run at, in order of preference:
+#: bf16 falls back to fp32 where there are no bf16 units (T4, V100); int8 weight-only
+#: quantisation runs int8 matmuls where available; int4 (NF4) dequantises to 16 bits.
+_PEAK_FOR = {
+    "fp32": ("fp32",),
+    "fp16": ("fp16", "fp32"),
+    "bf16": ("bf16", "fp32"),
+    "int8": ("int8", "fp16", "fp32"),
+    "int4": ("fp16", "bf16", "fp32"),
+}
+#: Share of device memory the memory budget of a Device leaves for the model: the rest is
+#: the CUDA context, cuBLAS / cuDNN workspaces and allocator fragmentation.
+MEMORY_RESERVE = 0.08
+
+
+@dataclass(frozen=True)
+class Device:
+    """One accelerator or CPU.
+
+    Attributes:
+        name: identifier (catalog devices use their catalog id).
+        memory_bytes: memory, bytes.
+        memory_bandwidth: peak memory bandwidth, bytes/s.
+        peak: peak FLOP/s (int8: OP/s) per precision, dense; None where unsupported.
+        compute_efficiency: fraction of peak FLOP/s an op reaches (calibrated; 1 = datasheet).
+        memory_efficiency: fraction of peak bandwidth an op reaches (calibrated).
+        overhead_s: fixed seconds per op (launch / dispatch; calibrated).
+        kind: "gpu", "cpu" or "soc-gpu".
+        sources: where the numbers come from.
+    """
+
+    name: str
+    memory_bytes: int
+    memory_bandwidth: float
+    peak: dict[str, float | None]
+    compute_efficiency: float = 1.0
+    memory_efficiency: float = 1.0
+    overhead_s: float = 0.0
+    kind: str = "gpu"
+    sources: tuple[dict[str, str], ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"name must be a non-empty string, got {self.name!r}")
+        object.__setattr__(self, "memory_bytes", _validate.integer("memory_bytes", self.memory_bytes))
+        object.__setattr__(self, "memory_bandwidth", _positive("memory_bandwidth", self.memory_bandwidth))
+        if not isinstance(self.peak, dict) or not any(self.peak.get(k) for k in PEAK_KEYS):
+            raise ValueError(f"peak must map some of {', '.join(PEAK_KEYS)} to FLOP/s, got {self.peak!r}")
+        peak = {}
+        for key in PEAK_KEYS:
+            value = self.peak.get(key)
+            peak[key] = None if value is None else _positive(f"peak[{key!r}]", value)
+        unknown = set(self.peak) - set(PEAK_KEYS)
+        if unknown:
+            raise ValueError(f"unknown peak precision {sorted(unknown)[0]!r}; use {', '.join(PEAK_KEYS)}")
+        object.__setattr__(self, "peak", peak)
+        for name in ("compute_efficiency", "memory_efficiency"):
+            value = _positive(name, getattr(self, name))
+            if value > 1.5:
+                raise ValueError(f"{name} must be a fraction of peak (about 0 to 1), got {value}")
+            object.__setattr__(self, name, value)
+        overhead = getattr(self, "overhead_s")
+        if isinstance(overhead, bool) or not isinstance(overhead, (int, float)) or math.isnan(overhead) or overhead < 0:
+            raise ValueError(f"overhead_s must be seconds >= 0, got {overhead!r}")
+        object.__setattr__(self, "overhead_s", float(overhead))
+        object.__setattr__(self, "sources", tuple(self.sources))
+
+    def peak_for(self, precision: str) -> float:
+        """Matmul FLOP/s for a workload precision (see the fallbacks above)."""
+        for key in _PEAK_FOR[precision]:
+            if self.peak[key]:
+                return self.peak[key]
+        raise ValueError(f"device {self.name!r} publishes no peak usable for precision {precision!r}")
+
+    @property
+    def budget_bytes(self) -> int:
+        """Memory a Budget with this device allows: memory minus the reserve."""
+        return int(self.memory_bytes * (1 - MEMORY_RESERVE))
+
+    def replace(self, **changes: object) -> Device:
+        """A copy with some fields changed (e.g. calibrated efficiencies)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> str:
+        """JSON that :meth:`from_json` reads back."""
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> Device:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("a Device JSON must be an object")
+        return cls(**data)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the device (e.g. after calibration) as JSON."""
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(self.to_json())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Device:
+        """Read a device written by :meth:`save`."""
+        with open(path, encoding="utf-8") as handle:
+            return cls.from_json(handle.read())
+
+
+def _positive(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if math.isnan(value) or math.isinf(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _catalog() -> dict[str, Device]:
+    text = resources.files("bertsize").joinpath("data/devices.json").read_text(encoding="utf-8")
+    raw = json.loads(text)["devices"]
+    return {
+        name: Device(
+            name=name, memory_bytes=entry["memory_bytes"], memory_bandwidth=entry["memory_bandwidth"],
+            peak=entry["peak"], kind=entry["kind"], sources=tuple(entry["sources"]),
+        )
+        for name, entry in raw.items()
+    }
+
+
+def _aliases() -> dict[str, str]:
+    text = resources.files("bertsize").joinpath("data/devices.json").read_text(encoding="utf-8")
+    lookup = {}
+    for name, entry in json.loads(text)["devices"].items():
+        for key in (name, *entry["aliases"]):
+            lookup[_normal(key)] = name
+    return lookup
+
+
+def _normal(name: str) -> str:
+    return name.strip().lower().replace(" ", "-").replace("_", "-")
+
+
+_CATALOG = _catalog()
+_LOOKUP = _aliases()
+
+
+def devices() -> tuple[str, ...]:
+    """Ids of the catalog's devices."""
+    return tuple(_CATALOG)
+
+
+def device(name: str | Device) -> Device:
+    """A catalog device by id or alias ("t4", "A100 80GB", "h100"); a Device passes through.
+
+    Raises:
+        ValueError: unknown name (the message suggests close matches).
+    """
+    if isinstance(name, Device):
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"device must be a name or a bertsize.Device, got {type(name).__name__}")
+    key = _normal(name)
+    if key not in _LOOKUP:
+        raise ValueError(f"unknown device {name!r}{_validate.suggest(key, _LOOKUP)}; bertsize.devices() lists them")
+    return _CATALOG[_LOOKUP[key]]
