@@ -5,6 +5,8 @@ ELECTRA for one configuration (:func:`estimate`) or millions (:func:`evaluate`).
 """
 
 from bertsize._backend import build_info
+from bertsize.calibration import calibrate, measure
+from bertsize.devices import Device, device, devices
 from bertsize.estimate import METRICS, ComponentCost, Estimate, breakdown, count_params, estimate
 from bertsize.evaluate import COLUMNS, evaluate
 from bertsize.hf_config import from_hf_config, supported_model_types
@@ -18,7 +20,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS", "ATTENTIONS", "BACKENDS", "COLUMNS", "FAMILIES", "HEADS", "METRICS", "OPTIMIZERS", "PRECISIONS",
-    "RECOMPUTES", "Budget", "ComponentCost", "Encoder", "Estimate", "Result", "Space", "Workload", "__version__",
-    "breakdown", "max_batch", "max_seq_len", "search",
+    "RECOMPUTES", "Budget", "ComponentCost", "Device", "Encoder", "Estimate", "Result", "Space", "Workload",
+    "__version__", "breakdown", "calibrate", "device", "devices", "max_batch", "max_seq_len", "measure", "search",
     "build_info", "count_params", "estimate", "evaluate", "from_hf_config", "preset", "presets", "supported_model_types",
 ]

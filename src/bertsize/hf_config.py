@@ -130,3 +130,40 @@ def _reject_unmodelled(model_type: str, values: Mapping[str, object]) -> None:
         raise ValueError("tie_word_embeddings=False is not supported: bertsize models the tied output embeddings of every HF checkpoint")
     if values.get("is_decoder") or values.get("add_cross_attention"):
         raise ValueError(f"{model_type} as a decoder / with cross-attention is not supported: bertsize sizes encoders")
+
+
+#: family -> prefix of its transformers classes (BertModel, BertConfig, ...)
+HF_CLASS_PREFIX = {"bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRoberta", "distilbert": "DistilBert",
+                "albert": "Albert", "electra": "Electra"}
+
+
+def to_hf_config(encoder: Encoder, num_labels: int = 2, attention: str = "eager"):
+    """The ``transformers`` config object of ``encoder`` (needs transformers)."""
+    import transformers
+
+    if encoder.family == "distilbert":
+        config = transformers.DistilBertConfig(
+            vocab_size=encoder.vocab, dim=encoder.hidden, n_layers=encoder.layers, n_heads=encoder.heads,
+            hidden_dim=encoder.intermediate, max_position_embeddings=encoder.max_positions,
+            activation=encoder.activation, dropout=encoder.hidden_dropout,
+            attention_dropout=encoder.attention_dropout, seq_classif_dropout=encoder.classifier_dropout,
+            num_labels=num_labels,
+        )
+    else:
+        fields = dict(
+            vocab_size=encoder.vocab, hidden_size=encoder.hidden, num_hidden_layers=encoder.layers,
+            num_attention_heads=encoder.heads, intermediate_size=encoder.intermediate,
+            max_position_embeddings=encoder.max_positions, type_vocab_size=encoder.type_vocab,
+            hidden_act=encoder.activation, hidden_dropout_prob=encoder.hidden_dropout,
+            attention_probs_dropout_prob=encoder.attention_dropout, num_labels=num_labels,
+        )
+        if encoder.family in ("albert", "electra"):
+            fields["embedding_size"] = encoder.embedding_size
+        if encoder.family == "albert":
+            fields.update(num_hidden_groups=encoder.hidden_groups, classifier_dropout_prob=encoder.classifier_dropout)
+        else:
+            fields["classifier_dropout"] = encoder.classifier_dropout
+        config = getattr(transformers, HF_CLASS_PREFIX[encoder.family] + "Config")(**fields)
+    config._attn_implementation = attention
+    return config
+

@@ -1,0 +1,143 @@
+"""Calibrate a Device's roofline from measured step times.
+
+:func:`calibrate` fits the three free factors of the roofline (compute efficiency,
+memory efficiency, seconds per op) to measured ``(encoder, workload, seconds)`` rows by
+minimising the squared error of log(predicted / measured) -- relative errors, so that a
+1 ms model weighs as much as a 1 s one -- with a Nelder-Mead search over the logarithms
+of the three factors (no SciPy needed).  :func:`measure` produces such rows by timing
+real HuggingFace models on this machine (torch + transformers, optional).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from bertsize.devices import Device, device as lookup_device
+from bertsize.estimate import latency
+from bertsize.model import Encoder
+from bertsize.workload import Workload
+
+Measurement = tuple  # (encoder, workload, seconds) or (encoder, workload, seconds, head)
+
+
+def calibrate(device: Device | str, measurements: Iterable[Measurement], iterations: int = 600) -> Device:
+    """A copy of ``device`` whose efficiencies and per-op overhead best predict the
+    measurements (least squares on log time).
+
+    Args:
+        device: the device measured (catalog name or Device); its peak and bandwidth stay.
+        measurements: rows ``(encoder, workload, seconds)`` or ``(..., head)``.
+        iterations: Nelder-Mead iterations.
+
+    Raises:
+        ValueError: fewer than three measurements, or a time that is not positive.
+    """
+    device = lookup_device(device)
+    rows = [_row(m, index) for index, m in enumerate(measurements)]
+    if len(rows) < 3:
+        raise ValueError(f"calibrate needs at least 3 measurements to fit 3 factors, got {len(rows)}")
+
+    def loss(point: Sequence[float]) -> float:
+        candidate = _candidate(device, point)
+        if candidate is None:
+            return math.inf
+        return sum(math.log(latency(e, w, h, 2, candidate) / seconds) ** 2 for e, w, seconds, h in rows)
+
+    # start: datasheet efficiencies halved, a microsecond per op
+    best = _nelder_mead(loss, [math.log(0.5), math.log(0.5), math.log(1e-6)], 1.0, iterations)
+    return _candidate(device, best)
+
+
+def _candidate(device: Device, point: Sequence[float]) -> Device | None:
+    compute, memory, overhead = (math.exp(v) for v in point)
+    if not (1e-6 < compute <= 1.5 and 1e-6 < memory <= 1.5 and overhead < 10):
+        return None
+    return device.replace(compute_efficiency=compute, memory_efficiency=memory, overhead_s=overhead)
+
+
+def _row(measurement: Measurement, index: int) -> tuple[Encoder, Workload, float, str]:
+    if not isinstance(measurement, tuple) or len(measurement) not in (3, 4):
+        raise TypeError(f"measurement {index} must be (encoder, workload, seconds[, head]), got {measurement!r}")
+    encoder, workload, seconds, *head = measurement
+    if not isinstance(encoder, Encoder) or not isinstance(workload, Workload):
+        raise TypeError(f"measurement {index}: expected an Encoder and a Workload")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0 or math.isinf(seconds):
+        raise ValueError(f"measurement {index}: seconds must be a positive time, got {seconds!r}")
+    return encoder, workload, float(seconds), head[0] if head else "model"
+
+
+def _nelder_mead(function: Callable[[Sequence[float]], float], start: list[float], step: float,
+                 iterations: int) -> list[float]:
+    """Minimise ``function`` from ``start`` (standard coefficients 1, 2, 0.5, 0.5)."""
+    dimensions = len(start)
+    simplex = [list(start)] + [[v + (step if i == j else 0.0) for j, v in enumerate(start)] for i in range(dimensions)]
+    values = [function(p) for p in simplex]
+    for _ in range(iterations):
+        order = sorted(range(dimensions + 1), key=values.__getitem__)
+        simplex, values = [simplex[i] for i in order], [values[i] for i in order]
+        centroid = [sum(p[j] for p in simplex[:-1]) / dimensions for j in range(dimensions)]
+        worst = simplex[-1]
+        reflected = [c + (c - w) for c, w in zip(centroid, worst)]
+        value = function(reflected)
+        if values[0] <= value < values[-2]:
+            simplex[-1], values[-1] = reflected, value
+            continue
+        if value < values[0]:
+            expanded = [c + 2 * (r - c) for c, r in zip(centroid, reflected)]
+            expanded_value = function(expanded)
+            simplex[-1], values[-1] = (expanded, expanded_value) if expanded_value < value else (reflected, value)
+            continue
+        contracted = [c + 0.5 * (w - c) for c, w in zip(centroid, worst)]
+        contracted_value = function(contracted)
+        if contracted_value < values[-1]:
+            simplex[-1], values[-1] = contracted, contracted_value
+            continue
+        simplex = [simplex[0]] + [[b + 0.5 * (p - b) for b, p in zip(simplex[0], point)] for point in simplex[1:]]
+        values = [values[0]] + [function(p) for p in simplex[1:]]
+    return simplex[min(range(dimensions + 1), key=values.__getitem__)]
+
+
+def measure(encoder: Encoder, workload: Workload, head: str = "model", *, repeats: int = 10, warmup: int = 3,
+            threads: int | None = None) -> float:
+    """Median seconds of the HF model's forward for ``workload`` on this machine's CPU.
+
+    Needs torch and transformers (``pip install '.[validate]'``).  The model is built
+    from a config with random weights, in eval mode, fp32 or bf16 (``model.to``), eager
+    attention unless the workload says "sdpa"; inputs are random token ids.  Inference
+    only: a training workload raises ValueError.
+    """
+    if workload.training:
+        raise ValueError("measure() times inference forwards; pass a Workload with training=False")
+    if workload.precision not in ("fp32", "bf16"):
+        raise ValueError(f"measure() runs fp32 or bf16 on the CPU, got precision={workload.precision!r}")
+    try:
+        import torch
+        import transformers
+    except ImportError as error:
+        raise ImportError("measure() needs torch and transformers: pip install torch transformers") from error
+    from bertsize.hf_config import HF_CLASS_PREFIX, to_hf_config
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    config = to_hf_config(encoder, attention="sdpa" if workload.attention == "sdpa" else "eager")
+    model_class = getattr(transformers, HF_CLASS_PREFIX[encoder.family] + _SUFFIX[head])
+    with torch.device("cpu"):
+        model = model_class(config).eval()
+    if workload.precision == "bf16":
+        model = model.to(torch.bfloat16)
+    ids = torch.randint(3, encoder.vocab, (workload.batch, workload.seq_len))
+    times = []
+    with torch.inference_mode():
+        for index in range(warmup + repeats):
+            start = time.perf_counter()
+            model(input_ids=ids)
+            if index >= warmup:
+                times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+_SUFFIX = {"model": "Model", "masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",
+           "sequence_classification": "ForSequenceClassification"}
