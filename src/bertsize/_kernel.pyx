@@ -98,6 +98,16 @@ cdef inline void _unpack_device(tuple device, bs_device *dev):
     dev.peak, dev.bandwidth, dev.compute_efficiency, dev.memory_efficiency, dev.overhead = device
 
 
+cdef extern from "bs_types.h":
+    enum:
+        BS_PARAMS
+        BS_WEIGHT_BYTES
+        BS_GRAD_BYTES
+        BS_OPTIMIZER_BYTES
+
+cdef unsigned _STATES_MASK = (1u << BS_PARAMS) | (1u << BS_WEIGHT_BYTES) | (1u << BS_GRAD_BYTES) | (1u << BS_OPTIMIZER_BYTES)
+
+
 def latency(bytes encoder, bytes workload, int head, int64_t num_labels, tuple device):
     """Roofline seconds of one configuration (see csrc/bs_latency.h), or an int status as
     scalar() returns."""
@@ -113,7 +123,8 @@ def latency(bytes encoder, bytes workload, int head, int64_t num_labels, tuple d
     status = bs_check_row(&p, &r)
     if status:
         return status
-    status = bs_evaluate(&o, &p, &r, (1u << BS_N_METRICS) - 1, out)
+    # the latency needs the parameters and model states (its FLOPs and bytes are doubles)
+    status = bs_evaluate(&o, &p, &r, _STATES_MASK, out)
     if status:
         return -status
     return bs_row_latency(&o, &p, &r, &dev, out)
