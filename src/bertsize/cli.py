@@ -14,10 +14,13 @@ import sys
 from collections.abc import Sequence
 
 from bertsize import units
-from bertsize.estimate import Estimate, estimate
+from bertsize.devices import PEAK_KEYS, device, devices
+from bertsize.estimate import METRICS, Estimate, estimate
 from bertsize.hf_config import from_hf_config
 from bertsize.model import HEADS, Encoder
 from bertsize.presets import aliases, preset, presets
+from bertsize.search import OBJECTIVES, search
+from bertsize.space import AXES, Budget, Space
 from bertsize.workload import ATTENTIONS, BACKENDS, OPTIMIZERS, PRECISIONS, RECOMPUTES, Workload
 
 #: Encoder fields that `--flag value` or `name:field=value` may override.
@@ -41,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
+    except BrokenPipeError:  # the reader went away (| head): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (_UsageError, ValueError, TypeError, OverflowError, OSError) as error:
         print(f"bertsize: error: {error}", file=sys.stderr)
         return 2
@@ -61,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     est.add_argument("model", help="a preset (bertsize presets) or a config.json path")
     _add_encoder_overrides(est)
     _add_workload(est)
+    est.add_argument("--device", help="a device (bertsize devices): adds the roofline latency")
     est.add_argument("--json", action="store_true", help="print JSON")
     est.set_defaults(run=_run_estimate)
 
@@ -72,8 +79,53 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmp_.add_argument("models", nargs="+", metavar="MODEL", help="PRESET|config.json[:field=value,...]")
     _add_workload(cmp_)
+    cmp_.add_argument("--device", help="a device (bertsize devices): adds the roofline latency")
     cmp_.add_argument("--json", action="store_true", help="print JSON")
     cmp_.set_defaults(run=_run_compare)
+
+    sea = commands.add_parser(
+        "search", help="the configurations of a design space that fit a budget",
+        description="Count, rank and Pareto-filter the configurations of a design space that fit a budget. "
+                    "Axes take START:STOP[:STEP] (inclusive), a comma list, or one value.  With no arguments: "
+                    "BERT encoders that fine-tune on a 16 GB T4 (seq 128, batch 32, fp16 AdamW), top 10 by "
+                    "parameters.",
+    )
+    sea.add_argument("--base", default="bert-base-uncased", help="preset or config.json fixing the other fields")
+    axes = sea.add_argument_group("axes")
+    for name in AXES:
+        axes.add_argument(f"--{name.replace('_', '-')}", dest=f"axis_{name}", metavar="SPEC")
+    budget = sea.add_argument_group("budget")
+    budget.add_argument("--memory", help="peak memory, e.g. 16GiB or 150MB (default: the device's, less 8%%)")
+    budget.add_argument("--params", help="most parameters, e.g. 110M")
+    budget.add_argument("--min-params", help="fewest parameters")
+    budget.add_argument("--flops", help="most FLOPs per step, e.g. 2T")
+    budget.add_argument("--latency", help="most seconds per step on --device, e.g. 20ms")
+    budget.add_argument("--device", help="a device (bertsize devices)")
+    work = sea.add_argument_group("workload")
+    work.add_argument("--head", choices=HEADS, default="model")
+    work.add_argument("--num-labels", type=_positive_int, default=2, metavar="N")
+    work.add_argument("--train", action="store_true")
+    work.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    work.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw")
+    work.add_argument("--attention", choices=ATTENTIONS, default="eager")
+    work.add_argument("--recompute", choices=RECOMPUTES, default="none")
+    work.add_argument("--zero", type=int, choices=(0, 1, 2, 3), default=0)
+    work.add_argument("--dp", type=_positive_int, default=1, metavar="N")
+    work.add_argument("--backend", choices=BACKENDS, default="cuda")
+    out = sea.add_argument_group("output")
+    out.add_argument("--top", type=_positive_int, default=10, metavar="K", help="show the best K (default 10)")
+    out.add_argument("--by", choices=OBJECTIVES, default="params", help="rank by (params: largest first)")
+    out.add_argument("--ascending", action="store_true", help="smallest first")
+    out.add_argument("--pareto", metavar="A,B", help="show the Pareto front of two objectives, e.g. params,latency_s")
+    out.add_argument("--count", action="store_true", help="only count")
+    out.add_argument("--csv", action="store_true", help="CSV instead of a table")
+    out.add_argument("--json", action="store_true", help="JSON instead of a table")
+    out.add_argument("--plot", metavar="PNG", help="draw the fits and the Pareto front (needs matplotlib)")
+    sea.set_defaults(run=_run_search)
+
+    dev = commands.add_parser("devices", help="list the device catalog")
+    dev.add_argument("--json", action="store_true", help="print JSON")
+    dev.set_defaults(run=_run_devices)
 
     pre = commands.add_parser("presets", help="list the presets")
     pre.add_argument("--json", action="store_true", help="print JSON")
@@ -151,7 +203,7 @@ def _encoder(spec: str, overrides: dict[str, int] | None = None) -> Encoder:
 def _run_estimate(args: argparse.Namespace) -> int:
     overrides = {field: getattr(args, field) for field in _OVERRIDES if getattr(args, field) is not None}
     encoder = _encoder(args.model, overrides)
-    result = estimate(encoder, _workload(args), args.head, args.num_labels)
+    result = estimate(encoder, _workload(args), args.head, args.num_labels, args.device)
     if args.json:
         print(json.dumps(_as_json(result), indent=2))
         return 0
@@ -168,7 +220,7 @@ def _run_estimate(args: argparse.Namespace) -> int:
 
 def _run_compare(args: argparse.Namespace) -> int:
     workload = _workload(args)
-    results = [estimate(_encoder(spec), workload, args.head, args.num_labels) for spec in args.models]
+    results = [estimate(_encoder(spec), workload, args.head, args.num_labels, args.device) for spec in args.models]
     if args.json:
         print(json.dumps({spec: _as_json(r) for spec, r in zip(args.models, results)}, indent=2))
         return 0
@@ -188,8 +240,182 @@ def _run_compare(args: argparse.Namespace) -> int:
                 cell += f" ({'+' if delta >= 0 else '-'}{fmt(abs(delta))}, {ratio})"
             row.append(cell)
         rows.append(row)
+    if args.device:
+        rows.append(["latency", *[units.format_seconds(r.latency_s) for r in results]])
     print(f"{_workload_text(workload, args.head)}; deltas and ratios against {args.models[0]}")
     print(_table(headers, rows))
+    return 0
+
+
+def _run_search(args: argparse.Namespace) -> int:
+    if not any(getattr(args, f"axis_{name}") for name in AXES):
+        # the demonstration: BERT encoders that fine-tune on a 16 GB T4 at seq 128, batch 32
+        args.axis_layers, args.axis_hidden, args.axis_head_dim, args.axis_ffn_ratio = "2:36", "128:2048:128", "64", "4"
+        args.axis_batch, args.axis_seq_len = "32", "128"
+        args.device = args.device or "nvidia-t4"
+        args.train = True
+        args.precision = "fp16" if args.precision == "fp32" else args.precision
+    axes = {name: _spec(name, getattr(args, f"axis_{name}")) for name in AXES if getattr(args, f"axis_{name}")}
+    space = Space(_encoder(args.base), **axes)
+    budget = Budget(
+        memory=args.memory, params=_count_arg("params", args.params), min_params=_count_arg("min_params", args.min_params),
+        flops=_count_arg("flops", args.flops), latency=args.latency, device=args.device,
+    )
+    workload = Workload(training=args.train, precision=args.precision, optimizer=args.optimizer,
+                        attention=args.attention, recompute=args.recompute, zero_stage=args.zero,
+                        data_parallel=args.dp, backend=args.backend)
+    limit = 0 if args.count else 200_000
+    result = search(space, budget, workload, args.head, num_labels=args.num_labels, limit=limit,
+                    progress=_progress if sys.stderr.isatty() or os.environ.get("BERTSIZE_PROGRESS") else None)
+    shape = ", ".join(f"{name} {_axis_text(space.axes[name])}" for name in space.axes)
+    summary = (f"{result.count:,} of {result.total - result.skipped:,} valid configurations fit "
+               f"({result.skipped:,} of {result.total:,} points skipped as invalid)\n"
+               f"space: {args.base}, {shape}\nbudget: {_budget_text(budget)}\n"
+               f"workload: {_workload_text(workload, args.head, with_shape=False)}")
+    if args.count:
+        print(json.dumps({"count": result.count, "skipped": result.skipped, "total": result.total}) if args.json
+              else summary)
+        return 0
+    if args.pareto:
+        rows = result.pareto(args.pareto)
+        title = f"Pareto front of {args.pareto}"
+    else:
+        rows = result.top_k(args.top, by=args.by, ascending=args.ascending or None)
+        title = f"top {args.top} by {args.by}"
+    if args.plot:
+        _plot(result, rows, args, budget)
+    if args.json:
+        print(json.dumps({"count": result.count, "skipped": result.skipped, "total": result.total,
+                          "rows": [_row_json(row) for row in rows]}, indent=2))
+    elif args.csv:
+        names = rows.dtype.names
+        print(",".join(names))
+        for row in rows:
+            print(",".join(str(row[name].item()) for name in names))
+    else:
+        print(summary)
+        print(title)
+        print(_fits_table(rows, list(axes)))
+    return 0
+
+
+def _spec(name: str, text: str) -> list[int]:
+    """START:STOP[:STEP] inclusive, a,b,c, or one value."""
+    try:
+        if ":" in text:
+            parts = [int(p) for p in text.split(":")]
+            if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] < 1):
+                raise ValueError
+            start, stop, step = parts[0], parts[1], parts[2] if len(parts) == 3 else 1
+            return list(range(start, stop + 1, step))
+        return [int(p) for p in text.split(",")]
+    except ValueError:
+        raise _UsageError(f"cannot read --{name.replace('_', '-')} {text!r}: write START:STOP[:STEP], a,b,c or N") from None
+
+
+_SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9, "b": 10**9, "t": 10**12, "p": 10**15}
+
+
+def _count_arg(name: str, text: str | None) -> int | None:
+    """110M, 2.5T, 1e9 or a plain number."""
+    if text is None:
+        return None
+    factor = _SUFFIXES.get(text[-1].lower(), 1)
+    number = text[:-1] if factor != 1 else text
+    try:
+        value = float(number) * factor
+    except ValueError:
+        raise _UsageError(f"cannot read --{name.replace('_', '-')} {text!r}: write e.g. 110M, 2.5T or 1e9") from None
+    if value != value or value < 0:
+        raise _UsageError(f"--{name.replace('_', '-')} must be a count >= 0, got {text!r}")
+    return int(value)
+
+
+def _progress(done: float, fits: int) -> None:
+    print(f"\rsearching: {100 * done:5.1f} % done, {fits:,} fits so far", end="" if done < 1 else "\n",
+          file=sys.stderr, flush=True)
+
+
+def _budget_text(budget: Budget) -> str:
+    parts = []
+    if budget.memory is not None:
+        parts.append(f"peak memory <= {units.format_bytes(budget.memory)}")
+    if budget.params is not None:
+        parts.append(f"params <= {units.format_count(budget.params)}")
+    if budget.min_params is not None:
+        parts.append(f"params >= {units.format_count(budget.min_params)}")
+    if budget.flops is not None:
+        parts.append(f"FLOPs <= {units.format_flops(budget.flops)}")
+    if budget.latency is not None:
+        parts.append(f"latency <= {units.format_seconds(budget.latency)}")
+    if budget.device is not None:
+        parts.append(f"on {budget.device.name}")
+    return ", ".join(parts) or "no budget"
+
+
+def _fits_table(rows, axes: list[str]) -> str:
+    shown = [a for a in ("layers", "hidden", "heads", "intermediate", "vocab", "embedding", "batch", "seq_len")
+             if a in axes or (a == "heads" and "head_dim" in axes) or (a == "intermediate" and "ffn_ratio" in axes)]
+    shown = shown or ["layers", "hidden", "heads", "intermediate"]
+    headers = [*shown, "params", "FLOPs/step", "peak memory"]
+    has_latency = "latency_s" in rows.dtype.names
+    if has_latency:
+        headers.append("latency")
+    table = []
+    for row in rows:
+        cells = [int(row[a]) for a in shown]
+        cells += [units.format_count(int(row["params"])), units.format_flops(int(row["flops_fwd"]) + int(row["flops_bwd"])),
+                  units.format_bytes(int(row["peak_bytes"]))]
+        if has_latency:
+            cells.append(units.format_seconds(float(row["latency_s"])))
+        table.append(cells)
+    return _table(headers, table)
+
+
+def _row_json(row) -> dict[str, object]:
+    return {name: row[name].item() for name in row.dtype.names}
+
+
+def _plot(result, rows, args: argparse.Namespace, budget: Budget) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise _UsageError("--plot needs matplotlib: pip install matplotlib") from error
+    y_name = "latency_s" if budget.device is not None and budget.latency is not None else "peak_bytes"
+    front = result.pareto(("params", y_name))
+    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
+    if result.materialised:
+        fits = result.to_numpy()
+        axes.scatter(fits["params"] / 1e6, _plot_values(fits, y_name), s=6, alpha=0.35, label=f"{result.count:,} fits")
+    axes.plot(front["params"] / 1e6, _plot_values(front, y_name), "o-", color="C3", markersize=4, label="Pareto front")
+    axes.set_xlabel("parameters (M)")
+    axes.set_ylabel("latency (ms)" if y_name == "latency_s" else "peak memory (GiB)")
+    axes.set_title(f"bertsize search: {_budget_text(budget)}", fontsize=9)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(args.plot)
+    plt.close(figure)
+
+
+def _plot_values(rows, name: str):
+    return rows[name] * 1e3 if name == "latency_s" else rows[name] / 2**30
+
+
+def _run_devices(args: argparse.Namespace) -> int:
+    names = devices()
+    if args.json:
+        print(json.dumps({n: json.loads(device(n).to_json()) for n in names}, indent=2))
+        return 0
+    rows = []
+    for name in names:
+        d = device(name)
+        peaks = [f"{d.peak[k] / 1e12:.1f}" if d.peak[k] else "-" for k in PEAK_KEYS]
+        rows.append([name, d.kind, units.format_bytes(d.memory_bytes), f"{d.memory_bandwidth / 1e9:.0f}", *peaks])
+    print(_table(["device", "kind", "memory", "GB/s", *[f"{k} TFLOP/s" for k in PEAK_KEYS]], rows))
     return 0
 
 
@@ -234,10 +460,19 @@ def _metric_rows(result: Estimate) -> list[list[str]]:
     return rows
 
 
-def _workload_text(work: Workload, head: str) -> str:
+def _workload_text(work: Workload, head: str, with_shape: bool = True) -> str:
     mode = f"training ({work.optimizer}, recompute {work.recompute})" if work.training else "inference"
-    return (f"head {head}, {mode}, batch {work.batch} x {work.seq_len} tokens, {work.precision}, "
-            f"{work.attention} attention, {work.backend} accounting")
+    shape = f"batch {work.batch} x {work.seq_len} tokens, " if with_shape else ""
+    return f"head {head}, {mode}, {shape}{work.precision}, {work.attention} attention, {work.backend} accounting"
+
+
+def _axis_text(values: tuple[int, ...]) -> str:
+    if len(values) == 1:
+        return str(values[0])
+    step = values[1] - values[0]
+    if all(b - a == step for a, b in zip(values, values[1:])):
+        return f"{values[0]}..{values[-1]}" + (f" step {step}" if step != 1 else "")
+    return ",".join(map(str, values))
 
 
 def _title(name: str, result: Estimate) -> str:
@@ -252,6 +487,7 @@ def _encoder_json(encoder: Encoder) -> dict[str, object]:
 
 def _as_json(result: Estimate) -> dict[str, object]:
     data = {name: getattr(result, name) for name in result._fields if name not in ("encoder", "workload")}
+    data["metrics"] = list(METRICS)
     data["encoder"] = _encoder_json(result.encoder)
     data["workload"] = {f: getattr(result.workload, f) for f in result.workload.__dataclass_fields__}
     data["breakdown"] = [dataclasses.asdict(row) for row in result.breakdown()]
