@@ -12,8 +12,6 @@ import pytest
 
 import bertsize
 
-search_needs_kernel = pytest.mark.skipif(
-    bertsize.build_info()["implementation"] == "python", reason="search() is the compiled walker's")
 
 
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -50,7 +48,6 @@ def test_compare_answers_the_seed_question():
     assert "194.54M (+85.05M, x1.777)" in out and "183.99M (+74.50M, x1.681)" in out
 
 
-@search_needs_kernel
 def test_search_default_is_the_t4_demonstration():
     out = run("search").stdout
     assert "on nvidia-t4" in out and "top 10 by params" in out
@@ -58,7 +55,6 @@ def test_search_default_is_the_t4_demonstration():
     assert len(table) == 2 + 10  # header, rule, ten rows
 
 
-@search_needs_kernel
 def test_search_count_csv_json_and_pareto():
     axes = ["--layers", "2:12:2", "--hidden", "128:768:128", "--head-dim", "64", "--ffn-ratio", "4", "--memory", "150MB"]
     count = json.loads(run("search", *axes, "--count", "--json").stdout)
@@ -72,7 +68,6 @@ def test_search_count_csv_json_and_pareto():
     assert "Pareto front of params,latency_s" in out and "latency" in out
 
 
-@search_needs_kernel
 def test_search_plot_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib")
     path = tmp_path / "fits.png"

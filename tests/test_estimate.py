@@ -135,7 +135,8 @@ SIZE_FIELDS = ("layers", "intermediate", "vocab", "max_positions")
 
 @given(data=st.data(), encoder=small_encoders(max_layers=4, min_positions=16))
 def test_every_metric_is_non_decreasing_in_every_size(data, encoder):
-    """The property the budget search relies on."""
+    """The property the budget search relies on (8-bit AdamW, the other exception, is not
+    drawn here: the optimizer is AdamW)."""
     head = data.draw(heads_for(encoder))
     work = bertsize.Workload(
         batch=data.draw(st.integers(1, 4)), seq_len=data.draw(st.integers(1, 12)),
@@ -144,7 +145,12 @@ def test_every_metric_is_non_decreasing_in_every_size(data, encoder):
     )
     before = bertsize.estimate(encoder, work, head)
     grown = [encoder.replace(**{f: getattr(encoder, f) + data.draw(st.integers(1, 8))}) for f in SIZE_FIELDS]
-    grown.append(encoder.replace(hidden=encoder.hidden + encoder.heads))  # keeps heads | hidden
+    # The documented exception (README, "Searching a design space"): an ELECTRA has a
+    # projection only while its embedding width differs from hidden, so moving hidden
+    # across the embedding width adds or removes a Linear (and, under CPU autocast,
+    # changes the residual stream's dtype).  search() visits every point then.
+    if not (encoder.family == "electra" and encoder.embedding is not None):
+        grown.append(encoder.replace(hidden=encoder.hidden + encoder.heads))  # keeps heads | hidden
     if encoder.type_vocab:
         grown.append(encoder.replace(type_vocab=encoder.type_vocab + 1))
     cases = [(g, work) for g in grown]

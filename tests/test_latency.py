@@ -67,7 +67,8 @@ def test_latency_is_non_decreasing_in_every_size(data, encoder, workload, device
 
     before = seconds(encoder, workload)
     grown = [encoder.replace(**{f: getattr(encoder, f) + data.draw(st.integers(1, 8))}) for f in SIZES]
-    grown.append(encoder.replace(hidden=encoder.hidden + encoder.heads))
+    if not (encoder.family == "electra" and encoder.embedding is not None):  # see test_estimate
+        grown.append(encoder.replace(hidden=encoder.hidden + encoder.heads))
     for bigger in grown:
         assert seconds(bigger, workload) >= before * (1 - 1e-12)
     for bigger in (workload.replace(batch=workload.batch + 1), workload.replace(seq_len=workload.seq_len + 1)):
@@ -163,7 +164,6 @@ def test_calibrate_rejects_bad_measurements():
         bertsize.calibrate("t4", [(encoder, work, 0.01), (encoder, work, -1), (encoder, work, 0.02)])
 
 
-@pytest.mark.skipif(bertsize.build_info()["implementation"] == "python", reason="search() is the compiled walker's")
 @given(encoder=small_encoders(max_layers=2, min_positions=16), data=st.data())
 def test_latency_budgets_in_search_equal_brute_force(encoder, data):
     head = data.draw(heads_for(encoder))

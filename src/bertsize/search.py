@@ -310,8 +310,6 @@ class _Plan:
 
     def _kernel_plan(self, objectives=(("params", 1), ("params", 1))):
         budget, work = self.budget, self.workload
-        if kernel is None:
-            raise RuntimeError("search() needs the compiled kernel (BERTSIZE_PUREPYTHON=1 is set)")
         from bertsize import _search
 
         metric = {name: index for index, name in enumerate(METRICS)}
@@ -358,20 +356,47 @@ class _Plan:
 
     @property
     def exhaustive(self) -> bool:
-        """Whether this search must visit every point: the two option sets under which a
-        metric is not monotone in the sizes.  8-bit AdamW keeps 32-bit state for tensors
-        below 4096 elements and 8-bit state from 4096 on, so its optimizer bytes drop when
-        a size crosses the threshold; an ELECTRA whose embedding width equals the hidden
-        size has no projection, which under CPU autocast keeps the residual stream in
-        fp32 instead of 16 bits."""
+        """Whether this search must visit every point: the two cases where a metric is not
+        monotone in the sizes.  8-bit AdamW keeps 32-bit state for tensors below 4096
+        elements and 8-bit state from 4096 on, so its optimizer bytes drop when a size
+        crosses the threshold.  An ELECTRA has its embedding projection only while the
+        embedding width differs from hidden, so a space in which hidden can meet the
+        embedding width adds and removes a Linear (and, under CPU autocast, switches the
+        residual stream between fp32 and 16 bits)."""
         work, base = self.workload, self.space.base
         eight_bit = work.training and work.optimizer == "adamw_8bit"
-        autocast = work.backend == "cpu" and work.training and work.mixed_precision
-        electra_switch = base.family == "electra" and autocast and (
-            "embedding" in self.names or "hidden" in self.names or "head_dim" in self.names)
+        electra_switch = base.family == "electra" and (
+            "embedding" in self.names or ("hidden" in self.names and base.embedding is not None))
         return eight_bit or electra_switch
 
+    def _pure_fits(self) -> np.ndarray:
+        """BERTSIZE_PUREPYTHON=1: every point of the (shard of the) space through the
+        oracle, then the budget -- the brute force the walker is tested against."""
+        sizes = [len(v) for v in self.values]
+        grids = np.meshgrid(*[np.arange(n) for n in sizes], indexing="ij")
+        indices = np.stack([g.ravel() for g in grids], axis=1) if grids else np.empty((0, 0), np.intp)
+        indices = indices[indices[:, 0] % self.shards == self.shard]
+        valid = np.ones(len(indices), dtype=bool)
+        for a, b, prefix in self.pairs:
+            table = np.diff(np.diff(prefix, axis=0), axis=1)
+            valid &= table[indices[:, a] if a >= 0 else 0, indices[:, b] if b >= 0 else 0].astype(bool)
+        indices = indices[valid] if self._fixed_valid else indices[:0]
+        rows = self._rows(indices)
+        budget, keep = self.budget, np.ones(len(rows), dtype=bool)
+        flops = rows["flops_fwd"] + rows["flops_bwd"]
+        for bound, values in ((budget.memory, rows["peak_bytes"]), (budget.params, rows["params"]),
+                              (budget.flops, flops)):
+            if bound is not None:
+                keep &= values <= bound
+        if budget.min_params is not None:
+            keep &= rows["params"] >= budget.min_params
+        if budget.latency is not None:
+            keep &= rows["latency_s"] <= budget.latency
+        return rows[keep]
+
     def count(self, progress, threads) -> int:
+        if kernel is None:
+            return len(self._pure_fits())
         walker = self._kernel_plan()
         outer = np.arange(self.shard, len(self.values[0]), self.shards, dtype=np.intp)
         if progress is None:
@@ -420,17 +445,24 @@ class _Plan:
         return result
 
     def fits(self, limit: int) -> np.ndarray:
+        if kernel is None:
+            return self._pure_fits()
         indices, _, overflow = self._kernel_plan().visit(0, limit, 0, self.shards, self.shard)
         if overflow:
             raise RuntimeError("the walk collected more fits than it counted")  # a walker bug
         return self._rows(indices)
 
     def top_k(self, k: int, by: str, ascending: bool) -> np.ndarray:
+        if kernel is None:
+            rows = self._pure_fits()
+            return rows[_order(_objective_values(rows, by), ascending)[:k]]
         walker = self._kernel_plan(((by, -1 if ascending else 1), (by, -1 if ascending else 1)))
         indices, _, _ = walker.visit(1, 0, k, self.shards, self.shard)
         return self._rows(indices)
 
     def pareto(self, objectives: Sequence[str]) -> np.ndarray:
+        if kernel is None:
+            return _front(self._pure_fits(), objectives)
         directions = tuple((name, 1 if name == "params" else -1) for name in objectives)
         indices, _, _ = self._kernel_plan(directions).visit(2, 0, 0, self.shards, self.shard)
         return self._rows(indices)
