@@ -40,6 +40,12 @@ def best_seconds(function, repeats=3):
     return min(times)
 
 
+def stream_triad(rows, threads):
+    """Bytes/s of a = b + 3 c over `rows` doubles (STREAM counts 3 x 8 bytes per element)."""
+    a, b, c = np.empty(rows), np.ones(rows), np.full(rows, 2.0)
+    return 24 * rows / best_seconds(lambda: _kernel.stream_triad(a, b, c, 3.0, threads), repeats=5)
+
+
 def design_space(rows, seed=0):
     rng = np.random.default_rng(seed)
     heads = rng.integers(1, 17, rows)
@@ -81,13 +87,9 @@ def main():
           f"{info['threads']} threads, {os.cpu_count()} cores")
 
     # --- the machine's memory bandwidth, measured now -----------------------------------
-    a, b, c = np.empty(rows), np.ones(rows), np.full(rows, 2.0)
-    triad = {}
-    for threads in (1, 2):
-        seconds = best_seconds(lambda: _kernel.stream_triad(a, b, c, 3.0, threads), repeats=5)
-        triad[threads] = 24 * rows / seconds  # STREAM counts 3 x 8 bytes per element
-        print(f"STREAM triad, {threads} thread{'s' * (threads > 1)}: {triad[threads] / 1e9:.1f} GB/s")
-    del a, b, c
+    triad = {threads: stream_triad(rows, threads) for threads in (1, 2)}
+    for threads, bandwidth in triad.items():
+        print(f"STREAM triad, {threads} thread{'s' * (threads > 1)}: {bandwidth / 1e9:.1f} GB/s")
 
     # --- the kernel ----------------------------------------------------------------------
     columns = design_space(rows)
@@ -97,7 +99,7 @@ def main():
           f"({bytes_per_row} bytes per row), {HEAD}, {WORK.precision} training, out= buffers")
     rate = {}
     for threads in (1, 2):
-        seconds = best_seconds(lambda: bertsize.evaluate(columns, BASE, WORK, HEAD, out=out, threads=threads))
+        seconds = best_seconds(lambda t=threads: bertsize.evaluate(columns, BASE, WORK, HEAD, out=out, threads=t))
         rate[threads] = rows / seconds
         bandwidth = bytes_per_row * rate[threads]
         print(f"  {threads} thread{'s' * (threads > 1)}: {rate[threads]:.3g} rows/s, {bandwidth / 1e9:.1f} GB/s "

@@ -69,7 +69,7 @@ def main():
         work = bertsize.Workload(batch=batch, seq_len=seq)
         seconds = bertsize.measure(encoder, work, repeats=7, warmup=2, threads=THREADS)
         rows.append((name, encoder, work, seconds))
-    fit, held_out = rows[0::2], rows[1::2]
+    fit = rows[0::2]  # the odd rows are held out
     calibrated = bertsize.calibrate(device, [(e, w, s) for _, e, w, s in fit])
     print(f"calibrated on {len(fit)}: compute efficiency {calibrated.compute_efficiency:.3f}, "
           f"memory efficiency {calibrated.memory_efficiency:.3f}, {calibrated.overhead_s * 1e6:.1f} us per op\n")

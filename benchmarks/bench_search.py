@@ -73,7 +73,7 @@ def main():
     print(f"\nscan: {space}")
     print(f"  budget: peak memory <= 24 GiB, {HEAD}, bf16 mixed-precision AdamW training")
     for threads in (1, 2):
-        result, seconds = timed(lambda: bertsize.search(space, budget, WORK, HEAD, limit=0, threads=threads))
+        result, seconds = timed(lambda t=threads: bertsize.search(space, budget, WORK, HEAD, limit=0, threads=t))
         print(f"  search(), {threads} thread{'s' * (threads > 1)}: {result.count:,} fits of {space.size:,} points "
               f"({result.skipped:,} skipped) in {seconds:.3f} s = {space.size / seconds:.3g} points/s")
     count, numpy_seconds = timed(lambda: numpy_count(space, budget.memory))
@@ -93,7 +93,7 @@ def main():
     print(f"\ncount: {big}")
     print("  budget: peak memory <= 80 GiB, BertModel, bf16 AdamW training, flash attention, full recomputation")
     for threads in (1, 2):
-        result, seconds = timed(lambda: bertsize.search(big, budget, work, "model", limit=0, threads=threads))
+        result, seconds = timed(lambda t=threads: bertsize.search(big, budget, work, "model", limit=0, threads=t))
         valid = big.size - result.skipped
         print(f"  {threads} thread{'s' * (threads > 1)}: {result.count:,} of {valid:,} configurations fit "
               f"({100 * result.count / valid:.1f} %), counted exactly in {seconds:.3f} s ({big.size / seconds:.3g} points/s)")

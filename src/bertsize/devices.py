@@ -80,7 +80,7 @@ class Device:
             if value > 1.5:
                 raise ValueError(f"{name} must be a fraction of peak (about 0 to 1), got {value}")
             object.__setattr__(self, name, value)
-        overhead = getattr(self, "overhead_s")
+        overhead = self.overhead_s
         if isinstance(overhead, bool) or not isinstance(overhead, (int, float)) or math.isnan(overhead) or overhead < 0:
             raise ValueError(f"overhead_s must be seconds >= 0, got {overhead!r}")
         object.__setattr__(self, "overhead_s", float(overhead))

@@ -12,7 +12,7 @@ from bertsize._backend import kernel
 from bertsize.devices import device as lookup_device
 from bertsize.estimate import METRICS, latency, oracle_values
 from bertsize.model import HEADS, Encoder
-from bertsize.presets import preset
+from bertsize.presets import as_encoder
 from bertsize.workload import Workload
 
 #: Names ``evaluate()`` accepts as columns: the Encoder's integer fields, then the
@@ -68,7 +68,7 @@ def evaluate(
             model — the message names the column, the first bad row and its value.
         OverflowError: a metric past int64 — naming the metric and the first row.
     """
-    base = _base_encoder(base)
+    base = as_encoder(base)
     workload = Workload() if workload is None else workload
     if not isinstance(workload, Workload):
         raise TypeError(f"workload must be a bertsize.Workload, got {type(workload).__name__}")
@@ -108,16 +108,6 @@ def evaluate(
             + ", ".join(f"{k}={v}" for k, v in row_values(overflow_row).items())
         )
     return outputs
-
-
-def _base_encoder(base: object) -> Encoder:
-    if base is None:
-        return preset("bert-base-uncased")
-    if isinstance(base, str):
-        return preset(base)
-    if not isinstance(base, Encoder):
-        raise TypeError(f"base must be a bertsize.Encoder or a preset name, got {type(base).__name__}")
-    return base
 
 
 def _metric_names(metrics: Sequence[str] | None, with_latency: bool) -> tuple[str, ...]:

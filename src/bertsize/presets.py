@@ -100,6 +100,17 @@ def preset(name: str) -> Encoder:
     return _TABLE[_canonical(name)][0]
 
 
+def as_encoder(base: object, default: str = "bert-base-uncased") -> Encoder:
+    """``base`` as an Encoder: an Encoder passes through, a name is a preset, None the default."""
+    if base is None:
+        return preset(default)
+    if isinstance(base, str):
+        return preset(base)
+    if not isinstance(base, Encoder):
+        raise TypeError(f"base must be a bertsize.Encoder or a preset name, got {type(base).__name__}")
+    return base
+
+
 def _canonical(name: str) -> str:
     if not isinstance(name, str):
         raise TypeError(f"preset name must be a string, got {name!r}")

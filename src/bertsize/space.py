@@ -19,7 +19,7 @@ import numpy as np
 from bertsize import _validate, units
 from bertsize.devices import device as lookup_device
 from bertsize.model import Encoder
-from bertsize.presets import preset
+from bertsize.presets import as_encoder
 
 #: Axes a Space accepts, in the order they are stored.
 AXES = (
@@ -45,7 +45,7 @@ class Space:
     """
 
     def __init__(self, base: Encoder | str | None = None, **axes: object) -> None:
-        self.base = _base(base)
+        self.base = as_encoder(base)
         if "heads" in axes and "head_dim" in axes:
             raise ValueError("give heads or head_dim, not both (head_dim sets heads = hidden / head_dim)")
         if "intermediate" in axes and "ffn_ratio" in axes:
@@ -80,16 +80,6 @@ class Space:
     def __repr__(self) -> str:
         described = ", ".join(f"{name}={_describe(values)}" for name, values in self.axes.items())
         return f"Space({self.base.family} base, {described}; {self.size:,} points)"
-
-
-def _base(base: object) -> Encoder:
-    if base is None:
-        return preset("bert-base-uncased")
-    if isinstance(base, str):
-        return preset(base)
-    if not isinstance(base, Encoder):
-        raise TypeError(f"base must be a bertsize.Encoder or a preset name, got {type(base).__name__}")
-    return base
 
 
 def _axis_values(name: str, values: object) -> tuple[int, ...]:
