@@ -23,12 +23,13 @@ cdef extern from "bertsize.h" nogil:
     void bs_plan_of(const bs_options *o, bs_plan *p)
     int bs_check_row(const bs_plan *p, const bs_row *r)
     int bs_evaluate(const bs_options *o, const bs_plan *p, const bs_row *r, unsigned mask, int64_t *out)
-    void bs_evaluate_unchecked(const bs_options *o, const bs_plan *p, const bs_row *r, unsigned mask, int64_t *out)
+    void bs_evaluate_unchecked(const bs_options *o, const bs_plan *p, const bs_row *r, unsigned mask, int64_t *out,
+                               Py_ssize_t stride)
     int bs_block_is_safe(const bs_options *o, const bs_plan *p, const bs_row *corner, unsigned mask)
     ctypedef struct bs_device:
         double peak, bandwidth, compute_efficiency, memory_efficiency, overhead
     double bs_row_latency(const bs_options *o, const bs_plan *p, const bs_row *r, const bs_device *dev,
-                          const int64_t *metrics)
+                          const int64_t *metrics, Py_ssize_t stride)
 
 cdef extern from "bs_openmp.h" nogil:
     int BS_OPENMP

@@ -59,17 +59,13 @@ cdef bs_plan _cached_plan
 cdef bint _cache_valid = False
 
 
-cpdef object scalar(bytes encoder, bytes workload, int head, int64_t num_labels, unsigned mask):
-    """Metrics of one configuration, from the packings of bertsize._abi.
-
-    Returns the tuple of BS_N_METRICS values (unselected ones 0), or an int status: a
-    positive row-check code (``field * N_REASONS + reason``) or ``-(1 + metric)`` for the
-    first selected metric that overflows int64.
-    """
+cdef int _scalar_metrics(bytes encoder, bytes workload, int head, int64_t num_labels, unsigned mask,
+                         int64_t *out):
+    """The metrics of one configuration into out[0:BS_N_METRICS] (unselected ones 0), or
+    the int status scalar() returns."""
     global _cached_options, _cache_valid
     cdef bs_options o
     cdef bs_row r
-    cdef int64_t out[BS_N_METRICS]
     cdef int k, status
     _unpack(encoder, workload, head, num_labels, &o, &r)
     if not _cache_valid or memcmp(&o, &_cached_options, sizeof(bs_options)) != 0:
@@ -82,8 +78,20 @@ cpdef object scalar(bytes encoder, bytes workload, int head, int64_t num_labels,
     for k in range(BS_N_METRICS):
         out[k] = 0
     status = bs_evaluate(&o, &_cached_plan, &r, mask, out)
+    return -status if status else 0
+
+
+cpdef object scalar(bytes encoder, bytes workload, int head, int64_t num_labels, unsigned mask):
+    """Metrics of one configuration, from the packings of bertsize._abi.
+
+    Returns the tuple of BS_N_METRICS values (unselected ones 0), or an int status: a
+    positive row-check code (``field * N_REASONS + reason``) or ``-(1 + metric)`` for the
+    first selected metric that overflows int64.
+    """
+    cdef int64_t out[BS_N_METRICS]
+    cdef int status = _scalar_metrics(encoder, workload, head, num_labels, mask, out)
     if status:
-        return -status
+        return status
     return (out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8], out[9])
 
 
@@ -127,7 +135,7 @@ def latency(bytes encoder, bytes workload, int head, int64_t num_labels, tuple d
     status = bs_evaluate(&o, &p, &r, _STATES_MASK, out)
     if status:
         return -status
-    return bs_row_latency(&o, &p, &r, &dev, out)
+    return bs_row_latency(&o, &p, &r, &dev, out, 1)
 
 
 def estimate_tuple(type cls, object encoder, object workload, str head, int head_code, int64_t num_labels,
@@ -146,13 +154,15 @@ def estimate_tuple(type cls, object encoder, object workload, str head, int head
     packed_workload = workload.__dict__.get(_PACKED)
     if packed_workload is None:
         packed_workload = pack_workload(workload)
-    values = scalar(packed_encoder, packed_workload, head_code, num_labels, (1u << BS_N_METRICS) - 1)
-    if type(values) is int:
-        return values
+    cdef int64_t out[BS_N_METRICS]
+    cdef int status = _scalar_metrics(packed_encoder, packed_workload, head_code, num_labels,
+                                      (1u << BS_N_METRICS) - 1, out)
+    if status:
+        return status
     result = PyType_GenericAlloc(cls, 15)
     cdef Py_ssize_t k
     for k in range(BS_N_METRICS):
-        _set_item(result, k, (<tuple>values)[k])
+        _set_item(result, k, out[k])
     _set_item(result, 10, None)
     _set_item(result, 11, encoder)
     _set_item(result, 12, workload)
@@ -187,6 +197,17 @@ ctypedef struct _Call:
     double *latency             # roofline seconds per row, or NULL
 
 
+cdef inline int64_t _or_bound(const int64_t *column, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    """The bitwise OR of column[start:stop]: when no value is negative, a bound of their
+    maximum (below twice it); negative otherwise.  A bound is all the block check needs,
+    and unlike a 64-bit max (SSE2 has no 64-bit compare) the OR loop vectorises."""
+    cdef int64_t bound = 0
+    cdef Py_ssize_t i
+    for i in range(start, stop):
+        bound |= column[i]
+    return bound
+
+
 cdef inline void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t stop,
                                  Py_ssize_t *first) noexcept nogil:
     """Rows [start, stop): bound the block, then evaluate it unchecked if the bound
@@ -217,11 +238,7 @@ cdef inline void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t
     memcpy(selected, call.selected, sizeof(selected))
     for j in range(n_varying):
         k = varying[j]
-        value = cols[k][start]
-        for i in range(start + 1, stop):
-            if cols[k][i] > value:
-                value = cols[k][i]
-        corner.f[k] = value
+        corner.f[k] = _or_bound(cols[k], start, stop)
     if cols[BS_EMBEDDING] != NULL:
         # embedding varies: bound the effective width (0 means "equal to hidden")
         value = 0
@@ -232,7 +249,14 @@ cdef inline void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t
             if hidden > value:
                 value = hidden
         corner.f[BS_EMBEDDING] = value
-    safe = bs_block_is_safe(&options, &plan, &corner, mask)
+    # a negative bound means a negative size somewhere: those rows fail the row check,
+    # and the others take the checked path
+    safe = 1
+    for j in range(n_varying):
+        if corner.f[varying[j]] < 0:
+            safe = 0
+    if safe:
+        safe = bs_block_is_safe(&options, &plan, &corner, mask)
     stage = start
     while stage < stop:
         stage_stop = min(stage + BS_STAGE, stop)
@@ -245,18 +269,24 @@ cdef inline void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t
                 if i < first[0]:
                     first[0], first[1] = i, status
                 continue
+            # metric m of the row goes to staged[m * BS_STAGE_STRIDE + (i - stage)]
             if safe:
-                bs_evaluate_unchecked(&options, &plan, &r, mask, values)
+                bs_evaluate_unchecked(&options, &plan, &r, mask, &staged[i - stage], BS_STAGE_STRIDE)
             else:
                 status = bs_evaluate(&options, &plan, &r, mask, values)
                 if status and i < first[2]:
                     first[2], first[3] = i, status - 1
-            for j in range(n_selected):
-                staged[j * BS_STAGE_STRIDE + (i - stage)] = values[selected[j]]
+                for j in range(n_selected):
+                    staged[selected[j] * BS_STAGE_STRIDE + (i - stage)] = values[selected[j]]
+                if latency != NULL:
+                    # (the staged copy holds only the selected metrics)
+                    latency[i] = bs_row_latency(&options, &plan, &r, &device, values, 1)
+                continue
             if latency != NULL:
-                latency[i] = bs_row_latency(&options, &plan, &r, &device, values)
+                latency[i] = bs_row_latency(&options, &plan, &r, &device, &staged[i - stage], BS_STAGE_STRIDE)
         for j in range(n_selected):
-            bs_stream_copy(&call.outs[selected[j]][stage], &staged[j * BS_STAGE_STRIDE], stage_stop - stage)
+            k = selected[j]
+            bs_stream_copy(&call.outs[k][stage], &staged[k * BS_STAGE_STRIDE], stage_stop - stage)
         stage = stage_stop
     bs_stream_fence()
 

@@ -128,11 +128,11 @@ cdef inline int _evaluate(const Walk *w, const bs_row *r, int64_t *metrics) noex
     cdef double seconds
     memset(metrics, 0, N_SLOTS * sizeof(int64_t))
     if w.safe:
-        bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics)
+        bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics, 1)
     elif bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) != 0:
         return 0
     if w.with_latency:
-        seconds = bs_row_latency(&w.options, &w.plan, r, &w.device, metrics)
+        seconds = bs_row_latency(&w.options, &w.plan, r, &w.device, metrics, 1)
         # femtoseconds as int64 for the objective (past ~2.5 hours: the largest value)
         metrics[LATENCY_SLOT] = <int64_t>(seconds * 1e15) if seconds < 9e3 else INT64_MAX_
         metrics[SLOW_SLOT] = seconds > w.cap_latency  # compared in seconds, exactly as given
