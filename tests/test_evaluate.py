@@ -95,3 +95,25 @@ def test_overflow_names_metric_and_row():
     with pytest.raises(OverflowError, match=r"flops_fwd exceeds int64 .* at row 1"):
         bertsize.evaluate({"batch": [1, 2**40], "seq_len": 512}, base=TINY.replace(max_positions=2**20),
                           metrics=["flops_fwd"])
+
+
+# Near the edges of the kernel's divisibility check (a double quotient below 2**53, integer
+# division above): a quotient within a rounding step of an integer, and both sides of 2**53.
+_HEADS_EDGES = [
+    (2**53 - 2, 3), (2**53 - 3, 3), (2**53 - 1, 2**26 + 1), (2**53 - 2, 2**52 - 1), (2**53, 2**27),
+    (2**53 + 2, 2), (2**53 + 1, 3), (3 * (2**51 - 1), 2**51 - 1), (3 * (2**51 - 1) + 1, 2**51 - 1),
+    (2**62, 2**31), (2**62 + 1, 2**31),
+]
+
+
+@pytest.mark.parametrize(("hidden", "heads"), _HEADS_EDGES)
+def test_heads_divide_hidden_is_exact_near_2_53(hidden, heads):
+    """Python's own % decides: a row whose heads divide hidden passes the check (and its
+    parameters then overflow int64), any other is rejected naming heads and the row."""
+    columns = {"hidden": [768, hidden], "heads": [12, heads]}
+    if hidden % heads == 0:
+        with pytest.raises(OverflowError, match="params exceeds int64 .* at row 1"):
+            bertsize.evaluate(columns, base=TINY, metrics=["params"])
+    else:
+        with pytest.raises(ValueError, match=f"row 1: heads={heads} does not divide hidden={hidden}"):
+            bertsize.evaluate(columns, base=TINY, metrics=["params"])
