@@ -90,11 +90,14 @@ class BuildWithOptionalOpenMP(build_ext):
         super().build_extensions()
 
 
-_HEADERS = [os.path.join("csrc", name) for name in sorted(os.listdir("csrc"))]
+_HEADERS = [os.path.join("csrc", name) for name in sorted(os.listdir("csrc")) if name.endswith(".h")]
+# (extension, its C sources beside the .pyx): the kernel's stage loops are a translation
+# unit of their own, which compiles the formula headers over doubles (csrc/bs_stage.c)
+_SOURCES = {"_kernel": ["csrc/bs_stage.c"], "_search": []}
 extensions = [
-    Extension(f"bertsize.{name}", sources=[f"src/bertsize/{name}.pyx"], include_dirs=["csrc", "src/bertsize"],
-              depends=_HEADERS)
-    for name in ("_kernel", "_search")
+    Extension(f"bertsize.{name}", sources=[f"src/bertsize/{name}.pyx", *c_sources],
+              include_dirs=["csrc", "src/bertsize"], depends=_HEADERS)
+    for name, c_sources in _SOURCES.items()
 ]
 
 setup(

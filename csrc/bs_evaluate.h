@@ -32,6 +32,10 @@ static inline int bs_divides(int64_t a, int64_t b) {
     return b % a == 0;
 }
 
+/* MACs of `flops` >= 0 FLOPs: a logical shift, which vectorises (AVX2 has no 64-bit
+ * arithmetic shift, so a signed division by 2 would not). */
+static inline int64_t bs_macs(int64_t flops) { return (int64_t)((uint64_t)flops >> 1); }
+
 static inline int bs_reject(int field, int reason) { return field * BS_N_REASONS + reason; }
 
 /* 0 when the row describes a model HF can build and run, else the first problem. */
@@ -59,13 +63,6 @@ BS_INLINE int bs_check_row(const bs_plan *p, const bs_row *r) {
     return BS_OK;
 }
 
-#define BS_BIT(metric) (1u << (metric))
-#define BS_NEEDS_PARAMS (BS_BIT(BS_PARAMS) | BS_NEEDS_STATES)
-#define BS_NEEDS_STATES (BS_BIT(BS_WEIGHT_BYTES) | BS_BIT(BS_GRAD_BYTES) | BS_BIT(BS_OPTIMIZER_BYTES) | \
-                         BS_BIT(BS_PEAK_BYTES))
-#define BS_NEEDS_FLOPS (BS_BIT(BS_FLOPS_FWD) | BS_BIT(BS_FLOPS_BWD) | BS_BIT(BS_MACS_FWD))
-#define BS_NEEDS_ACTIVATIONS (BS_BIT(BS_ACTIVATION_BYTES) | BS_BIT(BS_PEAK_BYTES))
-
 /* Computes the metrics selected by `mask` into out[metric].  With ck = 1, flags[m] is
  * set for every metric that overflows int64 or is built from one that does (macs_fwd
  * and flops_bwd from flops_fwd; model states from params; peak from states and
@@ -85,7 +82,7 @@ BS_INLINE void bs_metrics(const bs_options *o, const bs_plan *p, const bs_row *r
         ovf = &flags[BS_FLOPS_FWD];
         const int64_t forward = bs_flops_fwd(p, &d, ovf, ck);
         out[BS_FLOPS_FWD * stride] = forward;
-        out[BS_MACS_FWD * stride] = forward / 2;
+        out[BS_MACS_FWD * stride] = bs_macs(forward);
         flags[BS_FLOPS_BWD] = flags[BS_MACS_FWD] = flags[BS_FLOPS_FWD];
         out[BS_FLOPS_BWD * stride] = bs_flops_bwd(p, &d, forward, &flags[BS_FLOPS_BWD], ck);
     }
@@ -107,10 +104,8 @@ BS_INLINE void bs_metrics(const bs_options *o, const bs_plan *p, const bs_row *r
         flags[BS_WEIGHT_BYTES] = flags[BS_GRAD_BYTES] = flags[BS_OPTIMIZER_BYTES] = state_flag;
         if (mask & BS_BIT(BS_PEAK_BYTES)) {
             int peak_flag = state_flag | flags[BS_ACTIVATION_BYTES];
-            ovf = &peak_flag;
-            int64_t peak = ADD(states.weights, out[BS_ACTIVATION_BYTES * stride]);
-            if (p->training) peak = ADD(peak, ADD3(states.grads, states.optimizer, transient));
-            out[BS_PEAK_BYTES * stride] = peak;
+            out[BS_PEAK_BYTES * stride] = bs_peak(p, &states, out[BS_ACTIVATION_BYTES * stride], transient,
+                                                  &peak_flag, ck);
             flags[BS_PEAK_BYTES] = peak_flag;
         }
     }

@@ -60,10 +60,13 @@ typedef struct {
     int x_live_after_pooler;
     int64_t cls_out;    /* classifier width beside the MLM logits (NSP 2, SOP C) */
 
-    /* ---- model states ---- */
+    /* ---- model states, bytes per replica, from P parameters, the K elements of the
+     * matmul weights autocast copies, and the bytes T of the per-tensor costs:
+     *   weights s_wP*P + s_wK*K + s_wT*T, gradients s_gP*P, optimizer s_oP*P + s_oT*T */
     int per_tensor;     /* optimizer state or weight format costs per tensor */
     int cpu_mixed;      /* CPU autocast: fp32 parameters + 16-bit copies of matmul weights */
     int64_t l_H2, l_H;  /* matmul weights of pooler and head: l_H2*H^2 + l_H*H (+ MLM) */
+    int64_t s_wP, s_wK, s_wT, s_gP, s_oP, s_oT;
 } bs_plan;
 
 /* Elements an activation function and its reader keep: GELU input + output, ReLU the
@@ -241,6 +244,21 @@ static inline void bs_plan_of(const bs_options *o, bs_plan *p) {
     p->cpu_mixed = autocast;
     p->l_H2 = p->pooler + seq_dense + p->discriminator;
     p->l_H = out + p->discriminator;
+    if (!o->training) {          /* int8 / int4: per tensor; else 4 or 2 bytes a parameter */
+        p->s_wP = p->per_tensor ? 0 : (o->precision == BS_FP32 ? 4 : 2);
+        p->s_wT = p->per_tensor;
+    } else if (mixed && !autocast) {  /* 16-bit weights and gradients, fp32 master copy */
+        p->s_wP = p->s_gP = 2;
+        p->s_oP = 4;
+    } else {                     /* fp32 weights and gradients (+ autocast's copies) */
+        p->s_wP = p->s_gP = 4;
+        p->s_wK = autocast ? 2 : 0;
+    }
+    if (o->training) {
+        if (o->optimizer == BS_ADAMW || o->optimizer == BS_ADAM) p->s_oP += 8;
+        else if (o->optimizer == BS_SGD_MOMENTUM) p->s_oP += 4;
+        p->s_oT = p->per_tensor;  /* Adafactor, 8-bit AdamW */
+    }
 }
 
 #endif

@@ -17,10 +17,10 @@
  * from an L1-resident buffer, instead of ten arrays one value each per row: large numpy
  * arrays start at the same offset within a 4 KiB page, so ten interleaved store streams
  * all map to the same L1 sets and evict each other (it doubled the time per row here). */
-#define BS_STAGE 256
+#define BS_STAGE 64
 /* Each metric's row of the buffer is BS_STAGE + 8 values long (2112 bytes), which puts
  * the ten rows in different cache sets. */
-#define BS_STAGE_STRIDE 264
+#define BS_STAGE_STRIDE 72
 
 #if defined(_MSC_VER)
 typedef __declspec(align(16)) struct { int64_t v[BS_N_METRICS * BS_STAGE_STRIDE]; } bs_stage_buffer;

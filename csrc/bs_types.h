@@ -25,6 +25,14 @@ enum bs_metric {
     BS_N_METRICS
 };
 
+/* Metric masks, and the metrics each metric is built from. */
+#define BS_BIT(metric) (1u << (metric))
+#define BS_NEEDS_PARAMS (BS_BIT(BS_PARAMS) | BS_NEEDS_STATES)
+#define BS_NEEDS_STATES (BS_BIT(BS_WEIGHT_BYTES) | BS_BIT(BS_GRAD_BYTES) | BS_BIT(BS_OPTIMIZER_BYTES) | \
+                         BS_BIT(BS_PEAK_BYTES))
+#define BS_NEEDS_FLOPS (BS_BIT(BS_FLOPS_FWD) | BS_BIT(BS_FLOPS_BWD) | BS_BIT(BS_MACS_FWD))
+#define BS_NEEDS_ACTIVATIONS (BS_BIT(BS_ACTIVATION_BYTES) | BS_BIT(BS_PEAK_BYTES))
+
 /* Row fields, in the order of bertsize._columns.COLUMNS. */
 enum bs_field {
     BS_LAYERS, BS_HIDDEN, BS_HEADS, BS_INTERMEDIATE, BS_VOCAB, BS_MAX_POSITIONS, BS_TYPE_VOCAB,

@@ -62,6 +62,21 @@ def test_kernel_equals_oracle(data, encoder, workload):
     assert kernel_metrics(encoder, workload, head, num_labels) == oracle_metrics(encoder, workload, head, num_labels)
 
 
+def test_inference_flops_past_half_of_int64_do_not_overflow():
+    """In inference the backward FLOPs are 0: twice a forward count above 2**62 is no
+    overflow (the training formula is never evaluated)."""
+    base = bertsize.preset("bert-base-uncased")
+    work = bertsize.Workload(batch=4096, seq_len=512)
+    per_layer = kernel_metrics(base.replace(layers=2), work, "model", 2)["flops_fwd"] - \
+        kernel_metrics(base.replace(layers=1), work, "model", 2)["flops_fwd"]
+    encoder = base.replace(layers=3 * 2**61 // per_layer)  # forward ~ 1.5 * 2**62
+    result = kernel_metrics(encoder, work, "model", 2)
+    assert 2**62 < result["flops_fwd"] < 2**63 and result["flops_bwd"] == 0
+    assert result == oracle_metrics(encoder, work, "model", 2)
+    columns = bertsize.evaluate({"layers": [encoder.layers, 1]}, base=base, workload=work)
+    assert {name: int(array[0]) for name, array in columns.items()} == result
+
+
 @given(data=st.data(), encoder=small_encoders(max_layers=6), workload=workloads(max_batch=16, max_seq_len=16))
 def test_kernel_equals_oracle_on_small_models(data, encoder, workload):
     """Sizes where no metric overflows, so every comparison is of values."""
@@ -112,6 +127,14 @@ def test_evaluate_rows_equal_scalar_calls(data, base, workload):
         heads = np.array(columns.get("heads", [base.heads] * rows))
         columns["hidden"] = list(heads * data.draw(st.integers(1, 64)))
         columns["heads"] = list(heads)
+    if base.family in ("albert", "electra") and data.draw(st.booleans()):
+        # a factorised embedding per row: 0 (= hidden), equal to hidden, or its own width
+        # (an ELECTRA projection exists in some rows and not in others)
+        hidden = columns.get("hidden", [base.hidden] * rows)
+        columns["embedding"] = [data.draw(st.sampled_from([0, int(h), data.draw(st.integers(1, 4096))]))
+                                for h in hidden]
+    if base.family == "albert" and data.draw(st.booleans()):
+        columns["hidden_groups"] = data.draw(st.lists(st.integers(1, 64), min_size=rows, max_size=rows))
     columns["max_positions"] = 4096 + 2
     metrics = data.draw(st.one_of(st.none(), st.lists(st.sampled_from(bertsize.METRICS), min_size=1, unique=True)))
     try:
@@ -120,10 +143,49 @@ def test_evaluate_rows_equal_scalar_calls(data, base, workload):
         return  # the scalar test covers overflow; here the rows that fit
     for row in range(len(next(iter(result.values())))):
         values = {name: column[row] for name, column in columns.items() if isinstance(column, list)}
-        encoder = base.replace(max_positions=4098, **{k: v for k, v in values.items() if k not in ("batch", "seq_len")})
+        encoder = base.replace(max_positions=4098, **{k: v or None if k == "embedding" else v
+                                                      for k, v in values.items() if k not in ("batch", "seq_len")})
         work = workload.replace(**{k: v for k, v in values.items() if k in ("batch", "seq_len")})
         mask = sum(1 << bertsize.METRICS.index(name) for name in result)
         expected = kernel_metrics(encoder, work, head, 2, mask)  # = the oracle (the tests above)
+        assert {name: int(array[row]) for name, array in result.items()} == expected, row
+
+
+@given(data=st.data(), base=any_encoders(), workload=workloads(max_batch=64, max_seq_len=64))
+def test_rows_around_2_52_equal_scalar_calls(data, base, workload):
+    """The kernel evaluates a stage of rows in double precision when every value is below
+    2**52, else in int64: rows on both sides, and stages of both kinds, equal the scalar
+    path (int64, checked) row by row."""
+    head = data.draw(heads_for(base))
+    base = base.replace(max_positions=max(base.max_positions, 4096))
+    work = workload.replace(seq_len=min(workload.seq_len, base.max_seq_len))
+    try:
+        # metrics are affine in the layer count: find where the first one reaches 2**52
+        one, two = ({name: int(array[row]) for name, array in bertsize.evaluate(
+            {"layers": [1, 2]}, base=base, workload=work, head=head).items()} for row in (0, 1))
+        crossings = [(2**52 - (one[name] - slope)) // slope
+                     for name in bertsize.METRICS if (slope := two[name] - one[name]) > 0]
+        centre = min(crossings) + data.draw(st.integers(-40, 40))
+        layers = [max(centre + offset, 1) for offset in range(-100, 100)]
+        result = bertsize.evaluate({"layers": layers}, base=base, workload=work, head=head)
+    except OverflowError:
+        return  # past int64 in int64 arithmetic: the scalar tests cover the error
+    for row in (0, 1, 62, 63, 64, 65, 98, 99, 100, 101, 126, 127, 128, 129, 199):
+        expected = kernel_metrics(base.replace(layers=layers[row]), work, head, 2)
+        assert {name: int(array[row]) for name, array in result.items()} == expected, row
+
+
+@pytest.mark.parametrize("max_positions", [2**52 - 1, 2**52, 2**52 + 1, 2**60])
+def test_fields_at_2_52_take_either_path_with_equal_results(max_positions):
+    """A field of 2**52 or more sends its stage to the int64 path (a one-wide ALBERT
+    embedding keeps the position table's parameters, and every metric, within int64)."""
+    base = bertsize.preset("albert-base-v2").replace(embedding=1)
+    work = bertsize.Workload(precision="fp16")
+    columns = {"max_positions": [512] * 70 + [max_positions] + [512] * 70, "seq_len": list(range(1, 142))}
+    result = bertsize.evaluate(columns, base=base, workload=work)
+    for row in (0, 69, 70, 71, 140):
+        encoder = base.replace(max_positions=columns["max_positions"][row])
+        expected = kernel_metrics(encoder, work.replace(seq_len=row + 1), "model", 2)
         assert {name: int(array[row]) for name, array in result.items()} == expected, row
 
 

@@ -38,6 +38,14 @@ cdef extern from "bs_openmp.h" nogil:
 cdef extern from "bs_build.h" nogil:
     const char *BS_COMPILER
 
+cdef extern from "bs_stage.h" nogil:
+    ctypedef struct bs_stage_fields:
+        pass
+    int bs_stage_constants(const bs_row *template_row, const int64_t **columns, bs_stage_fields *fields)
+    int bs_evaluate_stage_in_doubles(const bs_options *options, const bs_plan *plan, const int64_t **columns,
+                                     Py_ssize_t count, unsigned mask, bs_stage_fields *fields, int64_t *out,
+                                     Py_ssize_t stride)
+
 cdef extern from "bs_stream.h" nogil:
     enum:
         BS_STAGE

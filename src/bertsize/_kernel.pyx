@@ -208,58 +208,82 @@ cdef inline int64_t _or_bound(const int64_t *column, Py_ssize_t start, Py_ssize_
     return bound
 
 
+cdef int _block_is_safe(const _Call *call, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    """Whether rows [start, stop) provably evaluate without overflow in int64: from a
+    bound of each column over the block (bs_block_is_safe)."""
+    cdef bs_row corner = call.template
+    cdef int64_t value, hidden
+    cdef Py_ssize_t i
+    cdef int j, k
+    for j in range(call.n_varying):
+        k = call.varying[j]
+        corner.f[k] = _or_bound(call.cols[k], start, stop)
+        if corner.f[k] < 0:
+            # a negative size somewhere: those rows fail the row check, the others take
+            # the checked path
+            return 0
+    if call.cols[BS_EMBEDDING] != NULL:
+        # embedding varies: bound the effective width (0 means "equal to hidden")
+        value = 0
+        for i in range(start, stop):
+            hidden = call.cols[BS_HIDDEN][i] if call.cols[BS_HIDDEN] != NULL else call.template.f[BS_HIDDEN]
+            if call.cols[BS_EMBEDDING][i]:
+                hidden = call.cols[BS_EMBEDDING][i]
+            if hidden > value:
+                value = hidden
+        corner.f[BS_EMBEDDING] = value
+    return bs_block_is_safe(&call.options, &call.plan, &corner, call.mask)
+
+
 cdef inline void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t stop,
                                  Py_ssize_t *first) noexcept nogil:
-    """Rows [start, stop): bound the block, then evaluate it unchecked if the bound
-    allows, checked otherwise.  first[0:2] / first[2:4] track this thread's first bad
-    and first overflowing row."""
+    """Rows [start, stop), a stage at a time: in double precision where every row is
+    valid and every value below 2^52 (bs_stage.h), else row by row in int64, unchecked
+    if a bound of the block allows, checked otherwise.  first[0:2] / first[2:4] track
+    this thread's first bad and first overflowing row."""
     # Local copies of everything the row loop reads: through `call` the compiler would
     # have to assume that each store of a result may overwrite the plan or the column
     # pointers, and reload them for every row.
     cdef bs_options options = call.options
     cdef bs_plan plan = call.plan
     cdef const int64_t *cols[BS_N_FIELDS]
+    cdef const int64_t *columns[BS_N_FIELDS]  # one stage's rows of the columns
+    cdef bs_stage_fields fields  # the stage's fields as doubles
     cdef int varying[BS_N_FIELDS]
     cdef int selected[BS_N_METRICS]
     cdef int n_varying = call.n_varying, n_selected = call.n_selected
     cdef unsigned mask = call.mask
-    cdef bs_row corner = call.template
     cdef bs_row r = call.template
     cdef int64_t values[BS_N_METRICS]
     cdef bs_stage_buffer buffer  # staged results, 16-byte aligned for streaming stores
     cdef int64_t *staged = buffer.v
-    cdef int64_t value, hidden
     cdef Py_ssize_t i, stage, stage_stop
-    cdef int j, k, status, safe
+    cdef int j, k, status
+    cdef int safe = -1  # the block bound, computed when a stage first needs it
     cdef bs_device device = call.device
     cdef double *latency = call.latency
     memcpy(cols, call.cols, sizeof(cols))
     memcpy(varying, call.varying, sizeof(varying))
     memcpy(selected, call.selected, sizeof(selected))
-    for j in range(n_varying):
-        k = varying[j]
-        corner.f[k] = _or_bound(cols[k], start, stop)
-    if cols[BS_EMBEDDING] != NULL:
-        # embedding varies: bound the effective width (0 means "equal to hidden")
-        value = 0
-        for i in range(start, stop):
-            hidden = cols[BS_HIDDEN][i] if cols[BS_HIDDEN] != NULL else r.f[BS_HIDDEN]
-            if cols[BS_EMBEDDING][i]:
-                hidden = cols[BS_EMBEDDING][i]
-            if hidden > value:
-                value = hidden
-        corner.f[BS_EMBEDDING] = value
-    # a negative bound means a negative size somewhere: those rows fail the row check,
-    # and the others take the checked path
-    safe = 1
-    for j in range(n_varying):
-        if corner.f[varying[j]] < 0:
-            safe = 0
-    if safe:
-        safe = bs_block_is_safe(&options, &plan, &corner, mask)
+    cdef int in_doubles = bs_stage_constants(&call.template, cols, &fields)
     stage = start
     while stage < stop:
         stage_stop = min(stage + BS_STAGE, stop)
+        for k in range(BS_N_FIELDS):
+            columns[k] = cols[k] + stage if cols[k] != NULL else NULL
+        if in_doubles and bs_evaluate_stage_in_doubles(&options, &plan, columns, stage_stop - stage, mask, &fields,
+                                                       staged, BS_STAGE_STRIDE):
+            if latency != NULL:
+                for i in range(stage, stage_stop):
+                    for j in range(n_varying):
+                        k = varying[j]
+                        r.f[k] = cols[k][i]
+                    latency[i] = bs_row_latency(&options, &plan, &r, &device, &staged[i - stage], BS_STAGE_STRIDE)
+            _stream_out(call, selected, n_selected, staged, stage, stage_stop)
+            stage = stage_stop
+            continue
+        if safe < 0:
+            safe = _block_is_safe(call, start, stop)
         for i in range(stage, stage_stop):
             for j in range(n_varying):
                 k = varying[j]
@@ -284,11 +308,19 @@ cdef inline void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t
                 continue
             if latency != NULL:
                 latency[i] = bs_row_latency(&options, &plan, &r, &device, &staged[i - stage], BS_STAGE_STRIDE)
-        for j in range(n_selected):
-            k = selected[j]
-            bs_stream_copy(&call.outs[k][stage], &staged[k * BS_STAGE_STRIDE], stage_stop - stage)
+        _stream_out(call, selected, n_selected, staged, stage, stage_stop)
         stage = stage_stop
     bs_stream_fence()
+
+
+cdef inline void _stream_out(const _Call *call, const int *selected, int n_selected, const int64_t *staged,
+                             Py_ssize_t stage, Py_ssize_t stage_stop) noexcept nogil:
+    """Rows [stage, stage_stop) of the selected metrics, from the staging buffer to the
+    output arrays."""
+    cdef int j, k
+    for j in range(n_selected):
+        k = selected[j]
+        bs_stream_copy(&call.outs[k][stage], &staged[k * BS_STAGE_STRIDE], stage_stop - stage)
 
 
 def evaluate_columns(bytes encoder, bytes workload, int head, int64_t num_labels, dict constants, dict columns,
