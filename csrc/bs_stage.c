@@ -89,7 +89,7 @@ BS_VECTOR_CLONES int bs_evaluate_stage_in_doubles(const bs_options *options, con
     int unused = 0, *ovf = &unused;
     const int ck = 0;
     double (*field)[BS_STAGE_STRIDE] = fields->f;
-    double params[BS_STAGE], activations[BS_STAGE], transient[BS_STAGE];
+    double activations[BS_STAGE], transient[BS_STAGE];
     int64_t beyond = 0;  /* bits of 2^52 or more in a field or value, or a row that may fail */
     ptrdiff_t i;
 
@@ -122,11 +122,21 @@ BS_VECTOR_CLONES int bs_evaluate_stage_in_doubles(const bs_options *options, con
         out[(metric) * stride + (i)] = bits;                            \
     } while (0)
 
-    if (mask & BS_NEEDS_PARAMS) {
+    if (mask & BS_NEEDS_STATES) {  /* the states are built from the parameters */
         for (i = 0; i < count; ++i) {
             BS_DIMS_OF_ROW(i);
-            params[i] = bs_params(&p, &d, ovf, ck);
-            BS_KEEP(BS_PARAMS, i, params[i]);
+            const double params = bs_params(&p, &d, ovf, ck);
+            BS_KEEP(BS_PARAMS, i, params);
+            bs_states states;
+            bs_replica_states(&p, &d, params, 0, &states, ovf, ck);
+            BS_KEEP(BS_WEIGHT_BYTES, i, states.weights);
+            BS_KEEP(BS_GRAD_BYTES, i, states.grads);
+            BS_KEEP(BS_OPTIMIZER_BYTES, i, states.optimizer);
+        }
+    } else if (mask & BS_BIT(BS_PARAMS)) {
+        for (i = 0; i < count; ++i) {
+            BS_DIMS_OF_ROW(i);
+            BS_KEEP(BS_PARAMS, i, bs_params(&p, &d, ovf, ck));
         }
     }
     if (mask & BS_NEEDS_FLOPS) {
@@ -156,16 +166,6 @@ BS_VECTOR_CLONES int bs_evaluate_stage_in_doubles(const bs_options *options, con
             activations[i] = MUL((double)p.bytes, bs_live_elements(&p, &d, ovf, ck));
             transient[i] = 0;
             BS_KEEP(BS_ACTIVATION_BYTES, i, activations[i]);
-        }
-    }
-    if (mask & BS_NEEDS_STATES) {
-        for (i = 0; i < count; ++i) {
-            BS_DIMS_OF_ROW(i);
-            bs_states states;
-            bs_replica_states(&p, &d, params[i], 0, &states, ovf, ck);
-            BS_KEEP(BS_WEIGHT_BYTES, i, states.weights);
-            BS_KEEP(BS_GRAD_BYTES, i, states.grads);
-            BS_KEEP(BS_OPTIMIZER_BYTES, i, states.optimizer);
         }
     }
     if (beyond) return 0;
