@@ -8,13 +8,14 @@
  * is multiplied by a zero coefficient or not chosen, which discards it exactly.  One
  * subtraction: under full recomputation, recomputing a layer holds its saved bytes
  * minus its input; the input is at most half of them (bs_plan.h: a_H >= 2x >= 2 r_input),
- * so the difference, which the peak holds, bounds the minuend below 2^53.
- * Below 2^53 integers and their sums, products and halves are exact doubles.
+ * and the difference is a term of the peak, below 2^52, so the minuend is below 2^53.
+ * Below 2^53 integers and their sums, products and halves are exact doubles (and every
+ * product of a few sizes below 2^52 is finite, so a discarded one is never inf or NaN).
  *
- * Why it is fast: each loop below is a handful of vector instructions per four rows,
- * where int64 arithmetic on x86 before AVX-512 vectorises only with an emulated multiply
- * (which was slower than scalar code here).  target_clones builds an AVX2 version
- * beside the portable one and the loader picks it on a CPU that has AVX2 (GNU ifunc).
+ * Why it is fast: a double multiply is one vector instruction for four rows, an int64
+ * multiply on x86 before AVX-512 an emulation of several.  target_clones builds an AVX2
+ * version beside the portable one, and the loader picks it on a CPU that has AVX2 (GNU
+ * ifunc); each loop below vectorises in it (gcc -fopt-info-vec).
  */
 #define BS_NUMBERS_ARE_DOUBLES 1
 

@@ -2,9 +2,9 @@
  *
  * The formulas are the kernel's own (bs_params.h, bs_flops.h, ...), compiled a second
  * time over doubles and looped metric by metric over up to BS_STAGE rows, so that the
- * compiler vectorises them across rows: four rows to an AVX2 instruction.  In int64 a
- * row at a time the kernel was compute-bound (x86 has no vector int64 multiply before
- * AVX-512), at a quarter of the memory bandwidth.
+ * compiler vectorises them across rows: four rows to an AVX2 instruction.  In int64 the
+ * kernel is compute-bound a row at a time, and x86 has no vector int64 multiply before
+ * AVX-512 (an emulated one made a vectorised int64 stage slower than scalar code here).
  *
  * Exact: every field and every metric value is an integer below 2^52, checked per row,
  * and every intermediate value of a formula is at most a metric value (bs_stage.c), so

@@ -16,9 +16,12 @@
 /* Rows per staged write.  The kernel writes each output array BS_STAGE rows at a time
  * from an L1-resident buffer, instead of ten arrays one value each per row: large numpy
  * arrays start at the same offset within a 4 KiB page, so ten interleaved store streams
- * all map to the same L1 sets and evict each other (it doubled the time per row here). */
+ * all map to the same L1 sets and evict each other (it doubled the time per row here).
+ * 64 rows: a stage's fields as doubles (bs_stage.c) and its staged metrics take 12 KiB,
+ * which leaves L1 room for the input rows (at 256 rows they would not fit, though the
+ * time per row measured the same here). */
 #define BS_STAGE 64
-/* Each metric's row of the buffer is BS_STAGE + 8 values long (2112 bytes), which puts
+/* Each metric's row of the buffer is BS_STAGE + 8 values long (576 bytes), which puts
  * the ten rows in different cache sets. */
 #define BS_STAGE_STRIDE 72
 

@@ -148,10 +148,12 @@ def estimate_tuple(type cls, object encoder, object workload, str head, int head
     ``pack_encoder`` / ``pack_workload`` to fill it; the tuple is allocated once, as
     CPython's own tuple-subclass constructor does, instead of being built and copied.
     """
-    packed_encoder = encoder.__dict__.get(_PACKED)
+    # (the cache is an instance-dict entry: plain attribute access finds it, faster than
+    # a call of __dict__.get)
+    packed_encoder = getattr(encoder, _PACKED, None)
     if packed_encoder is None:
         packed_encoder = pack_encoder(encoder)
-    packed_workload = workload.__dict__.get(_PACKED)
+    packed_workload = getattr(workload, _PACKED, None)
     if packed_workload is None:
         packed_workload = pack_workload(workload)
     cdef int64_t out[BS_N_METRICS]
@@ -177,8 +179,9 @@ cdef inline void _set_item(object tup, Py_ssize_t index, object item):
 
 
 cdef enum:
-    # Rows per block: a block's columns (<= 11 x 8 bytes x 2048 = 176 KiB) stay in L2
-    # between the pass that bounds them and the pass that evaluates them.
+    # Rows per block: the unit of work of a thread, and of the int64 path's overflow
+    # bound; a block's columns (<= 11 x 8 bytes x 2048 = 176 KiB) stay in L2 between the
+    # pass that bounds them and the pass that evaluates them.
     BLOCK = 2048
 
 
