@@ -32,10 +32,6 @@ static inline int bs_divides(int64_t a, int64_t b) {
     return b % a == 0;
 }
 
-/* MACs of `flops` >= 0 FLOPs: a logical shift, which vectorises (AVX2 has no 64-bit
- * arithmetic shift, so a signed division by 2 would not). */
-static inline int64_t bs_macs(int64_t flops) { return (int64_t)((uint64_t)flops >> 1); }
-
 static inline int bs_reject(int field, int reason) { return field * BS_N_REASONS + reason; }
 
 /* 0 when the row describes a model HF can build and run, else the first problem. */
@@ -82,7 +78,7 @@ BS_INLINE void bs_metrics(const bs_options *o, const bs_plan *p, const bs_row *r
         ovf = &flags[BS_FLOPS_FWD];
         const int64_t forward = bs_flops_fwd(p, &d, ovf, ck);
         out[BS_FLOPS_FWD * stride] = forward;
-        out[BS_MACS_FWD * stride] = bs_macs(forward);
+        out[BS_MACS_FWD * stride] = forward / 2;
         flags[BS_FLOPS_BWD] = flags[BS_MACS_FWD] = flags[BS_FLOPS_FWD];
         out[BS_FLOPS_BWD * stride] = bs_flops_bwd(p, &d, forward, &flags[BS_FLOPS_BWD], ck);
     }
