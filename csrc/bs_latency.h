@@ -45,8 +45,7 @@ static inline double bs_norm_op(const bs_roofline *r, double elements, double wi
 }
 
 static inline double bs_activation_op(const bs_roofline *r, int activation, double elements) {
-    const double per = activation == BS_GELU ? 5 : (activation == BS_GELU_NEW ? 9 : 1);
-    return bs_op(r, per * elements, 2 * elements * r->a);
+    return bs_op(r, (double)bs_activation_flops(activation) * elements, 2 * elements * r->a);
 }
 
 static inline double bs_add_op(const bs_roofline *r, double a, double b) {

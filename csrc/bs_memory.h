@@ -76,7 +76,7 @@ BS_INLINE bs_num bs_live_elements(const bs_plan *p, const bs_dims *d, int *ovf, 
     /* pooler: X, the first-token projection, tanh */
     peak = bs_max(peak, WHEN(p->pooler, bs_max(ADD(nH, bH), ADD(WHEN(p->x_live_after_pooler, nH), MUL(2, bH)))));
     peak = bs_max(peak, WHEN(p->mlm, bs_mlm_live(p, d, n, nH, bH, ovf, ck)));
-    peak = bs_max(peak, WHEN(p->discriminator, bs_max(MUL(p->k_disc, nH), ADD(nH, n))));
+    peak = bs_max(peak, WHEN(p->discriminator, bs_max(MUL(p->k_ffn, nH), ADD(nH, n))));
     /* classifier: X, the first-token projection; the classifier's input and logits */
     return bs_max(peak, WHEN(p->classifier, bs_max(ADD(nH, bH), ADD(bH, MUL(b, d->C)))));
 }

@@ -1,6 +1,6 @@
 /* OpenMP behind one small header: with the compiler's OpenMP the real runtime, without
- * it a serial fallback with the same three functions (cf. scikit-learn's
- * _openmp_helpers).  Included by the kernel only. */
+ * it a serial fallback of the one function bertsize calls (cf. scikit-learn's
+ * _openmp_helpers; Cython's prange and threadid need nothing without OpenMP). */
 #ifndef BERTSIZE_OPENMP_H
 #define BERTSIZE_OPENMP_H
 
@@ -10,8 +10,6 @@
 #else
 #define BS_OPENMP 0
 static inline int omp_get_max_threads(void) { return 1; }
-static inline int omp_get_thread_num(void) { return 0; }
-static inline int omp_get_num_threads(void) { return 1; }
 #endif
 
 #endif

@@ -2,7 +2,7 @@
  * formulas, resolved once into flags and integer coefficients so that the per-row code
  * is straight-line arithmetic.
  *
- * Notation for the per-row quantities the coefficients multiply (see bs_row.h):
+ * Notation for the per-row quantities the coefficients multiply (bs_dims.h):
  *   n = b*s tokens, H hidden, I intermediate, E embedding, W width of the MLM transform,
  *   V vocab, C num_labels, S = b*A*s^2 attention scores.
  * "x" is the bytes per element of the residual stream, which depends on the row when an
@@ -26,8 +26,10 @@ typedef struct {
     int classifier;     /* sequence classification: H -> C on the first token / pooled */
     int position_offset;
 
-    /* ---- parameters: pooler + head = p_H2*H^2 + p_H*H + p_1 (+ the MLM head) ---- */
-    int64_t p_H2, p_H, p_1;
+    /* ---- pooler and head, the MLM head aside: hh_linears Linears H -> H (pooler, dense,
+     * discriminator) and Linears from H to head_outputs outputs in all (classifiers);
+     * parameters hh_linears*(H^2 + H) + head_outputs*(H + 1) ---- */
+    int64_t hh_linears, head_outputs;
 
     /* ---- matmul FLOPs per sequence: 2*b*H*(f_seq_H*H + f_seq_1) ---- */
     int64_t f_seq_H, f_seq_1;
@@ -54,9 +56,9 @@ typedef struct {
     /* ---- inference live set (elements; times `bytes`) ---- */
     int64_t bytes;      /* bytes per activation element */
     int fused;          /* the attention core keeps no s x s tensor */
-    int64_t k_ffn;      /* FFN: LayerNorm output + k_ffn * intermediate tensors */
+    int64_t k_ffn;      /* FFN: LayerNorm output + k_ffn * intermediate tensors; as many
+                         * hidden tensors in ELECTRA's discriminator block */
     int64_t k_mlm;      /* MLM head: k_mlm transform-width tensors during its activation */
-    int64_t k_disc;     /* ELECTRA discriminator: k_disc hidden tensors */
     int x_live_after_pooler;
     int64_t cls_out;    /* classifier width beside the MLM logits (NSP 2, SOP C) */
 
@@ -65,7 +67,6 @@ typedef struct {
      *   weights s_wP*P + s_wK*K + s_wT*T, gradients s_gP*P, optimizer s_oP*P + s_oT*T */
     int per_tensor;     /* optimizer state or weight format costs per tensor */
     int cpu_mixed;      /* CPU autocast: fp32 parameters + 16-bit copies of matmul weights */
-    int64_t l_H2, l_H;  /* matmul weights of pooler and head: l_H2*H^2 + l_H*H (+ MLM) */
     int64_t s_wP, s_wK, s_wT, s_gP, s_oP, s_oT;
 } bs_plan;
 
@@ -101,10 +102,8 @@ static inline void bs_plan_of(const bs_options *o, bs_plan *p) {
     if (head == BS_PRETRAINING && f == BS_ALBERT) out = C;
     if (head == BS_SEQUENCE_CLASSIFICATION) out = C;
 
-    /* parameters of pooler and head (weights + biases), MLM head aside */
-    p->p_H2 = p->pooler + seq_dense + p->discriminator;
-    p->p_H = p->pooler + seq_dense + out + 2 * p->discriminator;
-    p->p_1 = out + p->discriminator;
+    p->hh_linears = p->pooler + seq_dense + p->discriminator;
+    p->head_outputs = out + p->discriminator;  /* the discriminator's H -> 1 */
 
     /* matmuls on the first token: pooler / dense H -> H, classifier H -> out */
     p->f_seq_H = p->pooler + seq_dense;
@@ -234,7 +233,6 @@ static inline void bs_plan_of(const bs_options *o, bs_plan *p) {
     /* inference live set */
     p->k_ffn = o->activation == BS_GELU_NEW ? 3 : 2;
     p->k_mlm = (!fixed_gelu && o->activation == BS_GELU_NEW) ? 3 : 2;
-    p->k_disc = o->activation == BS_GELU_NEW ? 3 : 2;
     p->x_live_after_pooler = head != BS_SEQUENCE_CLASSIFICATION;
     p->cls_out = (head == BS_PRETRAINING && f == BS_BERT) ? 2 : C;
 
@@ -242,8 +240,6 @@ static inline void bs_plan_of(const bs_options *o, bs_plan *p) {
     p->per_tensor = o->training ? (o->optimizer == BS_ADAFACTOR || o->optimizer == BS_ADAMW_8BIT)
                                 : (o->precision == BS_INT8 || o->precision == BS_INT4);
     p->cpu_mixed = autocast;
-    p->l_H2 = p->pooler + seq_dense + p->discriminator;
-    p->l_H = out + p->discriminator;
     if (!o->training) {          /* int8 / int4: per tensor; else 4 or 2 bytes a parameter */
         p->s_wP = p->per_tensor ? 0 : (o->precision == BS_FP32 ? 4 : 2);
         p->s_wT = p->per_tensor;

@@ -25,7 +25,7 @@ BS_INLINE bs_num bs_autocast_copies(const bs_plan *p, const bs_dims *d, int *ovf
     const bs_num H = d->H, H2 = MUL(H, H);
     bs_num total = MUL(d->used_sets, ADD(MUL(4, H2), MUL3(2, H, d->I)));
     total = ADD(total, WHEN(d->proj, MUL(d->E, H)));
-    total = ADD3(total, MUL(p->l_H2, H2), MUL(p->l_H, H));
+    total = ADD3(total, MUL(p->hh_linears, H2), MUL(p->head_outputs, H));
     total = ADD(total, WHEN(p->mlm, ADD(MUL(d->W, H), MUL(d->V, d->E))));  /* transform, tied decoder */
     return total;
 }

@@ -39,19 +39,18 @@ BS_INLINE int bs_tensors(const bs_plan *p, const bs_dims *d, bs_tensor *t, int *
     k = bs_push(t, k, d->I, H, S, 1);                   /* FFN up (out, in) */
     k = bs_push(t, k, H, d->I, S, 1);                   /* FFN down */
     k = bs_push(t, k, d->I, 0, S, 0);                   /* FFN up bias */
-    if (p->l_H2) {                                      /* pooler / dense / discriminator H -> H */
-        k = bs_push(t, k, H, H, p->l_H2, 1);
-        k = bs_push(t, k, H, 0, p->l_H2, 0);
+    if (p->hh_linears) {                                /* pooler / dense / discriminator H -> H */
+        k = bs_push(t, k, H, H, p->hh_linears, 1);
+        k = bs_push(t, k, H, 0, p->hh_linears, 0);
     }
     if (p->mlm) {
         k = bs_push(t, k, d->W, H, 1, 1);
         k = bs_push(t, k, d->W, 0, 3, 0);               /* bias, LayerNorm weight, bias */
         k = bs_push(t, k, d->V, 0, 1, 0);               /* decoder bias (weight tied) */
     }
-    if (p->l_H) {                                       /* classifiers H -> out */
-        const int64_t out = p->discriminator ? 1 : p->f_seq_1;
-        k = bs_push(t, k, out, H, 1, 1);
-        k = bs_push(t, k, out, 0, 1, 0);
+    if (p->head_outputs) {                              /* classifiers H -> out */
+        k = bs_push(t, k, p->head_outputs, H, 1, 1);
+        k = bs_push(t, k, p->head_outputs, 0, 1, 0);
     }
     return k;
 }

@@ -32,8 +32,11 @@ enum bs_metric {
                          BS_BIT(BS_PEAK_BYTES))
 #define BS_NEEDS_FLOPS (BS_BIT(BS_FLOPS_FWD) | BS_BIT(BS_FLOPS_BWD) | BS_BIT(BS_MACS_FWD))
 #define BS_NEEDS_ACTIVATIONS (BS_BIT(BS_ACTIVATION_BYTES) | BS_BIT(BS_PEAK_BYTES))
+/* the roofline latency reads the parameters and the model states */
+#define BS_LATENCY_NEEDS (BS_BIT(BS_PARAMS) | BS_BIT(BS_WEIGHT_BYTES) | BS_BIT(BS_GRAD_BYTES) | \
+                          BS_BIT(BS_OPTIMIZER_BYTES))
 
-/* Row fields, in the order of bertsize._columns.COLUMNS. */
+/* Row fields, in the order of bertsize.COLUMNS (bertsize._abi.FIELDS). */
 enum bs_field {
     BS_LAYERS, BS_HIDDEN, BS_HEADS, BS_INTERMEDIATE, BS_VOCAB, BS_MAX_POSITIONS, BS_TYPE_VOCAB,
     BS_EMBEDDING, BS_HIDDEN_GROUPS, BS_BATCH, BS_SEQ_LEN, BS_N_FIELDS

@@ -2,7 +2,8 @@
 
 Models are built from config objects with random weights (never downloaded).  The
 Encoder -> HF config mapping below is written out by hand, independently of
-``bertsize.hf_config`` (which maps the other way).
+``bertsize.hf_config.to_hf_config`` (which bertsize.measure() uses): a reference that
+called the library's mapping would share its mistakes.
 """
 
 from __future__ import annotations

@@ -21,6 +21,6 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIVATIONS", "ATTENTIONS", "BACKENDS", "COLUMNS", "FAMILIES", "HEADS", "METRICS", "OPTIMIZERS", "PRECISIONS",
     "RECOMPUTES", "Budget", "ComponentCost", "Device", "Encoder", "Estimate", "Result", "Space", "Workload",
-    "__version__", "breakdown", "calibrate", "device", "devices", "max_batch", "max_seq_len", "measure", "search",
-    "build_info", "count_params", "estimate", "evaluate", "from_hf_config", "preset", "presets", "supported_model_types",
+    "__version__", "breakdown", "build_info", "calibrate", "count_params", "device", "devices", "estimate", "evaluate",
+    "from_hf_config", "max_batch", "max_seq_len", "measure", "preset", "presets", "search", "supported_model_types",
 ]

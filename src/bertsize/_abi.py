@@ -24,7 +24,6 @@ WORKLOAD_FIELDS = FIELDS[9:]
 ENCODER_OPTIONS = ("family", "activation", "pooler", "hidden_dropout", "attention_dropout", "classifier_dropout")
 WORKLOAD_OPTIONS = ("training", "precision", "optimizer", "attention", "recompute", "backend", "zero_stage",
                     "data_parallel")
-CALL_OPTIONS = ("head", "num_labels")
 
 _ENCODER = struct.Struct(f"={len(ENCODER_OPTIONS) + len(ENCODER_FIELDS)}q")
 _WORKLOAD = struct.Struct(f"={len(WORKLOAD_OPTIONS) + len(WORKLOAD_FIELDS)}q")

@@ -1,5 +1,7 @@
-# Declarations of the C formulas in csrc/ (header-only, no Python.h).
+# Declarations of the C formulas in csrc/ (headers and bs_stage.c; no Python.h), and the
+# unpacking of bertsize._abi's packed arguments, shared by _kernel and _search.
 from libc.stdint cimport int64_t
+from libc.string cimport memcpy, memset
 
 cdef extern from "bertsize.h" nogil:
     enum:
@@ -18,8 +20,21 @@ cdef extern from "bertsize.h" nogil:
     ctypedef struct bs_plan:
         int position_offset
     enum:
-        BS_EMBEDDING
+        BS_PARAMS
+        BS_FLOPS_FWD
+        BS_FLOPS_BWD
+        BS_WEIGHT_BYTES
+        BS_GRAD_BYTES
+        BS_OPTIMIZER_BYTES
+        BS_PEAK_BYTES
         BS_HIDDEN
+        BS_HEADS
+        BS_INTERMEDIATE
+        BS_MAX_POSITIONS
+        BS_EMBEDDING
+        BS_BATCH
+        BS_SEQ_LEN
+        BS_LATENCY_NEEDS
     void bs_plan_of(const bs_options *o, bs_plan *p)
     int bs_check_row(const bs_plan *p, const bs_row *r)
     int bs_evaluate(const bs_options *o, const bs_plan *p, const bs_row *r, unsigned mask, int64_t *out)
@@ -54,3 +69,27 @@ cdef extern from "bs_stream.h" nogil:
         int64_t v[1]
     void bs_stream_copy(int64_t *dst, const int64_t *src, int64_t count)
     void bs_stream_fence()
+
+
+cdef inline void unpack(const char *encoder, const char *workload, int head, int64_t num_labels,
+                        bs_options *o, bs_row *r) noexcept nogil:
+    """The options and the row of a call from the packings of bertsize._abi (native int64:
+    ENCODER_OPTIONS + ENCODER_FIELDS and WORKLOAD_OPTIONS + WORKLOAD_FIELDS)."""
+    cdef int64_t e[15]
+    cdef int64_t w[10]
+    memset(o, 0, sizeof(bs_options))  # padding too: the scalar path compares options bytewise
+    memcpy(e, encoder, sizeof(e))
+    memcpy(w, workload, sizeof(w))
+    o.family, o.activation, o.pooler = <int>e[0], <int>e[1], <int>e[2]
+    o.hidden_dropout, o.attention_dropout, o.classifier_dropout = <int>e[3], <int>e[4], <int>e[5]
+    o.training, o.precision, o.optimizer, o.attention = <int>w[0], <int>w[1], <int>w[2], <int>w[3]
+    o.recompute, o.backend, o.zero_stage, o.data_parallel = <int>w[4], <int>w[5], <int>w[6], w[7]
+    o.head, o.num_labels = head, num_labels
+    memcpy(r.f, &e[6], 9 * sizeof(int64_t))
+    r.f[9], r.f[10] = w[8], w[9]
+
+
+cdef inline void unpack_device(tuple device, bs_device *dev):
+    """bertsize._abi.pack_device: (peak FLOP/s, bandwidth bytes/s, compute efficiency,
+    memory efficiency, overhead s)."""
+    dev.peak, dev.bandwidth, dev.compute_efficiency, dev.memory_efficiency, dev.overhead = device

@@ -33,24 +33,6 @@ def max_threads():
     return omp_get_max_threads()
 
 
-cdef inline void _unpack(const char *encoder, const char *workload, int head, int64_t num_labels,
-                         bs_options *o, bs_row *r) noexcept nogil:
-    # Packed layouts (native int64): bertsize._abi.ENCODER_OPTIONS + ENCODER_FIELDS and
-    # WORKLOAD_OPTIONS + WORKLOAD_FIELDS.
-    cdef int64_t e[15]
-    cdef int64_t w[10]
-    memset(o, 0, sizeof(bs_options))  # padding too: the scalar path compares options bytewise
-    memcpy(e, encoder, sizeof(e))
-    memcpy(w, workload, sizeof(w))
-    o.family, o.activation, o.pooler = <int>e[0], <int>e[1], <int>e[2]
-    o.hidden_dropout, o.attention_dropout, o.classifier_dropout = <int>e[3], <int>e[4], <int>e[5]
-    o.training, o.precision, o.optimizer, o.attention = <int>w[0], <int>w[1], <int>w[2], <int>w[3]
-    o.recompute, o.backend, o.zero_stage, o.data_parallel = <int>w[4], <int>w[5], <int>w[6], w[7]
-    o.head, o.num_labels = head, num_labels
-    memcpy(r.f, &e[6], 9 * sizeof(int64_t))
-    r.f[9], r.f[10] = w[8], w[9]
-
-
 # The scalar path's plan cache: estimate() is typically called many times with the same
 # options and different sizes (an AutoML loop), and building a plan costs about as much
 # as evaluating it.  One entry, keyed by the options struct; only touched with the GIL.
@@ -60,24 +42,27 @@ cdef bint _cache_valid = False
 
 
 cdef int _scalar_metrics(bytes encoder, bytes workload, int head, int64_t num_labels, unsigned mask,
-                         int64_t *out):
+                         int64_t *out, bs_options *options=NULL, bs_row *row=NULL):
     """The metrics of one configuration into out[0:BS_N_METRICS] (unselected ones 0), or
-    the int status scalar() returns."""
+    the int status scalar() returns; its options and row into *options and *row where
+    given (their plan is then _cached_plan)."""
     global _cached_options, _cache_valid
-    cdef bs_options o
-    cdef bs_row r
+    cdef bs_options local_options
+    cdef bs_row local_row
+    cdef bs_options *o = options if options != NULL else &local_options
+    cdef bs_row *r = row if row != NULL else &local_row
     cdef int k, status
-    _unpack(encoder, workload, head, num_labels, &o, &r)
-    if not _cache_valid or memcmp(&o, &_cached_options, sizeof(bs_options)) != 0:
-        bs_plan_of(&o, &_cached_plan)
-        _cached_options = o
+    unpack(encoder, workload, head, num_labels, o, r)
+    if not _cache_valid or memcmp(o, &_cached_options, sizeof(bs_options)) != 0:
+        bs_plan_of(o, &_cached_plan)
+        _cached_options = o[0]
         _cache_valid = True
-    status = bs_check_row(&_cached_plan, &r)
+    status = bs_check_row(&_cached_plan, r)
     if status:
         return status
     for k in range(BS_N_METRICS):
         out[k] = 0
-    status = bs_evaluate(&o, &_cached_plan, &r, mask, out)
+    status = bs_evaluate(o, &_cached_plan, r, mask, out)
     return -status if status else 0
 
 
@@ -101,41 +86,20 @@ cdef extern from "Python.h":
     void Py_INCREF(object o)
 
 
-cdef inline void _unpack_device(tuple device, bs_device *dev):
-    # (peak FLOP/s, bandwidth bytes/s, compute efficiency, memory efficiency, overhead s)
-    dev.peak, dev.bandwidth, dev.compute_efficiency, dev.memory_efficiency, dev.overhead = device
-
-
-cdef extern from "bs_types.h":
-    enum:
-        BS_PARAMS
-        BS_WEIGHT_BYTES
-        BS_GRAD_BYTES
-        BS_OPTIMIZER_BYTES
-
-cdef unsigned _STATES_MASK = (1u << BS_PARAMS) | (1u << BS_WEIGHT_BYTES) | (1u << BS_GRAD_BYTES) | (1u << BS_OPTIMIZER_BYTES)
 
 
 def latency(bytes encoder, bytes workload, int head, int64_t num_labels, tuple device):
     """Roofline seconds of one configuration (see csrc/bs_latency.h), or an int status as
     scalar() returns."""
     cdef bs_options o
-    cdef bs_plan p
     cdef bs_row r
     cdef bs_device dev
     cdef int64_t out[BS_N_METRICS]
-    cdef int status
-    _unpack(encoder, workload, head, num_labels, &o, &r)
-    _unpack_device(device, &dev)
-    bs_plan_of(&o, &p)
-    status = bs_check_row(&p, &r)
+    unpack_device(device, &dev)
+    cdef int status = _scalar_metrics(encoder, workload, head, num_labels, BS_LATENCY_NEEDS, out, &o, &r)
     if status:
         return status
-    # the latency needs the parameters and model states (its FLOPs and bytes are doubles)
-    status = bs_evaluate(&o, &p, &r, _STATES_MASK, out)
-    if status:
-        return -status
-    return bs_row_latency(&o, &p, &r, &dev, out, 1)
+    return bs_row_latency(&o, &_cached_plan, &r, &dev, out, 1)
 
 
 def estimate_tuple(type cls, object encoder, object workload, str head, int head_code, int64_t num_labels,
@@ -211,12 +175,18 @@ cdef inline int64_t _or_bound(const int64_t *column, Py_ssize_t start, Py_ssize_
     return bound
 
 
+cdef inline void _load_row(bs_row *r, const int64_t **cols, const int *varying, int n_varying,
+                           Py_ssize_t i) noexcept nogil:
+    """Row i's columns into r (its other fields keep the call's constants)."""
+    cdef int j
+    for j in range(n_varying):
+        r.f[varying[j]] = cols[varying[j]][i]
+
+
 cdef int _block_is_safe(const _Call *call, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
     """Whether rows [start, stop) provably evaluate without overflow in int64: from a
     bound of each column over the block (bs_block_is_safe)."""
     cdef bs_row corner = call.template
-    cdef int64_t value, hidden
-    cdef Py_ssize_t i
     cdef int j, k
     for j in range(call.n_varying):
         k = call.varying[j]
@@ -225,16 +195,9 @@ cdef int _block_is_safe(const _Call *call, Py_ssize_t start, Py_ssize_t stop) no
             # a negative size somewhere: those rows fail the row check, the others take
             # the checked path
             return 0
-    if call.cols[BS_EMBEDDING] != NULL:
-        # embedding varies: bound the effective width (0 means "equal to hidden")
-        value = 0
-        for i in range(start, stop):
-            hidden = call.cols[BS_HIDDEN][i] if call.cols[BS_HIDDEN] != NULL else call.template.f[BS_HIDDEN]
-            if call.cols[BS_EMBEDDING][i]:
-                hidden = call.cols[BS_EMBEDDING][i]
-            if hidden > value:
-                value = hidden
-        corner.f[BS_EMBEDDING] = value
+    # the effective embedding width is the embedding, or hidden where it is 0: bound it by
+    # the larger of their bounds
+    corner.f[BS_EMBEDDING] = max(corner.f[BS_EMBEDDING], corner.f[BS_HIDDEN])
     return bs_block_is_safe(&call.options, &call.plan, &corner, call.mask)
 
 
@@ -278,9 +241,7 @@ cdef inline void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t
                                                        staged, BS_STAGE_STRIDE):
             if latency != NULL:
                 for i in range(stage, stage_stop):
-                    for j in range(n_varying):
-                        k = varying[j]
-                        r.f[k] = cols[k][i]
+                    _load_row(&r, cols, varying, n_varying, i)
                     latency[i] = bs_row_latency(&options, &plan, &r, &device, &staged[i - stage], BS_STAGE_STRIDE)
             _stream_out(call, selected, n_selected, staged, stage, stage_stop)
             stage = stage_stop
@@ -288,9 +249,7 @@ cdef inline void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t
         if safe < 0:
             safe = _block_is_safe(call, start, stop)
         for i in range(stage, stage_stop):
-            for j in range(n_varying):
-                k = varying[j]
-                r.f[k] = cols[k][i]
+            _load_row(&r, cols, varying, n_varying, i)
             status = bs_check_row(&plan, &r)
             if status:
                 if i < first[0]:
@@ -327,7 +286,7 @@ cdef inline void _stream_out(const _Call *call, const int *selected, int n_selec
 
 
 def evaluate_columns(bytes encoder, bytes workload, int head, int64_t num_labels, dict constants, dict columns,
-                     Py_ssize_t n, dict outputs, int threads, unsigned extra_mask=0, tuple device=None,
+                     Py_ssize_t n, dict outputs, int threads, tuple device=None,
                      object latency=None):
     """Evaluate n configurations into the output arrays.
 
@@ -339,10 +298,9 @@ def evaluate_columns(bytes encoder, bytes workload, int head, int64_t num_labels
         outputs: metric index -> writable C-contiguous int64 array of length n; the
             metrics to compute.
         threads: OpenMP threads.
-        extra_mask: further metrics to compute without writing them (latency needs the
-            model states).
         device, latency: the packed device and a float64 array of length n for the
-            roofline seconds of each row (None: no latency).
+            roofline seconds of each row (None: no latency; with one, the parameters and
+            model states are computed too, written only where selected).
 
     Returns:
         ``(bad_row, bad_code, overflow_row, overflow_metric)``: the first row that fails
@@ -355,7 +313,7 @@ def evaluate_columns(bytes encoder, bytes workload, int head, int64_t num_labels
     cdef double[::1] seconds
     cdef Py_ssize_t block, blocks = (n + BLOCK - 1) // BLOCK
     cdef int k, tid
-    _unpack(encoder, workload, head, num_labels, &call.options, &call.template)
+    unpack(encoder, workload, head, num_labels, &call.options, &call.template)
     bs_plan_of(&call.options, &call.plan)
     for k, value in constants.items():
         call.template.f[k] = value
@@ -377,12 +335,12 @@ def evaluate_columns(bytes encoder, bytes workload, int head, int64_t num_labels
             call.selected[call.n_selected] = k
             call.n_selected += 1
             call.mask |= 1u << k
-    call.mask |= extra_mask
     call.latency = NULL
     if latency is not None:
+        call.mask |= BS_LATENCY_NEEDS
         seconds = latency
         call.latency = &seconds[0]
-        _unpack_device(device, &call.device)
+        unpack_device(device, &call.device)
     threads = max(threads, 1)
     # prange has no min-reduction: each thread keeps its own first bad / overflowing row
     # (4 slots) and the minimum is taken after the loop, so the answer does not depend on

@@ -23,22 +23,11 @@ from libc.string cimport memcpy, memset
 import numpy as np
 
 from bertsize._kernel cimport (
-    BS_N_FIELDS, BS_N_METRICS, bs_block_is_safe, bs_device, bs_evaluate, bs_evaluate_unchecked, bs_options,
-    bs_plan, bs_plan_of, bs_row, bs_row_latency,
+    BS_BATCH, BS_FLOPS_BWD, BS_FLOPS_FWD, BS_HEADS, BS_HIDDEN, BS_INTERMEDIATE, BS_MAX_POSITIONS, BS_N_FIELDS,
+    BS_N_METRICS, BS_PARAMS, BS_PEAK_BYTES, BS_SEQ_LEN, bs_block_is_safe, bs_device, bs_evaluate,
+    bs_evaluate_unchecked, bs_options, bs_plan, bs_plan_of, bs_row, bs_row_latency, BS_LATENCY_NEEDS, unpack,
+    unpack_device,
 )
-
-cdef extern from "bs_types.h" nogil:
-    enum:
-        BS_PARAMS
-        BS_FLOPS_FWD
-        BS_FLOPS_BWD
-        BS_PEAK_BYTES
-        BS_HIDDEN
-        BS_HEADS
-        BS_INTERMEDIATE
-        BS_SEQ_LEN
-        BS_BATCH
-        BS_MAX_POSITIONS
 
 cdef enum:
     N_SLOTS = BS_N_METRICS + 2     # the metrics, the latency in femtoseconds, over its cap
@@ -84,6 +73,7 @@ ctypedef struct Walk:
     int pair_axis[2][2]
     const int64_t *pair_prefix[2]   # (size_a + 1) x (size_b + 1) prefix sums of validity
     Py_ssize_t pair_stride[2]       # size_b + 1
+    int paired[MAX_AXES]            # 1 for an axis of a pair (its validity is in the table)
     int64_t fixed_valid              # 1, or 0 when the fixed fields alone are invalid
     # objective of top-k / Pareto: metric index (or STEP_FLOPS), +1 maximise / -1 minimise
     int objective[2]
@@ -172,10 +162,8 @@ cdef int64_t _valid_count(const Walk *w, const Py_ssize_t *lo, const Py_ssize_t 
     """Valid points in the box lo..hi (inclusive, per axis)."""
     cdef int64_t total = w.fixed_valid
     cdef int k, p, a, b
-    cdef int paired[MAX_AXES]
     cdef Py_ssize_t a0, a1, b0, b1, stride
     cdef const int64_t *s
-    memset(paired, 0, sizeof(paired))
     for p in range(w.n_pairs):
         a, b = w.pair_axis[p][0], w.pair_axis[p][1]
         a0 = a1 = b0 = b1 = 0
@@ -183,14 +171,10 @@ cdef int64_t _valid_count(const Walk *w, const Py_ssize_t *lo, const Py_ssize_t 
             a0, a1 = lo[a], hi[a]
         if b >= 0:
             b0, b1 = lo[b], hi[b]
-        if a >= 0:
-            paired[a] = 1
-        if b >= 0:
-            paired[b] = 1
         s, stride = w.pair_prefix[p], w.pair_stride[p]
         total *= s[(a1 + 1) * stride + b1 + 1] - s[a0 * stride + b1 + 1] - s[(a1 + 1) * stride + b0] + s[a0 * stride + b0]
     for k in range(w.n_axes):
-        if not paired[k]:
+        if not w.paired[k]:
             total *= hi[k] - lo[k] + 1
     return total
 
@@ -199,70 +183,59 @@ cdef inline int _is_valid(const Walk *w, const Py_ssize_t *idx) noexcept nogil:
     return _valid_count(w, idx, idx) != 0
 
 
-cdef Py_ssize_t _last_meeting_caps(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t hint,
-                                   int64_t *metrics) noexcept nogil:
-    """Largest index along `axis` (others fixed) that meets the caps, or -1, knowing it is
-    at most `hint` (the answer for a smaller outer value): gallop down from the hint,
-    then bisect."""
+cdef inline bint _tests(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t at, int64_t *metrics, int flag,
+                        bint wanted) noexcept nogil:
+    idx[axis] = at
+    return ((_point(w, idx, metrics) & flag) != 0) == wanted
+
+
+cdef Py_ssize_t _last_testing(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t hint, int64_t *metrics,
+                              int flag, bint wanted) noexcept nogil:
+    """Largest index along `axis` (others fixed), at most `hint`, where the point's `flag`
+    is `wanted` -- for a test that holds on a prefix of the axis and fails after -- or -1.
+    The answer is usually near the hint (the answer for a smaller outer value): gallop
+    down from it, then bisect."""
     cdef Py_ssize_t low, high = hint, mid, step = 1
-    idx[axis] = high
-    if _point(w, idx, metrics) & CAPS_OK:
+    if _tests(w, idx, axis, high, metrics, flag, wanted):
         return high
-    # caps break at high; find a low where they hold
+    # the test fails at high; find a low where it holds
     while True:
         low = high - step
         if low < 0:
-            idx[axis] = 0
-            if not (_point(w, idx, metrics) & CAPS_OK):
+            if not _tests(w, idx, axis, 0, metrics, flag, wanted):
                 return -1
             low = 0
             break
-        idx[axis] = low
-        if _point(w, idx, metrics) & CAPS_OK:
+        if _tests(w, idx, axis, low, metrics, flag, wanted):
             break
         high, step = low, 2 * step
-    while high - low > 1:  # caps hold at low, break at high
+    while high - low > 1:  # holds at low, fails at high
         mid = low + (high - low) // 2
-        idx[axis] = mid
-        if _point(w, idx, metrics) & CAPS_OK:
+        if _tests(w, idx, axis, mid, metrics, flag, wanted):
             low = mid
         else:
             high = mid
     return low
 
 
-cdef Py_ssize_t _first_meeting_floor(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t hint,
-                                     int64_t *metrics) noexcept nogil:
+cdef inline Py_ssize_t _last_meeting_caps(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t hint,
+                                          int64_t *metrics) noexcept nogil:
+    """Largest index along `axis` (others fixed) that meets the caps, or -1, knowing it is
+    at most `hint`."""
+    return _last_testing(w, idx, axis, hint, metrics, CAPS_OK, True)
+
+
+cdef inline Py_ssize_t _first_meeting_floor(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t hint,
+                                            int64_t *metrics) noexcept nogil:
     """Smallest index along `axis` that meets min_params, or size (none), knowing it is at
     most `hint` (the answer for a smaller outer value, or size)."""
-    cdef Py_ssize_t low, high, mid, step = 1, n = w.size[axis]
+    cdef Py_ssize_t n = w.size[axis], high, last_short
     if w.min_params <= 0:
         return 0
     high = hint if hint < n else n - 1
-    idx[axis] = high
-    if not (_point(w, idx, metrics) & FLOOR_OK):
-        return n
-    # the floor holds at high; gallop down to where it fails
-    while True:
-        low = high - step
-        if low < 0:
-            idx[axis] = 0
-            if _point(w, idx, metrics) & FLOOR_OK:
-                return 0
-            low = 0
-            break
-        idx[axis] = low
-        if not (_point(w, idx, metrics) & FLOOR_OK):
-            break
-        high, step = low, 2 * step
-    while high - low > 1:  # floor fails at low, holds at high
-        mid = low + (high - low) // 2
-        idx[axis] = mid
-        if _point(w, idx, metrics) & FLOOR_OK:
-            high = mid
-        else:
-            low = mid
-    return high
+    # the floor fails on a prefix of the axis: the answer is one past the last failure
+    last_short = _last_testing(w, idx, axis, high, metrics, FLOOR_OK, False)
+    return n if last_short == high else last_short + 1
 
 
 cdef void _corner(const Walk *w, Py_ssize_t *idx, int depth, bint largest) noexcept nogil:
@@ -599,7 +572,8 @@ cdef int _worst_kept(const Walk *w, const Visit *out) noexcept nogil:
 
 
 cdef int _offer(const Walk *w, Visit *out, const Py_ssize_t *idx, int64_t s0, int64_t s1) noexcept nogil:
-    """Take a fitting, valid point.  Returns -1 on allocation failure."""
+    """Take a fitting, valid point.  Returns -1 on allocation failure, 1 when a full
+    top-k turns it away (not better than the worst kept), else 0."""
     cdef Py_ssize_t j, kept
     cdef int worst
     if out.mode == 0:
@@ -610,7 +584,7 @@ cdef int _offer(const Walk *w, Visit *out, const Py_ssize_t *idx, int64_t s0, in
         if out.count >= out.k:
             worst = _worst_kept(w, out)
             if not _better(w, 0, s0, out.scores[2 * worst]):
-                return 0
+                return 1
             memcpy(&out.points[worst * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))
             out.scores[2 * worst], out.scores[2 * worst + 1] = s0, s1
             return 0
@@ -663,6 +637,7 @@ cdef int _visit_run(const Walk *w, Visit *out, Py_ssize_t *idx) noexcept nogil:
     cdef int64_t metrics[N_SLOTS]
     cdef int last = w.n_axes - 1
     cdef Py_ssize_t first, final, j, step, start, stop
+    cdef int status
     first = _first_meeting_floor(w, idx, last, w.size[last], metrics)
     final = _last_meeting_caps(w, idx, last, w.size[last] - 1, metrics)
     if final < 0 or first > final:
@@ -677,26 +652,27 @@ cdef int _visit_run(const Walk *w, Visit *out, Py_ssize_t *idx) noexcept nogil:
         idx[last] = j
         if _is_valid(w, idx):
             _point(w, idx, metrics)
-            if out.mode == 1 and out.count >= out.k and not _better(w, 0, _objective(w, 0, metrics), out.scores[2 * _worst_kept(w, out)]):
-                break
-            if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:
+            status = _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics))
+            if status < 0:
                 return -1
+            if status > 0:  # best first: no later point of the run can enter the top-k
+                break
             if out.overflow:
                 return 0
         j += step
     return 0
 
 
-cdef int _visit_axis(const Walk *w, Visit *out, Py_ssize_t *idx, int depth, Py_ssize_t only, Py_ssize_t shards,
+cdef int _visit_axis(const Walk *w, Visit *out, Py_ssize_t *idx, int depth, Py_ssize_t shards,
                      Py_ssize_t shard) noexcept nogil:
     """Visit the fits with axes < depth fixed.  At depth 0, visit only the outermost
-    indices v with v % shards == shard (``only`` >= 0: just that index)."""
+    indices v with v % shards == shard."""
     cdef int64_t metrics[N_SLOTS]
     cdef Py_ssize_t v
     cdef int last = w.n_axes - 1
     cdef int smallest, largest
     for v in range(w.size[depth]):
-        if depth == 0 and ((only >= 0 and v != only) or (only < 0 and v % shards != shard)):
+        if depth == 0 and v % shards != shard:
             continue
         idx[depth] = v
         if depth == last:  # a single-axis space
@@ -705,7 +681,7 @@ cdef int _visit_axis(const Walk *w, Visit *out, Py_ssize_t *idx, int depth, Py_s
                     return -1
             continue
         if w.exhaustive:
-            if _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:
+            if _visit_axis(w, out, idx, depth + 1, 1, 0) < 0:
                 return -1
             if out.overflow:
                 return 0
@@ -723,7 +699,7 @@ cdef int _visit_axis(const Walk *w, Visit *out, Py_ssize_t *idx, int depth, Py_s
         if depth + 1 == last:
             if _visit_run(w, out, idx) < 0:
                 return -1
-        elif _visit_axis(w, out, idx, depth + 1, -1, 1, 0) < 0:
+        elif _visit_axis(w, out, idx, depth + 1, 1, 0) < 0:
             return -1
         if out.overflow:
             return 0
@@ -754,29 +730,20 @@ cdef class Plan:
             exhaustive: visit every point (for option sets whose metrics are not monotone).
             plane: the last two axes are seq_len and batch of a training step (closed form).
             device, cap_latency: packed device (bertsize._abi.pack_device) for the roofline
-                latency, and its bound in seconds (negative: none); the mask must include
-                params and the model states.
+                latency, and its bound in seconds (negative: none); with a device the
+                walk computes the parameters and model states the latency reads.
         """
         cdef const int64_t[::1] values
         cdef const int64_t[:, ::1] prefix
-        cdef int64_t e[15]
-        cdef int64_t w[10]
         cdef int k
-        if len(axes) > MAX_AXES or len(pairs) > 2:
+        if len(axes) > MAX_AXES:
             raise ValueError(f"at most {MAX_AXES} axes")
+        if len(pairs) > 2:
+            raise ValueError("at most 2 pairs of axes with a joint validity table")
         memset(&self.walk, 0, sizeof(Walk))
-        memcpy(e, <const char *>encoder, sizeof(e))
-        memcpy(w, <const char *>workload, sizeof(w))
-        o = &self.walk.options
-        o.family, o.activation, o.pooler = <int>e[0], <int>e[1], <int>e[2]
-        o.hidden_dropout, o.attention_dropout, o.classifier_dropout = <int>e[3], <int>e[4], <int>e[5]
-        o.training, o.precision, o.optimizer, o.attention = <int>w[0], <int>w[1], <int>w[2], <int>w[3]
-        o.recompute, o.backend, o.zero_stage, o.data_parallel = <int>w[4], <int>w[5], <int>w[6], w[7]
-        o.head, o.num_labels = head, num_labels
-        memcpy(self.walk.template.f, &e[6], 9 * sizeof(int64_t))
-        self.walk.template.f[9], self.walk.template.f[10] = w[8], w[9]
+        unpack(encoder, workload, head, num_labels, &self.walk.options, &self.walk.template)
         bs_plan_of(&self.walk.options, &self.walk.plan)
-        self.walk.training = o.training
+        self.walk.training = self.walk.options.training
         self._keep = []
         self.walk.n_axes = len(axes)
         for k, (target, kind, array) in enumerate(axes):
@@ -795,6 +762,9 @@ cdef class Plan:
             self.walk.pair_axis[k][0], self.walk.pair_axis[k][1] = a, b
             self.walk.pair_prefix[k] = &prefix[0, 0]
             self.walk.pair_stride[k] = prefix.shape[1]
+            for axis in (a, b):
+                if axis >= 0:
+                    self.walk.paired[axis] = 1
         self.walk.fixed_valid = fixed_valid
         self.walk.objective[0], self.walk.objective[1] = objective
         self.walk.direction[0], self.walk.direction[1] = direction
@@ -803,8 +773,8 @@ cdef class Plan:
         self.walk.with_latency = device is not None
         self.walk.cap_latency = cap_latency if cap_latency >= 0 else 1e300
         if device is not None:
-            d = &self.walk.device
-            d.peak, d.bandwidth, d.compute_efficiency, d.memory_efficiency, d.overhead = device
+            unpack_device(device, &self.walk.device)
+            self.walk.mask |= BS_LATENCY_NEEDS
         self.walk.safe = self._whole_space_is_safe()
 
     cdef int _whole_space_is_safe(self):
@@ -857,7 +827,7 @@ cdef class Plan:
         out.mode, out.limit, out.k = mode, limit, k
         try:
             with nogil:
-                status = _visit_axis(&self.walk, &out, idx, 0, -1, shards, shard)
+                status = _visit_axis(&self.walk, &out, idx, 0, shards, shard)
             if status < 0:
                 raise MemoryError()
             indices = np.empty((out.count, n_axes), dtype=np.intp)

@@ -10,13 +10,17 @@ real HuggingFace models on this machine (torch + transformers, optional).
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from bertsize.devices import Device, device as lookup_device
-from bertsize.estimate import latency
+from bertsize import roofline
+from bertsize._backend import kernel
+from bertsize.devices import MAX_EFFICIENCY, Device
+from bertsize.devices import device as lookup_device
+from bertsize.estimate import _oracle_model, latency
 from bertsize.model import Encoder
 from bertsize.workload import Workload
 
@@ -39,21 +43,32 @@ def calibrate(device: Device | str, measurements: Iterable[Measurement], iterati
     rows = [_row(m, index) for index, m in enumerate(measurements)]
     if len(rows) < 3:
         raise ValueError(f"calibrate needs at least 3 measurements to fit 3 factors, got {len(rows)}")
+    predictors = [(_predictor(device, e, w, h), seconds) for e, w, seconds, h in rows]
 
     def loss(point: Sequence[float]) -> float:
         candidate = _candidate(device, point)
         if candidate is None:
             return math.inf
-        return sum(math.log(latency(e, w, h, 2, candidate) / seconds) ** 2 for e, w, seconds, h in rows)
+        return sum(math.log(predict(candidate) / seconds) ** 2 for predict, seconds in predictors)
 
     # start: datasheet efficiencies halved, a microsecond per op
     best = _nelder_mead(loss, [math.log(0.5), math.log(0.5), math.log(1e-6)], 1.0, iterations)
     return _candidate(device, best)
 
 
+def _predictor(device: Device, encoder: Encoder, workload: Workload, head: str) -> Callable[[Device], float]:
+    """Seconds of one measured row on a candidate ``device``.  On the pure-Python oracle
+    the row is traced here, once, rather than on every evaluation of the loss."""
+    if kernel is not None:
+        return functools.partial(latency, encoder, workload, head, 2)
+    model = _oracle_model(encoder, workload, head, 2)
+    device.peak_for(workload.precision)  # raise, row by row, what the first evaluation would
+    return functools.partial(roofline.latency_seconds, *model, workload)
+
+
 def _candidate(device: Device, point: Sequence[float]) -> Device | None:
     compute, memory, overhead = (math.exp(v) for v in point)
-    if not (1e-6 < compute <= 1.5 and 1e-6 < memory <= 1.5 and overhead < 10):
+    if not (1e-6 < compute <= MAX_EFFICIENCY and 1e-6 < memory <= MAX_EFFICIENCY and overhead < 10):
         return None
     return device.replace(compute_efficiency=compute, memory_efficiency=memory, overhead_s=overhead)
 
@@ -118,12 +133,12 @@ def measure(encoder: Encoder, workload: Workload, head: str = "model", *, repeat
         import transformers
     except ImportError as error:
         raise ImportError("measure() needs torch and transformers: pip install torch transformers") from error
-    from bertsize.hf_config import HF_CLASS_PREFIX, to_hf_config
+    from bertsize.hf_config import hf_class_name, to_hf_config
 
     if threads is not None:
         torch.set_num_threads(threads)
     config = to_hf_config(encoder, attention="sdpa" if workload.attention == "sdpa" else "eager")
-    model_class = getattr(transformers, HF_CLASS_PREFIX[encoder.family] + _SUFFIX[head])
+    model_class = getattr(transformers, hf_class_name(encoder.family, head))
     with torch.device("cpu"):
         model = model_class(config).eval()
     if workload.precision == "bf16":
@@ -137,7 +152,3 @@ def measure(encoder: Encoder, workload: Workload, head: str = "model", *, repeat
             if index >= warmup:
                 times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-_SUFFIX = {"model": "Model", "masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",
-           "sequence_classification": "ForSequenceClassification"}

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from bertsize import units
 from bertsize.devices import PEAK_KEYS, device, devices
-from bertsize.estimate import METRICS, Estimate, estimate
+from bertsize.estimate import METRICS, Estimate, count_params, estimate
 from bertsize.hf_config import from_hf_config
 from bertsize.model import HEADS, Encoder
 from bertsize.presets import aliases, preset, presets
@@ -101,17 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     budget.add_argument("--flops", help="most FLOPs per step, e.g. 2T")
     budget.add_argument("--latency", help="most seconds per step on --device, e.g. 20ms")
     budget.add_argument("--device", help="a device (bertsize devices)")
-    work = sea.add_argument_group("workload")
-    work.add_argument("--head", choices=HEADS, default="model")
-    work.add_argument("--num-labels", type=_positive_int, default=2, metavar="N")
-    work.add_argument("--train", action="store_true")
-    work.add_argument("--precision", choices=PRECISIONS, default="fp32")
-    work.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw")
-    work.add_argument("--attention", choices=ATTENTIONS, default="eager")
-    work.add_argument("--recompute", choices=RECOMPUTES, default="none")
-    work.add_argument("--zero", type=int, choices=(0, 1, 2, 3), default=0)
-    work.add_argument("--dp", type=_positive_int, default=1, metavar="N")
-    work.add_argument("--backend", choices=BACKENDS, default="cuda")
+    _add_workload(sea, shape=False)  # batch and seq_len are axes here
     out = sea.add_argument_group("output")
     out.add_argument("--top", type=_positive_int, default=10, metavar="K", help="show the best K (default 10)")
     out.add_argument("--by", choices=OBJECTIVES, default="params", help="rank by (params: largest first)")
@@ -139,12 +129,14 @@ def _add_encoder_overrides(parser: argparse.ArgumentParser) -> None:
         group.add_argument(f"--{field.replace('_', '-')}", dest=field, type=_positive_int, metavar="N")
 
 
-def _add_workload(parser: argparse.ArgumentParser) -> None:
+def _add_workload(parser: argparse.ArgumentParser, shape: bool = True) -> None:
+    """The workload options; with ``shape``, --batch and --seq-len too."""
     group = parser.add_argument_group("workload")
     group.add_argument("--head", choices=HEADS, default="model", help="HF class (default: model)")
     group.add_argument("--num-labels", type=_positive_int, default=2, metavar="N")
-    group.add_argument("--batch", type=_positive_int, default=1, metavar="N")
-    group.add_argument("--seq-len", type=_positive_int, default=128, metavar="N")
+    if shape:
+        group.add_argument("--batch", type=_positive_int, default=1, metavar="N")
+        group.add_argument("--seq-len", type=_positive_int, default=128, metavar="N")
     group.add_argument("--train", action="store_true", help="a training step (default: inference)")
     group.add_argument("--precision", choices=PRECISIONS, default="fp32")
     group.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw")
@@ -167,10 +159,12 @@ def _positive_int(text: str) -> int:
 
 
 def _workload(args: argparse.Namespace) -> Workload:
+    """The Workload of the options of _add_workload (batch and seq_len where given)."""
+    shape = {name: getattr(args, name) for name in ("batch", "seq_len") if hasattr(args, name)}
     return Workload(
-        batch=args.batch, seq_len=args.seq_len, training=args.train, precision=args.precision,
-        optimizer=args.optimizer, attention=args.attention, recompute=args.recompute,
-        zero_stage=args.zero, data_parallel=args.dp, backend=args.backend,
+        **shape, training=args.train, precision=args.precision, optimizer=args.optimizer,
+        attention=args.attention, recompute=args.recompute, zero_stage=args.zero, data_parallel=args.dp,
+        backend=args.backend,
     )
 
 
@@ -228,7 +222,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     headers = ["metric", *args.models]
     rows = []
     for label, name, fmt in _METRIC_FORMATS:
-        if not workload.training and name in ("flops_bwd", "grad_bytes", "optimizer_bytes"):
+        if not workload.training and name in _TRAINING_ONLY:
             continue
         row = [label]
         for result in results:
@@ -258,12 +252,11 @@ def _run_search(args: argparse.Namespace) -> int:
     axes = {name: _spec(name, getattr(args, f"axis_{name}")) for name in AXES if getattr(args, f"axis_{name}")}
     space = Space(_encoder(args.base), **axes)
     budget = Budget(
-        memory=args.memory, params=_count_arg("params", args.params), min_params=_count_arg("min_params", args.min_params),
-        flops=_count_arg("flops", args.flops), latency=args.latency, device=args.device,
+        memory=args.memory, params=units.parse_count("--params", args.params),
+        min_params=units.parse_count("--min-params", args.min_params),
+        flops=units.parse_count("--flops", args.flops), latency=args.latency, device=args.device,
     )
-    workload = Workload(training=args.train, precision=args.precision, optimizer=args.optimizer,
-                        attention=args.attention, recompute=args.recompute, zero_stage=args.zero,
-                        data_parallel=args.dp, backend=args.backend)
+    workload = _workload(args)
     limit = 0 if args.count else 200_000
     result = search(space, budget, workload, args.head, num_labels=args.num_labels, limit=limit,
                     progress=_progress if sys.stderr.isatty() or os.environ.get("BERTSIZE_PROGRESS") else None)
@@ -283,7 +276,7 @@ def _run_search(args: argparse.Namespace) -> int:
         rows = result.top_k(args.top, by=args.by, ascending=args.ascending or None)
         title = f"top {args.top} by {args.by}"
     if args.plot:
-        _plot(result, rows, args, budget)
+        _plot(result, budget, args.plot)
     if args.json:
         print(json.dumps({"count": result.count, "skipped": result.skipped, "total": result.total,
                           "rows": [_row_json(row) for row in rows]}, indent=2))
@@ -311,24 +304,6 @@ def _spec(name: str, text: str) -> list[int]:
         return [int(p) for p in text.split(",")]
     except ValueError:
         raise _UsageError(f"cannot read --{name.replace('_', '-')} {text!r}: write START:STOP[:STEP], a,b,c or N") from None
-
-
-_SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9, "b": 10**9, "t": 10**12, "p": 10**15}
-
-
-def _count_arg(name: str, text: str | None) -> int | None:
-    """110M, 2.5T, 1e9 or a plain number."""
-    if text is None:
-        return None
-    factor = _SUFFIXES.get(text[-1].lower(), 1)
-    number = text[:-1] if factor != 1 else text
-    try:
-        value = float(number) * factor
-    except ValueError:
-        raise _UsageError(f"cannot read --{name.replace('_', '-')} {text!r}: write e.g. 110M, 2.5T or 1e9") from None
-    if value != value or value < 0:
-        raise _UsageError(f"--{name.replace('_', '-')} must be a count >= 0, got {text!r}")
-    return int(value)
 
 
 def _progress(done: float, fits: int) -> None:
@@ -376,7 +351,7 @@ def _row_json(row) -> dict[str, object]:
     return {name: row[name].item() for name in row.dtype.names}
 
 
-def _plot(result, rows, args: argparse.Namespace, budget: Budget) -> None:
+def _plot(result, budget: Budget, path: str) -> None:
     try:
         import matplotlib
 
@@ -397,7 +372,7 @@ def _plot(result, rows, args: argparse.Namespace, budget: Budget) -> None:
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(args.plot)
+    figure.savefig(path)
     plt.close(figure)
 
 
@@ -422,13 +397,13 @@ def _run_devices(args: argparse.Namespace) -> int:
 def _run_presets(args: argparse.Namespace) -> int:
     names = presets()
     if args.json:
-        print(json.dumps({n: {"aliases": list(aliases(n)), **_encoder_json(preset(n))} for n in names}, indent=2))
+        print(json.dumps({n: {"aliases": list(aliases(n)), **dataclasses.asdict(preset(n))} for n in names}, indent=2))
         return 0
     rows = []
     for name in names:
         e = preset(name)
         rows.append([name, e.family, e.layers, e.hidden, e.heads, e.intermediate, e.vocab,
-                     units.format_count(estimate(e, Workload(seq_len=1)).params), ", ".join(aliases(name))])
+                     units.format_count(count_params(e)), ", ".join(aliases(name))])
     print(_table(["preset", "family", "layers", "hidden", "heads", "ffn", "vocab", "params", "aliases"], rows))
     return 0
 
@@ -447,12 +422,14 @@ _METRIC_FORMATS = [
     ("activations", "activation_bytes", units.format_bytes),
     ("peak memory", "peak_bytes", units.format_bytes),
 ]
+#: Metrics that are 0 for inference, left out of its tables.
+_TRAINING_ONLY = ("flops_bwd", "grad_bytes", "optimizer_bytes")
 
 
 def _metric_rows(result: Estimate) -> list[list[str]]:
     rows = []
     for label, name, fmt in _METRIC_FORMATS:
-        if not result.workload.training and name in ("flops_bwd", "grad_bytes", "optimizer_bytes"):
+        if not result.workload.training and name in _TRAINING_ONLY:
             continue
         rows.append([label, fmt(getattr(result, name))])
     if result.latency_s is not None:
@@ -481,15 +458,11 @@ def _title(name: str, result: Estimate) -> str:
             f"vocab {e.vocab}\n{_workload_text(result.workload, result.head)}")
 
 
-def _encoder_json(encoder: Encoder) -> dict[str, object]:
-    return {field: getattr(encoder, field) for field in encoder.__dataclass_fields__}
-
-
 def _as_json(result: Estimate) -> dict[str, object]:
     data = {name: getattr(result, name) for name in result._fields if name not in ("encoder", "workload")}
     data["metrics"] = list(METRICS)
-    data["encoder"] = _encoder_json(result.encoder)
-    data["workload"] = {f: getattr(result.workload, f) for f in result.workload.__dataclass_fields__}
+    data["encoder"] = dataclasses.asdict(result.encoder)
+    data["workload"] = dataclasses.asdict(result.workload)
     data["breakdown"] = [dataclasses.asdict(row) for row in result.breakdown()]
     return data
 

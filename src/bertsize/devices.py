@@ -32,6 +32,8 @@ _PEAK_FOR = {
 #: Share of device memory the memory budget of a Device leaves for the model: the rest is
 #: the CUDA context, cuBLAS / cuDNN workspaces and allocator fragmentation.
 MEMORY_RESERVE = 0.08
+#: Largest compute / memory efficiency a Device accepts (calibration searches up to it).
+MAX_EFFICIENCY = 1.5
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class Device:
         object.__setattr__(self, "peak", peak)
         for name in ("compute_efficiency", "memory_efficiency"):
             value = _positive(name, getattr(self, name))
-            if value > 1.5:
+            if value > MAX_EFFICIENCY:
                 raise ValueError(f"{name} must be a fraction of peak (about 0 to 1), got {value}")
             object.__setattr__(self, name, value)
         overhead = self.overhead_s
@@ -133,33 +135,26 @@ def _positive(name: str, value: object) -> float:
     return float(value)
 
 
-def _catalog() -> dict[str, Device]:
+def _load_catalog() -> tuple[dict[str, Device], dict[str, str]]:
+    """The devices of data/devices.json by id, and each normalised id or alias -> id."""
     text = resources.files("bertsize").joinpath("data/devices.json").read_text(encoding="utf-8")
     raw = json.loads(text)["devices"]
-    return {
+    catalog = {
         name: Device(
             name=name, memory_bytes=entry["memory_bytes"], memory_bandwidth=entry["memory_bandwidth"],
             peak=entry["peak"], kind=entry["kind"], sources=tuple(entry["sources"]),
         )
         for name, entry in raw.items()
     }
-
-
-def _aliases() -> dict[str, str]:
-    text = resources.files("bertsize").joinpath("data/devices.json").read_text(encoding="utf-8")
-    lookup = {}
-    for name, entry in json.loads(text)["devices"].items():
-        for key in (name, *entry["aliases"]):
-            lookup[_normal(key)] = name
-    return lookup
+    lookup = {_normal(key): name for name, entry in raw.items() for key in (name, *entry["aliases"])}
+    return catalog, lookup
 
 
 def _normal(name: str) -> str:
     return name.strip().lower().replace(" ", "-").replace("_", "-")
 
 
-_CATALOG = _catalog()
-_LOOKUP = _aliases()
+_CATALOG, _LOOKUP = _load_catalog()
 
 
 def devices() -> tuple[str, ...]:

@@ -179,15 +179,23 @@ def latency(encoder: Encoder, workload: Workload, head: str, num_labels: int, de
     """Roofline seconds per step of ``workload`` on ``device`` (see :mod:`bertsize.roofline`)."""
     device = lookup_device(device)
     if kernel is None:
-        params = oracle.parameters(encoder, head, num_labels)
-        forward = oracle.trace(encoder, workload, head, num_labels)
-        model_states = states.model_states(params, workload, autocast_copy_elements=_autocast_copies(params, encoder, head))
-        return roofline.latency_seconds(forward, model_states, sum(p.total for p in params), workload, device)
+        return roofline.latency_seconds(*_oracle_model(encoder, workload, head, num_labels), workload, device)
     seconds = kernel.latency(_abi.pack_encoder(encoder), _abi.pack_workload(workload), _HEAD_CODES[head], num_labels,
                              _abi.pack_device(device, workload.precision))
     if type(seconds) is int:
         _raise_kernel_status(seconds, encoder, workload)
     return seconds
+
+
+def _oracle_model(
+    encoder: Encoder, workload: Workload, head: str, num_labels: int
+) -> tuple[oracle.Trace, states.ModelStates, int]:
+    """The pure-Python oracle's forward trace, model states and parameter count: what
+    :func:`bertsize.roofline.latency_seconds` takes before the workload and device."""
+    params = oracle.parameters(encoder, head, num_labels)
+    forward = oracle.trace(encoder, workload, head, num_labels)
+    model_states = states.model_states(params, workload, autocast_copy_elements=_autocast_copies(params, encoder, head))
+    return forward, model_states, sum(p.total for p in params)
 
 
 def _autocast_copies(params: list, encoder: Encoder, head: str) -> int:
@@ -227,9 +235,7 @@ def oracle_values(encoder: Encoder, workload: Workload, head: str, num_labels: i
     model-state bytes from ``params`` and their totals before ZeRO partitioning;
     ``peak_bytes`` from the model states and ``activation_bytes``.
     """
-    params = oracle.parameters(encoder, head, num_labels)
-    forward = oracle.trace(encoder, workload, head, num_labels)
-    model_states = states.model_states(params, workload, autocast_copy_elements=_autocast_copies(params, encoder, head))
+    forward, model_states, params = _oracle_model(encoder, workload, head, num_labels)
     flops_fwd = sum(forward.matmul_flops.values())
     if workload.training:
         flops_bwd = 2 * flops_fwd + forward.recompute_flops
@@ -240,7 +246,7 @@ def oracle_values(encoder: Encoder, workload: Workload, head: str, num_labels: i
         activations = forward.live_peak_bytes
         peak = model_states.weight_bytes + activations
     values = (
-        sum(p.total for p in params), flops_fwd, flops_bwd, flops_fwd // 2, sum(forward.elementwise_flops.values()),
+        params, flops_fwd, flops_bwd, flops_fwd // 2, sum(forward.elementwise_flops.values()),
         model_states.weight_bytes, model_states.grad_bytes, model_states.optimizer_bytes, activations, peak,
     )
     too_big = {name for name, value in zip(METRICS, values) if value > _INT64_MAX}

@@ -90,14 +90,10 @@ def evaluate(
         else:
             constants[COLUMNS.index(name)] = int(array[0])
     integer_outputs = {METRICS.index(name): array for name, array in outputs.items() if name != "latency_s"}
-    extra_mask, packed_device = 0, None
-    if "latency_s" in outputs:  # needs params and the model states
-        for name in ("params", "weight_bytes", "grad_bytes", "optimizer_bytes"):
-            extra_mask |= 1 << METRICS.index(name)
-        packed_device = _abi.pack_device(device, workload.precision)
+    packed_device = _abi.pack_device(device, workload.precision) if "latency_s" in outputs else None
     bad_row, bad_code, overflow_row, overflow_metric = kernel.evaluate_columns(
         _abi.pack_encoder(base), _abi.pack_workload(workload), _abi.HEAD_CODES[head], num_labels,
-        constants, varying, rows, integer_outputs, threads, extra_mask, packed_device, outputs.get("latency_s"),
+        constants, varying, rows, integer_outputs, threads, packed_device, outputs.get("latency_s"),
     )
     if bad_row >= 0 or overflow_row >= 0:
         row_values = _row_values(base, workload, arrays)

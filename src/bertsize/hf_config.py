@@ -135,6 +135,14 @@ def _reject_unmodelled(model_type: str, values: Mapping[str, object]) -> None:
 #: family -> prefix of its transformers classes (BertModel, BertConfig, ...)
 HF_CLASS_PREFIX = {"bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRoberta", "distilbert": "DistilBert",
                 "albert": "Albert", "electra": "Electra"}
+#: head -> suffix of its transformers class (BertModel, BertForMaskedLM, ...)
+HF_CLASS_SUFFIX = {"model": "Model", "masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",
+                   "sequence_classification": "ForSequenceClassification"}
+
+
+def hf_class_name(family: str, head: str) -> str:
+    """The ``transformers`` class of ``family`` with ``head``, e.g. "BertForMaskedLM"."""
+    return HF_CLASS_PREFIX[family] + HF_CLASS_SUFFIX[head]
 
 
 def to_hf_config(encoder: Encoder, num_labels: int = 2, attention: str = "eager"):

@@ -100,10 +100,10 @@ def preset(name: str) -> Encoder:
     return _TABLE[_canonical(name)][0]
 
 
-def as_encoder(base: object, default: str = "bert-base-uncased") -> Encoder:
-    """``base`` as an Encoder: an Encoder passes through, a name is a preset, None the default."""
+def as_encoder(base: object) -> Encoder:
+    """``base`` as an Encoder: an Encoder passes through, a name is a preset, None is bert-base-uncased."""
     if base is None:
-        return preset(default)
+        return preset("bert-base-uncased")
     if isinstance(base, str):
         return preset(base)
     if not isinstance(base, Encoder):

@@ -17,7 +17,7 @@ import numpy as np
 from bertsize import _abi, _validate
 from bertsize._backend import kernel
 from bertsize.estimate import METRICS, estimate
-from bertsize.evaluate import COLUMNS, evaluate
+from bertsize.evaluate import COLUMNS, _threads, evaluate
 from bertsize.model import HEADS, Encoder
 from bertsize.space import DECREASING, Budget, Space
 from bertsize.workload import Workload
@@ -73,7 +73,7 @@ def search(
     if objective is not None:
         _validate.choice("objective", objective, OBJECTIVES)
     _validate.integer("limit", limit, minimum=0)
-    threads = _validate.integer("threads", threads) if threads is not None else (kernel.max_threads() if kernel else 1)
+    threads = _threads(threads)
     count = plan.count(progress, threads)
     result = Result(plan, count)
     if count <= limit:
@@ -315,11 +315,8 @@ class _Plan:
         metric = {name: index for index, name in enumerate(METRICS)}
         mask = 1 << metric["params"]
         with_latency = budget.latency is not None or any(name == "latency_s" for name, _ in objectives)
-        if with_latency:
-            if budget.device is None:
-                raise ValueError("latency needs a device in the budget (Budget(device='nvidia-t4', ...))")
-            for name in ("weight_bytes", "grad_bytes", "optimizer_bytes"):
-                mask |= 1 << metric[name]
+        if with_latency and budget.device is None:
+            raise ValueError("latency needs a device in the budget (Budget(device='nvidia-t4', ...))")
         if budget.memory is not None:
             mask |= 1 << metric["peak_bytes"]
         if budget.flops is not None or any(name == "flops" for name, _ in objectives):

@@ -70,7 +70,7 @@ class Space:
         return cls(base, **axes)
 
     def __len__(self) -> int:
-        return math.prod(len(values) for values in self.axes.values())
+        return self.size
 
     @property
     def size(self) -> int:

@@ -17,6 +17,7 @@ _BYTE_UNITS = {
 }
 _TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 _NUMBER = r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-zµ]*)\s*"
+_COUNT_SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9, "b": 10**9, "t": 10**12, "p": 10**15}
 
 
 def parse_bytes(name: str, text: str | int | float) -> int:
@@ -57,6 +58,22 @@ def parse_seconds(name: str, text: str | int | float) -> float:
     if math.isnan(value) or math.isinf(value) or value < 0:
         raise ValueError(f"{name} must be a finite time >= 0, got {text!r}")
     return value * _TIME_UNITS[unit]
+
+
+def parse_count(name: str, text: str | None) -> int | None:
+    """``"110M"`` → 110000000; also ``"2.5T"``, ``"1e9"`` or a plain number; None stays None.
+    Raises ValueError naming ``name``."""
+    if text is None:
+        return None
+    factor = _COUNT_SUFFIXES.get(text[-1:].lower(), 1)  # ("" has no suffix: an error below)
+    number = text[:-1] if factor != 1 else text
+    try:
+        value = float(number) * factor
+    except ValueError:
+        raise ValueError(f"cannot read {name} {text!r}: write e.g. 110M, 2.5T or 1e9") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite count >= 0, got {text!r}")
+    return int(value)
 
 
 def format_bytes(value: float) -> str:
