@@ -24,11 +24,16 @@ ALL = (1 << len(bertsize.METRICS)) - 1
 
 
 def kernel_metrics(encoder, workload, head, num_labels, mask=ALL):
-    """The kernel's selected metrics as a dict, or the OverflowError / ValueError it signals."""
-    result = kernel.scalar(_abi.pack_encoder(encoder), _abi.pack_workload(workload),
-                           _abi.HEAD_CODES[head], num_labels, mask)
+    """The kernel's selected metrics as a dict, or the OverflowError / ValueError it
+    signals; checks on the way that scalar_into() writes what scalar() returns."""
+    call = (_abi.pack_encoder(encoder), _abi.pack_workload(workload), _abi.HEAD_CODES[head], num_labels, mask)
+    result = kernel.scalar(*call)
+    buffer = np.full(kernel.N_METRICS, -1, dtype=np.int64)
+    status = kernel.scalar_into(buffer, *call)
     if type(result) is int:
+        assert status == result and (buffer == -1).all()  # a failed call leaves the buffer alone
         return OverflowError if result < 0 else ValueError
+    assert status == 0 and buffer.tolist() == list(result)
     return {name: value for bit, (name, value) in enumerate(zip(bertsize.METRICS, result)) if mask >> bit & 1}
 
 
@@ -256,6 +261,23 @@ def test_out_buffers_are_filled_in_place():
     assert set(result) == {"params", "peak_bytes"}
     assert (out["params"] > 0).all()
     np.testing.assert_array_equal(out["params"], bertsize.evaluate(columns, metrics=["params"])["params"])
+
+
+def test_scalar_into_takes_any_writable_buffer_of_ten_int64():
+    call = (_abi.pack_encoder(bertsize.preset("bert-base-uncased")), _abi.pack_workload(bertsize.Workload()),
+            _abi.HEAD_CODES["model"], 2, ALL)
+    expected = list(kernel.scalar(*call))
+    raw = bytearray(8 * kernel.N_METRICS + 1)
+    unaligned = memoryview(raw)[1:]  # one byte in: the values need not be 8-byte aligned
+    assert kernel.scalar_into(unaligned, *call) == 0
+    assert list(unaligned.cast("q")) == expected
+    assert kernel.scalar_into(raw, *call) == 0 and list(memoryview(raw)[:-1].cast("q")) == expected
+    with pytest.raises(ValueError, match=r"out holds 72 bytes; the 10 metrics need 80"):
+        kernel.scalar_into(np.zeros(kernel.N_METRICS - 1, dtype=np.int64), *call)
+    with pytest.raises(BufferError):
+        kernel.scalar_into(bytes(8 * kernel.N_METRICS), *call)  # read-only
+    with pytest.raises(TypeError):
+        kernel.scalar_into([0] * kernel.N_METRICS, *call)  # no buffer
 
 
 def test_build_info():
