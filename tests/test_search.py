@@ -323,3 +323,17 @@ def test_training_plane_in_closed_form_equals_brute_force(case, seq, batch):
     expected, skipped = brute_force(space, budget, workload, head)
     result = bertsize.search(space, budget, workload, head, limit=0)
     assert (result.count, result.skipped) == (len(expected), skipped)
+
+
+def test_points_past_int64_do_not_fit():
+    """A metric past int64 is larger than any budget: such points never fit, and the rest
+    of the space is still counted (the walk then evaluates with overflow checks)."""
+    space = bertsize.Space("bert-tiny", vocab=[100, 2**40, 2**61], layers=[1, 2])
+    work = bertsize.Workload()
+    # bert-tiny has hidden 128: with vocab 2**61 the word embeddings alone hold 2**68 parameters
+    with pytest.raises(OverflowError):
+        bertsize.estimate(space.base.replace(vocab=2**61), work)
+    assert bertsize.estimate(space.base.replace(vocab=2**40, layers=2), work).peak_bytes < 2**62
+    result = bertsize.search(space, bertsize.Budget(memory=2**62), work)
+    assert (result.count, result.skipped, result.total) == (4, 0, 6)
+    assert sorted(int(v) for v in result.to_numpy()["vocab"]) == [100, 100, 2**40, 2**40]

@@ -183,6 +183,12 @@ cdef inline int _is_valid(const Walk *w, const Py_ssize_t *idx) noexcept nogil:
     return _valid_count(w, idx, idx) != 0
 
 
+cdef inline bint _fits(const Walk *w, const Py_ssize_t *idx, int64_t *metrics) noexcept nogil:
+    """Whether the point at idx is a valid model that meets the caps and the floor
+    (metrics filled)."""
+    return (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx)
+
+
 cdef inline bint _tests(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t at, int64_t *metrics, int flag,
                         bint wanted) noexcept nogil:
     idx[axis] = at
@@ -278,28 +284,41 @@ cdef int64_t _count_value(const Walk *w, Py_ssize_t *idx, int depth) noexcept no
     return _count_axis(w, idx, depth + 1)
 
 
-cdef int64_t _count_runs(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:
-    """Fits with axes < depth fixed, depth = last - 1: one innermost run per value of
-    axis `depth`.  Along that axis the runs shrink (both ends move down), so each search
-    starts from the previous answer."""
+cdef int64_t _count_run(const Walk *w, Py_ssize_t *idx, int depth, Py_ssize_t *final,
+                        Py_ssize_t *floor_hint) noexcept nogil:
+    """Fits of the innermost run with axes 0..depth fixed at idx, depth = last - 1,
+    searching from the hints: *final, the run's last index meeting the caps, and
+    *floor_hint, an index at or past its first meeting the floor (both updated).
+    Returns -1 when no point of the run meets the caps."""
     cdef int64_t metrics[N_SLOTS]
     cdef Py_ssize_t lo[MAX_AXES]
     cdef Py_ssize_t hi[MAX_AXES]
     cdef int last = depth + 1
-    cdef int64_t total = 0
-    cdef Py_ssize_t v, first, final = w.size[last] - 1, floor_hint = w.size[last]
+    cdef Py_ssize_t first
+    final[0] = _last_meeting_caps(w, idx, last, final[0], metrics)
+    if final[0] < 0:
+        return -1
+    first = _first_meeting_floor(w, idx, last, floor_hint[0], metrics)
+    floor_hint[0] = first
+    if first > final[0]:
+        return 0
+    _box(w, idx, depth, lo, hi)
+    lo[last], hi[last] = first, final[0]
+    return _valid_count(w, lo, hi)
+
+
+cdef int64_t _count_runs(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:
+    """Fits with axes < depth fixed, depth = last - 1: one innermost run per value of
+    axis `depth`.  Along that axis the runs shrink (both ends move down), so each search
+    starts from the previous answer."""
+    cdef int64_t total = 0, fits
+    cdef Py_ssize_t v, final = w.size[depth + 1] - 1, floor_hint = w.size[depth + 1]
     for v in range(w.size[depth]):
         idx[depth] = v
-        final = _last_meeting_caps(w, idx, last, final, metrics)
-        if final < 0:
+        fits = _count_run(w, idx, depth, &final, &floor_hint)
+        if fits < 0:
             break
-        first = _first_meeting_floor(w, idx, last, floor_hint, metrics)
-        floor_hint = first
-        if first > final:
-            continue
-        _box(w, idx, depth, lo, hi)
-        lo[last], hi[last] = first, final
-        total += _valid_count(w, lo, hi)
+        total += fits
     return total
 
 
@@ -471,7 +490,7 @@ cdef int64_t _count_every(const Walk *w, Py_ssize_t *idx, int depth) noexcept no
         idx[depth] = v
         if depth + 1 < w.n_axes:
             total += _count_every(w, idx, depth + 1)
-        elif (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
+        elif _fits(w, idx, metrics):
             total += 1
     return total
 
@@ -479,6 +498,7 @@ cdef int64_t _count_every(const Walk *w, Py_ssize_t *idx, int depth) noexcept no
 cdef int64_t _count_outer(const Walk *w, Py_ssize_t v) noexcept nogil:
     """Fits with the outermost axis at index v (a prange iteration: its own idx)."""
     cdef Py_ssize_t idx[MAX_AXES]
+    cdef Py_ssize_t final, floor_hint
     cdef int64_t fits
     memset(idx, 0, sizeof(idx))
     idx[0] = v
@@ -487,35 +507,20 @@ cdef int64_t _count_outer(const Walk *w, Py_ssize_t v) noexcept nogil:
     if w.n_axes == 1:
         return _single_axis_count(w, v)
     if w.n_axes == 2:  # one innermost run
-        return _count_runs_from(w, idx)
+        final, floor_hint = w.size[1] - 1, w.size[1]
+        fits = _count_run(w, idx, 0, &final, &floor_hint)
+        return fits if fits > 0 else 0
     if w.n_axes == 3 and w.plane:
         return _count_plane(w, idx, 1)
     fits = _count_value(w, idx, 0)
     return fits if fits > 0 else 0
 
 
-cdef int64_t _count_runs_from(const Walk *w, Py_ssize_t *idx) noexcept nogil:
-    """The innermost run of a two-axis space, outermost index fixed in idx[0]."""
-    cdef int64_t metrics[N_SLOTS]
-    cdef Py_ssize_t lo[MAX_AXES]
-    cdef Py_ssize_t hi[MAX_AXES]
-    cdef Py_ssize_t first, final
-    final = _last_meeting_caps(w, idx, 1, w.size[1] - 1, metrics)
-    if final < 0:
-        return 0
-    first = _first_meeting_floor(w, idx, 1, w.size[1], metrics)
-    if first > final:
-        return 0
-    _box(w, idx, 0, lo, hi)
-    lo[1], hi[1] = first, final
-    return _valid_count(w, lo, hi)
-
-
 cdef int64_t _single_axis_count(const Walk *w, Py_ssize_t v) noexcept nogil:
     cdef Py_ssize_t idx[MAX_AXES]
     cdef int64_t metrics[N_SLOTS]
     idx[0] = v
-    if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
+    if _fits(w, idx, metrics):
         return 1
     return 0
 
@@ -676,7 +681,7 @@ cdef int _visit_axis(const Walk *w, Visit *out, Py_ssize_t *idx, int depth, Py_s
             continue
         idx[depth] = v
         if depth == last:  # a single-axis space
-            if (_point(w, idx, metrics) & (CAPS_OK | FLOOR_OK)) == (CAPS_OK | FLOOR_OK) and _is_valid(w, idx):
+            if _fits(w, idx, metrics):
                 if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:
                     return -1
             continue
@@ -778,25 +783,15 @@ cdef class Plan:
         self.walk.safe = self._whole_space_is_safe()
 
     cdef int _whole_space_is_safe(self):
-        """Whether the space's largest corner bounds every point below int64 with room."""
-        cdef bs_row corner = self.walk.template
+        """Whether the space's largest corner (every axis at its last index: the largest
+        sizes, the smallest head_dim) bounds every point below int64 with room."""
+        cdef bs_row corner
         cdef Py_ssize_t idx[MAX_AXES]
-        cdef int64_t head_dim = 0, ratio = 0
         cdef int k
         for k in range(self.walk.n_axes):
             idx[k] = self.walk.size[k] - 1
-            if self.walk.kind[k] == PLAIN:
-                corner.f[self.walk.target[k]] = self.walk.values[k][idx[k]]
-            elif self.walk.kind[k] == HEAD_DIM:
-                head_dim = self.walk.values[k][idx[k]]  # the smallest head_dim: the most heads
-            else:
-                ratio = self.walk.values[k][idx[k]]
-        if head_dim:
-            corner.f[BS_HEADS] = corner.f[BS_HIDDEN] // head_dim
-        if ratio:
-            if corner.f[BS_HIDDEN] > (<int64_t>1 << 40) or ratio > (<int64_t>1 << 20):
-                return 0
-            corner.f[BS_INTERMEDIATE] = ratio * corner.f[BS_HIDDEN]
+        if not _row_at(&self.walk, idx, &corner):  # intermediate = ffn_ratio * hidden passes int64
+            return 0
         return bs_block_is_safe(&self.walk.options, &self.walk.plan, &corner, self.walk.mask)
 
     def count(self, const Py_ssize_t[::1] outer, int threads):

@@ -378,7 +378,7 @@ class _Plan:
             table = np.diff(np.diff(prefix, axis=0), axis=1)
             valid &= table[indices[:, a] if a >= 0 else 0, indices[:, b] if b >= 0 else 0].astype(bool)
         indices = indices[valid] if self._fixed_valid else indices[:0]
-        rows = self._rows(indices)
+        rows = self._rows_within_int64(indices)
         budget, keep = self.budget, np.ones(len(rows), dtype=bool)
         flops = rows["flops_fwd"] + rows["flops_bwd"]
         for bound, values in ((budget.memory, rows["peak_bytes"]), (budget.params, rows["params"]),
@@ -410,6 +410,22 @@ class _Plan:
         if time.monotonic() - started > 1.0:
             progress(1.0, total)
         return total
+
+    def _rows_within_int64(self, indices: np.ndarray) -> np.ndarray:
+        """_rows() of the points whose metrics all fit in int64.  A metric past int64 is
+        larger than any budget, so those points never fit (as in the kernel's walk)."""
+        try:
+            return self._rows(indices)
+        except OverflowError:
+            within = [i for i in range(len(indices)) if self._within_int64(indices[i:i + 1])]
+            return self._rows(indices[within])
+
+    def _within_int64(self, point: np.ndarray) -> bool:
+        try:
+            self._rows(point)
+        except OverflowError:
+            return False
+        return True
 
     def _rows(self, indices: np.ndarray) -> np.ndarray:
         """Structured array of hyperparameters and metrics for walk indices."""
