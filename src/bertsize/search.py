@@ -442,15 +442,17 @@ class _Plan:
             fields["heads"] = fields["hidden"] // columns["head_dim"]
         if "ffn_ratio" in columns:
             fields["intermediate"] = fields["hidden"] * columns["ffn_ratio"]
-        if fields["embedding"].size and base.embedding is None and "embedding" not in columns:
-            fields["embedding"] = np.zeros(len(indices), dtype=np.int64)
         device = self.budget.device
         dtype = [(name, np.int64) for name in FIT_FIELDS] + ([("latency_s", np.float64)] if device else [])
         result = np.zeros(len(indices), dtype=dtype)
         for name in COLUMNS:
             result[name] = fields[name]
         if len(indices):
-            varying = {name: fields[name] for name in COLUMNS if name != "hidden_groups" or base.family == "albert"}
+            # the axes' fields (and those derived from head_dim / ffn_ratio) as columns; the
+            # base and the workload supply the rest, as constants
+            varying = {name: fields[name] for name in COLUMNS
+                       if name in columns or (name == "heads" and "head_dim" in columns)
+                       or (name == "intermediate" and "ffn_ratio" in columns)}
             metrics = evaluate(varying if len(indices) > 1 else {k: int(v[0]) for k, v in varying.items()},
                                base=base, workload=work, head=self.head, num_labels=self.num_labels, device=device)
             for name in metrics:
