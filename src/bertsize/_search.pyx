@@ -613,19 +613,18 @@ cdef int _offer(const Walk *w, Visit *out, const Py_ssize_t *idx, int64_t s0, in
     return 0
 
 
-cdef int _box_may_improve(const Walk *w, const Visit *out, Py_ssize_t *idx, int depth) noexcept nogil:
-    """Whether a fitting point of the box (axes > depth free) could enter the top-k or the
-    front: the best objective values of the box are at its corners (monotone metrics)."""
-    cdef int64_t metrics[N_SLOTS]
+cdef int _box_may_improve(const Walk *w, const Visit *out, const int64_t *smallest,
+                          const int64_t *largest) noexcept nogil:
+    """Whether a fitting point of a box could enter the top-k or the front, from the
+    metrics of its smallest and largest corners: the best objective values of the box are
+    there (monotone metrics)."""
     cdef int64_t best[2]
     cdef Py_ssize_t j
     cdef int which, worst
     if out.mode == 0:
         return 1
     for which in range(1 if out.mode == 1 else 2):
-        _corner(w, idx, depth, w.direction[which] > 0)
-        _point(w, idx, metrics)
-        best[which] = _objective(w, which, metrics)
+        best[which] = _objective(w, which, largest if w.direction[which] > 0 else smallest)
     if out.mode == 1:
         if out.count < out.k:
             return 1
@@ -673,6 +672,7 @@ cdef int _visit_axis(const Walk *w, Visit *out, Py_ssize_t *idx, int depth, Py_s
     """Visit the fits with axes < depth fixed.  At depth 0, visit only the outermost
     indices v with v % shards == shard."""
     cdef int64_t metrics[N_SLOTS]
+    cdef int64_t smallest_metrics[N_SLOTS]
     cdef Py_ssize_t v
     cdef int last = w.n_axes - 1
     cdef int smallest, largest
@@ -692,14 +692,14 @@ cdef int _visit_axis(const Walk *w, Visit *out, Py_ssize_t *idx, int depth, Py_s
                 return 0
             continue
         _corner(w, idx, depth, False)
-        smallest = _point(w, idx, metrics)
+        smallest = _point(w, idx, smallest_metrics)
         if not (smallest & CAPS_OK):
             break
         _corner(w, idx, depth, True)
         largest = _point(w, idx, metrics)
         if not (largest & FLOOR_OK):
             continue
-        if not _box_may_improve(w, out, idx, depth):
+        if not _box_may_improve(w, out, smallest_metrics, metrics):
             continue
         if depth + 1 == last:
             if _visit_run(w, out, idx) < 0:
