@@ -129,12 +129,9 @@ BS_INLINE double bs_row_latency(const bs_options *o, const bs_plan *p, const bs_
                                 const int64_t *metrics, ptrdiff_t stride) {
     bs_dims d;
     bs_dims_of(p, r, o->num_labels, &d);
-    int64_t states[4];
-    states[0] = metrics[BS_WEIGHT_BYTES * stride];
-    states[1] = metrics[BS_GRAD_BYTES * stride];
-    states[2] = metrics[BS_OPTIMIZER_BYTES * stride];
-    states[3] = metrics[BS_PARAMS * stride];
-    return bs_latency(o, p, &d, dev, states);
+    const bs_states states = {metrics[BS_WEIGHT_BYTES * stride], metrics[BS_GRAD_BYTES * stride],
+                              metrics[BS_OPTIMIZER_BYTES * stride]};
+    return bs_latency(o, p, &d, dev, metrics[BS_PARAMS * stride], &states);
 }
 
 /* Whether every row of a block provably evaluates without overflow, given `corner`,

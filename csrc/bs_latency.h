@@ -12,6 +12,7 @@
 #define BERTSIZE_LATENCY_H
 
 #include "bs_dims.h"
+#include "bs_states.h"
 
 typedef struct {
     double peak;        /* FLOP/s of matmuls at the workload precision */
@@ -66,8 +67,9 @@ static inline double bs_core_seconds(const bs_plan *p, const bs_roofline *r, dou
     return t + bs_op(r, 2 * b * s * s * H, r->a * (S + 2 * nH));    /* p.v */
 }
 
+/* `params` parameters and the model states (per rank, bytes) of the configuration. */
 static inline double bs_latency(const bs_options *o, const bs_plan *p, const bs_dims *d, const bs_device *dev,
-                                const int64_t *states) {
+                                int64_t params, const bs_states *states) {
     const int f = o->family;
     const int hd = o->training && o->hidden_dropout, ad = o->training && o->attention_dropout;
     const int cd = o->training && o->classifier_dropout;
@@ -136,8 +138,9 @@ static inline double bs_latency(const bs_options *o, const bs_plan *p, const bs_
     double total = 3 * forward;  /* the backward costs twice the forward, op by op */
     if (p->recompute_full) total += L * layer;
     if (p->recompute_core) total += L * core;
-    /* optimizer update: states = weights, gradients, optimizer bytes */
-    total += bs_op(&r, 12 * (double)states[3], 2 * (double)states[0] + (double)states[1] + 2 * (double)states[2]);
+    /* optimizer update: reads weights, gradients and optimizer state, writes weights and state */
+    total += bs_op(&r, 12 * (double)params,
+                   2 * (double)states->weights + (double)states->grads + 2 * (double)states->optimizer);
     return total;
 }
 
