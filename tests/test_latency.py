@@ -7,6 +7,7 @@ import itertools
 import json
 import math
 
+import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
 
@@ -180,3 +181,22 @@ def test_latency_budgets_in_search_equal_brute_force(encoder, data):
     fastest = bertsize.search(space, budget, work, head, limit=0).top_k(2, by="latency_s")
     assert [r["latency_s"] for r in fastest] == pytest.approx(sorted(e.latency_s for _, _, e in points
                                                                      if e.latency_s <= cap)[:2])
+
+
+def test_latency_column_equals_estimate_on_every_kernel_path():
+    """evaluate()'s latency_s equals estimate()'s on rows that take each of the kernel's
+    paths: the double-precision stage (all values below 2**52), the unchecked int64 path
+    (a block whose bound is safe) and the checked one (a block whose bound is not).  Only
+    params is selected, so the training latency reads model states that are computed
+    but not written."""
+    base = bertsize.Encoder(layers=1, hidden=4, heads=1, intermediate=4, vocab=8, max_positions=8)
+    work = bertsize.Workload(training=True, seq_len=4)
+    # ~4 parameters per vocabulary entry, 16 bytes of training state per parameter:
+    # vocab 2**52 + 5 peaks near 2**58 (below the block bound's 2**59), 2**54 near 2**60
+    vocabs = np.array([8] * 64 + [2**52 + 5] * (2048 - 64) + [2**54] * 100, dtype=np.int64)
+    got = bertsize.evaluate({"vocab": vocabs}, base, work, metrics=["params", "latency_s"], device="nvidia-t4")
+    for vocab in (8, 2**52 + 5, 2**54):
+        expected = bertsize.estimate(base.replace(vocab=vocab), work, device="nvidia-t4")
+        rows = vocabs == vocab
+        assert (got["params"][rows] == expected.params).all()
+        np.testing.assert_allclose(got["latency_s"][rows], expected.latency_s, rtol=1e-12)

@@ -95,8 +95,7 @@ def scalar_into(object out, bytes encoder, bytes workload, int head, int64_t num
     cdef Py_buffer view
     cdef int64_t values[BS_N_METRICS]
     cdef int status
-    if PyObject_GetBuffer(out, &view, PyBUF_WRITABLE) != 0:  # (raises the BufferError itself)
-        return None
+    PyObject_GetBuffer(out, &view, PyBUF_WRITABLE)  # (raises BufferError / TypeError itself)
     try:
         if view.len < <Py_ssize_t>sizeof(values):
             raise ValueError(f"out holds {view.len} bytes; the {BS_N_METRICS} metrics need {sizeof(values)}")
@@ -250,7 +249,7 @@ cdef inline void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t
     cdef bs_stage_buffer buffer  # staged results, 16-byte aligned for streaming stores
     cdef int64_t *staged = buffer.v
     cdef Py_ssize_t i, stage, stage_stop
-    cdef int j, k, status
+    cdef int k, status
     cdef int safe = -1  # the block bound, computed when a stage first needs it
     cdef bs_device device = call.device
     cdef double *latency = call.latency
@@ -263,39 +262,32 @@ cdef inline void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t
         stage_stop = min(stage + BS_STAGE, stop)
         for k in range(BS_N_FIELDS):
             columns[k] = cols[k] + stage if cols[k] != NULL else NULL
-        if in_doubles and bs_evaluate_stage_in_doubles(&options, &plan, columns, stage_stop - stage, mask, &fields,
-                                                       staged, BS_STAGE_STRIDE):
-            if latency != NULL:
-                for i in range(stage, stage_stop):
-                    _load_row(&r, cols, varying, n_varying, i)
+        # metric m of row i goes to staged[m * BS_STAGE_STRIDE + (i - stage)]
+        if not (in_doubles and bs_evaluate_stage_in_doubles(&options, &plan, columns, stage_stop - stage, mask,
+                                                            &fields, staged, BS_STAGE_STRIDE)):
+            if safe < 0:
+                safe = _block_is_safe(call, start, stop)
+            for i in range(stage, stage_stop):
+                _load_row(&r, cols, varying, n_varying, i)
+                status = bs_check_row(&plan, &r)
+                if status:
+                    if i < first[0]:
+                        first[0], first[1] = i, status
+                elif safe:
+                    bs_evaluate_unchecked(&options, &plan, &r, mask, &staged[i - stage], BS_STAGE_STRIDE)
+                else:
+                    status = bs_evaluate(&options, &plan, &r, mask, values)
+                    if status and i < first[2]:
+                        first[2], first[3] = i, status - 1
+                    for k in range(BS_N_METRICS):
+                        if mask & (1u << k):
+                            staged[k * BS_STAGE_STRIDE + (i - stage)] = values[k]
+        if latency != NULL:
+            # (from every metric computed, selected or not: the staging buffer holds them all)
+            for i in range(stage, stage_stop):
+                _load_row(&r, cols, varying, n_varying, i)
+                if bs_check_row(&plan, &r) == 0:
                     latency[i] = bs_row_latency(&options, &plan, &r, &device, &staged[i - stage], BS_STAGE_STRIDE)
-            _stream_out(call, selected, n_selected, staged, stage, stage_stop)
-            stage = stage_stop
-            continue
-        if safe < 0:
-            safe = _block_is_safe(call, start, stop)
-        for i in range(stage, stage_stop):
-            _load_row(&r, cols, varying, n_varying, i)
-            status = bs_check_row(&plan, &r)
-            if status:
-                if i < first[0]:
-                    first[0], first[1] = i, status
-                continue
-            # metric m of the row goes to staged[m * BS_STAGE_STRIDE + (i - stage)]
-            if safe:
-                bs_evaluate_unchecked(&options, &plan, &r, mask, &staged[i - stage], BS_STAGE_STRIDE)
-            else:
-                status = bs_evaluate(&options, &plan, &r, mask, values)
-                if status and i < first[2]:
-                    first[2], first[3] = i, status - 1
-                for j in range(n_selected):
-                    staged[selected[j] * BS_STAGE_STRIDE + (i - stage)] = values[selected[j]]
-                if latency != NULL:
-                    # (the staged copy holds only the selected metrics)
-                    latency[i] = bs_row_latency(&options, &plan, &r, &device, values, 1)
-                continue
-            if latency != NULL:
-                latency[i] = bs_row_latency(&options, &plan, &r, &device, &staged[i - stage], BS_STAGE_STRIDE)
         _stream_out(call, selected, n_selected, staged, stage, stage_stop)
         stage = stage_stop
     bs_stream_fence()

@@ -416,16 +416,10 @@ class _Plan:
         larger than any budget, so those points never fit (as in the kernel's walk)."""
         try:
             return self._rows(indices)
-        except OverflowError:
-            within = [i for i in range(len(indices)) if self._within_int64(indices[i:i + 1])]
-            return self._rows(indices[within])
-
-    def _within_int64(self, point: np.ndarray) -> bool:
-        try:
-            self._rows(point)
-        except OverflowError:
-            return False
-        return True
+        except OverflowError:  # (rare: then point by point)
+            if len(indices) == 1:
+                return self._rows(indices[:0])
+            return np.concatenate([self._rows_within_int64(indices[i:i + 1]) for i in range(len(indices))])
 
     def _rows(self, indices: np.ndarray) -> np.ndarray:
         """Structured array of hyperparameters and metrics for walk indices."""
