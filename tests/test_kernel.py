@@ -93,6 +93,42 @@ def test_kernel_equals_oracle_on_small_models(data, encoder, workload):
     assert kernel_metrics(encoder, workload, head, num_labels) == expected
 
 
+@given(data=st.data(), base=any_encoders(), workload=workloads())
+def test_scalar_calls_in_a_sequence_equal_the_oracle(data, base, workload):
+    """The scalar path skips the overflow checks for rows inside sizes it has proved safe
+    for the call's options, a corner grown from earlier calls: a sequence of calls that
+    differ only in sizes, small and past int64 in any order, each equals the oracle."""
+    head = data.draw(heads_for(base))
+    names = ["layers", "heads", "width", "intermediate", "vocab", "embedding", "batch", "seq_len"]
+    # small rows with one or two large fields, then rows as large as two of them in every
+    # field: the ones a corner grown from both would cover
+    rows = []
+    for _ in range(data.draw(st.integers(2, 5))):
+        rows.append({name: data.draw(st.integers(1, 16)) for name in names})
+        for name in data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=2)):
+            rows[-1][name] = data.draw(st.integers(1, data.draw(st.sampled_from([2**12, 2**24, 2**40]))))
+    for _ in range(data.draw(st.integers(1, 3))):
+        first, second = data.draw(st.permutations(rows))[:2]
+        rows.append({name: max(first[name], second[name]) for name in names})
+    for row in rows:
+        encoder = base.replace(layers=row["layers"], heads=row["heads"], hidden=row["heads"] * row["width"],
+                               intermediate=row["intermediate"], vocab=row["vocab"])
+        if base.family in ("albert", "electra"):
+            encoder = encoder.replace(embedding=row["embedding"])
+        work = workload.replace(batch=row["batch"], seq_len=max(1, min(row["seq_len"], encoder.max_seq_len)))
+        assert kernel_metrics(encoder, work, head, 2) == oracle_metrics(encoder, work, head, 2)
+
+
+def test_scalar_path_checks_sizes_beyond_those_it_has_seen():
+    """After bert-base proves its sizes safe, a larger vocab is not taken on trust."""
+    base, work = bertsize.preset("bert-base-uncased"), bertsize.Workload(batch=8, seq_len=128)
+    for _ in range(2):  # the second call runs inside the corner the first one proved safe
+        assert kernel_metrics(base, work, "model", 2) == oracle_metrics(base, work, "model", 2)
+    assert kernel_metrics(base.replace(vocab=2**62), work, "model", 2) is OverflowError
+    assert kernel_metrics(base.replace(vocab=2**40), work, "model", 2) == \
+        oracle_metrics(base.replace(vocab=2**40), work, "model", 2)
+
+
 def _params_exactly(target: int) -> bertsize.Encoder:
     """A BertModel with hidden = heads = 1 whose parameter count is `target`:
     params = (vocab + max_positions + type_vocab)·1 + 2 + layers·(4 + 9 + 2I + I) + 2."""
