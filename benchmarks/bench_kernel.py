@@ -207,8 +207,8 @@ def main():
               for row in range(1_000)]
     namespace.update(varied=varied, repeated=[varied[0]] * len(varied))
     loop = "for e, w in {}: scalar_into(raw, e, w, head, 2, mask)"
-    per_row = {name: min(timeit.repeat(loop.format(name), globals=namespace, number=200, repeat=5)) / (200 * len(varied))
-               for name in ("varied", "repeated")}
+    per_row = {name: min(timeit.repeat(loop.format(name), globals=namespace, number=200, repeat=5))
+               / (200 * len(varied)) for name in ("varied", "repeated")}
     print(f"\nestimate(): {per_call * 1e6:.2f} us per call; raw kernel scalar call: {raw['bytearray'] * 1e6:.2f} us "
           f"into a reused bytearray ({raw['array'] * 1e6:.2f} us into a numpy int64 array), "
           f"{raw['tuple'] * 1e6:.2f} us returning a tuple of ints; in a Python loop over 1,000 configurations "
