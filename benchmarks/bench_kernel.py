@@ -84,23 +84,26 @@ def numpy_closed_form(c, V=BASE.vocab, P=BASE.max_positions, T=BASE.type_vocab):
 
 
 def compile_ceiling(directory):
-    """benchmarks/ceiling.c built as a shared library with the C compiler Python was built
-    with (OpenMP if it takes -fopenmp), or a string saying why it could not be."""
+    """benchmarks/ceiling.c built with OpenMP as a shared library by the C compiler Python
+    was built with, or None and a string saying why it could not be."""
     compiler = (sysconfig.get_config_var("CC") or "cc").split()
     source = pathlib.Path(__file__).with_name("ceiling.c")
     library = pathlib.Path(directory) / "ceiling.so"
-    failure = ""
-    for flags in (["-fopenmp", "-fno-tree-slp-vectorize"], ["-fopenmp"], []):
+    # the kernel's own flags where the compiler takes them (setup.py: GCC's SLP
+    # vectoriser made the kernel's row loops slower)
+    for flags in (["-fopenmp", "-fno-tree-slp-vectorize"], ["-fopenmp"]):
         command = [*compiler, "-O3", "-fPIC", "-shared", *flags, str(source), "-o", str(library)]
-        result = subprocess.run(command, capture_output=True, text=True)
+        try:
+            result = subprocess.run(command, capture_output=True, text=True)
+        except OSError as error:  # no such compiler
+            return None, str(error)
         if result.returncode == 0:
             ceiling = ctypes.CDLL(str(library)).bench_ceiling
             ceiling.restype = ctypes.c_int64
             ceiling.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int,
                                 ctypes.c_double, ctypes.c_double, ctypes.c_double]
-            return ceiling, " ".join(flags) or "no OpenMP"
-        failure = result.stderr.strip().splitlines()[-1:] or [f"{compiler[0]} exited {result.returncode}"]
-    return None, failure[0]
+            return ceiling, " ".join(flags)
+    return None, (result.stderr.strip().splitlines() or [f"{compiler[0]} exited {result.returncode}"])[-1]
 
 
 def main():
@@ -157,7 +160,7 @@ def main():
             for threads in (1, 2):
                 failed = ceiling(inputs, rows, outputs, threads, *constants)
                 if failed:
-                    raise SystemExit(f"ceiling.c refused {failed} stages of the benchmark's rows")
+                    raise SystemExit(f"ceiling.c refused the benchmark's rows ({failed})")
                 seconds = best_seconds(lambda t=threads: ceiling(inputs, rows, outputs, t, *constants))
                 ceiling_rate[threads] = rows / seconds
             for name in bertsize.METRICS:
@@ -197,9 +200,9 @@ def main():
              "tuple": "scalar(encoder, work, head, 2, mask)"}
     raw = {form: min(timeit.repeat(statement, globals=namespace, number=calls, repeat=5)) / calls
            for form, statement in forms.items()}
-    # one after another, 1,000 configurations of the design space: rows outside the sizes the
-    # scalar path has proved safe take its checked arithmetic (a loop over one repeated
-    # configuration gives the loop's own share)
+    # one after another, 1,000 configurations of the design space, in steady state (after the
+    # first of the timed passes the scalar path's safe corner covers them all), beside the
+    # same loop over one configuration repeated
     varied = [(_abi.pack_encoder(BASE.replace(layers=int(columns["layers"][row]), hidden=int(columns["hidden"][row]),
                                               heads=int(columns["heads"][row]),
                                               intermediate=int(columns["intermediate"][row]))),

@@ -9,8 +9,8 @@
  * CUDA, eager attention, dropout on), with the constant fields (vocab, max_positions,
  * type_vocab) and every plan coefficient folded in at compile time, and the metrics
  * written as the closed form of bench_kernel.numpy_closed_form, sharing its products.
- * No general kernel can do less per row; its rows/s is what "as fast as this machine
- * goes for this question" means.
+ * A yardstick: what a loop that leaves nothing to run time reaches on this machine for
+ * this question.
  *
  * Not part of bertsize: bench_kernel.py compiles it with the C compiler at hand and
  * checks that it returns the kernel's numbers before it prints a rate.
@@ -100,12 +100,17 @@ VECTOR_CLONES static int stage(const int64_t *const *columns, ptrdiff_t count, d
     return beyond == 0;
 }
 
+/* Whether a constant field is a size in [1, 2^52), where it is an exact double. */
+static int valid_constant(double x) { return x >= 1 && x < 0x1p52 && x == (double)(int64_t)x; }
+
 /* All n rows with `threads` OpenMP threads; returns the number of stages that failed a
- * check (0 for the benchmark's data; the kernel would take those to its int64 path). */
+ * check (0 for the benchmark's data; the kernel would take those to its int64 path), or
+ * -1 if vocab V, max_positions P or type_vocab T is not a size below 2^52. */
 int64_t bench_ceiling(const int64_t *const *columns, int64_t n, int64_t *const *outs, int threads, double V,
                       double P, double T) {
+    if (!valid_constant(V) || !valid_constant(P) || !valid_constant(T)) return -1;
     int64_t failed = 0;
-    (void)threads;
+    (void)threads;  /* (unused where the compiler ignores the pragma) */
 #pragma omp parallel for num_threads(threads) schedule(static) reduction(+ : failed)
     for (int64_t block = 0; block < (n + BLOCK - 1) / BLOCK; ++block) {
         stage_fields fields;

@@ -93,40 +93,100 @@ def test_kernel_equals_oracle_on_small_models(data, encoder, workload):
     assert kernel_metrics(encoder, workload, head, num_labels) == expected
 
 
+SEQUENCE_FIELDS = ("layers", "heads", "width", "intermediate", "vocab", "max_positions", "type_vocab", "embedding",
+                   "hidden_groups", "batch", "seq_len")
+
+
+def _row_call(base, workload, row):
+    """The encoder and workload of a row of SEQUENCE_FIELDS on `base` (hidden = heads * width;
+    the fields base's family has)."""
+    changes = {name: row[name] for name in ("layers", "heads", "intermediate", "vocab", "max_positions")}
+    changes["hidden"] = row["heads"] * row["width"]
+    if base.family != "distilbert":
+        changes["type_vocab"] = row["type_vocab"]
+    if base.family in ("albert", "electra"):
+        changes["embedding"] = row["embedding"]
+    if base.family == "albert":
+        changes["hidden_groups"] = row["hidden_groups"]
+    encoder = base.replace(**changes)
+    return encoder, workload.replace(batch=row["batch"], seq_len=max(1, min(row["seq_len"], encoder.max_seq_len)))
+
+
 @given(data=st.data(), base=any_encoders(), workload=workloads())
 def test_scalar_calls_in_a_sequence_equal_the_oracle(data, base, workload):
     """The scalar path skips the overflow checks for rows inside sizes it has proved safe
     for the call's options, a corner grown from earlier calls: a sequence of calls that
     differ only in sizes, small and past int64 in any order, each equals the oracle."""
     head = data.draw(heads_for(base))
-    names = ["layers", "heads", "width", "intermediate", "vocab", "embedding", "batch", "seq_len"]
     # small rows with one or two large fields, then rows as large as two of them in every
-    # field: the ones a corner grown from both would cover
+    # field: the ones a corner grown from both covers
     rows = []
     for _ in range(data.draw(st.integers(2, 5))):
-        rows.append({name: data.draw(st.integers(1, 16)) for name in names})
-        for name in data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=2)):
+        rows.append({name: data.draw(st.integers(1, 16)) for name in SEQUENCE_FIELDS})
+        rows[-1]["max_positions"] += 2  # (room for RoBERTa's offset)
+        for name in data.draw(st.lists(st.sampled_from(SEQUENCE_FIELDS), min_size=1, max_size=2)):
             rows[-1][name] = data.draw(st.integers(1, data.draw(st.sampled_from([2**12, 2**24, 2**40]))))
     for _ in range(data.draw(st.integers(1, 3))):
         first, second = data.draw(st.permutations(rows))[:2]
-        rows.append({name: max(first[name], second[name]) for name in names})
+        larger = first if first["heads"] * first["width"] >= second["heads"] * second["width"] else second
+        rows.append({name: max(first[name], second[name]) for name in SEQUENCE_FIELDS})
+        rows[-1].update(heads=larger["heads"], width=larger["width"])  # the larger hidden, heads dividing it
+    # another num_labels first: the options change, so the sequence starts from no corner
+    kernel_metrics(*_row_call(base, workload, rows[0]), head, 3)
     for row in rows:
-        encoder = base.replace(layers=row["layers"], heads=row["heads"], hidden=row["heads"] * row["width"],
-                               intermediate=row["intermediate"], vocab=row["vocab"])
-        if base.family in ("albert", "electra"):
-            encoder = encoder.replace(embedding=row["embedding"])
-        work = workload.replace(batch=row["batch"], seq_len=max(1, min(row["seq_len"], encoder.max_seq_len)))
+        encoder, work = _row_call(base, workload, row)
         assert kernel_metrics(encoder, work, head, 2) == oracle_metrics(encoder, work, head, 2)
 
 
-def test_scalar_path_checks_sizes_beyond_those_it_has_seen():
-    """After bert-base proves its sizes safe, a larger vocab is not taken on trust."""
-    base, work = bertsize.preset("bert-base-uncased"), bertsize.Workload(batch=8, seq_len=128)
+_SHARED_FIELDS = ["layers", "hidden", "intermediate", "vocab", "max_positions", "type_vocab", "batch", "seq_len"]
+
+
+@pytest.mark.parametrize("preset, field", [("bert-base-uncased", field) for field in _SHARED_FIELDS] +
+                         [("albert-base-v2", field) for field in _SHARED_FIELDS + ["embedding", "hidden_groups"]])
+def test_scalar_path_checks_sizes_beyond_those_it_has_seen(preset, field):
+    """After a model's own sizes are proved safe, one field past them is not taken on
+    trust: 2**62 in any field the family has overflows (seq_len with a position table as
+    long), as the oracle says."""
+    base = bertsize.preset(preset)
+    work = bertsize.Workload(batch=8, seq_len=128, training=True)
+    kernel_metrics(base, work, "masked_lm", 3)  # other options: the calls below start from no corner
     for _ in range(2):  # the second call runs inside the corner the first one proved safe
-        assert kernel_metrics(base, work, "model", 2) == oracle_metrics(base, work, "model", 2)
-    assert kernel_metrics(base.replace(vocab=2**62), work, "model", 2) is OverflowError
-    assert kernel_metrics(base.replace(vocab=2**40), work, "model", 2) == \
-        oracle_metrics(base.replace(vocab=2**40), work, "model", 2)
+        assert kernel_metrics(base, work, "masked_lm", 2) == oracle_metrics(base, work, "masked_lm", 2)
+    if field in ("batch", "seq_len"):
+        encoder = base.replace(max_positions=2**62) if field == "seq_len" else base
+        work = work.replace(**{field: 2**62})
+    elif field == "hidden":
+        encoder = base.replace(hidden=base.heads * 2**58)
+    else:
+        encoder = base.replace(**{field: 2**62})
+    assert oracle_metrics(encoder, work, "masked_lm", 2) is OverflowError
+    assert kernel_metrics(encoder, work, "masked_lm", 2) is OverflowError
+
+
+def test_scalar_path_proves_the_corner_of_two_rows_before_using_it():
+    """Two rows each safe, one large in vocab and one in batch: a row as large as both in
+    each field overflows (n * vocab = 2**24 * 2**40 fp32 log-softmax values), so the
+    corner that covers the two is never proved."""
+    work = bertsize.Workload(batch=1, seq_len=1, training=True)
+    large_vocab, large_batch = (_extreme(vocab=2**40), work), (_extreme(vocab=16), work.replace(batch=2**24))
+    both = (_extreme(vocab=2**40), work.replace(batch=2**24))
+    kernel_metrics(*large_vocab, "masked_lm", 3)  # other options: the calls below start from no corner
+    for encoder, workload in (large_vocab, large_batch):
+        assert kernel_metrics(encoder, workload, "masked_lm", 2) == oracle_metrics(encoder, workload, "masked_lm", 2)
+    assert oracle_metrics(*both, "masked_lm", 2) is OverflowError
+    assert kernel_metrics(*both, "masked_lm", 2) is OverflowError
+
+
+def test_scalar_path_forgets_the_corner_when_the_options_change():
+    """A corner proved safe for inference does not carry over to training with an MLM head,
+    where the same sizes overflow: n * vocab = 256 * 2**55 = 2**63 bytes of fp32 log-softmax."""
+    encoder = _extreme(vocab=2**55)
+    inference = bertsize.Workload(batch=256, seq_len=1, precision="bf16")
+    for _ in range(2):
+        assert kernel_metrics(encoder, inference, "model", 2) == oracle_metrics(encoder, inference, "model", 2)
+    training = inference.replace(training=True)
+    assert oracle_metrics(encoder, training, "masked_lm", 2) is OverflowError
+    assert kernel_metrics(encoder, training, "masked_lm", 2) is OverflowError
 
 
 def _params_exactly(target: int) -> bertsize.Encoder:

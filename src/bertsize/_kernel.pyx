@@ -43,17 +43,22 @@ cdef bint _cache_valid = False
 
 # The scalar path's safe corner: under _cached_plan, every row whose fields are each at
 # most _safe_corner's evaluates without overflow (bs_block_is_safe, the argument the
-# column path's blocks rely on), so it can skip the per-operation overflow checks: about
-# 25 ns of a 200 ns raw call here.  An AutoML loop asks about sizes in some range: the
+# column path's blocks rely on), so it can skip the per-operation overflow checks: 25-30
+# ns of a 200 ns raw call here.  An AutoML loop asks about sizes in some range: the
 # corner grows to cover the rows the checked path has seen (each field rounded up to
-# 2^k - 1, so it stops growing after a few calls) while it stays provably safe.  Reset
-# with the plan; only touched with the GIL, as the plan cache.
+# 2^k - 1, so it stops growing after a few calls) while it stays provably safe.  A row
+# outside it pays the checked evaluation and at most two proofs (each one more checked
+# evaluation), none for a candidate corner that has just failed one: rows near int64,
+# which no rounded corner covers, then cost one comparison more than before.  Reset with
+# the plan; only touched with the GIL, as the plan cache.
 cdef bs_row _safe_corner
 cdef bint _corner_valid = False
+cdef bs_row _unprovable  # the last candidate corner that failed its proof
+cdef bint _unprovable_valid = False
 
 
-cdef inline int64_t _bits_below_top(int64_t x) noexcept nogil:
-    """x >= 0 with every bit below its highest set bit set: a bound of x below 2x."""
+cdef inline int64_t _rounded_up(int64_t x) noexcept nogil:
+    """2^k - 1 for the least k with x < 2^k (x <= result < 2x), for x >= 0."""
     x |= x >> 1
     x |= x >> 2
     x |= x >> 4
@@ -62,12 +67,24 @@ cdef inline int64_t _bits_below_top(int64_t x) noexcept nogil:
     return x | (x >> 32)
 
 
-cdef inline bint _within_safe_corner(const bs_row *r) noexcept nogil:
-    cdef bint within = _corner_valid
+cdef inline bint _covers(const bs_row *corner, const bs_row *r) noexcept nogil:
+    """Whether every field of r is at most the corner's."""
+    cdef bint covered = True
     cdef int k
     for k in range(BS_N_FIELDS):
-        within &= r.f[k] <= _safe_corner.f[k]
-    return within
+        covered &= r.f[k] <= corner.f[k]
+    return covered
+
+
+cdef bint _proves_safe(const bs_options *o, const bs_row *corner) noexcept nogil:
+    """bs_block_is_safe for every metric, skipped for the corner that last failed it."""
+    global _unprovable, _unprovable_valid
+    if _unprovable_valid and memcmp(corner, &_unprovable, sizeof(bs_row)) == 0:
+        return False
+    if bs_block_is_safe(o, &_cached_plan, corner, (1u << BS_N_METRICS) - 1):
+        return True
+    _unprovable, _unprovable_valid = corner[0], True
+    return False
 
 
 cdef void _widen_safe_corner(const bs_options *o, const bs_row *r) noexcept nogil:
@@ -76,21 +93,20 @@ cdef void _widen_safe_corner(const bs_options *o, const bs_row *r) noexcept nogi
     global _safe_corner, _corner_valid
     cdef bs_row own, both
     cdef int k
-    cdef unsigned every_metric = (1u << BS_N_METRICS) - 1
     for k in range(BS_N_FIELDS):
-        own.f[k] = _bits_below_top(r.f[k])
+        # (a negative value passes bs_check_row only in a field the family ignores)
+        own.f[k] = _rounded_up(max(r.f[k], 0))
     # the effective embedding width is the embedding, or hidden where it is 0 (as
     # _block_is_safe)
     own.f[BS_EMBEDDING] = max(own.f[BS_EMBEDDING], own.f[BS_HIDDEN])
     if _corner_valid:
         for k in range(BS_N_FIELDS):
             both.f[k] = max(own.f[k], _safe_corner.f[k])
-        if bs_block_is_safe(o, &_cached_plan, &both, every_metric):
+        if _proves_safe(o, &both):
             _safe_corner = both
             return
-    if bs_block_is_safe(o, &_cached_plan, &own, every_metric):
-        _safe_corner = own
-        _corner_valid = True
+    if _proves_safe(o, &own):
+        _safe_corner, _corner_valid = own, True
 
 
 cdef int _scalar_metrics(bytes encoder, bytes workload, int head, int64_t num_labels, unsigned mask,
@@ -98,7 +114,7 @@ cdef int _scalar_metrics(bytes encoder, bytes workload, int head, int64_t num_la
     """The metrics of one configuration into out[0:BS_N_METRICS] (unselected ones 0), or
     the int status scalar() returns; its options and row into *options and *row where
     given (their plan is then _cached_plan)."""
-    global _cached_options, _cache_valid, _corner_valid
+    global _cached_options, _cache_valid, _corner_valid, _unprovable_valid
     cdef bs_options local_options
     cdef bs_row local_row
     cdef bs_options *o = options if options != NULL else &local_options
@@ -109,19 +125,20 @@ cdef int _scalar_metrics(bytes encoder, bytes workload, int head, int64_t num_la
         bs_plan_of(o, &_cached_plan)
         _cached_options = o[0]
         _cache_valid = True
-        _corner_valid = False
+        _corner_valid = _unprovable_valid = False
     status = bs_check_row(&_cached_plan, r)
     if status:
         return status
-    for k in range(BS_N_METRICS):
-        out[k] = 0
-    if _within_safe_corner(r):
+    if _corner_valid and _covers(&_safe_corner, r):
         bs_evaluate_unchecked(o, &_cached_plan, r, mask, out, 1)
-        return 0
-    status = bs_evaluate(o, &_cached_plan, r, mask, out)
-    if status:
-        return -status
-    _widen_safe_corner(o, r)
+    else:
+        status = bs_evaluate(o, &_cached_plan, r, mask, out)
+        if status:
+            return -status
+        _widen_safe_corner(o, r)
+    for k in range(BS_N_METRICS):  # (metrics computed on the way to selected ones too)
+        if not mask & (1u << k):
+            out[k] = 0
     return 0
 
 
@@ -130,7 +147,8 @@ cpdef object scalar(bytes encoder, bytes workload, int head, int64_t num_labels,
 
     Returns the tuple of BS_N_METRICS values (unselected ones 0), or an int status: a
     positive row-check code (``field * N_REASONS + reason``) or ``-(1 + metric)`` for the
-    first selected metric that overflows int64.
+    first selected metric that overflows int64.  The packings must be valid ones
+    (bertsize._abi; num_labels >= 1): the overflow bounds rely on it.
     """
     cdef int64_t out[BS_N_METRICS]
     cdef int status = _scalar_metrics(encoder, workload, head, num_labels, mask, out)
