@@ -189,6 +189,19 @@ def test_scalar_path_forgets_the_corner_when_the_options_change():
     assert kernel_metrics(encoder, training, "masked_lm", 2) is OverflowError
 
 
+@pytest.mark.parametrize("selected", ["params", "flops_fwd", "weight_bytes", "peak_bytes", "activation_bytes"])
+def test_scalar_calls_return_zero_for_metrics_not_selected(selected):
+    """Metrics computed on the way to a selected one (the parameters behind the weight
+    bytes, the forward FLOPs behind the backward ones) are not returned."""
+    encoder, work = bertsize.preset("bert-base-uncased"), bertsize.Workload(batch=8, seq_len=128, training=True)
+    bit = bertsize.METRICS.index(selected)
+    call = (_abi.pack_encoder(encoder), _abi.pack_workload(work), _abi.HEAD_CODES["masked_lm"], 2, 1 << bit)
+    expected = oracle_metrics(encoder, work, "masked_lm", 2)[selected]
+    for _ in range(2):  # checked, then inside the corner the first call proved safe
+        values = kernel.scalar(*call)
+        assert values[bit] == expected and values[:bit] + values[bit + 1:] == (0,) * (len(values) - 1)
+
+
 def _params_exactly(target: int) -> bertsize.Encoder:
     """A BertModel with hidden = heads = 1 whose parameter count is `target`:
     params = (vocab + max_positions + type_vocab)·1 + 2 + layers·(4 + 9 + 2I + I) + 2."""
