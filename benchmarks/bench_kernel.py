@@ -106,6 +106,24 @@ def compile_ceiling(directory):
     return None, (result.stderr.strip().splitlines() or [f"{compiler[0]} exited {result.returncode}"])[-1]
 
 
+def ceiling_rates(ceiling, columns, kernel_out):
+    """Rows/s of the compiled ceiling on the columns with 1 and 2 threads, after checking
+    that it computes the kernel's numbers (kernel_out)."""
+    rows = len(columns["layers"])
+    order = ("layers", "heads", "hidden", "intermediate", "batch", "seq_len")
+    inputs = (ctypes.c_void_p * len(order))(*[columns[name].ctypes.data for name in order])
+    out = {name: np.zeros(rows, dtype=np.int64) for name in bertsize.METRICS}
+    outputs = (ctypes.c_void_p * len(out))(*[out[name].ctypes.data for name in bertsize.METRICS])
+    constants = (float(BASE.vocab), float(BASE.max_positions), float(BASE.type_vocab))
+    failed = ceiling(inputs, rows, outputs, 2, *constants)
+    if failed:
+        raise SystemExit(f"ceiling.c refused the benchmark's rows ({failed})")
+    for name in bertsize.METRICS:
+        np.testing.assert_array_equal(out[name], kernel_out[name], err_msg=name)
+    return {threads: rows / best_seconds(lambda t=threads: ceiling(inputs, rows, outputs, t, *constants))
+            for threads in (1, 2)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000_000)
@@ -151,21 +169,7 @@ def main():
         if ceiling is None:
             print(f"ceiling not measured: ceiling.c did not compile ({flags})")
         else:
-            order = ("layers", "heads", "hidden", "intermediate", "batch", "seq_len")
-            inputs = (ctypes.c_void_p * 6)(*[columns[name].ctypes.data for name in order])
-            ceiling_out = {name: np.zeros(rows, dtype=np.int64) for name in bertsize.METRICS}
-            outputs = (ctypes.c_void_p * 10)(*[ceiling_out[name].ctypes.data for name in bertsize.METRICS])
-            constants = (float(BASE.vocab), float(BASE.max_positions), float(BASE.type_vocab))
-            ceiling_rate = {}
-            for threads in (1, 2):
-                failed = ceiling(inputs, rows, outputs, threads, *constants)
-                if failed:
-                    raise SystemExit(f"ceiling.c refused the benchmark's rows ({failed})")
-                seconds = best_seconds(lambda t=threads: ceiling(inputs, rows, outputs, t, *constants))
-                ceiling_rate[threads] = rows / seconds
-            for name in bertsize.METRICS:
-                np.testing.assert_array_equal(ceiling_out[name], out[name], err_msg=name)
-            del ceiling_out
+            ceiling_rate = ceiling_rates(ceiling, columns, out)
             bandwidth = bytes_per_row * ceiling_rate[2]
             print(f"ceiling, the same work hand-specialised to this one plan in C (ceiling.c, {flags}, identical "
                   f"results): {ceiling_rate[1]:.3g} rows/s (1 thread), {ceiling_rate[2]:.3g} rows/s (2 threads) "

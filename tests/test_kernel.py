@@ -93,6 +93,12 @@ def test_kernel_equals_oracle_on_small_models(data, encoder, workload):
     assert kernel_metrics(encoder, workload, head, num_labels) == expected
 
 
+def _forget_safe_corner(encoder, workload, head):
+    """A scalar call with other options (num_labels 3; the tests then use 2): the scalar
+    path resets its safe corner, so the calls that follow start from none."""
+    kernel_metrics(encoder, workload, head, 3)
+
+
 SEQUENCE_FIELDS = ("layers", "heads", "width", "intermediate", "vocab", "max_positions", "type_vocab", "embedding",
                    "hidden_groups", "batch", "seq_len")
 
@@ -131,8 +137,7 @@ def test_scalar_calls_in_a_sequence_equal_the_oracle(data, base, workload):
         larger = first if first["heads"] * first["width"] >= second["heads"] * second["width"] else second
         rows.append({name: max(first[name], second[name]) for name in SEQUENCE_FIELDS})
         rows[-1].update(heads=larger["heads"], width=larger["width"])  # the larger hidden, heads dividing it
-    # another num_labels first: the options change, so the sequence starts from no corner
-    kernel_metrics(*_row_call(base, workload, rows[0]), head, 3)
+    _forget_safe_corner(*_row_call(base, workload, rows[0]), head)
     for row in rows:
         encoder, work = _row_call(base, workload, row)
         assert kernel_metrics(encoder, work, head, 2) == oracle_metrics(encoder, work, head, 2)
@@ -149,7 +154,7 @@ def test_scalar_path_checks_sizes_beyond_those_it_has_seen(preset, field):
     long), as the oracle says."""
     base = bertsize.preset(preset)
     work = bertsize.Workload(batch=8, seq_len=128, training=True)
-    kernel_metrics(base, work, "masked_lm", 3)  # other options: the calls below start from no corner
+    _forget_safe_corner(base, work, "masked_lm")
     for _ in range(2):  # the second call runs inside the corner the first one proved safe
         assert kernel_metrics(base, work, "masked_lm", 2) == oracle_metrics(base, work, "masked_lm", 2)
     if field in ("batch", "seq_len"):
@@ -170,7 +175,7 @@ def test_scalar_path_proves_the_corner_of_two_rows_before_using_it():
     work = bertsize.Workload(batch=1, seq_len=1, training=True)
     large_vocab, large_batch = (_extreme(vocab=2**40), work), (_extreme(vocab=16), work.replace(batch=2**24))
     both = (_extreme(vocab=2**40), work.replace(batch=2**24))
-    kernel_metrics(*large_vocab, "masked_lm", 3)  # other options: the calls below start from no corner
+    _forget_safe_corner(*large_vocab, "masked_lm")
     for encoder, workload in (large_vocab, large_batch):
         assert kernel_metrics(encoder, workload, "masked_lm", 2) == oracle_metrics(encoder, workload, "masked_lm", 2)
     assert oracle_metrics(*both, "masked_lm", 2) is OverflowError

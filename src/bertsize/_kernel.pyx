@@ -67,6 +67,12 @@ cdef inline int64_t _rounded_up(int64_t x) noexcept nogil:
     return x | (x >> 32)
 
 
+cdef inline void _bound_embedding_width(bs_row *corner) noexcept nogil:
+    """Make a corner's embedding bound the effective embedding width of the rows under it:
+    the embedding, or hidden where it is 0 (bs_block_is_safe's corner)."""
+    corner.f[BS_EMBEDDING] = max(corner.f[BS_EMBEDDING], corner.f[BS_HIDDEN])
+
+
 cdef inline bint _covers(const bs_row *corner, const bs_row *r) noexcept nogil:
     """Whether every field of r is at most the corner's."""
     cdef bint covered = True
@@ -96,9 +102,7 @@ cdef void _widen_safe_corner(const bs_options *o, const bs_row *r) noexcept nogi
     for k in range(BS_N_FIELDS):
         # (a negative value passes bs_check_row only in a field the family ignores)
         own.f[k] = _rounded_up(max(r.f[k], 0))
-    # the effective embedding width is the embedding, or hidden where it is 0 (as
-    # _block_is_safe)
-    own.f[BS_EMBEDDING] = max(own.f[BS_EMBEDDING], own.f[BS_HIDDEN])
+    _bound_embedding_width(&own)
     if _corner_valid:
         for k in range(BS_N_FIELDS):
             both.f[k] = max(own.f[k], _safe_corner.f[k])
@@ -296,9 +300,7 @@ cdef int _block_is_safe(const _Call *call, Py_ssize_t start, Py_ssize_t stop) no
             # a negative size somewhere: those rows fail the row check, the others take
             # the checked path
             return 0
-    # the effective embedding width is the embedding, or hidden where it is 0: bound it by
-    # the larger of their bounds
-    corner.f[BS_EMBEDDING] = max(corner.f[BS_EMBEDDING], corner.f[BS_HIDDEN])
+    _bound_embedding_width(&corner)
     return bs_block_is_safe(&call.options, &call.plan, &corner, call.mask)
 
 
