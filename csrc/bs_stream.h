@@ -2,34 +2,24 @@
  *
  * The kernel writes each row's metrics once and never reads them back, so caching them
  * only costs a read of every output line before it is overwritten (write-allocate):
- * with ten outputs that is 80 extra bytes per row.  Non-temporal stores skip it; on
- * this project's 2-core machine they took a 6-in / 10-out copy loop from 9.9 to
- * 21.7 GB/s.  Without SSE2, or for a misaligned destination, plain memcpy. */
+ * with ten outputs that is 80 extra bytes per row.  Non-temporal stores skip that read
+ * (benchmarks/README.md has the measurement).  Without SSE2, or for a misaligned
+ * destination, plain memcpy. */
 #ifndef BERTSIZE_STREAM_H
 #define BERTSIZE_STREAM_H
 
 #include <stdint.h>
 #include <string.h>
 
-#include "bs_types.h"
-
-/* Rows per staged write.  The kernel writes each output array BS_STAGE rows at a time
- * from an L1-resident buffer, instead of ten arrays one value each per row: large numpy
- * arrays start at the same offset within a 4 KiB page, so ten interleaved store streams
- * all map to the same L1 sets and evict each other (it doubled the time per row here).
- * 64 rows: a stage's fields as doubles (bs_stage.c) and its staged metrics take 12 KiB,
- * which leaves L1 room for the input rows (at 256 rows they would not fit, though the
- * time per row measured the same here). */
+/* Rows per stage.  The kernel writes each output array BS_STAGE rows at a time from an
+ * L1-resident buffer, instead of every array one value each per row: large numpy arrays
+ * start at the same offset within a 4 KiB page, so many interleaved store streams all
+ * map to the same L1 sets and evict each other.  64 rows of a program's slots as doubles
+ * (bs_stage.c) and of its staged outputs stay in L1. */
 #define BS_STAGE 64
-/* Each metric's row of the buffer is BS_STAGE + 8 values long (576 bytes), which puts
- * the ten rows in different cache sets. */
+/* Each output's row of the staging buffer is BS_STAGE + 8 values long (576 bytes), which
+ * puts the rows of different outputs in different cache sets. */
 #define BS_STAGE_STRIDE 72
-
-#if defined(_MSC_VER)
-typedef __declspec(align(16)) struct { int64_t v[BS_N_METRICS * BS_STAGE_STRIDE]; } bs_stage_buffer;
-#else
-typedef struct { int64_t v[BS_N_METRICS * BS_STAGE_STRIDE]; } __attribute__((aligned(16))) bs_stage_buffer;
-#endif
 
 #if defined(__SSE2__)
 #include <emmintrin.h>

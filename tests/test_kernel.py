@@ -7,6 +7,7 @@ suite (with and without BERTSIZE_PUREPYTHON=1).
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import importlib
 
 import numpy as np
@@ -14,8 +15,9 @@ import pytest
 from hypothesis import example, given, strategies as st
 
 import bertsize
-from bertsize import _abi
-from bertsize.estimate import _oracle_estimate
+from bertsize import _abi, oracle, program, validity
+from bertsize.estimate import row_of
+from bertsize.options import Options
 from strategies import any_encoders, heads_for, small_encoders, workloads
 
 kernel = importlib.import_module("bertsize._kernel")
@@ -26,7 +28,7 @@ ALL = (1 << len(bertsize.METRICS)) - 1
 def kernel_metrics(encoder, workload, head, num_labels, mask=ALL):
     """The kernel's selected metrics as a dict, or the OverflowError / ValueError it
     signals; checks on the way that scalar_into() writes what scalar() returns."""
-    call = (_abi.pack_encoder(encoder), _abi.pack_workload(workload), _abi.HEAD_CODES[head], num_labels, mask)
+    call = (encoder, workload, _abi.HEAD_CODES[head], num_labels, mask)
     result = kernel.scalar(*call)
     buffer = np.full(kernel.N_METRICS, -1, dtype=np.int64)
     status = kernel.scalar_into(buffer, *call)
@@ -40,10 +42,9 @@ def kernel_metrics(encoder, workload, head, num_labels, mask=ALL):
 def oracle_metrics(encoder, workload, head, num_labels):
     if workload.seq_len > encoder.max_seq_len:
         return ValueError
-    try:
-        return _oracle_estimate(encoder, workload, head, num_labels).metrics()
-    except OverflowError:
-        return OverflowError
+    options = Options.of(encoder.options, workload.options, head)
+    values, too_big = oracle.metric_values(options, dict(zip(validity.FIELDS, row_of(encoder, workload, num_labels))))
+    return OverflowError if too_big else values
 
 
 def _extreme(**changes):
@@ -200,7 +201,7 @@ def test_scalar_calls_return_zero_for_metrics_not_selected(selected):
     bytes, the forward FLOPs behind the backward ones) are not returned."""
     encoder, work = bertsize.preset("bert-base-uncased"), bertsize.Workload(batch=8, seq_len=128, training=True)
     bit = bertsize.METRICS.index(selected)
-    call = (_abi.pack_encoder(encoder), _abi.pack_workload(work), _abi.HEAD_CODES["masked_lm"], 2, 1 << bit)
+    call = (encoder, work, _abi.HEAD_CODES["masked_lm"], 2, 1 << bit)
     expected = oracle_metrics(encoder, work, "masked_lm", 2)[selected]
     for _ in range(2):  # checked, then inside the corner the first call proved safe
         values = kernel.scalar(*call)
@@ -378,8 +379,7 @@ def test_out_buffers_are_filled_in_place():
 
 
 def test_scalar_into_takes_any_writable_buffer_of_ten_int64():
-    call = (_abi.pack_encoder(bertsize.preset("bert-base-uncased")), _abi.pack_workload(bertsize.Workload()),
-            _abi.HEAD_CODES["model"], 2, ALL)
+    call = (bertsize.preset("bert-base-uncased"), bertsize.Workload(), _abi.HEAD_CODES["model"], 2, ALL)
     expected = list(kernel.scalar(*call))
     raw = bytearray(8 * kernel.N_METRICS + 1)
     unaligned = memoryview(raw)[1:]  # one byte in: the values need not be 8-byte aligned
@@ -403,8 +403,21 @@ def test_build_info():
 
 
 def test_abi_sizes_agree():
-    """The Python side and the C structs agree on how many fields, metrics and reasons."""
-    evaluate_module = importlib.import_module("bertsize.evaluate")  # the module, not the function
-    assert kernel.N_FIELDS == len(bertsize.COLUMNS) == len(_abi.FIELDS)
+    """The Python side and the C evaluator agree on the row, the program layout and the
+    packings' headers; a program of another version is refused."""
+    assert kernel.N_FIELDS == len(validity.FIELDS) and bertsize.COLUMNS == validity.FIELDS[:kernel.N_FIELDS - 1]
     assert kernel.N_METRICS == len(bertsize.METRICS)
-    assert kernel.N_REASONS == evaluate_module._N_REASONS
+    options = Options.of(bertsize.preset("bert-tiny").options, bertsize.Workload().options, "model")
+    source = program.specialised(options, (), ("params",), False)
+    assert kernel.run_row(kernel.CompiledProgram(source), row_of(bertsize.preset("bert-tiny"), bertsize.Workload(), 2)) \
+        == (bertsize.count_params(bertsize.preset("bert-tiny")),)
+    stale = program.Program(**{**source.__dict__, "header": source.header.copy()})
+    stale.header[0] += 1
+    with pytest.raises(ValueError, match="does not match this kernel"):
+        kernel.CompiledProgram(stale)
+    encoder = bertsize.preset("bert-tiny")
+    for row, message in ((encoder._row[:-8], "a packing of 72 bytes"), (b"\0" * 8 + encoder._row[8:], "header")):
+        stale = copy.copy(encoder)
+        stale.__dict__["_row"] = row
+        with pytest.raises(ValueError, match=message):
+            kernel.scalar(stale, bertsize.Workload(), 0, 2, ALL)

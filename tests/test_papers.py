@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import bertsize
-from bertsize import oracle, states
+from bertsize import states
+from bertsize.tracer import Parameter
 
 
 def _layer_bytes(encoder, workload):
@@ -70,7 +71,7 @@ def test_generalisations_of_equation_1():
 # Models", Figure 1: Ψ = 7.5B parameters, Nd = 64 GPUs, mixed-precision Adam (K = 12).
 @pytest.mark.parametrize(("stage", "gigabytes"), [(0, 120.0), (1, 31.4), (2, 16.6), (3, 1.9)])
 def test_zero_figure_1(stage, gigabytes):
-    params = [oracle.ParamTensor("w", (7_500_000_000,), "ffn", "linear")]
+    params = [Parameter("w", (7_500_000_000,), "ffn", "linear")]
     work = bertsize.Workload(training=True, precision="fp16", optimizer="adam", zero_stage=stage, data_parallel=64)
     total = states.model_states(params, work).total
     assert round(total / 1e9, 1) == gigabytes
@@ -78,7 +79,7 @@ def test_zero_figure_1(stage, gigabytes):
 
 def test_zero_section_3_1_sixteen_bytes_per_parameter():
     """§3.1: mixed-precision Adam holds 2Ψ + 2Ψ + 12Ψ = 16Ψ bytes; GPT-2 (1.5B) needs 24 GB."""
-    gpt2 = [oracle.ParamTensor("w", (1_500_000_000,), "ffn", "linear")]
+    gpt2 = [Parameter("w", (1_500_000_000,), "ffn", "linear")]
     work = bertsize.Workload(training=True, precision="fp16", optimizer="adamw")
     result = states.model_states(gpt2, work)
     assert (result.weight_bytes, result.grad_bytes, result.optimizer_bytes) == (3e9, 3e9, 18e9)

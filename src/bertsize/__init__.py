@@ -4,7 +4,7 @@ Parameters, FLOPs, memory and latency of BERT, RoBERTa, XLM-R, DistilBERT, ALBER
 ELECTRA for one configuration (:func:`estimate`) or millions (:func:`evaluate`).
 """
 
-from bertsize._backend import build_info
+from bertsize._backend import MAX_THREADS, build_info
 from bertsize.calibration import calibrate, measure
 from bertsize.devices import Device, device, devices
 from bertsize.estimate import METRICS, ComponentCost, Estimate, breakdown, count_params, estimate
@@ -19,8 +19,9 @@ from bertsize.workload import ATTENTIONS, BACKENDS, OPTIMIZERS, PRECISIONS, RECO
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "ATTENTIONS", "BACKENDS", "COLUMNS", "FAMILIES", "HEADS", "METRICS", "OPTIMIZERS", "PRECISIONS",
-    "RECOMPUTES", "Budget", "ComponentCost", "Device", "Encoder", "Estimate", "Result", "Space", "Workload",
-    "__version__", "breakdown", "build_info", "calibrate", "count_params", "device", "devices", "estimate", "evaluate",
-    "from_hf_config", "max_batch", "max_seq_len", "measure", "preset", "presets", "search", "supported_model_types",
+    "ACTIVATIONS", "ATTENTIONS", "BACKENDS", "COLUMNS", "FAMILIES", "HEADS", "MAX_THREADS", "METRICS", "OPTIMIZERS",
+    "PRECISIONS", "RECOMPUTES", "Budget", "ComponentCost", "Device", "Encoder", "Estimate", "Result", "Space",
+    "Workload", "__version__", "breakdown", "build_info", "calibrate", "count_params", "device", "devices",
+    "estimate", "evaluate", "from_hf_config", "max_batch", "max_seq_len", "measure", "preset", "presets", "search",
+    "supported_model_types",
 ]

@@ -1,84 +1,77 @@
-"""How Python values are packed for the C kernel (bs_options and bs_row in csrc/bs_types.h).
+"""How an Encoder and a Workload travel to the evaluator: the one packing of both.
 
-Categorical choices travel as their index in the public tuples (``FAMILIES``,
-``HEADS``, …), which are the C enums' values; ``tests/test_kernel.py`` checks the
-correspondence.  Sizes travel as native int64.
+An Encoder packs its sizes as native int64 after a header word (the ABI version and the
+field count), which the kernel checks before it reads them; a Workload packs batch and
+seq_len the same way.  Their option tuples (everything but sizes) are interned to small
+ints, the *plan keys*, which the scalar path uses to find its compiled program.
+
+Packings are cached on the instances but never pickled (``__getstate__`` of Encoder and
+Workload drops them): an instance shipped to another process or version packs afresh.
 """
 
 from __future__ import annotations
 
 import struct
 
-from bertsize.model import ACTIVATIONS, FAMILIES, HEADS, Encoder
-from bertsize.workload import ATTENTIONS, BACKENDS, OPTIMIZERS, PRECISIONS, RECOMPUTES, Workload
+from bertsize.heads import HEADS
+from bertsize.validity import ENCODER_FIELDS, WORKLOAD_FIELDS
 
-#: bs_row fields, in order: the columns evaluate() accepts.  ``embedding`` 0 = hidden.
-FIELDS = (
-    "layers", "hidden", "heads", "intermediate", "vocab", "max_positions", "type_vocab",
-    "embedding", "hidden_groups", "batch", "seq_len",
-)
-ENCODER_FIELDS = FIELDS[:9]
-WORKLOAD_FIELDS = FIELDS[9:]
+#: Bumped whenever the layout below changes.
+VERSION = 1
+ENCODER_HEADER = (VERSION << 16) | len(ENCODER_FIELDS)
+WORKLOAD_HEADER = (VERSION << 16) | len(WORKLOAD_FIELDS)
+_ENCODER = struct.Struct(f"={1 + len(ENCODER_FIELDS)}q")
+_WORKLOAD = struct.Struct(f"={1 + len(WORKLOAD_FIELDS)}q")
+ENCODER_BYTES, WORKLOAD_BYTES = _ENCODER.size, _WORKLOAD.size
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
-#: bs_options, in order: the encoder's flags, the workload's choices, then the call's.
-ENCODER_OPTIONS = ("family", "activation", "pooler", "hidden_dropout", "attention_dropout", "classifier_dropout")
-WORKLOAD_OPTIONS = ("training", "precision", "optimizer", "attention", "recompute", "backend", "zero_stage",
-                    "data_parallel")
-
-_ENCODER = struct.Struct(f"={len(ENCODER_OPTIONS) + len(ENCODER_FIELDS)}q")
-_WORKLOAD = struct.Struct(f"={len(WORKLOAD_OPTIONS) + len(WORKLOAD_FIELDS)}q")
-
-_FAMILY = {name: code for code, name in enumerate(FAMILIES)}
-_ACTIVATION = {name: code for code, name in enumerate(ACTIVATIONS)}
-_PRECISION = {name: code for code, name in enumerate(PRECISIONS)}
-_OPTIMIZER = {name: code for code, name in enumerate(OPTIMIZERS)}
-_ATTENTION = {name: code for code, name in enumerate(ATTENTIONS)}
-_RECOMPUTE = {name: code for code, name in enumerate(RECOMPUTES)}
-_BACKEND = {name: code for code, name in enumerate(BACKENDS)}
-#: head name -> code
+#: head name -> its code in the scalar path's plan keys
 HEAD_CODES = {name: code for code, name in enumerate(HEADS)}
-CACHE_KEY = "_bertsize_packed"  # instance-dict key of the cached packing
+
+_KEYS: dict[tuple, int] = {}
+_OPTIONS: list[tuple] = []
 
 
-def encoder_values(encoder: Encoder) -> tuple[int, ...]:
-    """The encoder's ENCODER_FIELDS as ints (embedding None -> 0, hidden_groups None -> 1)."""
-    return (
-        encoder.layers, encoder.hidden, encoder.heads, encoder.intermediate, encoder.vocab,
-        encoder.max_positions, encoder.type_vocab, encoder.embedding or 0, encoder.hidden_groups or 1,
-    )
+def plan_key(options: tuple) -> int:
+    """A small int standing for the option tuple (the same tuple, the same int)."""
+    key = _KEYS.get(options)
+    if key is None:
+        key = _KEYS[options] = len(_OPTIONS)
+        _OPTIONS.append(options)
+    return key
 
 
-def pack_encoder(encoder: Encoder) -> bytes:
-    """ENCODER_OPTIONS then ENCODER_FIELDS, packed once per Encoder and cached on it.
+def options_of(key: int) -> tuple:
+    """The option tuple of a plan key."""
+    return _OPTIONS[key]
 
-    The cache lives in the instance ``__dict__`` (as ``functools.cached_property`` does),
-    which a frozen dataclass allows; it is not a field, so equality, hashing and ``repr``
-    ignore it, and ``replace()`` builds a fresh instance without it.
+
+def check_int64(names: tuple[str, ...], values: tuple[int, ...]) -> None:
+    """Raise OverflowError naming the first of ``values`` outside int64."""
+    for name, value in zip(names, values):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise OverflowError(f"{name}={value} does not fit in int64 (at most 2**63 - 1)")
+
+
+def pack(sizes: tuple[int, ...], names: tuple[str, ...]) -> bytes:
+    """The header word and the sizes as native int64 (``names``: ENCODER_FIELDS or
+    WORKLOAD_FIELDS).
+
+    Raises:
+        OverflowError: a size outside int64, naming its field.
     """
-    packed = encoder.__dict__.get(CACHE_KEY)
-    if packed is None:
-        packed = encoder.__dict__[CACHE_KEY] = _ENCODER.pack(
-            _FAMILY[encoder.family], _ACTIVATION[encoder.activation], int(encoder.pooler),
-            int(encoder.hidden_dropout > 0), int(encoder.attention_dropout > 0), int(encoder.classifier_dropout > 0),
-            *encoder_values(encoder),
-        )
-    return packed
+    check_int64(names, sizes)
+    if names is ENCODER_FIELDS:
+        return _ENCODER.pack(ENCODER_HEADER, *sizes)
+    return _WORKLOAD.pack(WORKLOAD_HEADER, *sizes)
 
 
-def pack_workload(workload: Workload) -> bytes:
-    """WORKLOAD_OPTIONS then WORKLOAD_FIELDS, packed once per Workload and cached on it."""
-    packed = workload.__dict__.get(CACHE_KEY)
-    if packed is None:
-        packed = workload.__dict__[CACHE_KEY] = _WORKLOAD.pack(
-            int(workload.training), _PRECISION[workload.precision], _OPTIMIZER[workload.optimizer],
-            _ATTENTION[workload.attention], _RECOMPUTE[workload.recompute], _BACKEND[workload.backend],
-            workload.zero_stage, workload.data_parallel, workload.batch, workload.seq_len,
-        )
-    return packed
-
-
-def pack_device(device, precision: str) -> tuple[float, float, float, float, float]:
-    """bs_device: (matmul FLOP/s at `precision`, bandwidth, compute and memory efficiency,
-    seconds per op)."""
-    return (device.peak_for(precision), device.memory_bandwidth, device.compute_efficiency,
-            device.memory_efficiency, device.overhead_s)
+def unpack(packed: bytes, names: tuple[str, ...]) -> tuple[int, ...]:
+    """The sizes of a packing, after checking its length and header."""
+    layout, header = (_ENCODER, ENCODER_HEADER) if names is ENCODER_FIELDS else (_WORKLOAD, WORKLOAD_HEADER)
+    if len(packed) != layout.size:
+        raise ValueError(f"a packing of {len(names)} fields has {layout.size} bytes, got {len(packed)}")
+    values = layout.unpack(packed)
+    if values[0] != header:
+        raise ValueError(f"packing header {values[0]:#x} is not this version's {header:#x}")
+    return values[1:]

@@ -1,22 +1,29 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Cython kernel: the C formulas of csrc/ over one configuration or columns of millions.
+"""Cython bindings of the evaluator (csrc/): the scalar path of estimate(), the columns of
+evaluate(), and the program object the search walker (_search.pyx) runs.
 
-Private: the public entry points are bertsize.estimate() and bertsize.evaluate(), which
-validate their arguments first.  The loops here never raise; they report the first bad
-or overflowing row and the wrapper raises with the GIL held.
+Private: the public entry points validate their arguments first and build the programs
+(bertsize.program); bertsize._reference is the pure-Python twin of this interface.  The
+loops here never raise: they report the first invalid or overflowing row, and the
+wrapper raises with the GIL held.
 """
 
 from cpython.buffer cimport PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cython.parallel cimport prange, threadid
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uintptr_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcmp, memcpy, memset
+from libc.string cimport memcpy
 
-from bertsize._abi import CACHE_KEY as _PACKED
+import numpy as np
 
-N_METRICS = BS_N_METRICS
+from bertsize import _abi
+from bertsize import heads as _heads
+from bertsize import metrics as _metrics
+from bertsize import program as _program_module
+
 N_FIELDS = BS_N_FIELDS
-N_REASONS = BS_N_REASONS
+#: Most OpenMP threads a call may ask for (libgomp fails past some thousands).
+MAX_THREADS = 256
 
 
 def openmp_enabled():
@@ -30,162 +37,68 @@ def compiler():
 
 
 def max_threads():
-    """Threads an OpenMP region uses by default (1 without OpenMP)."""
-    return omp_get_max_threads()
+    """Threads an OpenMP region uses by default (1 without OpenMP), at most MAX_THREADS."""
+    return min(omp_get_max_threads(), MAX_THREADS)
 
 
-# The scalar path's plan cache: estimate() is typically called many times with the same
-# options and different sizes (an AutoML loop), and building a plan costs about as much
-# as evaluating it.  One entry, keyed by the options struct; only touched with the GIL.
-cdef bs_options _cached_options
-cdef bs_plan _cached_plan
-cdef bint _cache_valid = False
+cdef class CompiledProgram:
+    """A bertsize.program.Program for the evaluator: checks the header's ABI version and
+    the arrays' lengths against it, and keeps the arrays alive."""
 
-# The scalar path's safe corner: under _cached_plan, every row whose fields are each at
-# most _safe_corner's evaluates without overflow (bs_block_is_safe, the argument the
-# column path's blocks rely on), so it can skip the per-operation overflow checks: 25-30
-# ns of a 200 ns raw call here.  An AutoML loop asks about sizes in some range: the
-# corner grows to cover the rows the checked path has seen (each field rounded up to
-# 2^k - 1, so it stops growing after a few calls) while it stays provably safe.  A row
-# outside it pays the checked evaluation and at most two proofs (each one more checked
-# evaluation), none for a candidate corner that has just failed one: rows near int64,
-# which no rounded corner covers, then cost one comparison more than before.  Reset with
-# the plan; only touched with the GIL, as the plan cache.
-cdef bs_row _safe_corner
-cdef bint _corner_valid = False
-cdef bs_row _unprovable  # the last candidate corner that failed its proof
-cdef bint _unprovable_valid = False
-
-
-cdef inline int64_t _rounded_up(int64_t x) noexcept nogil:
-    """2^k - 1 for the least k with x < 2^k (x <= result < 2x), for x >= 0."""
-    x |= x >> 1
-    x |= x >> 2
-    x |= x >> 4
-    x |= x >> 8
-    x |= x >> 16
-    return x | (x >> 32)
-
-
-cdef inline void _bound_embedding_width(bs_row *corner) noexcept nogil:
-    """Make a corner's embedding bound the effective embedding width of the rows under it:
-    the embedding, or hidden where it is 0 (bs_block_is_safe's corner)."""
-    corner.f[BS_EMBEDDING] = max(corner.f[BS_EMBEDDING], corner.f[BS_HIDDEN])
-
-
-cdef inline bint _covers(const bs_row *corner, const bs_row *r) noexcept nogil:
-    """Whether every field of r is at most the corner's."""
-    cdef bint covered = True
-    cdef int k
-    for k in range(BS_N_FIELDS):
-        covered &= r.f[k] <= corner.f[k]
-    return covered
-
-
-cdef bint _proves_safe(const bs_options *o, const bs_row *corner) noexcept nogil:
-    """bs_block_is_safe for every metric, skipped for the corner that last failed it."""
-    global _unprovable, _unprovable_valid
-    if _unprovable_valid and memcmp(corner, &_unprovable, sizeof(bs_row)) == 0:
-        return False
-    if bs_block_is_safe(o, &_cached_plan, corner, (1u << BS_N_METRICS) - 1):
-        return True
-    _unprovable, _unprovable_valid = corner[0], True
-    return False
+    def __cinit__(self, source):
+        header = source.header
+        expected = (BS_ABI_VERSION, source.n_slots, len(source.instructions), len(source.terms),
+                    len(source.outputs), source.latency_start, len(source.latency_terms), len(source.constraints),
+                    BS_N_FIELDS)
+        if header.shape != (BS_HEADER,) or tuple(int(h) for h in header) != expected:
+            raise ValueError(f"program header {header.tolist()} does not match this kernel ({list(expected)})")
+        for name, array, width, dtype in (("instructions", source.instructions, 6, np.int64),
+                                          ("terms", source.terms, 2, np.int64),
+                                          ("latency_terms", source.latency_terms, 4, np.int64),
+                                          ("constraints", source.constraints, 4, np.int64)):
+            if array.dtype != dtype or array.ndim != 2 or array.shape[1] != width or not array.flags.c_contiguous:
+                raise ValueError(f"program {name}: a C-contiguous ({width}-column) {np.dtype(dtype)} array expected")
+        for name, array, dtype in (("outputs", source.outputs, np.int64), ("latency_factors", source.latency_factors,
+                                                                           np.float64)):
+            if array.dtype != dtype or array.ndim != 1 or not array.flags.c_contiguous:
+                raise ValueError(f"program {name}: a C-contiguous 1-D {np.dtype(dtype)} array expected")
+        if len(source.latency_factors) != len(source.latency_terms):
+            raise ValueError("program latency_factors and latency_terms differ in length")
+        self.source = source
+        self.names = source.names
+        self.fields = source.fields
+        self.n_slots = source.n_slots
+        self.p.n_slots = source.n_slots
+        self.p.n_instr = len(source.instructions)
+        self.p.n_terms = len(source.terms)
+        self.p.n_outputs = len(source.outputs)
+        self.p.latency_start = source.latency_start
+        self.p.n_latency = len(source.latency_terms)
+        self.p.n_constraints = len(source.constraints)
+        self.p.instr = <const bs_instr *><uintptr_t>source.instructions.ctypes.data
+        self.p.terms = <const bs_term *><uintptr_t>source.terms.ctypes.data
+        self.p.outputs = <const int64_t *><uintptr_t>source.outputs.ctypes.data
+        self.p.latency = <const bs_latency_term *><uintptr_t>source.latency_terms.ctypes.data
+        self.p.latency_factor = <const double *><uintptr_t>source.latency_factors.ctypes.data
+        self.p.constraints = <const bs_constraint *><uintptr_t>source.constraints.ctypes.data
+        largest = 0
+        for op, dst, a, b, c, k in source.instructions.tolist():
+            largest = max(largest, abs(k))
+        for slot, coefficient in source.terms.tolist():
+            largest = max(largest, coefficient)
+        self.p.largest_constant = largest
+        _program_module.check_indices(source)
 
 
-cdef void _widen_safe_corner(const bs_options *o, const bs_row *r) noexcept nogil:
-    """Make _safe_corner cover the valid row r: the corner that covers both it and r if
-    that one is safe, else r's own if that is."""
-    global _safe_corner, _corner_valid
-    cdef bs_row own, both
-    cdef int k
-    for k in range(BS_N_FIELDS):
-        # (a negative value passes bs_check_row only in a field the family ignores)
-        own.f[k] = _rounded_up(max(r.f[k], 0))
-    _bound_embedding_width(&own)
-    if _corner_valid:
-        for k in range(BS_N_FIELDS):
-            both.f[k] = max(own.f[k], _safe_corner.f[k])
-        if _proves_safe(o, &both):
-            _safe_corner = both
-            return
-    if _proves_safe(o, &own):
-        _safe_corner, _corner_valid = own, True
-
-
-cdef int _scalar_metrics(bytes encoder, bytes workload, int head, int64_t num_labels, unsigned mask,
-                         int64_t *out, bs_options *options=NULL, bs_row *row=NULL):
-    """The metrics of one configuration into out[0:BS_N_METRICS] (unselected ones 0), or
-    the int status scalar() returns; its options and row into *options and *row where
-    given (their plan is then _cached_plan)."""
-    global _cached_options, _cache_valid, _corner_valid, _unprovable_valid
-    cdef bs_options local_options
-    cdef bs_row local_row
-    cdef bs_options *o = options if options != NULL else &local_options
-    cdef bs_row *r = row if row != NULL else &local_row
-    cdef int k, status
-    unpack(encoder, workload, head, num_labels, o, r)
-    if not _cache_valid or memcmp(o, &_cached_options, sizeof(bs_options)) != 0:
-        bs_plan_of(o, &_cached_plan)
-        _cached_options = o[0]
-        _cache_valid = True
-        _corner_valid = _unprovable_valid = False
-    status = bs_check_row(&_cached_plan, r)
-    if status:
-        return status
-    if _corner_valid and _covers(&_safe_corner, r):
-        bs_evaluate_unchecked(o, &_cached_plan, r, mask, out, 1)
-    else:
-        status = bs_evaluate(o, &_cached_plan, r, mask, out)
-        if status:
-            return -status
-        _widen_safe_corner(o, r)
-    for k in range(BS_N_METRICS):  # (metrics computed on the way to selected ones too)
-        if not mask & (1u << k):
-            out[k] = 0
-    return 0
-
-
-cpdef object scalar(bytes encoder, bytes workload, int head, int64_t num_labels, unsigned mask):
-    """Metrics of one configuration, from the packings of bertsize._abi.
-
-    Returns the tuple of BS_N_METRICS values (unselected ones 0), or an int status: a
-    positive row-check code (``field * N_REASONS + reason``) or ``-(1 + metric)`` for the
-    first selected metric that overflows int64.  The packings must be valid ones
-    (bertsize._abi; num_labels >= 1): the overflow bounds rely on it.
-    """
-    cdef int64_t out[BS_N_METRICS]
-    cdef int status = _scalar_metrics(encoder, workload, head, num_labels, mask, out)
-    if status:
-        return status
-    return (out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8], out[9])
-
-
-def scalar_into(object out, bytes encoder, bytes workload, int head, int64_t num_labels, unsigned mask):
-    """scalar() into a caller's buffer: the metrics as native int64 in out[0:N_METRICS]
-    (unselected ones 0), and the int status (0 when they are there).
-
-    For a loop that asks about one configuration after another and reads a few metrics:
-    it builds no Python object, where scalar() builds a tuple and ten ints (about half its
-    cost).  ``out`` is any writable buffer of at least N_METRICS * 8 bytes, reused from
-    call to call: a bytearray read through ``numpy.frombuffer(out, numpy.int64)`` is the
-    fastest (a numpy array's buffer costs about 0.04 us more to reach).  On a non-zero
-    status ``out`` is left as it was.
-    """
-    cdef Py_buffer view
-    cdef int64_t values[BS_N_METRICS]
-    cdef int status
-    PyObject_GetBuffer(out, &view, PyBUF_WRITABLE)  # (raises BufferError / TypeError itself)
-    try:
-        if view.len < <Py_ssize_t>sizeof(values):
-            raise ValueError(f"out holds {view.len} bytes; the {BS_N_METRICS} metrics need {sizeof(values)}")
-        status = _scalar_metrics(encoder, workload, head, num_labels, mask, values)
-        if status == 0:
-            memcpy(view.buf, values, sizeof(values))  # (any alignment: a byte copy)
-        return status
-    finally:
-        PyBuffer_Release(&view)
-
+# --------------------------------------------------------------------------------------
+# The scalar path: one configuration
+# --------------------------------------------------------------------------------------
+# estimate() is typically called many times with the same options and other sizes (an
+# AutoML loop): its programs are cached by the Encoder's, Workload's and head's plan keys.
+# Only touched with the GIL.
+cdef dict _scalar_programs = {}
+cdef int64_t _last_key = -1
+cdef CompiledProgram _last_program = None
 
 cdef extern from "Python.h":
     object PyType_GenericAlloc(object cls, Py_ssize_t nitems)
@@ -193,48 +106,76 @@ cdef extern from "Python.h":
     void Py_INCREF(object o)
 
 
-def latency(bytes encoder, bytes workload, int head, int64_t num_labels, tuple device):
-    """Roofline seconds of one configuration (see csrc/bs_latency.h), or an int status as
-    scalar() returns."""
-    cdef bs_options o
-    cdef bs_row r
-    cdef bs_device dev
-    cdef int64_t out[BS_N_METRICS]
-    unpack_device(device, &dev)
-    cdef int status = _scalar_metrics(encoder, workload, head, num_labels, BS_LATENCY_NEEDS, out, &o, &r)
-    if status:
-        return status
-    return bs_row_latency(&o, &_cached_plan, &r, &dev, out, 1)
+cdef inline void _set_item(object tup, Py_ssize_t index, object item):
+    Py_INCREF(item)  # PyTuple_SET_ITEM steals a reference
+    PyTuple_SET_ITEM(tup, index, item)
+
+
+cdef int64_t _ENCODER_HEADER = _abi.ENCODER_HEADER, _WORKLOAD_HEADER = _abi.WORKLOAD_HEADER
+cdef Py_ssize_t _ENCODER_BYTES = _abi.ENCODER_BYTES, _WORKLOAD_BYTES = _abi.WORKLOAD_BYTES
+
+
+cdef CompiledProgram _scalar_program(object encoder, object workload, int head_code, str head):
+    global _last_key, _last_program
+    cdef int64_t key = (<int64_t>encoder._plan_key << 32) | (<int64_t>workload._plan_key << 8) | head_code
+    if key == _last_key:
+        return _last_program
+    compiled = _scalar_programs.get(key)
+    if compiled is None:
+        compiled = _scalar_programs[key] = CompiledProgram(
+            _program_module.scalar_program(encoder.options, workload.options, head))
+    _last_key, _last_program = key, compiled
+    return compiled
+
+
+cdef void _unpack(bytes packed, Py_ssize_t size, int64_t header, int64_t *row) except *:
+    """A packing of bertsize._abi into row, after checking its length and header."""
+    if len(packed) != size:
+        raise ValueError(f"a packing of {len(packed)} bytes is not this version's {size}")
+    cdef const int64_t *words = <const int64_t *><const char *>packed
+    if words[0] != header:
+        raise ValueError(f"packing header {words[0]:#x} is not this version's {header:#x}")
+    memcpy(row, &words[1], size - sizeof(int64_t))
 
 
 def estimate_tuple(type cls, object encoder, object workload, str head, int head_code, int64_t num_labels,
-                   object pack_encoder, object pack_workload):
+                   tuple device):
     """estimate()'s whole scalar path: an instance of the tuple subclass ``cls``
-    (bertsize.Estimate) with the 10 metrics, latency None, then encoder, workload, head
-    and num_labels -- or the int status of scalar().
-
-    The packings are read from the objects' cache (see bertsize._abi), calling
-    ``pack_encoder`` / ``pack_workload`` to fill it; the tuple is allocated once, as
-    CPython's own tuple-subclass constructor does, instead of being built and copied.
+    (bertsize.Estimate) with the metrics, the latency (or None without ``device``, a
+    bertsize.roofline.Constants tuple), then encoder, workload, head and num_labels —
+    or an int status: 1 + the index of the constraint the row breaks, or -(1 + k) for
+    the first metric k past int64.  Its program is built the first time an option set
+    is seen (bertsize.program.scalar_program) and cached.
     """
-    # (the cache is an instance-dict entry: plain attribute access finds it, faster than
-    # a call of __dict__.get)
-    packed_encoder = getattr(encoder, _PACKED, None)
-    if packed_encoder is None:
-        packed_encoder = pack_encoder(encoder)
-    packed_workload = getattr(workload, _PACKED, None)
-    if packed_workload is None:
-        packed_workload = pack_workload(workload)
-    cdef int64_t out[BS_N_METRICS]
-    cdef int status = _scalar_metrics(packed_encoder, packed_workload, head_code, num_labels,
-                                      (1u << BS_N_METRICS) - 1, out)
+    cdef CompiledProgram compiled = _scalar_program(encoder, workload, head_code, head)
+    cdef const bs_program *p = &compiled.p
+    cdef int64_t row[BS_N_FIELDS]
+    _unpack(encoder._row, _ENCODER_BYTES, _ENCODER_HEADER, row)
+    _unpack(workload._row, _WORKLOAD_BYTES, _WORKLOAD_HEADER, &row[9])
+    row[11] = num_labels
+    cdef bs_device dev
+    cdef bs_device *dev_pointer = NULL
+    if device is not None:
+        unpack_device(device, &dev)
+        dev_pointer = &dev
+    cdef int64_t out[16]
+    cdef double seconds = 0
+    cdef Py_ssize_t n = p.n_slots
+    cdef int64_t *v = <int64_t *>malloc(n * (sizeof(int64_t) + sizeof(double) + 1))
+    if v == NULL:
+        raise MemoryError()
+    cdef int64_t status
+    try:
+        status = bs_row(p, row, out, dev_pointer, &seconds, v, <unsigned char *>(v + 2 * n), <double *>(v + n))
+    finally:
+        free(v)
     if status:
         return status
     result = PyType_GenericAlloc(cls, 15)
     cdef Py_ssize_t k
-    for k in range(BS_N_METRICS):
+    for k in range(10):
         _set_item(result, k, out[k])
-    _set_item(result, 10, None)
+    _set_item(result, 10, seconds if device is not None else None)
     _set_item(result, 11, encoder)
     _set_item(result, 12, workload)
     _set_item(result, 13, head)
@@ -242,37 +183,195 @@ def estimate_tuple(type cls, object encoder, object workload, str head, int head
     return result
 
 
-cdef inline void _set_item(object tup, Py_ssize_t index, object item):
-    Py_INCREF(item)  # PyTuple_SET_ITEM steals a reference
-    PyTuple_SET_ITEM(tup, index, item)
+cdef int64_t _scalar_metrics(object encoder, object workload, int head_code, int64_t num_labels, unsigned mask,
+                             const bs_device *device, int64_t *out, double *seconds) except? -9:
+    """The metrics of one configuration into out[0:N_METRICS] (those not in ``mask`` 0),
+    and its latency into *seconds when device is not NULL; 0, or the status of
+    estimate_tuple() (overflow: the first selected metric past int64)."""
+    cdef CompiledProgram compiled = _scalar_program(encoder, workload, head_code, HEAD_NAMES[head_code])
+    cdef const bs_program *p = &compiled.p
+    cdef int64_t row[BS_N_FIELDS]
+    cdef Py_ssize_t n = p.n_slots, k
+    cdef int64_t bad, status = 0
+    _unpack(encoder._row, _ENCODER_BYTES, _ENCODER_HEADER, row)
+    _unpack(workload._row, _WORKLOAD_BYTES, _WORKLOAD_HEADER, &row[9])
+    row[11] = num_labels
+    bad = bs_check(p, row)
+    if bad >= 0:
+        return 1 + bad
+    cdef int64_t *v = <int64_t *>malloc(n * (sizeof(int64_t) + sizeof(double) + 1))
+    if v == NULL:
+        raise MemoryError()
+    cdef double *scratch = <double *>(v + n)
+    cdef unsigned char *flag = <unsigned char *>(v + 2 * n)
+    try:
+        bs_run(p, row, p.n_instr if device != NULL else p.latency_start, v, flag)
+        for k in range(p.n_outputs):
+            out[k] = 0
+            if mask & (1u << k):
+                if flag[p.outputs[k]]:
+                    status = -(1 + k)
+                    break
+                out[k] = v[p.outputs[k]]
+        if device != NULL:
+            seconds[0] = bs_row_latency(p, device, row, v, flag, scratch)
+    finally:
+        free(v)
+    return status
 
 
+HEAD_NAMES = tuple(_heads.HEADS)
+N_METRICS = len(_metrics.NAMES)
+
+
+def scalar(object encoder, object workload, int head_code, int64_t num_labels, unsigned mask):
+    """The metrics of one configuration (bertsize.METRICS order; those not in ``mask``
+    0), or the int status of estimate_tuple()."""
+    cdef int64_t out[16]
+    cdef double seconds
+    status = _scalar_metrics(encoder, workload, head_code, num_labels, mask, NULL, out, &seconds)
+    if status:
+        return status
+    return tuple(out[k] for k in range(N_METRICS))
+
+
+def scalar_into(object out, object encoder, object workload, int head_code, int64_t num_labels, unsigned mask):
+    """scalar() into a caller's buffer: the metrics as native int64 in
+    out[0:N_METRICS] (unselected ones 0), and the int status (0 when they are there;
+    ``out`` is left as it was otherwise).  It builds no Python object: for a loop that
+    asks about one configuration after another and reads a few metrics, reused from call
+    to call (a bytearray read through ``numpy.frombuffer(out, numpy.int64)``)."""
+    cdef Py_buffer view
+    cdef int64_t values[16]
+    cdef double seconds
+    PyObject_GetBuffer(out, &view, PyBUF_WRITABLE)  # (raises BufferError / TypeError itself)
+    try:
+        if view.len < <Py_ssize_t>(N_METRICS * sizeof(int64_t)):
+            raise ValueError(f"out holds {view.len} bytes; the {N_METRICS} metrics need {N_METRICS * sizeof(int64_t)}")
+        status = _scalar_metrics(encoder, workload, head_code, num_labels, mask, NULL, values, &seconds)
+        if status == 0:
+            memcpy(view.buf, values, N_METRICS * sizeof(int64_t))  # (any alignment: a byte copy)
+        return status
+    finally:
+        PyBuffer_Release(&view)
+
+
+def latency(object encoder, object workload, int head_code, int64_t num_labels, tuple device):
+    """Roofline seconds of one configuration (a bertsize.roofline.Constants tuple), or
+    the positive status of an invalid row."""
+    cdef int64_t out[16]
+    cdef double seconds = 0
+    cdef bs_device dev
+    unpack_device(device, &dev)
+    status = _scalar_metrics(encoder, workload, head_code, num_labels, 0, &dev, out, &seconds)
+    if status > 0:
+        return status
+    return seconds
+
+
+def run_row(CompiledProgram compiled, row, tuple device=None):
+    """One row (a sequence of BS_N_FIELDS ints) through the checked path: the tuple of
+    outputs (and the latency when ``device`` is given), or the int status of
+    estimate_tuple()."""
+    cdef const bs_program *p = &compiled.p
+    cdef int64_t values[BS_N_FIELDS]
+    cdef Py_ssize_t k
+    if len(row) != BS_N_FIELDS:
+        raise ValueError(f"a row has {BS_N_FIELDS} fields, got {len(row)}")
+    for k in range(BS_N_FIELDS):
+        values[k] = row[k]
+    cdef bs_device dev
+    cdef bs_device *dev_pointer = NULL
+    if device is not None:
+        unpack_device(device, &dev)
+        dev_pointer = &dev
+    cdef Py_ssize_t n = p.n_slots
+    cdef int64_t *out = <int64_t *>malloc((p.n_outputs + 1 + n * 2) * sizeof(int64_t) + n)
+    if out == NULL:
+        raise MemoryError()
+    cdef double seconds = 0
+    cdef int64_t *v = out + p.n_outputs + 1
+    try:
+        status = bs_row(p, values, out, dev_pointer, &seconds, v, <unsigned char *>(v + 2 * n), <double *>(v + n))
+        if status:
+            return status
+        result = tuple(out[k] for k in range(p.n_outputs))
+    finally:
+        free(out)
+    return result + (seconds,) if device is not None else result
+
+
+def valid_rows(options, tuple template, dict columns, Py_ssize_t n, tuple which):
+    """Whether each of n rows meets the row constraints ``which`` (indices) of
+    ``options``' plan: a bool array; fields ``columns`` (field index -> int64 array) over
+    ``template``."""
+    cdef CompiledProgram compiled = CompiledProgram(_program_module.specialised(options, (), (), False))
+    cdef int64_t row[BS_N_FIELDS]
+    cdef const int64_t *cols[BS_N_FIELDS]
+    cdef const int64_t[::1] column
+    cdef Py_ssize_t i, k, j, m = len(which)
+    cdef const bs_constraint *rules = compiled.p.constraints
+    cdef int64_t *chosen = <int64_t *>malloc((m + 1) * sizeof(int64_t))
+    if chosen == NULL:
+        raise MemoryError()
+    for j in range(m):
+        if not 0 <= which[j] < compiled.p.n_constraints:
+            free(chosen)
+            raise ValueError(f"no constraint {which[j]}")
+        chosen[j] = which[j]
+    result = np.empty(n, dtype=np.bool_)
+    cdef unsigned char[::1] out = result.view(np.uint8)
+    for k in range(BS_N_FIELDS):
+        row[k] = template[k]
+        cols[k] = NULL
+    for k, array in columns.items():
+        column = array
+        if column.shape[0] != n:
+            raise ValueError(f"column {k} has {column.shape[0]} rows, not {n}")
+        cols[k] = &column[0] if n else NULL
+    with nogil:
+        for i in range(n):
+            for k in range(BS_N_FIELDS):
+                if cols[k] != NULL:
+                    row[k] = cols[k][i]
+            out[i] = 1
+            for j in range(m):
+                if not bs_holds(&rules[chosen[j]], row):
+                    out[i] = 0
+                    break
+    free(chosen)
+    return result
+
+
+# --------------------------------------------------------------------------------------
+# Columns: many configurations
+# --------------------------------------------------------------------------------------
 cdef enum:
-    # Rows per block: the unit of work of a thread, and of the int64 path's overflow
-    # bound; a block's columns (<= 11 x 8 bytes x 2048 = 176 KiB) stay in L2 between the
-    # pass that bounds them and the pass that evaluates them.
+    # Rows per block: the unit of work of a thread and of the bound that picks its path;
+    # a block's columns (<= 12 x 8 bytes x 2048 = 192 KiB) stay in L2 between the pass that
+    # bounds them and the passes that evaluate them.
     BLOCK = 2048
+    DOUBLES = 0   # every slot of every row below 2^52: the stage path
+    PLAIN = 1     # below 2^63: int64 without overflow checks
+    CHECKED = 2   # int64 with flags
 
 
 ctypedef struct _Call:
-    bs_options options
-    bs_plan plan
-    bs_row template             # fields without a column
+    const bs_program *p
+    int64_t template[BS_N_FIELDS]   # fields without a column
     const int64_t *cols[BS_N_FIELDS]
-    int varying[BS_N_FIELDS]    # fields with a column
+    int varying[BS_N_FIELDS]        # fields with a column
     int n_varying
-    int64_t *outs[BS_N_METRICS]
-    int selected[BS_N_METRICS]  # metrics to write
-    int n_selected
-    unsigned mask               # metrics to compute (a superset of the selected ones)
+    int64_t **outs                  # output k's array
+    int64_t end                     # instructions to run: with the latency terms or not
     bs_device device
-    double *latency             # roofline seconds per row, or NULL
+    double *latency                 # roofline seconds per row, or NULL
 
 
 cdef inline int64_t _or_bound(const int64_t *column, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
     """The bitwise OR of column[start:stop]: when no value is negative, a bound of their
-    maximum (below twice it); negative otherwise.  A bound is all the block check needs,
-    and unlike a 64-bit max (SSE2 has no 64-bit compare) the OR loop vectorises."""
+    maximum (below twice it); negative otherwise.  The OR loop vectorises, a 64-bit max
+    does not before AVX-512."""
     cdef int64_t bound = 0
     cdef Py_ssize_t i
     for i in range(start, stop):
@@ -280,128 +379,134 @@ cdef inline int64_t _or_bound(const int64_t *column, Py_ssize_t start, Py_ssize_
     return bound
 
 
-cdef inline void _load_row(bs_row *r, const int64_t **cols, const int *varying, int n_varying,
-                           Py_ssize_t i) noexcept nogil:
-    """Row i's columns into r (its other fields keep the call's constants)."""
-    cdef int j
-    for j in range(n_varying):
-        r.f[varying[j]] = cols[varying[j]][i]
-
-
-cdef int _block_is_safe(const _Call *call, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
-    """Whether rows [start, stop) provably evaluate without overflow in int64: from a
-    bound of each column over the block (bs_block_is_safe)."""
-    cdef bs_row corner = call.template
+cdef int _block_mode(const _Call *call, Py_ssize_t start, Py_ssize_t stop, int64_t *v,
+                     unsigned char *flag) noexcept nogil:
+    """The path of rows [start, stop), from the program's bound at a corner of theirs."""
+    cdef int64_t corner[BS_N_FIELDS]
+    cdef int64_t bound, wide = 0
     cdef int j, k
+    memcpy(corner, call.template, sizeof(corner))
     for j in range(call.n_varying):
         k = call.varying[j]
-        corner.f[k] = _or_bound(call.cols[k], start, stop)
-        if corner.f[k] < 0:
-            # a negative size somewhere: those rows fail the row check, the others take
-            # the checked path
-            return 0
-    _bound_embedding_width(&corner)
-    return bs_block_is_safe(&call.options, &call.plan, &corner, call.mask)
+        corner[k] = _or_bound(call.cols[k], start, stop)
+        if corner[k] < 0:
+            return CHECKED  # a negative size: those rows are invalid, the others checked
+    for k in range(BS_N_FIELDS):
+        wide |= corner[k]
+    bound = bs_bound(call.p, corner, call.end, v, flag)
+    if bound < 0:
+        return CHECKED
+    if bound < (<int64_t>1 << 52) and wide < (<int64_t>1 << 52):
+        return DOUBLES
+    return PLAIN
 
 
-cdef inline void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t stop,
-                                 Py_ssize_t *first) noexcept nogil:
-    """Rows [start, stop), a stage at a time: in double precision where every row is
-    valid and every value below 2^52 (bs_stage.h), else row by row in int64, unchecked
-    if a bound of the block allows, checked otherwise.  first[0:2] / first[2:4] track
-    this thread's first bad and first overflowing row."""
-    # Local copies of everything the row loop reads: through `call` the compiler would
-    # have to assume that each store of a result may overwrite the plan or the column
-    # pointers, and reload them for every row.
-    cdef bs_options options = call.options
-    cdef bs_plan plan = call.plan
-    cdef const int64_t *cols[BS_N_FIELDS]
-    cdef const int64_t *columns[BS_N_FIELDS]  # one stage's rows of the columns
-    cdef bs_stage_fields fields  # the stage's fields as doubles
-    cdef int varying[BS_N_FIELDS]
-    cdef int selected[BS_N_METRICS]
-    cdef int n_varying = call.n_varying, n_selected = call.n_selected
-    cdef unsigned mask = call.mask
-    cdef bs_row r = call.template
-    cdef int64_t values[BS_N_METRICS]
-    cdef bs_stage_buffer buffer  # staged results, 16-byte aligned for streaming stores
-    cdef int64_t *staged = buffer.v
-    cdef Py_ssize_t i, stage, stage_stop
-    cdef int k, status
-    cdef int safe = -1  # the block bound, computed when a stage first needs it
-    cdef bs_device device = call.device
-    cdef double *latency = call.latency
-    memcpy(cols, call.cols, sizeof(cols))
-    memcpy(varying, call.varying, sizeof(varying))
-    memcpy(selected, call.selected, sizeof(selected))
-    cdef int in_doubles = bs_stage_constants(&call.template, cols, &fields)
+cdef void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t *first) noexcept nogil:
+    """Rows [start, stop), a stage at a time; first[0:2] / first[2:4] track this thread's
+    first invalid row (and constraint) and first overflowing row (and output)."""
+    cdef const bs_program *p = call.p
+    cdef Py_ssize_t n_slots = p.n_slots, n_out = p.n_outputs
+    # scratch: the stage's slots (32-byte aligned doubles), its staged outputs (16-byte
+    # aligned), and one row's int64 slots, doubles and flags
+    cdef char *memory = <char *>malloc((n_slots * BS_STAGE_STRIDE + n_out * BS_STAGE_STRIDE + 2 * n_slots + 8)
+                                       * sizeof(double) + n_slots + 64)
+    if memory == NULL:
+        first[2], first[3] = start, -2  # reported as a MemoryError
+        return
+    cdef bs_stage_slots slots
+    slots.v = <double *>((<uintptr_t>memory + 31) & ~(<uintptr_t>31))
+    cdef int64_t *staged = <int64_t *>(slots.v + n_slots * BS_STAGE_STRIDE)
+    cdef int64_t *v = staged + n_out * BS_STAGE_STRIDE
+    cdef double *scratch = <double *>(v + n_slots)
+    cdef unsigned char *flag = <unsigned char *>(scratch + n_slots)
+    cdef const int64_t *columns[BS_N_FIELDS]
+    cdef int64_t row[BS_N_FIELDS]
+    cdef Py_ssize_t i, stage, stage_stop, k
+    cdef int64_t bad
+    cdef const bs_device *dev = &call.device if call.latency != NULL else NULL
+    cdef int mode = _block_mode(call, start, stop, v, flag)
+    memcpy(row, call.template, sizeof(row))
     stage = start
     while stage < stop:
         stage_stop = min(stage + BS_STAGE, stop)
         for k in range(BS_N_FIELDS):
-            columns[k] = cols[k] + stage if cols[k] != NULL else NULL
-        # metric m of row i goes to staged[m * BS_STAGE_STRIDE + (i - stage)]
-        if not (in_doubles and bs_evaluate_stage_in_doubles(&options, &plan, columns, stage_stop - stage, mask,
-                                                            &fields, staged, BS_STAGE_STRIDE)):
-            if safe < 0:
-                safe = _block_is_safe(call, start, stop)
+            columns[k] = call.cols[k] + stage if call.cols[k] != NULL else NULL
+        if mode == DOUBLES and bs_stage_valid(p, columns, call.template, stage_stop - stage):
+            bs_stage_doubles(p, columns, call.template, stage_stop - stage, slots, staged, BS_STAGE_STRIDE, dev,
+                             call.latency + stage if call.latency != NULL else NULL)
+        else:
             for i in range(stage, stage_stop):
-                _load_row(&r, cols, varying, n_varying, i)
-                status = bs_check_row(&plan, &r)
-                if status:
+                for k in range(call.n_varying):
+                    row[call.varying[k]] = call.cols[call.varying[k]][i]
+                bad = bs_check(p, row)
+                if bad >= 0:
                     if i < first[0]:
-                        first[0], first[1] = i, status
-                elif safe:
-                    bs_evaluate_unchecked(&options, &plan, &r, mask, &staged[i - stage], BS_STAGE_STRIDE)
+                        first[0], first[1] = i, bad
+                    continue
+                if mode == CHECKED:
+                    bs_run(p, row, call.end, v, flag)
+                    for k in range(n_out):
+                        if flag[p.outputs[k]]:
+                            if i < first[2]:
+                                first[2], first[3] = i, k
+                            break
+                    if dev != NULL:
+                        call.latency[i] = bs_row_latency(p, dev, row, v, flag, scratch)
                 else:
-                    status = bs_evaluate(&options, &plan, &r, mask, values)
-                    if status and i < first[2]:
-                        first[2], first[3] = i, status - 1
-                    for k in range(BS_N_METRICS):
-                        if mask & (1u << k):
-                            staged[k * BS_STAGE_STRIDE + (i - stage)] = values[k]
-        if latency != NULL:
-            # (from every metric computed, selected or not: the staging buffer holds them all)
-            for i in range(stage, stage_stop):
-                _load_row(&r, cols, varying, n_varying, i)
-                if bs_check_row(&plan, &r) == 0:
-                    latency[i] = bs_row_latency(&options, &plan, &r, &device, &staged[i - stage], BS_STAGE_STRIDE)
-        _stream_out(call, selected, n_selected, staged, stage, stage_stop)
+                    bs_run_plain(p, row, call.end, v)
+                    if dev != NULL:
+                        for k in range(n_slots):
+                            scratch[k] = <double>v[k]
+                        call.latency[i] = bs_latency_of(p, dev, scratch)
+                for k in range(n_out):
+                    staged[k * BS_STAGE_STRIDE + (i - stage)] = v[p.outputs[k]]
+        for k in range(n_out):
+            bs_stream_copy(&call.outs[k][stage], &staged[k * BS_STAGE_STRIDE], stage_stop - stage)
         stage = stage_stop
     bs_stream_fence()
+    free(memory)
 
 
-cdef inline void _stream_out(const _Call *call, const int *selected, int n_selected, const int64_t *staged,
-                             Py_ssize_t stage, Py_ssize_t stage_stop) noexcept nogil:
-    """Rows [stage, stage_stop) of the selected metrics, from the staging buffer to the
-    output arrays."""
-    cdef int j, k
-    for j in range(n_selected):
-        k = selected[j]
-        bs_stream_copy(&call.outs[k][stage], &staged[k * BS_STAGE_STRIDE], stage_stop - stage)
+# A few compiled programs of recent evaluate() calls (a search evaluates its fits with
+# the same options again and again).
+cdef dict _column_programs = {}
 
 
-def evaluate_columns(bytes encoder, bytes workload, int head, int64_t num_labels, dict constants, dict columns,
-                     Py_ssize_t n, dict outputs, int threads, tuple device=None,
-                     object latency=None):
-    """Evaluate n configurations into the output arrays.
+def evaluate_columns(options, tuple names, tuple template, dict columns, Py_ssize_t n, list outputs, int threads,
+                     tuple device=None, object latency=None):
+    """evaluate()'s columns: the quantities ``names`` of the option set ``options`` for n
+    rows, fields ``columns`` (field index -> int64 array) over ``template`` (the
+    BS_N_FIELDS values of the rest); returns what evaluate_program() returns.  The
+    program is specialised to the template's values of the fields without a column."""
+    constants = tuple((name, value) for k, (name, value) in enumerate(zip(_program_module.FIELDS, template))
+                      if k not in columns)
+    key = (options, names, constants, latency is not None)
+    compiled = _column_programs.get(key)
+    if compiled is None:
+        if len(_column_programs) > 64:
+            _column_programs.clear()
+        compiled = _column_programs[key] = CompiledProgram(
+            _program_module.specialised(options, constants, names, latency is not None))
+    return evaluate_program(compiled, template, columns, n, outputs, threads, device, latency)
+
+
+def evaluate_program(CompiledProgram compiled, template, dict columns, Py_ssize_t n, list outputs, int threads,
+                     tuple device=None, object latency=None):
+    """Evaluate n rows into the output arrays.
 
     Args:
-        encoder, workload, head, num_labels: the call, packed as for scalar(); the packed
-            sizes apply to every field without a column or a constant.
-        constants: field index -> int64 value for every row.
+        compiled: the program (its outputs: one array each in ``outputs``).
+        template: the BS_N_FIELDS field values of every row without a column.
         columns: field index -> C-contiguous int64 array of length n.
-        outputs: metric index -> writable C-contiguous int64 array of length n; the
-            metrics to compute.
-        threads: OpenMP threads.
-        device, latency: the packed device and a float64 array of length n for the
-            roofline seconds of each row (None: no latency; with one, the parameters and
-            model states are computed too, written only where selected).
+        outputs: writable C-contiguous int64 arrays of length n, one per program output.
+        threads: OpenMP threads (1 <= threads <= MAX_THREADS).
+        device, latency: a bertsize.roofline.Constants tuple and a float64 array of
+            length n for the roofline seconds of each row (None: no latency).
 
     Returns:
-        ``(bad_row, bad_code, overflow_row, overflow_metric)``: the first row that fails
-        the row check and its code (``-1, 0`` if none), and the first row whose selected
-        metrics overflow int64 with the first such metric (``-1, -1`` if none).
+        ``(bad_row, constraint, overflow_row, output)``: the first row that breaks a
+        constraint and its index (``-1, -1`` if none), and the first row whose outputs
+        pass int64 with the first such output (``-1, -1`` if none).
     """
     cdef _Call call
     cdef const int64_t[::1] column
@@ -409,58 +514,65 @@ def evaluate_columns(bytes encoder, bytes workload, int head, int64_t num_labels
     cdef double[::1] seconds
     cdef Py_ssize_t block, blocks = (n + BLOCK - 1) // BLOCK
     cdef int k, tid
-    unpack(encoder, workload, head, num_labels, &call.options, &call.template)
-    bs_plan_of(&call.options, &call.plan)
-    for k, value in constants.items():
-        call.template.f[k] = value
-    call.n_varying = 0
+    if not 1 <= threads <= MAX_THREADS:
+        raise ValueError(f"threads must be between 1 and {MAX_THREADS}, got {threads}")
+    if len(outputs) != compiled.p.n_outputs:
+        raise ValueError(f"the program has {compiled.p.n_outputs} outputs, got {len(outputs)} arrays")
+    call.p = &compiled.p
     for k in range(BS_N_FIELDS):
+        call.template[k] = template[k]
         call.cols[k] = NULL
-        if k in columns:
-            column = columns[k]
-            call.cols[k] = &column[0]
-            call.varying[call.n_varying] = k
-            call.n_varying += 1
-    call.n_selected = 0
-    call.mask = 0
-    for k in range(BS_N_METRICS):
-        call.outs[k] = NULL
-        if k in outputs:
-            output = outputs[k]
-            call.outs[k] = &output[0]
-            call.selected[call.n_selected] = k
-            call.n_selected += 1
-            call.mask |= 1u << k
-    call.latency = NULL
-    if latency is not None:
-        call.mask |= BS_LATENCY_NEEDS
-        seconds = latency
-        call.latency = &seconds[0]
-        unpack_device(device, &call.device)
-    threads = max(threads, 1)
-    # prange has no min-reduction: each thread keeps its own first bad / overflowing row
-    # (4 slots) and the minimum is taken after the loop, so the answer does not depend on
-    # the thread count.
-    cdef Py_ssize_t *first = <Py_ssize_t *>malloc(4 * threads * sizeof(Py_ssize_t))
-    if first == NULL:
+    call.n_varying = 0
+    for k, array in columns.items():
+        column = array
+        if column.shape[0] != n:
+            raise ValueError(f"column {k} has {column.shape[0]} rows, not {n}")
+        call.cols[k] = &column[0] if n else NULL
+        call.varying[call.n_varying] = k
+        call.n_varying += 1
+    call.outs = <int64_t **>malloc((len(outputs) + 1) * sizeof(int64_t *))
+    if call.outs == NULL:
         raise MemoryError()
-    for k in range(threads):
-        first[4 * k], first[4 * k + 1], first[4 * k + 2], first[4 * k + 3] = n, 0, n, -1
+    cdef Py_ssize_t *first = <Py_ssize_t *>malloc(4 * threads * sizeof(Py_ssize_t))
     try:
+        if first == NULL:
+            raise MemoryError()
+        for k, array in enumerate(outputs):
+            output = array
+            if output.shape[0] != n:
+                raise ValueError(f"output {k} has {output.shape[0]} rows, not {n}")
+            call.outs[k] = &output[0] if n else NULL
+        call.latency = NULL
+        call.end = compiled.p.latency_start
+        if latency is not None:
+            seconds = latency
+            if seconds.shape[0] != n:
+                raise ValueError(f"the latency array has {seconds.shape[0]} rows, not {n}")
+            unpack_device(device, &call.device)
+            call.latency = &seconds[0] if n else NULL
+            call.end = compiled.p.n_instr
+        # prange has no min-reduction: each thread keeps its own first invalid and first
+        # overflowing row and the minimum is taken after the loop, so the answer does
+        # not depend on the thread count.
+        for k in range(threads):
+            first[4 * k], first[4 * k + 1], first[4 * k + 2], first[4 * k + 3] = n, -1, n, -1
         # Static schedule: each thread streams one contiguous run of blocks, which is
         # what a memory-bandwidth-bound loop wants.
         for block in prange(blocks, nogil=True, schedule="static", num_threads=threads):
             tid = threadid()
             _evaluate_block(&call, block * BLOCK, min((block + 1) * BLOCK, n), &first[4 * tid])
-        bad_row, bad_code, overflow_row, overflow_metric = n, 0, n, -1
+        bad_row, constraint, overflow_row, overflow_output = n, -1, n, -1
         for k in range(threads):
             if first[4 * k] < bad_row:
-                bad_row, bad_code = first[4 * k], first[4 * k + 1]
+                bad_row, constraint = first[4 * k], first[4 * k + 1]
             if first[4 * k + 2] < overflow_row:
-                overflow_row, overflow_metric = first[4 * k + 2], first[4 * k + 3]
+                overflow_row, overflow_output = first[4 * k + 2], first[4 * k + 3]
     finally:
+        free(call.outs)
         free(first)
-    return (bad_row if bad_row < n else -1, bad_code, overflow_row if overflow_row < n else -1, overflow_metric)
+    if overflow_output == -2:
+        raise MemoryError()
+    return (bad_row if bad_row < n else -1, constraint, overflow_row if overflow_row < n else -1, overflow_output)
 
 
 def stream_triad(double[::1] a, const double[::1] b, const double[::1] c, double scalar, int threads):

@@ -22,137 +22,146 @@ from libc.string cimport memcpy, memset
 
 import numpy as np
 
+from bertsize import program as _program_module
 from bertsize._kernel cimport (
-    BS_BATCH, BS_FLOPS_BWD, BS_FLOPS_FWD, BS_HEADS, BS_HIDDEN, BS_INTERMEDIATE, BS_MAX_POSITIONS, BS_N_FIELDS,
-    BS_N_METRICS, BS_PARAMS, BS_PEAK_BYTES, BS_SEQ_LEN, bs_block_is_safe, bs_device, bs_evaluate,
-    bs_evaluate_unchecked, bs_options, bs_plan, bs_plan_of, bs_row, bs_row_latency, BS_LATENCY_NEEDS, unpack,
+    BS_N_FIELDS, CompiledProgram, bs_bound, bs_device, bs_program, bs_row_latency, bs_run, bs_run_plain,
     unpack_device,
 )
 
 cdef enum:
-    N_SLOTS = BS_N_METRICS + 2     # the metrics, the latency in femtoseconds, over its cap
-    LATENCY_SLOT = BS_N_METRICS
-    SLOW_SLOT = BS_N_METRICS + 1
-    LATENCY = 101    # objective: roofline latency
+    MAX_SLOTS = 512    # slots of a walk's program (search.py refuses a larger one)
+    MAX_OUTPUTS = 16   # quantities a point needs (search.py: _Walk.outputs)
+    MAX_LIMITS = 8
+    LATENCY = -1       # objective: the roofline latency
     MAX_AXES = 16
-    PLAIN = 0       # the axis sets a row field
-    HEAD_DIM = 1    # heads = hidden / head_dim
-    FFN_RATIO = 2   # intermediate = ratio x hidden
-    STEP_FLOPS = 100  # objective: forward (+ backward when training) matmul FLOPs
-    CAPS_OK = 1     # the point meets every upper bound
-    FLOOR_OK = 2    # the point meets min_params
+    PLAIN = 0          # the axis sets a row field
+    DIVIDED = 1        # the axis divides a field into another (heads = hidden // head_dim)
+    MULTIPLIED = 2     # the axis multiplies a field into another (intermediate = ratio x hidden)
+    CAPS_OK = 1        # the point meets every upper bound
+    FLOOR_OK = 2       # the point meets every lower bound
     INT64_MAX_ = 9223372036854775807
 
 
 ctypedef struct Walk:
-    bs_options options
-    bs_plan plan
-    bs_row template
+    const bs_program *p              # the quantities a point needs, constants folded
+    int64_t end                      # instructions to run (with the latency terms or not)
+    int64_t template[BS_N_FIELDS]    # fields without an axis
     int n_axes
-    int target[MAX_AXES]            # row field of a PLAIN axis
+    int target[MAX_AXES]             # row field an axis sets
+    int source[MAX_AXES]             # DIVIDED / MULTIPLIED: the field it scales
     int kind[MAX_AXES]
-    const int64_t *values[MAX_AXES]  # in walk order: index up => every metric up
+    const int64_t *values[MAX_AXES]  # in walk order: index up => every quantity up
     Py_ssize_t size[MAX_AXES]
-    unsigned mask                    # metrics a point needs
-    int64_t cap_memory, cap_params, cap_flops, min_params
-    int training
-    # roofline latency: computed when capped or an objective
+    # the budget: outputs at most / at least a bound, and the latency at most a bound
+    int n_caps, n_floors
+    int cap_output[MAX_LIMITS]
+    int64_t cap_bound[MAX_LIMITS]
+    int floor_output[MAX_LIMITS]
+    int64_t floor_bound[MAX_LIMITS]
     int with_latency
     bs_device device
     double cap_latency
-    # Some option sets break monotonicity (8-bit AdamW's per-tensor threshold; ELECTRA's
-    # residual dtype under CPU autocast): then every point is visited.
+    # a quantity that is not monotone in the axes (8-bit AdamW's per-tensor threshold;
+    # ELECTRA's projection where hidden can meet the embedding width): every point is visited
     int exhaustive
-    # the last two axes are seq_len and batch and the workload trains: see _count_plane
+    # the last two axes are seq_len and batch of a training step: see _count_plane
     int plane
-    # every point's metrics provably fit int64 with room (see bs_block_is_safe): plain
-    # arithmetic instead of checked
+    const bs_program *plane_p        # outputs (c, k0, k1, k2) per cap, then the floors
+    # every point's slots provably fit int64 (bs_bound): plain arithmetic instead of checked
     int safe
     # validity: pairs of axes whose combination can be invalid; axis -1 = fixed (size 1)
     int n_pairs
     int pair_axis[2][2]
-    const int64_t *pair_prefix[2]   # (size_a + 1) x (size_b + 1) prefix sums of validity
-    Py_ssize_t pair_stride[2]       # size_b + 1
-    int paired[MAX_AXES]            # 1 for an axis of a pair (its validity is in the table)
+    const int64_t *pair_prefix[2]    # (size_a + 1) x (size_b + 1) prefix sums of validity
+    Py_ssize_t pair_stride[2]        # size_b + 1
+    int paired[MAX_AXES]             # 1 for an axis of a pair (its validity is in the table)
     int64_t fixed_valid              # 1, or 0 when the fixed fields alone are invalid
-    # objective of top-k / Pareto: metric index (or STEP_FLOPS), +1 maximise / -1 minimise
+    # objectives of top-k / Pareto: output index (or LATENCY), +1 maximise / -1 minimise
     int objective[2]
     int direction[2]
+    int n_outputs
 
 
-cdef inline int64_t _flops(const Walk *w, const int64_t *metrics) noexcept nogil:
-    if w.training:
-        if metrics[BS_FLOPS_FWD] > INT64_MAX_ - metrics[BS_FLOPS_BWD]:
-            return INT64_MAX_
-        return metrics[BS_FLOPS_FWD] + metrics[BS_FLOPS_BWD]
-    return metrics[BS_FLOPS_FWD]
+cdef enum:
+    N_METRICS = MAX_OUTPUTS + 2       # a point's outputs, its latency in femtoseconds, over its cap
+    LATENCY_SLOT = MAX_OUTPUTS
+    SLOW_SLOT = MAX_OUTPUTS + 1
 
 
-cdef inline int _row_at(const Walk *w, const Py_ssize_t *idx, bs_row *r) noexcept nogil:
-    """The model row of the point at `idx`; 0 when a derived size passes int64."""
+cdef inline int _row_at(const Walk *w, const Py_ssize_t *idx, int64_t *r) noexcept nogil:
+    """The row of the point at `idx`; 0 when a derived size passes int64."""
     cdef int k
-    cdef int64_t head_dim = 0, ratio = 0, hidden
-    r[0] = w.template
+    cdef int64_t value, base
+    memcpy(r, w.template, BS_N_FIELDS * sizeof(int64_t))
     for k in range(w.n_axes):
         if w.kind[k] == PLAIN:
-            r.f[w.target[k]] = w.values[k][idx[k]]
-        elif w.kind[k] == HEAD_DIM:
-            head_dim = w.values[k][idx[k]]
-        else:
-            ratio = w.values[k][idx[k]]
-    hidden = r.f[BS_HIDDEN]
-    if head_dim:
-        # floor division: where head_dim does not divide hidden the point is invalid (and
-        # not counted), and the floor keeps the metrics monotone for the searches
-        r.f[BS_HEADS] = hidden // head_dim
-    if ratio:
-        if hidden > INT64_MAX_ // ratio:
-            return 0
-        r.f[BS_INTERMEDIATE] = ratio * hidden
+            r[w.target[k]] = w.values[k][idx[k]]
+    for k in range(w.n_axes):
+        value, base = w.values[k][idx[k]], r[w.source[k]]
+        if w.kind[k] == DIVIDED:
+            # floor division: where the axis does not divide the field the point is
+            # invalid (and not counted), and the floor keeps the quantities monotone
+            r[w.target[k]] = base // value
+        elif w.kind[k] == MULTIPLIED:
+            if base > INT64_MAX_ // value:
+                return 0
+            r[w.target[k]] = value * base
     return 1
 
 
-cdef inline int _evaluate(const Walk *w, const bs_row *r, int64_t *metrics) noexcept nogil:
-    """The metrics of `r` (those in w.mask, the others 0, the latency in femtoseconds in
+cdef inline int _evaluate(const Walk *w, const int64_t *r, int64_t *metrics) noexcept nogil:
+    """The outputs of row `r` into metrics[0:n_outputs] (the latency in femtoseconds in
     LATENCY_SLOT); 0 when one passes int64."""
+    cdef int64_t v[MAX_SLOTS]
+    cdef unsigned char flag[MAX_SLOTS]
+    cdef double scratch[MAX_SLOTS]
     cdef double seconds
-    memset(metrics, 0, N_SLOTS * sizeof(int64_t))
+    cdef int k
     if w.safe:
-        bs_evaluate_unchecked(&w.options, &w.plan, r, w.mask, metrics, 1)
-    elif bs_evaluate(&w.options, &w.plan, r, w.mask, metrics) != 0:
-        return 0
+        bs_run_plain(w.p, r, w.end, v)
+        memset(flag, 0, w.p.n_slots)
+    else:
+        bs_run(w.p, r, w.end, v, flag)
+        for k in range(w.n_outputs):
+            if flag[w.p.outputs[k]]:
+                return 0
+    for k in range(w.n_outputs):
+        metrics[k] = v[w.p.outputs[k]]
     if w.with_latency:
-        seconds = bs_row_latency(&w.options, &w.plan, r, &w.device, metrics, 1)
+        seconds = bs_row_latency(w.p, &w.device, r, v, flag, scratch)
         # femtoseconds as int64 for the objective (past ~2.5 hours: the largest value)
         metrics[LATENCY_SLOT] = <int64_t>(seconds * 1e15) if seconds < 9e3 else INT64_MAX_
         metrics[SLOW_SLOT] = seconds > w.cap_latency  # compared in seconds, exactly as given
+    else:
+        metrics[SLOW_SLOT] = 0
     return 1
 
 
 cdef inline int _flags(const Walk *w, const int64_t *metrics) noexcept nogil:
-    cdef int flags = CAPS_OK
-    if metrics[BS_PEAK_BYTES] > w.cap_memory or metrics[BS_PARAMS] > w.cap_params or _flops(w, metrics) > w.cap_flops:
-        flags = 0
+    cdef int flags = CAPS_OK, k
+    for k in range(w.n_caps):
+        if metrics[w.cap_output[k]] > w.cap_bound[k]:
+            flags = 0
     if metrics[SLOW_SLOT]:
         flags = 0
-    if metrics[BS_PARAMS] >= w.min_params:
-        flags |= FLOOR_OK
+    flags |= FLOOR_OK
+    for k in range(w.n_floors):
+        if metrics[w.floor_output[k]] < w.floor_bound[k]:
+            flags &= ~FLOOR_OK
     return flags
 
 
 cdef inline int _point(const Walk *w, const Py_ssize_t *idx, int64_t *metrics) noexcept nogil:
-    """Evaluate the point at `idx`: CAPS_OK | FLOOR_OK flags; metrics filled.  A metric
-    past int64 is larger than any bound: it breaks the caps and meets the floor."""
-    cdef bs_row r
-    if not _row_at(w, idx, &r) or not _evaluate(w, &r, metrics):
+    """Evaluate the point at `idx`: CAPS_OK | FLOOR_OK flags; metrics filled.  A quantity
+    past int64 is larger than any bound: it breaks the caps and meets the floors."""
+    cdef int64_t r[BS_N_FIELDS]
+    if not _row_at(w, idx, r) or not _evaluate(w, r, metrics):
         return FLOOR_OK
     return _flags(w, metrics)
 
 
 cdef inline int64_t _objective(const Walk *w, int which, const int64_t *metrics) noexcept nogil:
     cdef int m = w.objective[which]
-    if m == STEP_FLOPS:
-        return _flops(w, metrics)
     if m == LATENCY:
         return metrics[LATENCY_SLOT]
     return metrics[m]
@@ -233,10 +242,10 @@ cdef inline Py_ssize_t _last_meeting_caps(const Walk *w, Py_ssize_t *idx, int ax
 
 cdef inline Py_ssize_t _first_meeting_floor(const Walk *w, Py_ssize_t *idx, int axis, Py_ssize_t hint,
                                             int64_t *metrics) noexcept nogil:
-    """Smallest index along `axis` that meets min_params, or size (none), knowing it is at
+    """Smallest index along `axis` that meets the floors, or size (none), knowing it is at
     most `hint` (the answer for a smaller outer value, or size)."""
     cdef Py_ssize_t n = w.size[axis], high, last_short
-    if w.min_params <= 0:
+    if w.n_floors == 0:
         return 0
     high = hint if hint < n else n - 1
     # the floor fails on a prefix of the axis: the answer is one past the last failure
@@ -266,7 +275,7 @@ cdef void _box(const Walk *w, const Py_ssize_t *idx, int depth, Py_ssize_t *lo, 
 cdef int64_t _count_value(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:
     """Fits with axes 0..depth fixed at idx (depth < last - 1).  Returns -1 when the
     box's smallest corner breaks a cap (so does every later value of axis `depth`)."""
-    cdef int64_t metrics[N_SLOTS]
+    cdef int64_t metrics[N_METRICS]
     cdef Py_ssize_t lo[MAX_AXES]
     cdef Py_ssize_t hi[MAX_AXES]
     cdef int smallest, largest
@@ -290,7 +299,7 @@ cdef int64_t _count_run(const Walk *w, Py_ssize_t *idx, int depth, Py_ssize_t *f
     searching from the hints: *final, the run's last index meeting the caps, and
     *floor_hint, an index at or past its first meeting the floor (both updated).
     Returns -1 when no point of the run meets the caps."""
-    cdef int64_t metrics[N_SLOTS]
+    cdef int64_t metrics[N_METRICS]
     cdef Py_ssize_t lo[MAX_AXES]
     cdef Py_ssize_t hi[MAX_AXES]
     cdef int last = depth + 1
@@ -322,52 +331,20 @@ cdef int64_t _count_runs(const Walk *w, Py_ssize_t *idx, int depth) noexcept nog
     return total
 
 
-cdef int _plane_coefficients(const Walk *w, const bs_row *prefix, int64_t *coefficients) noexcept nogil:
-    """For a training step every metric is c + b (k0 + k1 s + k2 s^2) in the batch b and
-    the sequence length s (each saved tensor and each matmul scales with b, b s or b s^2;
-    the constants are model states and the loss's scalar).  Fills, for the peak bytes and
-    the step FLOPs, coefficients[4 m : 4 m + 4] = (c, k0, k1, k2) from evaluations at
-    s = 1, 2, 3, 4 and b = 1, 2, 3, and checks the closed form at the extra points.  Returns
-    0 if an evaluation overflows or the form does not hold (the caller then searches)."""
-    cdef int64_t at[7][N_SLOTS]
-    cdef int64_t value[7]
-    cdef int64_t f11, f12, f21, f31, g1, g2, g3, c, k0, k1, k2
-    cdef bs_row r = prefix[0]
-    cdef int point, m
-    cdef int64_t points[7][2]
-    points[0][0], points[0][1] = 1, 1
-    points[1][0], points[1][1] = 1, 2
-    points[2][0], points[2][1] = 2, 1
-    points[3][0], points[3][1] = 3, 1
-    points[4][0], points[4][1] = 4, 3  # checks
-    points[5][0], points[5][1] = 2, 2
-    points[6][0], points[6][1] = 3, 3
-    for point in range(7):
-        r.f[BS_SEQ_LEN], r.f[BS_BATCH] = points[point][0], points[point][1]
-        if not _evaluate(w, &r, at[point]):
+cdef int _plane_coefficients(const Walk *w, const int64_t *prefix, int64_t *coefficients) noexcept nogil:
+    """The plane program at the row `prefix` (its seq_len and batch unread): for each cap
+    k, coefficients[4 k : 4 k + 4] = (c, k0, k1, k2) of that quantity's closed form
+    c + b (k0 + k1 s + k2 s^2), then each floor's quantity (which depends on neither).
+    Returns 0 if one passes int64 (the caller then searches)."""
+    cdef int64_t v[MAX_SLOTS]
+    cdef unsigned char flag[MAX_SLOTS]
+    cdef int k
+    bs_run(w.plane_p, prefix, w.plane_p.latency_start, v, flag)
+    for k in range(w.plane_p.n_outputs):
+        if flag[w.plane_p.outputs[k]]:
             return 0
-    for m in range(2):
-        for point in range(7):
-            value[point] = at[point][BS_PEAK_BYTES] if m == 0 else _flops(w, at[point])
-        f11, f12, f21, f31 = value[0], value[1], value[2], value[3]
-        g1 = f12 - f11
-        c = f11 - g1
-        g2, g3 = f21 - c, f31 - c
-        if (g3 - 2 * g2 + g1) % 2:
-            return 0
-        k2 = (g3 - 2 * g2 + g1) // 2
-        k1 = g2 - g1 - 3 * k2
-        k0 = g1 - k1 - k2
-        for point in range(4, 7):
-            if _closed_form(c, k0, k1, k2, points[point][0], points[point][1]) != value[point]:
-                return 0
-        coefficients[4 * m], coefficients[4 * m + 1], coefficients[4 * m + 2], coefficients[4 * m + 3] = c, k0, k1, k2
-    coefficients[8] = at[0][BS_PARAMS]
+        coefficients[k] = v[w.plane_p.outputs[k]]
     return 1
-
-
-cdef inline int64_t _closed_form(int64_t c, int64_t k0, int64_t k1, int64_t k2, int64_t s, int64_t b) noexcept nogil:
-    return c + b * (k0 + k1 * s + k2 * s * s)
 
 
 cdef inline int64_t _largest_batch(int64_t c, int64_t k0, int64_t k1, int64_t k2, int64_t s, int64_t cap,
@@ -401,50 +378,41 @@ cdef inline int64_t _largest_batch(int64_t c, int64_t k0, int64_t k1, int64_t k2
 
 cdef int64_t _count_plane(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:
     """Fits with axes < depth fixed, axis `depth` seq_len and the last axis batch, for a
-    training step: a few evaluations give the metrics in closed form over the whole
-    (seq_len, batch) plane; each sequence length then gets its largest fitting batch by
-    division, and the batch axis by binary search over its values -- no more model
-    evaluations.  Falls back to searching when the closed form does not check out."""
-    cdef int64_t coefficients[9]
+    training step: the plane program gives each capped quantity in closed form over the
+    whole (seq_len, batch) plane; each sequence length then gets its largest fitting
+    batch by division, and the batch axis by binary search over its values -- no model
+    evaluations.  Falls back to searching when a coefficient passes int64."""
+    cdef int64_t coefficients[4 * MAX_LIMITS + MAX_LIMITS]
     cdef Py_ssize_t lo[MAX_AXES]
     cdef Py_ssize_t hi[MAX_AXES]
-    cdef bs_row prefix
-    cdef int last = depth + 1
-    cdef int64_t total = 0, params, largest, other, s, per_batch, longest
+    cdef int64_t prefix[BS_N_FIELDS]
+    cdef int last = depth + 1, k
+    cdef int64_t total = 0, largest, other, s, per_batch
     cdef int64_t first_batch = w.values[last][0], batches = w.size[last]
     cdef int64_t last_batch = w.values[last][batches - 1]
     cdef int64_t step = w.values[last][1] - first_batch if batches > 1 else 1
     cdef int arithmetic = 1
     cdef Py_ssize_t j, low, high, mid, count
     idx[depth], idx[last] = 0, 0
-    if not _row_at(w, idx, &prefix) or not _plane_coefficients(w, &prefix, coefficients):
+    if not _row_at(w, idx, prefix) or not _plane_coefficients(w, prefix, coefficients):
         return _count_runs(w, idx, depth)
-    params = coefficients[8]  # independent of s and b
-    if params > w.cap_params or params < w.min_params:
-        return 0
-    # Valid points: batch has no validity constraint, and a sequence length is valid up
-    # to the position table (seq_len's only constraint), so every valid sequence length
-    # contributes per_batch valid points per fitting batch value.
-    _box(w, idx, depth, lo, hi)
-    hi[last] = 0
-    per_batch = _valid_count(w, lo, hi)
-    if per_batch == 0:
-        return 0
-    longest = prefix.f[BS_MAX_POSITIONS] - w.plan.position_offset
+    for k in range(w.n_floors):  # the floors' quantities depend on neither seq_len nor batch
+        if coefficients[4 * w.n_caps + k] < w.floor_bound[k]:
+            return 0
     for j in range(1, batches):
         if w.values[last][j] - w.values[last][j - 1] != step:
             arithmetic = 0
             break
+    _box(w, idx, depth, lo, hi)
+    lo[last] = hi[last] = 0  # the batch axis has no validity constraint (search.py)
     for j in range(w.size[depth]):
         s = w.values[depth][j]
-        if s > longest:
-            break
-        largest = _largest_batch(coefficients[0], coefficients[1], coefficients[2], coefficients[3], s,
-                                 w.cap_memory, last_batch)
-        other = _largest_batch(coefficients[4], coefficients[5], coefficients[6], coefficients[7], s,
-                               w.cap_flops, last_batch)
-        if other < largest:
-            largest = other
+        largest = last_batch
+        for k in range(w.n_caps):
+            other = _largest_batch(coefficients[4 * k], coefficients[4 * k + 1], coefficients[4 * k + 2],
+                                   coefficients[4 * k + 3], s, w.cap_bound[k], last_batch)
+            if other < largest:
+                largest = other
         # batch values <= largest
         if largest < first_batch:
             break  # longer sequences fit no batch either
@@ -461,6 +429,8 @@ cdef int64_t _count_plane(const Walk *w, Py_ssize_t *idx, int depth) noexcept no
                 else:
                     high = mid
             count = low
+        lo[depth] = hi[depth] = j
+        per_batch = _valid_count(w, lo, hi)  # valid points of this sequence length, per batch
         total += per_batch * count
     return total
 
@@ -483,7 +453,7 @@ cdef int64_t _count_axis(const Walk *w, Py_ssize_t *idx, int depth) noexcept nog
 
 cdef int64_t _count_every(const Walk *w, Py_ssize_t *idx, int depth) noexcept nogil:
     """Fits with axes < depth fixed, visiting every point (no monotonicity assumed)."""
-    cdef int64_t metrics[N_SLOTS]
+    cdef int64_t metrics[N_METRICS]
     cdef int64_t total = 0
     cdef Py_ssize_t v
     for v in range(w.size[depth]):
@@ -518,7 +488,7 @@ cdef int64_t _count_outer(const Walk *w, Py_ssize_t v) noexcept nogil:
 
 cdef int64_t _single_axis_count(const Walk *w, Py_ssize_t v) noexcept nogil:
     cdef Py_ssize_t idx[MAX_AXES]
-    cdef int64_t metrics[N_SLOTS]
+    cdef int64_t metrics[N_METRICS]
     idx[0] = v
     if _fits(w, idx, metrics):
         return 1
@@ -638,7 +608,7 @@ cdef int _box_may_improve(const Walk *w, const Visit *out, const int64_t *smalle
 
 cdef int _visit_run(const Walk *w, Visit *out, Py_ssize_t *idx) noexcept nogil:
     """The innermost axis, axes before it fixed at idx."""
-    cdef int64_t metrics[N_SLOTS]
+    cdef int64_t metrics[N_METRICS]
     cdef int last = w.n_axes - 1
     cdef Py_ssize_t first, final, j, step, start, stop
     cdef int status
@@ -671,8 +641,8 @@ cdef int _visit_axis(const Walk *w, Visit *out, Py_ssize_t *idx, int depth, Py_s
                      Py_ssize_t shard) noexcept nogil:
     """Visit the fits with axes < depth fixed.  At depth 0, visit only the outermost
     indices v with v % shards == shard."""
-    cdef int64_t metrics[N_SLOTS]
-    cdef int64_t smallest_metrics[N_SLOTS]
+    cdef int64_t metrics[N_METRICS]
+    cdef int64_t smallest_metrics[N_METRICS]
     cdef Py_ssize_t v
     cdef int last = w.n_axes - 1
     cdef int smallest, largest
@@ -715,28 +685,30 @@ cdef int _visit_axis(const Walk *w, Visit *out, Py_ssize_t *idx, int depth, Py_s
 # Python entry points
 # --------------------------------------------------------------------------------------
 cdef class Plan:
-    """A walk over one space: the C struct plus the arrays it points into."""
+    """A walk over one space: the C struct plus the programs and arrays it points into."""
 
     cdef Walk walk
-    cdef list _keep  # numpy arrays the walk's pointers point into
+    cdef list _keep  # programs and numpy arrays the walk's pointers point into
 
-    def __init__(self, bytes encoder, bytes workload, int head, int64_t num_labels, list axes, unsigned mask,
-                 tuple caps, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),
-                 bint exhaustive=False, bint plane=False, tuple device=None, double cap_latency=-1):
+    def __init__(self, CompiledProgram compiled, template, list axes, list caps, list floors, list pairs,
+                 int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1), bint exhaustive=False,
+                 CompiledProgram plane=None, tuple device=None, double cap_latency=-1):
         """Args:
-            encoder, workload, head, num_labels: the packings of bertsize._abi.
-            axes: (target field, kind, int64 values in walk order) per axis, outermost first.
-            mask: metrics a point needs.
-            caps: (memory, params, flops, min_params); INT64_MAX for "no bound".
+            compiled: the program of the quantities a point needs (search.py: its outputs
+                are the caps', the floors' and the objectives' quantities).
+            template: the BS_N_FIELDS field values of the fields without an axis.
+            axes: (target field, source field, kind, int64 values in walk order) per axis,
+                outermost first.
+            caps, floors: (output index, bound) of the quantities at most / at least a bound.
             pairs: (axis a, axis b, int64 prefix-sum table (size_a + 1, size_b + 1)); -1 = fixed.
             fixed_valid: 1, or 0 when the fixed fields alone make every point invalid.
-            objective, direction: metric index and +1 (maximise) / -1 (minimise) of the one
-                or two objectives of top-k / Pareto walks.
-            exhaustive: visit every point (for option sets whose metrics are not monotone).
-            plane: the last two axes are seq_len and batch of a training step (closed form).
-            device, cap_latency: packed device (bertsize._abi.pack_device) for the roofline
-                latency, and its bound in seconds (negative: none); with a device the
-                walk computes the parameters and model states the latency reads.
+            objective, direction: output index (or LATENCY_CODE) and +1 (maximise) / -1
+                (minimise) of the one or two objectives of top-k / Pareto walks.
+            exhaustive: visit every point (for quantities that are not monotone).
+            plane: the plane program (the last two axes are seq_len and batch of a
+                training step): see _count_plane.
+            device, cap_latency: bertsize.roofline.Constants for the roofline latency (its
+                terms must be in ``compiled``), and its bound in seconds (negative: none).
         """
         cdef const int64_t[::1] values
         cdef const int64_t[:, ::1] prefix
@@ -745,21 +717,29 @@ cdef class Plan:
             raise ValueError(f"at most {MAX_AXES} axes")
         if len(pairs) > 2:
             raise ValueError("at most 2 pairs of axes with a joint validity table")
+        if len(caps) > MAX_LIMITS or len(floors) > MAX_LIMITS or compiled.p.n_outputs > MAX_OUTPUTS:
+            raise ValueError(f"at most {MAX_LIMITS} bounds and {MAX_OUTPUTS} quantities")
+        for program in (compiled, plane):
+            if program is not None and program.p.n_slots > MAX_SLOTS:
+                raise ValueError(f"the walk's program needs {program.p.n_slots} slots, more than {MAX_SLOTS}")
         memset(&self.walk, 0, sizeof(Walk))
-        unpack(encoder, workload, head, num_labels, &self.walk.options, &self.walk.template)
-        bs_plan_of(&self.walk.options, &self.walk.plan)
-        self.walk.training = self.walk.options.training
-        self._keep = []
+        self._keep = [compiled, plane]
+        self.walk.p = &compiled.p
+        self.walk.n_outputs = compiled.p.n_outputs
+        for k in range(BS_N_FIELDS):
+            self.walk.template[k] = template[k]
         self.walk.n_axes = len(axes)
-        for k, (target, kind, array) in enumerate(axes):
+        for k, (target, source, kind, array) in enumerate(axes):
             values = array
             self._keep.append(array)
-            self.walk.target[k] = target
-            self.walk.kind[k] = kind
+            self.walk.target[k], self.walk.source[k], self.walk.kind[k] = target, source, kind
             self.walk.values[k] = &values[0]
             self.walk.size[k] = values.shape[0]
-        self.walk.mask = mask
-        self.walk.cap_memory, self.walk.cap_params, self.walk.cap_flops, self.walk.min_params = caps
+        self.walk.n_caps, self.walk.n_floors = len(caps), len(floors)
+        for k, (output, bound) in enumerate(caps):
+            self.walk.cap_output[k], self.walk.cap_bound[k] = output, bound
+        for k, (output, bound) in enumerate(floors):
+            self.walk.floor_output[k], self.walk.floor_bound[k] = output, bound
         self.walk.n_pairs = len(pairs)
         for k, (a, b, table) in enumerate(pairs):
             prefix = table
@@ -774,25 +754,37 @@ cdef class Plan:
         self.walk.objective[0], self.walk.objective[1] = objective
         self.walk.direction[0], self.walk.direction[1] = direction
         self.walk.exhaustive = exhaustive
-        self.walk.plane = plane
+        self.walk.plane = plane is not None
+        if plane is not None:
+            if plane.p.n_outputs != 4 * len(caps) + len(floors):
+                raise ValueError("the plane program needs (c, k0, k1, k2) per cap and one output per floor")
+            self.walk.plane_p = &plane.p
         self.walk.with_latency = device is not None
+        self.walk.end = compiled.p.n_instr if device is not None else compiled.p.latency_start
         self.walk.cap_latency = cap_latency if cap_latency >= 0 else 1e300
         if device is not None:
             unpack_device(device, &self.walk.device)
-            self.walk.mask |= BS_LATENCY_NEEDS
         self.walk.safe = self._whole_space_is_safe()
 
     cdef int _whole_space_is_safe(self):
         """Whether the space's largest corner (every axis at its last index: the largest
-        sizes, the smallest head_dim) bounds every point below int64 with room."""
-        cdef bs_row corner
+        sizes) bounds every slot of every point below int64."""
+        cdef int64_t corner[BS_N_FIELDS]
+        cdef int64_t v[MAX_SLOTS]
+        cdef unsigned char flag[MAX_SLOTS]
         cdef Py_ssize_t idx[MAX_AXES]
         cdef int k
         for k in range(self.walk.n_axes):
             idx[k] = self.walk.size[k] - 1
-        if not _row_at(&self.walk, idx, &corner):  # intermediate = ffn_ratio * hidden passes int64
+        if not _row_at(&self.walk, idx, corner):  # a multiplied size passes int64
             return 0
-        return bs_block_is_safe(&self.walk.options, &self.walk.plan, &corner, self.walk.mask)
+        for k in range(self.walk.n_axes):  # a divided field's bound: the field itself
+            if self.walk.kind[k] == DIVIDED:
+                corner[self.walk.target[k]] = corner[self.walk.source[k]]
+        for k in range(BS_N_FIELDS):
+            if corner[k] < 0:
+                return 0
+        return bs_bound(self.walk.p, corner, self.walk.end, v, flag) >= 0
 
     def count(self, const Py_ssize_t[::1] outer, int threads):
         """Fits with the outermost axis at each of the indices `outer` (summed)."""
@@ -838,7 +830,20 @@ cdef class Plan:
             free(out.scores)
 
 
-STEP_FLOPS_CODE = STEP_FLOPS
-KIND_PLAIN, KIND_HEAD_DIM, KIND_FFN_RATIO = PLAIN, HEAD_DIM, FFN_RATIO
-
+KIND_PLAIN, KIND_DIVIDED, KIND_MULTIPLIED = PLAIN, DIVIDED, MULTIPLIED
 LATENCY_CODE = LATENCY
+
+
+def walk(options, tuple constants, tuple names, list axes, list caps, list floors, list pairs, int64_t fixed_valid,
+         tuple objectives=(0, 0), tuple directions=(1, 1), bint exhaustive=False, plane=None, tuple device=None,
+         double cap_latency=-1):
+    """A walk over a design space: the option set ``options`` with the fields
+    ``constants`` fixed, reading the quantities ``names`` (the outputs the caps, floors
+    and objectives index); ``plane`` a bertsize.program.Program of the (seq_len, batch)
+    plane or None.  The other arguments are Plan's."""
+    compiled = CompiledProgram(_program_module.specialised(options, constants, names, device is not None))
+    template = [0] * BS_N_FIELDS
+    for name, value in constants:
+        template[_program_module.FIELD_INDEX[name]] = value
+    return Plan(compiled, template, axes, caps, floors, pairs, fixed_valid, objectives, directions, exhaustive,
+                None if plane is None else CompiledProgram(plane), device, cap_latency)

@@ -14,8 +14,8 @@ import numbers
 from collections.abc import Iterable
 
 
-def integer(name: str, value: object, *, minimum: int = 1) -> int:
-    """Return ``value`` as a Python int, or raise naming ``name``.
+def integer(name: str, value: object, *, minimum: int | None = 1) -> int:
+    """Return ``value`` as a Python int, or raise naming ``name`` (``minimum`` None: any).
 
     Booleans are rejected although ``bool`` subclasses ``int``: ``layers=True`` is a
     bug, not a request for one layer.  Floats are rejected even when integral
@@ -25,7 +25,7 @@ def integer(name: str, value: object, *, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
     result = int(value)
-    if result < minimum:
+    if minimum is not None and result < minimum:
         bound = "positive" if minimum == 1 else f">= {minimum}"
         raise ValueError(f"{name} must be {bound}, got {result}")
     return result

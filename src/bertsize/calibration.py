@@ -10,18 +10,18 @@ real HuggingFace models on this machine (torch + transformers, optional).
 
 from __future__ import annotations
 
-import functools
 import math
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from bertsize import roofline
-from bertsize._backend import kernel
+from bertsize import _validate, oracle, roofline
 from bertsize.devices import MAX_EFFICIENCY, Device
 from bertsize.devices import device as lookup_device
-from bertsize.estimate import _oracle_model, latency
+from bertsize.estimate import check_arguments, row_of
 from bertsize.model import Encoder
+from bertsize.options import Options
+from bertsize.validity import FIELDS
 from bertsize.workload import Workload
 
 Measurement = tuple  # (encoder, workload, seconds) or (encoder, workload, seconds, head)
@@ -40,6 +40,7 @@ def calibrate(device: Device | str, measurements: Iterable[Measurement], iterati
         ValueError: fewer than three measurements, or a time that is not positive.
     """
     device = lookup_device(device)
+    iterations = _validate.integer("iterations", iterations)
     rows = [_row(m, index) for index, m in enumerate(measurements)]
     if len(rows) < 3:
         raise ValueError(f"calibrate needs at least 3 measurements to fit 3 factors, got {len(rows)}")
@@ -57,13 +58,17 @@ def calibrate(device: Device | str, measurements: Iterable[Measurement], iterati
 
 
 def _predictor(device: Device, encoder: Encoder, workload: Workload, head: str) -> Callable[[Device], float]:
-    """Seconds of one measured row on a candidate ``device``.  On the pure-Python oracle
-    the row is traced here, once, rather than on every evaluation of the loss."""
-    if kernel is not None:
-        return functools.partial(latency, encoder, workload, head, 2)
-    model = _oracle_model(encoder, workload, head, 2)
+    """Seconds of one measured row on a candidate device: its roofline terms are traced
+    once, here, and timed for each candidate."""
+    check_arguments(encoder, workload, head, 2)
+    options = Options.of(encoder.options, workload.options, head)
+    terms = oracle.latency_terms(options, dict(zip(FIELDS, row_of(encoder, workload, 2))))
     device.peak_for(workload.precision)  # raise, row by row, what the first evaluation would
-    return functools.partial(roofline.latency_seconds, *model, workload)
+
+    def predict(candidate: Device) -> float:
+        return roofline.seconds(terms, roofline.constants(workload, candidate))
+
+    return predict
 
 
 def _candidate(device: Device, point: Sequence[float]) -> Device | None:

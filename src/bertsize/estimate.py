@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from bertsize import _abi, _validate, oracle, roofline, states, units
+from bertsize import _abi, _validate, oracle, roofline, validity
 from bertsize._backend import kernel
 from bertsize.devices import device as lookup_device
-from bertsize.model import FAMILIES, HEADS, Encoder
+from bertsize.families import FAMILIES
+from bertsize.metrics import NAMES as METRICS
+from bertsize.model import HEADS, Encoder
+from bertsize.options import Options
+from bertsize.tracer import COMPONENTS
 from bertsize.workload import Workload
 
-_INT64_MAX = 2**63 - 1
-
-#: Metric names of :class:`Estimate`, in the order ``evaluate()`` returns them.
-METRICS = (
-    "params", "flops_fwd", "flops_bwd", "macs_fwd", "elementwise_flops_fwd",
-    "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes", "peak_bytes",
-)
+__all__ = ["METRICS", "ComponentCost", "Estimate", "breakdown", "count_params", "estimate"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +91,8 @@ class Estimate(NamedTuple):
         return breakdown(self.encoder, self.workload, self.head, self.num_labels)
 
     def __str__(self) -> str:
+        from bertsize import units
+
         work = self.workload
         mode = "training" if work.training else "inference"
         lines = [
@@ -123,6 +124,8 @@ def check_arguments(encoder: object, workload: object, head: object, num_labels:
     _validate.choice("head", head, HEADS)
     encoder.check_head(head)
     labels = _validate.integer("num_labels", num_labels)
+    if labels > 2**63 - 1:
+        raise OverflowError(f"num_labels={labels} does not fit in int64 (at most 2**63 - 1)")
     if workload.seq_len > encoder.max_seq_len:
         raise ValueError(
             f"seq_len={workload.seq_len} exceeds the {encoder.max_seq_len} positions this encoder "
@@ -156,127 +159,78 @@ def estimate(
     workload = _DEFAULT_WORKLOAD if workload is None else workload
     # Fast path of the argument checks (an AutoML loop calls this thousands of times a
     # second); anything unusual goes through the full, message-producing check_arguments.
+    head_code = _HEAD_CODES.get(head) if type(head) is str else None
     if (
         type(encoder) is not Encoder or type(workload) is not Workload or type(num_labels) is not int
-        or num_labels < 1 or type(head) is not str or (encoder.family, head) not in _VALID_HEADS
-        or workload.seq_len > encoder.max_positions - 2
+        or not 1 <= num_labels < 2**63 or head_code is None or (encoder.family, head) not in _VALID_HEADS
     ):
         num_labels = check_arguments(encoder, workload, head, num_labels)
-    if kernel is None:
-        result = _oracle_estimate(encoder, workload, head, num_labels)
-    else:
-        result = kernel.estimate_tuple(
-            Estimate, encoder, workload, head, _HEAD_CODES[head], num_labels, _abi.pack_encoder, _abi.pack_workload
-        )
-        if type(result) is int:
-            _raise_kernel_status(result, encoder, workload)
-    if device is None:
-        return result
-    return result._replace(latency_s=latency(encoder, workload, head, num_labels, device))
+    constants = None if device is None else device_constants(device, workload.precision)
+    result = kernel.estimate_tuple(Estimate, encoder, workload, head, head_code, num_labels, constants)
+    if type(result) is int:
+        raise_status(result, encoder, workload, head, num_labels)
+    return result
 
 
-def latency(encoder: Encoder, workload: Workload, head: str, num_labels: int, device: object) -> float:
-    """Roofline seconds per step of ``workload`` on ``device`` (see :mod:`bertsize.roofline`)."""
-    device = lookup_device(device)
-    if kernel is None:
-        return roofline.latency_seconds(*_oracle_model(encoder, workload, head, num_labels), workload, device)
-    seconds = kernel.latency(_abi.pack_encoder(encoder), _abi.pack_workload(workload), _HEAD_CODES[head], num_labels,
-                             _abi.pack_device(device, workload.precision))
-    if type(seconds) is int:
-        _raise_kernel_status(seconds, encoder, workload)
-    return seconds
+def device_constants(device: object, precision: str) -> tuple[float, float, float, float]:
+    """The roofline's device side for a precision (cached per device and precision)."""
+    key = (device if isinstance(device, str) else id(device), precision)
+    cached = _DEVICES.get(key)
+    if cached is None or (not isinstance(device, str) and cached[0] is not device):
+        resolved = lookup_device(device)
+        cached = _DEVICES[key] = (device, dataclasses.astuple(roofline.constants(_Precision(precision), resolved)))
+        if len(_DEVICES) > 256:
+            _DEVICES.clear()
+    return cached[1]
 
 
-def _oracle_model(
-    encoder: Encoder, workload: Workload, head: str, num_labels: int
-) -> tuple[oracle.Trace, states.ModelStates, int]:
-    """The pure-Python oracle's forward trace, model states and parameter count: what
-    :func:`bertsize.roofline.latency_seconds` takes before the workload and device."""
-    params = oracle.parameters(encoder, head, num_labels)
-    forward = oracle.trace(encoder, workload, head, num_labels)
-    model_states = states.model_states(params, workload, autocast_copy_elements=_autocast_copies(params, encoder, head))
-    return forward, model_states, sum(p.total for p in params)
+class _Precision:
+    """What roofline.constants reads of a workload."""
+
+    def __init__(self, precision: str) -> None:
+        self.precision = precision
 
 
-def _autocast_copies(params: list, encoder: Encoder, head: str) -> int:
-    return sum(p.numel * p.used_count for p in params if p.kind == "linear") + oracle.decoder_weight_numel(encoder, head)
+_DEVICES: dict[tuple, tuple] = {}
 
 
-_DEFAULT_WORKLOAD = Workload()
-_VALID_HEADS = frozenset(
-    (family, head) for family in FAMILIES for head in HEADS if Encoder(family=family).has_head(head)
-)
-_HEAD_CODES = _abi.HEAD_CODES
-
-
-def _raise_kernel_status(status: int, encoder: Encoder, workload: Workload) -> None:
+def raise_status(status: int, encoder: Encoder, workload: Workload, head: str, num_labels: int) -> None:
+    """The error a kernel status stands for (see ``estimate_tuple``)."""
     if status < 0:
         raise OverflowError(f"{METRICS[-status - 1]} of this configuration exceeds int64 (2**63 - 1)")
-    # Encoder and Workload validate themselves, so only the sequence length can fail the
-    # row check; check_arguments gives the message.
-    check_arguments(encoder, workload, "model", 1)
-    raise RuntimeError(f"bertsize kernel returned status {status} for a valid configuration")  # a kernel bug
+    check_arguments(encoder, workload, head, num_labels)  # a bad sequence length, worded
+    rule = FAMILIES[encoder.family].row_constraints[status - 1]
+    raise ValueError(validity.describe(rule, row_of(encoder, workload, num_labels), encoder.family))
 
 
-def _oracle_estimate(encoder: Encoder, workload: Workload, head: str, num_labels: int) -> Estimate:
-    values, too_big = oracle_values(encoder, workload, head, num_labels)
-    for name in METRICS:
-        if name in too_big:
-            raise OverflowError(f"{name} of this configuration exceeds int64 (2**63 - 1)")
-    return Estimate(*values, None, encoder, workload, head, num_labels)
+def row_of(encoder: Encoder, workload: Workload, num_labels: int) -> list[int]:
+    """The row of an Encoder, a Workload and a class count (validity.FIELDS order)."""
+    return [encoder.layers, encoder.hidden, encoder.heads, encoder.intermediate, encoder.vocab, encoder.max_positions,
+            encoder.type_vocab, encoder.embedding or 0, 1 if encoder.hidden_groups is None else encoder.hidden_groups, workload.batch, workload.seq_len,
+            num_labels]
 
 
-def oracle_values(encoder: Encoder, workload: Workload, head: str, num_labels: int) -> tuple[tuple[int, ...], set[str]]:
-    """The :data:`METRICS` by the pure-Python oracle, exact, and the names of those that
-    break the int64 contract.
-
-    The contract (the kernel's): a metric is reported only when it and what it is built
-    from fit in int64 — ``macs_fwd`` and ``flops_bwd`` are built from ``flops_fwd``; the
-    model-state bytes from ``params`` and their totals before ZeRO partitioning;
-    ``peak_bytes`` from the model states and ``activation_bytes``.
-    """
-    forward, model_states, params = _oracle_model(encoder, workload, head, num_labels)
-    flops_fwd = sum(forward.matmul_flops.values())
-    if workload.training:
-        flops_bwd = 2 * flops_fwd + forward.recompute_flops
-        activations = sum(forward.saved_bytes.values())
-        peak = model_states.total + activations + forward.recompute_transient_bytes
-    else:
-        flops_bwd = 0
-        activations = forward.live_peak_bytes
-        peak = model_states.weight_bytes + activations
-    values = (
-        params, flops_fwd, flops_bwd, flops_fwd // 2, sum(forward.elementwise_flops.values()),
-        model_states.weight_bytes, model_states.grad_bytes, model_states.optimizer_bytes, activations, peak,
-    )
-    too_big = {name for name, value in zip(METRICS, values) if value > _INT64_MAX}
-    if "flops_fwd" in too_big:
-        too_big |= {"macs_fwd", "flops_bwd"}
-    if "params" in too_big or model_states.unpartitioned > _INT64_MAX:
-        too_big |= {"weight_bytes", "grad_bytes", "optimizer_bytes"}
-    if too_big & {"weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes"}:
-        too_big.add("peak_bytes")
-    return values, too_big
+def _options_and_row(encoder: Encoder, workload: Workload, head: str, num_labels: int):
+    return (Options.of(encoder.options, workload.options, head),
+            dict(zip(validity.FIELDS, row_of(encoder, workload, num_labels))))
 
 
 def breakdown(encoder: Encoder, workload: Workload, head: str = "model", num_labels: int = 2) -> tuple[ComponentCost, ...]:
     """Per-component parameters, FLOPs and saved activations (pure-Python oracle)."""
     labels = check_arguments(encoder, workload, head, num_labels)
-    params = oracle.parameters(encoder, head, labels)
-    forward = oracle.trace(encoder, workload, head, labels)
-    return tuple(
-        ComponentCost(
-            component=name,
-            params=sum(p.total for p in params if p.component == name),
-            flops_fwd=forward.matmul_flops[name],
-            elementwise_flops_fwd=forward.elementwise_flops[name],
-            activation_bytes=forward.saved_bytes[name],
-        )
-        for name in oracle.COMPONENTS
-    )
+    rows = oracle.breakdown(*_options_and_row(encoder, workload, head, labels))
+    return tuple(ComponentCost(component=name, **rows[name]) for name in COMPONENTS)
 
 
 def count_params(encoder: Encoder, head: str = "model", num_labels: int = 2) -> int:
     """Parameters of the HF class for ``head`` (tied weights once)."""
-    check_arguments(encoder, Workload(seq_len=1), head, num_labels)
-    return sum(p.total for p in oracle.parameters(encoder, head, num_labels))
+    labels = check_arguments(encoder, Workload(seq_len=1), head, num_labels)
+    values, _ = oracle.metric_values(*_options_and_row(encoder, Workload(seq_len=1), head, labels), names=("params",))
+    return values["params"]
+
+
+_DEFAULT_WORKLOAD = Workload()
+_HEAD_CODES = _abi.HEAD_CODES
+_VALID_HEADS = frozenset(
+    (family, head) for family, spec in FAMILIES.items() for head in HEADS if Encoder(family=family).has_head(head)
+)

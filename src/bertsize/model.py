@@ -4,7 +4,9 @@ An :class:`Encoder` holds exactly the hyperparameters that change parameter coun
 FLOPs or saved activations of the matching HuggingFace ``transformers`` model.  Fields
 left as ``None`` take the family's default at construction (for example
 ``type_vocab=None`` becomes 2 for BERT, 1 for RoBERTa and 0 for DistilBERT), so a
-constructed Encoder always carries concrete values.
+constructed Encoder always carries concrete values.  What each family allows is its
+spec's (:mod:`bertsize.families`); the size rules are the row constraints of
+:mod:`bertsize.validity`, checked here and by every other entry point.
 """
 
 from __future__ import annotations
@@ -12,39 +14,35 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from bertsize import _validate
+from bertsize import _abi, _validate, validity
+from bertsize.families import FAMILIES as _SPECS
+from bertsize.heads import HEADS as _HEAD_SPECS
 
-#: Supported families, in the order ``Encoder.family_code`` numbers them (the C kernel
-#: receives the code, so the order is part of the kernel ABI).
-FAMILIES = ("bert", "roberta", "xlm-roberta", "distilbert", "albert", "electra")
-
+#: Supported families, in the order of the registry (:mod:`bertsize.families`).
+FAMILIES = tuple(_SPECS)
 #: Activation functions of the FFN (``hidden_act`` / DistilBERT's ``activation``).
 #: Only the implementation matters: "gelu" is ``F.gelu`` (erf form), "gelu_new" is
 #: HF's Python tanh approximation (it saves four tensors for backward), "relu" is
-#: ``nn.ReLU``.  Order = ``Encoder.activation_code``.
+#: ``nn.ReLU``.
 ACTIVATIONS = ("gelu", "gelu_new", "relu")
+#: Heads: the HF class suffixes (:mod:`bertsize.heads`).
+HEADS = tuple(_HEAD_SPECS)
 
-#: Heads: the HF classes ``<Family>Model``, ``ForMaskedLM``, ``ForPreTraining`` and
-#: ``ForSequenceClassification``.  Order = kernel head code.
-HEADS = ("model", "masked_lm", "pretraining", "sequence_classification")
-
-# Families whose factorised embedding size may differ from the hidden size.
-_FACTORISED = ("albert", "electra")
-# Families whose HF base model never has a pooler.
-_NO_POOLER = ("distilbert", "electra")
-# Families without an HF ``ForPreTraining`` class.
-_NO_PRETRAINING = ("roberta", "xlm-roberta", "distilbert")
-# RoBERTa numbers positions from padding_idx + 1 = 2, so two rows are never used.
-_POSITION_OFFSET = {"roberta": 2, "xlm-roberta": 2}
-
-_DEFAULT_TYPE_VOCAB = {"roberta": 1, "xlm-roberta": 1, "distilbert": 0}
-_DEFAULT_ACTIVATION = {"albert": "gelu_new"}
-# ALBERT v2 trains without dropout; DistilBERT's classifier uses seq_classif_dropout.
-_DEFAULT_DROPOUT = {"albert": 0.0}
-_DEFAULT_CLASSIFIER_DROPOUT = {"albert": 0.1, "distilbert": 0.2}
+_SIZE_FIELDS = ("layers", "hidden", "heads", "intermediate", "vocab", "max_positions", "type_vocab")
 
 
-@dataclass(frozen=True)
+def _encoder_checker(family: str):
+    """The row constraints of the family that read only an Encoder's fields."""
+    spec = _SPECS[family]
+    constraints = tuple(c for c in spec.row_constraints
+                        if {c.field, c.other} <= {*validity.ENCODER_FIELDS, None})
+    return constraints, validity.compile_checker(constraints, validity.ENCODER_FIELDS)
+
+
+_CHECKERS = {name: _encoder_checker(name) for name in _SPECS}
+
+
+@dataclass(frozen=True, init=False)
 class Encoder:
     """Architecture hyperparameters of a BERT-family encoder.
 
@@ -63,7 +61,7 @@ class Encoder:
         pooler: whether ``head="model"`` includes the pooler (``add_pooling_layer``);
             ``None`` = family default (DistilBERT and ELECTRA have none).  The other
             heads always build what their HF class builds.
-        family: one of :data:`FAMILIES`.
+        family: one of :data:`bertsize.FAMILIES`.
         hidden_groups: ALBERT only: distinct weight sets shared by the layers
             (``num_hidden_groups``); ``None`` = 1 for ALBERT.
         activation: FFN activation, one of :data:`ACTIVATIONS`; ``None`` = family default.
@@ -87,67 +85,69 @@ class Encoder:
     attention_dropout: float | None = None
     classifier_dropout: float | None = None
 
-    def __post_init__(self) -> None:
-        family = _validate.choice("family", self.family, FAMILIES)
-        resolved: dict[str, object] = {}
-        for name in ("layers", "hidden", "heads", "vocab", "max_positions"):
-            resolved[name] = _validate.integer(name, getattr(self, name))
-        hidden = resolved["hidden"]
-        if hidden % resolved["heads"]:
-            raise ValueError(
-                f"heads={resolved['heads']} does not divide hidden={hidden}: "
-                "every attention head needs hidden / heads features"
-            )
-        intermediate = 4 * hidden if self.intermediate is None else self.intermediate
-        resolved["intermediate"] = _validate.integer("intermediate", intermediate)
+    def __init__(self, layers=12, hidden=768, heads=12, intermediate=None, vocab=30522, max_positions=512,
+                 type_vocab=None, embedding=None, pooler=None, family="bert", hidden_groups=None, activation=None,
+                 hidden_dropout=None, attention_dropout=None, classifier_dropout=None) -> None:
+        self._resolve(layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler,
+                      family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout)
 
-        type_vocab = _DEFAULT_TYPE_VOCAB.get(family, 2) if self.type_vocab is None else self.type_vocab
-        if family == "distilbert":
-            resolved["type_vocab"] = _validate.integer("type_vocab", type_vocab, minimum=0)
-            if resolved["type_vocab"]:
-                raise ValueError(f"type_vocab must be 0 for family 'distilbert' (it has no segment embeddings), got {type_vocab}")
-        else:
-            # HF builds BertConfig(type_vocab_size=0) but cannot run a forward with it.
-            resolved["type_vocab"] = _validate.integer("type_vocab", type_vocab)
-
-        if self.embedding is not None:
-            embedding = _validate.integer("embedding", self.embedding)
-            if family not in _FACTORISED and embedding != hidden:
-                raise ValueError(
-                    f"embedding={embedding} differs from hidden={hidden}, but only ALBERT and ELECTRA "
-                    f"factorise their embeddings (family {family!r}); leave embedding=None"
-                )
-            resolved["embedding"] = embedding
-
-        default_pooler = family not in _NO_POOLER
-        pooler = default_pooler if self.pooler is None else _validate.flag("pooler", self.pooler)
-        if pooler and not default_pooler:
+    def _resolve(self, layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler,
+                 family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout) -> None:
+        """Validate, fill in the family's defaults, and pack (see :mod:`bertsize._abi`)."""
+        spec = _SPECS.get(family) if type(family) is str else None
+        if spec is None:
+            _validate.choice("family", family, FAMILIES)
+        defaults = spec.defaults
+        if intermediate is None:
+            intermediate = 4 * hidden if type(hidden) is int else hidden
+        if type_vocab is None:
+            type_vocab = defaults["type_vocab"]
+        sizes = (layers, hidden, heads, intermediate, vocab, max_positions, type_vocab)
+        if not all(type(value) is int for value in sizes):
+            sizes = tuple(_validate.integer(name, value, minimum=None) for name, value in zip(_SIZE_FIELDS, sizes))
+            layers, hidden, heads, intermediate, vocab, max_positions, type_vocab = sizes
+        if embedding is not None:
+            embedding = _validate.integer("embedding", embedding)
+        if pooler is None:
+            pooler = spec.pooler
+        elif _validate.flag("pooler", pooler) and not spec.pooler:
             raise ValueError(f"pooler=True is impossible for family {family!r}: its HF model has no pooler")
-        resolved["pooler"] = pooler
-
-        if family == "albert":
-            groups = 1 if self.hidden_groups is None else self.hidden_groups
-            resolved["hidden_groups"] = _validate.integer("hidden_groups", groups)
-        elif self.hidden_groups is not None:
+        if spec.weight_sharing:
+            hidden_groups = 1 if hidden_groups is None else _validate.integer("hidden_groups", hidden_groups, minimum=None)
+        elif hidden_groups is not None:
             raise ValueError(
-                f"hidden_groups={self.hidden_groups!r} is ALBERT's layer sharing; family {family!r} "
+                f"hidden_groups={hidden_groups!r} is ALBERT's layer sharing; family {family!r} "
                 "has one weight set per layer (leave hidden_groups=None)"
             )
+        activation = defaults["activation"] if activation is None else activation
+        if activation not in ACTIVATIONS:
+            _validate.choice("activation", activation, ACTIVATIONS)
+        hidden_dropout = _probability("hidden_dropout", hidden_dropout, defaults["hidden_dropout"])
+        attention_dropout = _probability("attention_dropout", attention_dropout, defaults["attention_dropout"])
+        classifier_default = defaults["classifier_dropout"]
+        classifier_dropout = _probability("classifier_dropout", classifier_dropout,
+                                          hidden_dropout if classifier_default is None else classifier_default)
+        values = (*sizes, 0 if embedding is None else embedding, 1 if hidden_groups is None else hidden_groups)
+        row = _abi.pack(values, validity.ENCODER_FIELDS)
+        constraints, checker = _CHECKERS[family]
+        bad = checker(values)
+        if bad >= 0:
+            raise ValueError(validity.describe(constraints[bad], values, family))
+        options = (family, activation, pooler, hidden_dropout > 0, attention_dropout > 0, classifier_dropout > 0)
+        self.__dict__.update(
+            layers=layers, hidden=hidden, heads=heads, intermediate=intermediate, vocab=vocab,
+            max_positions=max_positions, type_vocab=type_vocab, embedding=embedding, pooler=pooler, family=family,
+            hidden_groups=hidden_groups, activation=activation, hidden_dropout=hidden_dropout,
+            attention_dropout=attention_dropout, classifier_dropout=classifier_dropout,
+            _row=row, _plan_key=_abi.plan_key(options), options=options,
+        )
 
-        activation = _DEFAULT_ACTIVATION.get(family, "gelu") if self.activation is None else self.activation
-        resolved["activation"] = _validate.choice("activation", activation, ACTIVATIONS)
+    # ----- pickling: the fields only (the packing is rebuilt where it lands) -----------
+    def __getstate__(self) -> dict[str, object]:
+        return {name: self.__dict__[name] for name in _FIELD_NAMES}
 
-        dropout = _DEFAULT_DROPOUT.get(family, 0.1)
-        for name in ("hidden_dropout", "attention_dropout"):
-            value = dropout if getattr(self, name) is None else getattr(self, name)
-            resolved[name] = _validate.probability(name, value)
-        classifier = self.classifier_dropout
-        if classifier is None:
-            classifier = _DEFAULT_CLASSIFIER_DROPOUT.get(family, resolved["hidden_dropout"])
-        resolved["classifier_dropout"] = _validate.probability("classifier_dropout", classifier)
-
-        for name, value in resolved.items():
-            object.__setattr__(self, name, value)
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self._resolve(*(state[name] for name in _FIELD_NAMES))
 
     # ----- derived sizes -------------------------------------------------------------
     @property
@@ -163,40 +163,46 @@ class Encoder:
     @property
     def weight_sets(self) -> int:
         """Distinct transformer-layer weight sets: ``layers``, or ALBERT's ``hidden_groups``."""
-        return self.hidden_groups if self.family == "albert" else self.layers
+        return self.hidden_groups if _SPECS[self.family].weight_sharing else self.layers
 
     @property
     def max_seq_len(self) -> int:
         """Longest sequence the HF model accepts (RoBERTa reserves two position rows)."""
-        return self.max_positions - _POSITION_OFFSET.get(self.family, 0)
-
-    @property
-    def projects_embeddings(self) -> bool:
-        """True when a Linear maps the embeddings to the hidden size (ALBERT always;
-        ELECTRA when ``embedding != hidden``)."""
-        return self.family == "albert" or (self.family == "electra" and self.embedding_size != self.hidden)
+        return self.max_positions - _SPECS[self.family].position_offset
 
     def has_head(self, head: str) -> bool:
         """Whether HF has a ``<Family><head>`` class for this family."""
         _validate.choice("head", head, HEADS)
-        return not (head == "pretraining" and self.family in _NO_PRETRAINING)
+        return _HEAD_SPECS[head].exists_for(_SPECS[self.family])
 
     def check_head(self, head: str) -> None:
         """Raise ``ValueError`` if this family has no HF class for ``head``."""
         if not self.has_head(head):
-            raise ValueError(
-                f"head={head!r} does not exist for family {self.family!r}: HF has no "
-                f"{self.family} ForPreTraining class; use 'masked_lm'"
-            )
+            raise ValueError(f"head={head!r} does not exist for family {self.family!r}: HF has no "
+                             f"{self.family} {_HEAD_SPECS[head].hf_suffix} class; use 'masked_lm'")
 
     def uses_pooler(self, head: str) -> bool:
         """Whether the HF class for ``head`` runs the pooler."""
-        if head == "model":
-            return self.pooler
-        if head == "masked_lm":
-            return False
-        return self.family in ("bert", "albert")
+        return _HEAD_SPECS[head].runs_pooler(_SPECS[self.family], self.pooler)
 
     def replace(self, **changes: object) -> Encoder:
         """A copy with some fields changed (validated like a new Encoder)."""
-        return dataclasses.replace(self, **changes)
+        fields = self.__dict__
+        for name in changes:
+            if name not in _FIELD_SET:
+                raise TypeError(f"Encoder has no field {name!r}")
+        copy = object.__new__(Encoder)
+        copy._resolve(*(changes[name] if name in changes else fields[name] for name in _FIELD_NAMES))
+        return copy
+
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Encoder))
+_FIELD_SET = frozenset(_FIELD_NAMES)
+
+
+def _probability(name: str, value, default) -> float:
+    if value is None:
+        return default
+    if type(value) is float and 0.0 <= value < 1.0:
+        return value
+    return _validate.probability(name, value)

@@ -1,36 +1,75 @@
-"""Roofline latency, op by op, from the oracle's trace (the pure-Python reference of
-csrc/bs_latency.h).
+"""Roofline latency: the ops of a step, and the rule that times them.
 
-Each op of the forward takes ``max(FLOPs / (peak x compute_efficiency), bytes /
-(bandwidth x memory_efficiency)) + overhead`` seconds.  A training step adds the backward
-(each forward op twice), what recomputation repeats (every layer, or the eager attention
-core) and the optimizer update (12 FLOPs per parameter; it reads weights, gradients and
-optimizer state and writes weights and optimizer state).
+Each op takes ``max(FLOPs / (peak x compute_efficiency), bytes / (bandwidth x
+memory_efficiency)) + overhead`` seconds.  Bytes moved: the op's activation elements in
+the compute precision (4 bytes fp32, else 2) plus its raw bytes (Linear weights in the
+weight format — int8 1 byte, int4 half a byte —, dropout masks 1 byte).  A training step
+runs each forward op three times (forward, and a backward of twice the work), again for
+what recomputation repeats (every layer, or the eager attention core), and adds the
+optimizer update: 12 FLOPs per parameter; it reads weights, gradients and optimizer
+state and writes weights and optimizer state.
+
+:func:`terms` lists the timed ops with their repeats, in any number domain; the oracle
+times them with :func:`seconds`, the C evaluator does the same sum over the compiled
+terms (``bs_latency`` in csrc/bs_program.h).
 """
 
 from __future__ import annotations
 
-from bertsize.devices import Device
-from bertsize.oracle import Trace
-from bertsize.states import ModelStates
-from bertsize.workload import Workload
+from dataclasses import dataclass
+
+from bertsize.tracer import Trace
 
 
-def latency_seconds(trace: Trace, states: ModelStates, params: int, workload: Workload, device: Device) -> float:
-    """Seconds per step of the traced model on ``device``."""
-    peak = device.peak_for(workload.precision) * device.compute_efficiency
-    bandwidth = device.memory_bandwidth * device.memory_efficiency
+@dataclass(frozen=True)
+class Term:
+    """``repeats`` ops of ``flops`` FLOPs moving ``elements`` activation elements and
+    ``raw_factor`` x ``raw`` raw bytes."""
 
-    def seconds(flops: float, moved: float) -> float:
-        return max(flops / peak, moved / bandwidth) + device.overhead_s
+    flops: object
+    elements: object
+    raw: object
+    raw_factor: float
+    repeats: object
 
-    forward = sum(count * seconds(flops, moved) for flops, moved, count, _ in trace.ops)
-    if not workload.training:
-        return forward
-    total = 3 * forward  # backward: twice each forward op
-    if workload.recompute == "full":
-        total += sum(count * seconds(f, m) for f, m, count, group in trace.ops if group in ("layer", "core"))
-    elif workload.recompute == "selective" and trace.recompute_flops:  # the eager core only
-        total += sum(count * seconds(f, m) for f, m, count, group in trace.ops if group == "core")
-    moved = 2 * states.weight_bytes + states.grad_bytes + 2 * states.optimizer_bytes
-    return total + seconds(12 * params, moved)
+
+@dataclass(frozen=True)
+class Constants:
+    """The device and precision side of the rule: FLOP/s and bytes/s an op reaches,
+    seconds per op, bytes per activation element."""
+
+    flops_per_second: float
+    bytes_per_second: float
+    overhead: float
+    activation_bytes: float
+
+
+def constants(options, device) -> Constants:
+    return Constants(device.peak_for(options.precision) * device.compute_efficiency,
+                     device.memory_bandwidth * device.memory_efficiency, device.overhead_s,
+                     4.0 if options.precision == "fp32" else 2.0)
+
+
+def terms(trace: Trace, options, params, per_rank_states) -> list[Term]:
+    """The timed ops of one step: the forward's, with their repeats in a training step,
+    and the optimizer update.  ``per_rank_states``: (weights, grads, optimizer) bytes."""
+    result = []
+    for op in trace.ops:
+        repeats = op.count
+        if options.training:
+            repeats = 3 * op.count + (op.count if op.group in trace.recomputed_groups else 0)
+        result.append(Term(op.flops, op.elements, op.raw_elements, op.raw_factor, repeats))
+    if options.training:
+        weights, grads, optimizer = per_rank_states
+        result.append(Term(12 * params, 0, 2 * weights + grads + 2 * optimizer, 1.0, 1))
+    return result
+
+
+def seconds(timed: list[Term], device: Constants) -> float:
+    """Seconds of the ops ``timed`` on ``device``."""
+    total = 0.0
+    for term in timed:
+        compute = term.flops / device.flops_per_second
+        memory = (device.activation_bytes * term.elements + term.raw_factor * term.raw) / device.bytes_per_second
+        total += term.repeats * ((compute if compute > memory else memory) + device.overhead)
+    return total

@@ -14,12 +14,14 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from bertsize import _abi, _validate
-from bertsize._backend import kernel
-from bertsize.estimate import METRICS, estimate
-from bertsize.evaluate import COLUMNS, _threads, evaluate
+from bertsize import _validate, program, symbolic, validity
+from bertsize._backend import kernel, walker
+from bertsize.estimate import METRICS, device_constants, estimate, row_of
+from bertsize.families import FAMILIES
+from bertsize.evaluate import COLUMNS, check_threads, evaluate
 from bertsize.model import HEADS, Encoder
-from bertsize.space import DECREASING, Budget, Space
+from bertsize.options import Options
+from bertsize.space import DECREASING, DERIVED, Budget, Space, derived_values
 from bertsize.workload import Workload
 
 _INT64_MAX = 2**63 - 1
@@ -66,14 +68,14 @@ def search(
     Raises:
         TypeError, ValueError: invalid arguments, naming the field.
     """
-    plan = _Plan(space, budget, workload, head, num_labels, shard)
+    plan = _Walk(space, budget, workload, head, num_labels, shard)
     if top_k is not None:
         _validate.integer("top_k", top_k)
         objective = "params" if objective is None else objective
     if objective is not None:
         _validate.choice("objective", objective, OBJECTIVES)
     _validate.integer("limit", limit, minimum=0)
-    threads = _threads(threads)
+    threads = check_threads(threads)
     count = plan.count(progress, threads)
     result = Result(plan, count)
     if count <= limit:
@@ -93,7 +95,7 @@ class Result:
         total: points in the (shard of the) space.
     """
 
-    def __init__(self, plan: _Plan, count: int) -> None:
+    def __init__(self, plan: _Walk, count: int) -> None:
         self._plan = plan
         self.count = count
         self.total = plan.total
@@ -180,7 +182,12 @@ class Result:
 # inverse queries
 # --------------------------------------------------------------------------------------
 def max_batch(encoder: Encoder, workload: Workload, budget: Budget, head: str = "model", num_labels: int = 2) -> int | None:
-    """The largest batch that fits the budget (every metric grows with the batch), or None."""
+    """The largest batch that fits the budget (every bounded quantity grows with the
+    batch), or None when not even one sequence fits.
+
+    Raises:
+        ValueError: the budget bounds nothing that grows with the batch (every batch fits).
+    """
     return _largest(encoder, workload, budget, head, num_labels, "batch", 2**62)
 
 
@@ -192,16 +199,28 @@ def max_seq_len(encoder: Encoder, workload: Workload, budget: Budget, head: str 
 def _largest(encoder, workload, budget, head, num_labels, field, ceiling) -> int | None:
     if not isinstance(budget, Budget):
         raise TypeError(f"budget must be a bertsize.Budget, got {type(budget).__name__}")
+    if not isinstance(workload, Workload):
+        raise TypeError(f"workload must be a bertsize.Workload, got {type(workload).__name__}")
+    if not isinstance(encoder, Encoder):
+        raise TypeError(f"encoder must be a bertsize.Encoder, got {type(encoder).__name__}")
+    _validate.choice("head", head, HEADS)
+    encoder.check_head(head)
+    plan = program.compile_plan(Options.of(encoder.options, workload.options, head))
+    growing = [quantity for quantity, kind, _ in budget.limits() if kind == "max" and
+               (quantity == "latency_s" or field in symbolic.fields_of(plan.quantities[quantity]))]
 
     def fits(value: int) -> bool:
         try:
             result = estimate(encoder, workload.replace(**{field: value}), head, num_labels, budget.device)
         except OverflowError:
             return False
-        return _meets_caps(result, budget)
+        return budget.admits(result)
 
     if not fits(1):
         return None
+    if not growing and field == "batch":
+        bounded = ", ".join(f"{q} {k}" for q, k, _ in budget.limits()) or "nothing"
+        raise ValueError(f"the budget bounds {bounded}: nothing that grows with the batch, so every batch fits")
     low, high = 1, 2
     while high <= ceiling and fits(high):  # gallop
         low, high = high, 2 * high
@@ -215,21 +234,12 @@ def _largest(encoder, workload, budget, head, num_labels, field, ceiling) -> int
     return low
 
 
-def _meets_caps(result, budget: Budget) -> bool:
-    flops = result.flops_fwd + result.flops_bwd
-    return not (
-        (budget.memory is not None and result.peak_bytes > budget.memory)
-        or (budget.params is not None and result.params > budget.params)
-        or (budget.flops is not None and flops > budget.flops)
-        or (budget.latency is not None and result.latency_s > budget.latency)
-    )
-
-
 # --------------------------------------------------------------------------------------
 # the walk
 # --------------------------------------------------------------------------------------
-class _Plan:
-    """A space, a budget and a workload, arranged for the Cython walker."""
+class _Walk:
+    """A space, a budget and a workload, arranged for the walker (:mod:`bertsize._search`,
+    or its twin's brute force)."""
 
     def __init__(self, space, budget, workload, head, num_labels, shard) -> None:
         if not isinstance(space, Space):
@@ -244,11 +254,13 @@ class _Plan:
         self.num_labels = _validate.integer("num_labels", num_labels)
         self.shards, self.shard = _shard(shard)
         self.space, self.budget, self.workload, self.head = space, budget, workload, head
+        self.options = Options.of(space.base.options, workload.options, head)
+        self.template = row_of(space.base, workload, self.num_labels)
         # walk order: the largest axis innermost (binary searches), the second largest
         # outermost (parallel work and shards), the rest smallest first
         names = sorted(space.axes, key=lambda n: len(space.axes[n]))
-        self.plane = workload.training and {"seq_len", "batch"} <= set(names) and len(names) >= 3
-        if self.plane:  # the (seq_len, batch) plane innermost, in closed form
+        plane = workload.training and {"seq_len", "batch"} <= set(names) and len(names) >= 3
+        if plane:  # the (seq_len, batch) plane innermost, in closed form
             names = [n for n in names if n not in ("seq_len", "batch")]
             names = [names[-1], *names[:-1], "seq_len", "batch"]
         elif len(names) > 2:
@@ -256,7 +268,12 @@ class _Plan:
         self.names = names
         self.values = [np.array(space.axes[n][::-1] if n in DECREASING else space.axes[n], dtype=np.int64)
                        for n in names]
-        self.pairs, fixed_valid, pair_totals = self._pairs()
+        # the fields the axes set, and the fields with a value for every point
+        self.set_by = {DERIVED[n][0] if n in DERIVED else n: n for n in names}
+        varying = set(self.set_by) | {DERIVED[n][1] for n in names if n in DERIVED}
+        self.constants = tuple((name, value) for name, value in zip(validity.FIELDS, self.template)
+                               if name not in self.set_by)
+        self.pairs, fixed_valid, pair_totals = self._validity()
         paired = {axis for a, b, _ in self.pairs for axis in (a, b) if axis >= 0}
         others = math.prod(len(v) for k, v in enumerate(self.values) if k not in paired)
         outer = len(self.values[0])
@@ -269,30 +286,86 @@ class _Plan:
         if self.valid > _INT64_MAX:
             raise ValueError(f"the space has {self.valid:,} valid points, more than the 2**63 - 1 the kernel counts")
         self._fixed_valid = fixed_valid
+        self._varying = varying
+        self._plane = plane
+        self._walks: dict = {}
 
-    def _pairs(self):
-        """Validity tables: (hidden, heads | head_dim) and (seq_len, max_positions)."""
-        base, work = self.space.base, self.workload
-        offset = base.max_positions - base.max_seq_len
+    def __getstate__(self) -> dict:
+        """Pickled without the compiled walks (a Result travels between Dask workers)."""
+        return {**self.__dict__, "_walks": {}}
+
+    # ----- validity: the row constraints, as tables over the axes they read ---------
+    def _axes_of(self, field: str | None) -> set[int]:
+        """The walk axes a field's value depends on."""
+        if field is None or field not in self.set_by:
+            return set()
+        axis = self.set_by[field]
+        axes = {self.names.index(axis)}
+        if axis in DERIVED and DERIVED[axis][1] in self.set_by:
+            axes.add(self.names.index(self.set_by[DERIVED[axis][1]]))
+        return axes
+
+    def _validity(self):
+        """Validity tables: for each set of one or two axes some constraint reads (or a
+        derived axis and the axis it reads), the prefix sums of the valid value
+        combinations; constraints on no axis decide ``fixed_valid``, 1 or 0."""
+        groups: dict[tuple[int, ...], list[int]] = {}
+        constraints = FAMILIES[self.options.family].row_constraints
+        for index, constraint in enumerate(constraints):
+            axes = tuple(sorted(self._axes_of(constraint.field) | self._axes_of(constraint.other)))
+            if len(axes) > 2:
+                raise ValueError(f"the constraint on {constraint.field} and {constraint.other} couples three axes "
+                                 "of this space, which the walk cannot count; fix one of them")
+            groups.setdefault(axes, []).append(index)
+        for name in self.names:
+            if name in DERIVED:
+                groups.setdefault(tuple(sorted(self._axes_of(DERIVED[name][0]))), [])
         pairs, fixed_valid, totals = [], 1, []
-        heads_name = "head_dim" if "head_dim" in self.names else "heads"
-        for first, second, fixed_first, fixed_second, valid in (
-            ("hidden", heads_name, base.hidden, base.heads, lambda h, x: h % x == 0),
-            ("seq_len", "max_positions", work.seq_len, base.max_positions, lambda s, p: s <= p - offset),
-        ):
-            a = self.names.index(first) if first in self.names else -1
-            b = self.names.index(second) if second in self.names else -1
-            xs = self.values[a] if a >= 0 else np.array([fixed_first], dtype=np.int64)
-            ys = self.values[b] if b >= 0 else np.array([fixed_second], dtype=np.int64)
-            table = valid(xs[:, None], ys[None, :]).astype(np.int64)
-            if a < 0 and b < 0:
-                fixed_valid *= int(table[0, 0])
+        for axes, which in groups.items():
+            if not axes:
+                fixed_valid &= bool(kernel.valid_rows(self.options, tuple(self.template), {}, 1, tuple(which))[0])
                 continue
-            prefix = np.zeros((len(xs) + 1, len(ys) + 1), dtype=np.int64)
+            a, b = (axes[0], -1) if len(axes) == 1 else axes
+            table = self._valid_table(a, b, tuple(which))
+            if table.all():
+                continue  # these constraints hold everywhere: no table needed
+            prefix = np.zeros((table.shape[0] + 1, table.shape[1] + 1), dtype=np.int64)
             prefix[1:, 1:] = table.cumsum(0).cumsum(1)
             pairs.append((a, b, prefix))
             totals.append(int(prefix[-1, -1]))
+        if len(pairs) > 2:
+            raise ValueError("the validity of this space couples more than two pairs of axes, which the walk "
+                             "cannot count; fix some of them")
         return pairs, fixed_valid, totals
+
+    def _valid_table(self, a: int, b: int, which: tuple[int, ...]) -> np.ndarray:
+        """Whether each combination of axis a's and axis b's values (b -1: none) meets
+        the constraints ``which``."""
+        sizes = (len(self.values[a]), len(self.values[b]) if b >= 0 else 1)
+        grid = np.indices(sizes).reshape(2, -1)
+        fields = {}
+        for axis, position in ((a, grid[0]), (b, grid[1])):
+            if axis >= 0:
+                name = self.names[axis]
+                fields[name] = self.values[axis][position]
+        columns, derived_ok = self._point_fields(fields, len(grid[0]))
+        valid = kernel.valid_rows(self.options, tuple(self.template),
+                                  {validity.FIELD_INDEX[k]: v for k, v in columns.items()}, len(grid[0]), which)
+        return (valid & derived_ok).reshape(sizes)
+
+    def _point_fields(self, axis_values: dict[str, np.ndarray], n: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The fields of points from their axes' values — plain axes set a field, derived
+        ones set theirs from another (the template's, or an axis') — and whether each
+        point's derived axes divide what they divide."""
+        fields = {name: values for name, values in axis_values.items() if name not in DERIVED}
+        ok = np.ones(n, dtype=bool)
+        for name, values in axis_values.items():
+            if name in DERIVED:
+                target, source, _ = DERIVED[name]
+                base = fields.get(source, np.full(n, self.template[validity.FIELD_INDEX[source]], dtype=np.int64))
+                fields[target], fits = derived_values(name, base, values)
+                ok &= fits
+        return fields, ok
 
     def _valid_in_shard(self, fixed_valid, others):
         rows = np.arange(self.shard, len(self.values[0]), self.shards)
@@ -308,100 +381,73 @@ class _Plan:
             total *= count
         return fixed_valid * total * others
 
-    def _kernel_plan(self, objectives=(("params", 1), ("params", 1))):
+    # ----- the walker ------------------------------------------------------------------
+    def _walk(self, objectives=(("params", 1), ("params", 1))):
+        key = objectives
+        if key in self._walks:
+            return self._walks[key]
         budget, work = self.budget, self.workload
-        from bertsize import _search
-
-        metric = {name: index for index, name in enumerate(METRICS)}
-        mask = 1 << metric["params"]
-        with_latency = budget.latency is not None or any(name == "latency_s" for name, _ in objectives)
+        limits = budget.limits()
+        with_latency = any(q == "latency_s" for q, _, _ in limits) or any(n == "latency_s" for n, _ in objectives)
         if with_latency and budget.device is None:
             raise ValueError("latency needs a device in the budget (Budget(device='nvidia-t4', ...))")
-        if budget.memory is not None:
-            mask |= 1 << metric["peak_bytes"]
-        if budget.flops is not None or any(name == "flops" for name, _ in objectives):
-            mask |= (1 << metric["flops_fwd"]) | (1 << metric["flops_bwd"])
-        codes = []
-        for name, _ in objectives:
-            code = {"flops": _search.STEP_FLOPS_CODE, "latency_s": _search.LATENCY_CODE}.get(name)
-            if code is None:
-                code = metric[name]
-                mask |= 1 << code
-            codes.append(code)
+        names: list[str] = []
+
+        def output(name: str) -> int:
+            if name not in names:
+                names.append(name)
+            return names.index(name)
+
+        caps = [(output(q), min(bound, _INT64_MAX)) for q, kind, bound in limits if kind == "max" and q != "latency_s"]
+        floors = [(output(q), bound) for q, kind, bound in limits if kind == "min" and bound > 0]
+        codes = [walker.LATENCY_CODE if name == "latency_s" else output(name) for name, _ in objectives]
+        if not names:
+            output("params")
         axes = []
         for name, values in zip(self.names, self.values):
-            if name == "head_dim":
-                axes.append((0, _search.KIND_HEAD_DIM, values))
-            elif name == "ffn_ratio":
-                axes.append((0, _search.KIND_FFN_RATIO, values))
+            if name in DERIVED:
+                target, source, how = DERIVED[name]
+                kind = walker.KIND_DIVIDED if how == "divided" else walker.KIND_MULTIPLIED
+                axes.append((validity.FIELD_INDEX[target], validity.FIELD_INDEX[source], kind, values))
             else:
-                axes.append((COLUMNS.index(name), _search.KIND_PLAIN, values))
-        caps = (
-            _INT64_MAX if budget.memory is None else budget.memory,
-            _INT64_MAX if budget.params is None else budget.params,
-            _INT64_MAX if budget.flops is None else budget.flops,
-            0 if budget.min_params is None else budget.min_params,
-        )
-        return _search.Plan(
-            _abi.pack_encoder(self.space.base), _abi.pack_workload(work), _abi.HEAD_CODES[self.head],
-            self.num_labels, axes, mask, caps, self.pairs, self._fixed_valid,
-            tuple(codes), tuple(direction for _, direction in objectives), self.exhaustive,
-            self.plane and not self.exhaustive and not with_latency,
-            _abi.pack_device(budget.device, work.precision) if with_latency else None,
+                axes.append((validity.FIELD_INDEX[name], 0, walker.KIND_PLAIN, values))
+        exhaustive = not self._monotone(names)
+        plane = None
+        if self._plane and not exhaustive and not with_latency and not any(
+                self.names.index("batch") in (a, b) for a, b, _ in self.pairs):
+            plane = program.plane_program(self.options, self.constants, [names[k] for k, _ in caps],
+                                          [names[k] for k, _ in floors])
+        self._walks[key] = walker.walk(
+            self.options, self.constants, tuple(names), axes, caps, floors, self.pairs, self._fixed_valid,
+            tuple(codes), tuple(direction for _, direction in objectives), exhaustive, plane,
+            device_constants(budget.device, work.precision) if with_latency else None,
             -1.0 if budget.latency is None else budget.latency,
         )
+        return self._walks[key]
+
+    def _monotone(self, names) -> bool:
+        """Whether every quantity the walk reads provably never decreases along the
+        walk's axes (read off the program: 8-bit AdamW's per-tensor threshold, and an
+        ELECTRA whose hidden can meet its embedding width, are not)."""
+        ranges = {name: (int(v.min()), int(v.max())) for name, v in zip(self.names, self.values)
+                  if name not in DERIVED}
+        exprs = program.specialised_quantities(self.options, self.constants, names)
+        return all(program.is_monotone(e, self._varying, ranges) for e in exprs)
 
     @property
     def exhaustive(self) -> bool:
-        """Whether this search must visit every point: the two cases where a metric is not
-        monotone in the sizes.  8-bit AdamW keeps 32-bit state for tensors below 4096
-        elements and 8-bit state from 4096 on, so its optimizer bytes drop when a size
-        crosses the threshold.  An ELECTRA has its embedding projection only while the
-        embedding width differs from hidden, so a space in which hidden can meet the
-        embedding width adds and removes a Linear (and, under CPU autocast, switches the
-        residual stream between fp32 and 16 bits)."""
-        work, base = self.workload, self.space.base
-        eight_bit = work.training and work.optimizer == "adamw_8bit"
-        electra_switch = base.family == "electra" and (
-            "embedding" in self.names or ("hidden" in self.names and base.embedding is not None))
-        return eight_bit or electra_switch
-
-    def _pure_fits(self) -> np.ndarray:
-        """BERTSIZE_PUREPYTHON=1: every point of the (shard of the) space through the
-        oracle, then the budget -- the brute force the walker is tested against."""
-        sizes = [len(v) for v in self.values]
-        grids = np.meshgrid(*[np.arange(n) for n in sizes], indexing="ij")
-        indices = np.stack([g.ravel() for g in grids], axis=1) if grids else np.empty((0, 0), np.intp)
-        indices = indices[indices[:, 0] % self.shards == self.shard]
-        valid = np.ones(len(indices), dtype=bool)
-        for a, b, prefix in self.pairs:
-            table = np.diff(np.diff(prefix, axis=0), axis=1)
-            valid &= table[indices[:, a] if a >= 0 else 0, indices[:, b] if b >= 0 else 0].astype(bool)
-        indices = indices[valid] if self._fixed_valid else indices[:0]
-        rows = self._rows_within_int64(indices)
-        budget, keep = self.budget, np.ones(len(rows), dtype=bool)
-        flops = rows["flops_fwd"] + rows["flops_bwd"]
-        for bound, values in ((budget.memory, rows["peak_bytes"]), (budget.params, rows["params"]),
-                              (budget.flops, flops)):
-            if bound is not None:
-                keep &= values <= bound
-        if budget.min_params is not None:
-            keep &= rows["params"] >= budget.min_params
-        if budget.latency is not None:
-            keep &= rows["latency_s"] <= budget.latency
-        return rows[keep]
+        """Whether the walk visits every point (some quantity is not monotone)."""
+        return not self._monotone(["peak_bytes", "params", "flops"])
 
     def count(self, progress, threads) -> int:
-        if kernel is None:
-            return len(self._pure_fits())
-        walker = self._kernel_plan()
+        walk = self._walk()
         outer = np.arange(self.shard, len(self.values[0]), self.shards, dtype=np.intp)
         if progress is None:
-            return walker.count(outer, threads)
+            return walk.count(outer, threads)
         started = last = time.monotonic()
         total, done, chunk = 0, 0, max(1, len(outer) // 200)
         while done < len(outer):
-            total += walker.count(outer[done:done + chunk], threads)
+            total += walk.count(outer[done:done + chunk], threads)
             done += chunk
             now = time.monotonic()
             if now - started > 1.0 and now - last > 0.5:
@@ -411,69 +457,40 @@ class _Plan:
             progress(1.0, total)
         return total
 
-    def _rows_within_int64(self, indices: np.ndarray) -> np.ndarray:
-        """_rows() of the points whose metrics all fit in int64.  A metric past int64 is
-        larger than any budget, so those points never fit (as in the kernel's walk)."""
-        try:
-            return self._rows(indices)
-        except OverflowError:  # (rare: then point by point)
-            if len(indices) == 1:
-                return self._rows(indices[:0])
-            return np.concatenate([self._rows_within_int64(indices[i:i + 1]) for i in range(len(indices))])
-
     def _rows(self, indices: np.ndarray) -> np.ndarray:
         """Structured array of hyperparameters and metrics for walk indices."""
         base, work = self.space.base, self.workload
-        defaults = dict(zip(COLUMNS, _abi.encoder_values(base) + (work.batch, work.seq_len)))
-        columns = {}
-        for position, name in enumerate(self.names):
-            columns[name] = self.values[position][indices[:, position]] if len(indices) else np.empty(0, np.int64)
-        fields = {name: np.full(len(indices), value, dtype=np.int64) for name, value in defaults.items()}
-        for name, column in columns.items():
-            if name not in ("head_dim", "ffn_ratio"):
-                fields[name] = column
-        if "head_dim" in columns:
-            fields["heads"] = fields["hidden"] // columns["head_dim"]
-        if "ffn_ratio" in columns:
-            fields["intermediate"] = fields["hidden"] * columns["ffn_ratio"]
+        n = len(indices)
+        axis_values = {name: self.values[k][indices[:, k]] if n else np.empty(0, np.int64)
+                       for k, name in enumerate(self.names)}
+        point, _ = self._point_fields(axis_values, n)
         device = self.budget.device
         dtype = [(name, np.int64) for name in FIT_FIELDS] + ([("latency_s", np.float64)] if device else [])
-        result = np.zeros(len(indices), dtype=dtype)
+        result = np.zeros(n, dtype=dtype)
         for name in COLUMNS:
-            result[name] = fields[name]
-        if len(indices):
-            # the axes' fields (and those derived from head_dim / ffn_ratio) as columns; the
-            # base and the workload supply the rest, as constants
-            varying = {name: fields[name] for name in COLUMNS
-                       if name in columns or (name == "heads" and "head_dim" in columns)
-                       or (name == "intermediate" and "ffn_ratio" in columns)}
-            metrics = evaluate(varying if len(indices) > 1 else {k: int(v[0]) for k, v in varying.items()},
+            result[name] = point.get(name, self.template[validity.FIELD_INDEX[name]])
+        if n:
+            varying = {name: column for name, column in point.items() if name in COLUMNS}
+            metrics = evaluate(varying if n > 1 else {k: int(v[0]) for k, v in varying.items()},
                                base=base, workload=work, head=self.head, num_labels=self.num_labels, device=device)
             for name in metrics:
                 result[name] = metrics[name]
         return result
 
     def fits(self, limit: int) -> np.ndarray:
-        if kernel is None:
-            return self._pure_fits()
-        indices, _, overflow = self._kernel_plan().visit(0, limit, 0, self.shards, self.shard)
+        indices, _, overflow = self._walk().visit(0, limit, 0, self.shards, self.shard)
         if overflow:
             raise RuntimeError("the walk collected more fits than it counted")  # a walker bug
         return self._rows(indices)
 
     def top_k(self, k: int, by: str, ascending: bool) -> np.ndarray:
-        if kernel is None:
-            rows = self._pure_fits()
-            return rows[_order(_objective_values(rows, by), ascending)[:k]]
-        walker = self._kernel_plan(((by, -1 if ascending else 1), (by, -1 if ascending else 1)))
-        indices, _, _ = walker.visit(1, 0, k, self.shards, self.shard)
+        walk = self._walk(((by, -1 if ascending else 1), (by, -1 if ascending else 1)))
+        indices, _, _ = walk.visit(1, 0, k, self.shards, self.shard)
         return self._rows(indices)
 
     def pareto(self, objectives: Sequence[str]) -> np.ndarray:
-        if kernel is None:
-            return _front(self._pure_fits(), objectives)
         directions = tuple((name, 1 if name == "params" else -1) for name in objectives)
-        indices, _, _ = self._kernel_plan(directions).visit(2, 0, 0, self.shards, self.shard)
+        indices, _, _ = self._walk(directions).visit(2, 0, 0, self.shards, self.shard)
         return self._rows(indices)
 
 

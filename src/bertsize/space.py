@@ -18,6 +18,7 @@ import numpy as np
 
 from bertsize import _validate, units
 from bertsize.devices import device as lookup_device
+from bertsize.families import FAMILIES
 from bertsize.model import Encoder
 from bertsize.presets import as_encoder
 
@@ -26,9 +27,21 @@ AXES = (
     "layers", "hidden", "heads", "head_dim", "intermediate", "ffn_ratio", "vocab", "max_positions",
     "type_vocab", "embedding", "hidden_groups", "batch", "seq_len",
 )
-#: Axes whose larger values make every metric smaller (more features per head = fewer
-#: heads); the search walks them in descending order.
-DECREASING = frozenset({"head_dim"})
+#: Axes that set a field from another: name -> (field set, field read, how).  heads =
+#: hidden // head_dim (larger values make every metric smaller: the search walks them in
+#: descending order); intermediate = ffn_ratio x hidden.
+DERIVED = {"head_dim": ("heads", "hidden", "divided"), "ffn_ratio": ("intermediate", "hidden", "multiplied")}
+DECREASING = frozenset(name for name, (_, _, how) in DERIVED.items() if how == "divided")
+
+
+def derived_values(name: str, source: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The field a derived axis sets, from the field it reads (``source``) and its
+    ``values``, and whether each point is one (a divided axis must divide its source)."""
+    _, _, how = DERIVED[name]
+    if how == "divided":
+        return source // values, source % values == 0
+    with np.errstate(over="ignore"):
+        return source * values, np.ones(len(values), dtype=bool)
 
 
 class Space:
@@ -50,13 +63,14 @@ class Space:
             raise ValueError("give heads or head_dim, not both (head_dim sets heads = hidden / head_dim)")
         if "intermediate" in axes and "ffn_ratio" in axes:
             raise ValueError("give intermediate or ffn_ratio, not both (ffn_ratio sets intermediate = ratio x hidden)")
-        family = self.base.family
-        if "embedding" in axes and family not in ("albert", "electra"):
-            raise ValueError(f"an embedding axis needs a factorised family (ALBERT, ELECTRA); the base is {family!r}")
-        if "hidden_groups" in axes and family != "albert":
+        family, spec = self.base.family, FAMILIES[self.base.family]
+        if "embedding" in axes and not spec.factorised:
+            factorised = ", ".join(name for name, other in FAMILIES.items() if other.factorised)
+            raise ValueError(f"an embedding axis needs a factorised family ({factorised}); the base is {family!r}")
+        if "hidden_groups" in axes and not spec.weight_sharing:
             raise ValueError(f"hidden_groups is ALBERT's layer sharing; the base is {family!r}")
-        if "type_vocab" in axes and family == "distilbert":
-            raise ValueError("DistilBERT has no token-type embeddings: no type_vocab axis")
+        if "type_vocab" in axes and not spec.token_types:
+            raise ValueError(f"family {family!r} has no token-type embeddings: no type_vocab axis")
         self.axes: dict[str, tuple[int, ...]] = {}
         for name, values in axes.items():
             _validate.choice("axis", name, AXES)
@@ -111,6 +125,16 @@ def _describe(values: tuple[int, ...]) -> str:
     return f"[{', '.join(map(str, values[:4]))}{', ...' if len(values) > 4 else ''}] ({len(values)} values)"
 
 
+#: Budget fields -> (the quantity each bounds, "max" or "min").
+LIMITS = {
+    "memory": ("peak_bytes", "max"),
+    "params": ("params", "max"),
+    "min_params": ("params", "min"),
+    "flops": ("flops", "max"),
+    "latency": ("latency_s", "max"),
+}
+
+
 @dataclass(frozen=True)
 class Budget:
     """Limits a configuration must meet.  Each bound caps one Estimate metric.
@@ -125,6 +149,8 @@ class Budget:
         latency: most seconds per step (needs a device).
         device: a :class:`~bertsize.Device` or catalog name; it supplies ``memory`` when
             memory is not given, and is needed for latency.
+
+    Integer bounds are kept exactly (no float on the way).
     """
 
     memory: int | str | None = None
@@ -158,14 +184,33 @@ class Budget:
     @property
     def empty(self) -> bool:
         """True when no bound is set (everything fits)."""
-        return all(getattr(self, f) is None for f in ("memory", "params", "min_params", "flops", "latency"))
+        return all(getattr(self, f) is None for f in LIMITS)
+
+    def limits(self) -> tuple[tuple[str, str, int | float], ...]:
+        """The budget as data: (quantity, "max" or "min", bound) for each bound set —
+        the one predicate search(), max_batch() and max_seq_len() apply."""
+        return tuple((quantity, kind, getattr(self, name)) for name, (quantity, kind) in LIMITS.items()
+                     if getattr(self, name) is not None)
+
+    def admits(self, values) -> bool:
+        """Whether quantities ``values`` (a mapping, or an Estimate) meet every bound."""
+        get = values.__getitem__ if isinstance(values, Mapping) else lambda name: _quantity(values, name)
+        return all(get(q) <= bound if kind == "max" else get(q) >= bound for q, kind, bound in self.limits())
+
+
+def _quantity(estimate, name: str):
+    return estimate.flops_step if name == "flops" else getattr(estimate, name)
 
 
 def _non_negative_count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        if value < 0:
+            raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        return int(value)
     if math.isnan(value) or value < 0:
         raise ValueError(f"{name} must be a number >= 0, got {value!r}")
     if math.isinf(value):
         return 2**63 - 1
-    return min(int(value), 2**63 - 1)
+    return int(value)

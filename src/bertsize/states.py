@@ -1,6 +1,7 @@
-"""Model states: bytes of weights, gradients and optimizer state (pure Python reference).
+"""Model states: bytes of weights, gradients and optimizer state, tensor by tensor.
 
-Walks the parameter inventory of :func:`bertsize.oracle.parameters` tensor by tensor.
+The rules, over the parameter inventory the recipe registers (:class:`Parameter` rows),
+in any number domain of :mod:`bertsize.tracer`:
 
 Training, ``backend="cuda"`` (the ZeRO paper's accounting, Rajbhandari et al. 2020, §3.1):
 
@@ -26,8 +27,8 @@ Optimizer state per parameter tensor of n elements (shape r×c when 2-D):
   states: 8n.
 
 ZeRO stage 1 partitions the optimizer state, stage 2 also the gradients, stage 3 also
-the weights over ``data_parallel`` ranks; a partitioned total is divided and rounded up
-(each rank holds ⌈total / ranks⌉ bytes).
+the weights over ``data_parallel`` ranks (:func:`per_rank_bytes`: each rank holds
+⌈total / ranks⌉ bytes).
 
 Inference: weights only — fp32 4, fp16 / bf16 2 bytes per parameter; int8 (LLM.int8)
 stores each ``nn.Linear`` weight as 1 byte per element plus one fp32 scale per output
@@ -37,68 +38,76 @@ block of 64.  Embeddings (including the tied decoder), LayerNorms and biases sta
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bertsize.oracle import ParamTensor
-from bertsize.workload import Workload
+from bertsize.tracer import Exact, Parameter
 
-_EIGHT_BIT_MIN_SIZE = 4096  # bitsandbytes min_8bit_size
-_EIGHT_BIT_BLOCK = 256  # bitsandbytes block-wise optimizer quantisation
-_NF4_BLOCK = 64  # bitsandbytes Params4bit default blocksize
+EIGHT_BIT_MIN_SIZE = 4096  # bitsandbytes min_8bit_size
+EIGHT_BIT_BLOCK = 256  # bitsandbytes block-wise optimizer quantisation
+NF4_BLOCK = 64  # bitsandbytes Params4bit default blocksize
+#: ZeRO stage from which each state is partitioned over the data-parallel ranks.
+PARTITIONED_FROM = {"weights": 3, "grads": 2, "optimizer": 1}
 
 
 @dataclass(frozen=True)
 class ModelStates:
     """Per-rank bytes of weights, gradients and optimizer state."""
 
-    weight_bytes: int
-    grad_bytes: int
-    optimizer_bytes: int
-    #: The largest total before ZeRO partitioning (bytes must fit int64 before it too).
-    unpartitioned: int = 0
+    weight_bytes: object
+    grad_bytes: object
+    optimizer_bytes: object
 
     @property
-    def total(self) -> int:
+    def total(self):
         return self.weight_bytes + self.grad_bytes + self.optimizer_bytes
 
 
-def model_states(params: list[ParamTensor], workload: Workload, autocast_copy_elements: int = 0) -> ModelStates:
-    """Bytes of model states for ``params`` under ``workload``.
+def replica_bytes(state: str, params: Iterable[Parameter], options, num, autocast_copy_elements=0):
+    """Bytes of ``state`` ("weights", "grads" or "optimizer") in one replica, before ZeRO.
 
     Args:
         params: the parameter inventory (tied tensors once).
-        workload: precision, optimizer, backend, ZeRO stage and ranks.
+        options: a :class:`~bertsize.options.Options` (or anything with the workload's
+            fields: training, precision, optimizer, backend, zero_stage, data_parallel).
+        num: the number domain.
         autocast_copy_elements: elements of the matmul weights that CPU autocast casts
             to 16 bits (counted only for ``backend="cpu"`` mixed-precision training).
     """
-    if not workload.training:
-        weights = sum(p.count * _inference_weight_bytes(p, workload.precision) for p in params)
-        return ModelStates(_partition(weights, workload, 3), 0, 0, weights)
-    count = sum(p.total for p in params)
-    cpu = workload.backend == "cpu"
-    if workload.mixed_precision and not cpu:
-        weights, grads, master = 2 * count, 2 * count, 4 * count
-    else:
-        weights, grads, master = 4 * count, 4 * count, 0
-        if workload.mixed_precision:
-            weights += 2 * autocast_copy_elements
-    optimizer = master + sum(p.count * _optimizer_state_bytes(p, workload.optimizer) for p in params)
-    return ModelStates(
-        weight_bytes=_partition(weights, workload, 3),
-        grad_bytes=_partition(grads, workload, 2),
-        optimizer_bytes=_partition(optimizer, workload, 1),
-        unpartitioned=max(weights, grads, optimizer),
-    )
+    if not options.training:
+        if state != "weights":
+            return 0
+        return sum((p.count * _inference_weight_bytes(p, options.precision, num) for p in params), 0)
+    count = sum((p.total for p in params), 0)
+    cuda_mixed = options.precision in ("fp16", "bf16") and options.backend != "cpu"
+    if state == "grads":
+        return (2 if cuda_mixed else 4) * count
+    if state == "weights":
+        if cuda_mixed:
+            return 2 * count
+        cpu_mixed = options.precision in ("fp16", "bf16")
+        return 4 * count + (2 * autocast_copy_elements if cpu_mixed else 0)
+    master = 4 * count if cuda_mixed else 0
+    return sum((p.count * _optimizer_state_bytes(p, options.optimizer, num) for p in params), master)
 
 
-def _partition(total: int, workload: Workload, from_stage: int) -> int:
-    if workload.zero_stage < from_stage:
+def per_rank_bytes(state: str, params: Iterable[Parameter], options, num, autocast_copy_elements=0):
+    """One rank's bytes of ``state``: the replica's, partitioned by ZeRO."""
+    total = replica_bytes(state, params, options, num, autocast_copy_elements)
+    if options.zero_stage < PARTITIONED_FROM[state]:
         return total
-    ranks = workload.data_parallel
-    return -(-total // ranks)
+    return num.ceil_div(total, options.data_parallel)
 
 
-def _optimizer_state_bytes(param: ParamTensor, optimizer: str) -> int:
+def model_states(params: Iterable[Parameter], options, num=None, autocast_copy_elements=0) -> ModelStates:
+    """The three states of one rank (exact ints unless another domain is given)."""
+    num = Exact() if num is None else num
+    params = list(params)
+    return ModelStates(*(per_rank_bytes(state, params, options, num, autocast_copy_elements)
+                         for state in ("weights", "grads", "optimizer")))
+
+
+def _optimizer_state_bytes(param: Parameter, optimizer: str, num):
     n = param.numel
     if optimizer in ("adam", "adamw"):
         return 8 * n
@@ -112,12 +121,11 @@ def _optimizer_state_bytes(param: ParamTensor, optimizer: str) -> int:
             return 4 * (rows + cols)
         return 4 * n
     # adamw_8bit
-    if n < _EIGHT_BIT_MIN_SIZE:
-        return 8 * n
-    return 2 * n + 8 * -(-n // _EIGHT_BIT_BLOCK)
+    return num.where(num.compare("ge", n, EIGHT_BIT_MIN_SIZE),
+                     2 * n + 8 * num.ceil_div(n, EIGHT_BIT_BLOCK), 8 * n)
 
 
-def _inference_weight_bytes(param: ParamTensor, precision: str) -> int:
+def _inference_weight_bytes(param: Parameter, precision: str, num):
     n = param.numel
     if precision == "fp32":
         return 4 * n
@@ -125,5 +133,5 @@ def _inference_weight_bytes(param: ParamTensor, precision: str) -> int:
         out_rows = param.shape[0]
         if precision == "int8":
             return n + 4 * out_rows
-        return -(-n // 2) + 4 * -(-n // _NF4_BLOCK)
+        return num.ceil_div(n, 2) + 4 * num.ceil_div(n, NF4_BLOCK)
     return 2 * n

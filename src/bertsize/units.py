@@ -7,7 +7,9 @@ only the CLI and ``repr`` go through this module.
 from __future__ import annotations
 
 import math
+import numbers
 import re
+from fractions import Fraction
 
 from bertsize import _validate
 
@@ -21,21 +23,25 @@ _COUNT_SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9, "b": 10**9, "t": 10**12, 
 
 
 def parse_bytes(name: str, text: str | int | float) -> int:
-    """``"16GiB"`` → 17179869184; a bare number is bytes.  Raises naming ``name``."""
-    if isinstance(text, bool):
+    """``"16GiB"`` → 17179869184; a bare number is bytes (an int exactly, whatever its
+    size; a written number like "1.5GB" exactly too, rounded down to a byte).  Raises
+    naming ``name``."""
+    if isinstance(text, bool) or not isinstance(text, (numbers.Real, str)):
         raise TypeError(f"{name} must be bytes (a number) or a string like '16GiB', got {text!r}")
-    if isinstance(text, (int, float)):
-        value, unit = float(text), "b"
-    elif isinstance(text, str):
+    if isinstance(text, numbers.Integral):
+        value, unit = Fraction(int(text)), "b"
+    elif isinstance(text, numbers.Real):
+        if math.isnan(text) or math.isinf(text):
+            raise ValueError(f"{name} must be a finite size >= 0, got {text!r}")
+        value, unit = Fraction(float(text)), "b"
+    else:
         match = re.fullmatch(_NUMBER, text)
         if not match:
             raise ValueError(f"{name}: cannot read {text!r} as a size; write e.g. '16GiB', '150MB' or '4e9'")
-        value, unit = float(match.group(1)), (match.group(2) or "b").lower()
-    else:
-        raise TypeError(f"{name} must be bytes (a number) or a string like '16GiB', got {text!r}")
+        value, unit = Fraction(match.group(1)), (match.group(2) or "b").lower()
     if unit not in _BYTE_UNITS:
         raise ValueError(f"{name}: unknown unit {unit!r} in {text!r}{_validate.suggest(unit, _BYTE_UNITS)}; use one of {', '.join(_BYTE_UNITS)}")
-    if math.isnan(value) or math.isinf(value) or value < 0:
+    if value < 0:
         raise ValueError(f"{name} must be a finite size >= 0, got {text!r}")
     return int(value * _BYTE_UNITS[unit])
 
@@ -66,12 +72,11 @@ def parse_count(name: str, text: str | None) -> int | None:
     if text is None:
         return None
     factor = _COUNT_SUFFIXES.get(text[-1:].lower(), 1)  # ("" has no suffix: an error below)
-    number = text[:-1] if factor != 1 else text
-    try:
-        value = float(number) * factor
-    except ValueError:
-        raise ValueError(f"cannot read {name} {text!r}: write e.g. 110M, 2.5T or 1e9") from None
-    if not math.isfinite(value) or value < 0:
+    number = (text[:-1] if factor != 1 else text).strip()
+    if not re.fullmatch(r"[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?", number):
+        raise ValueError(f"cannot read {name} {text!r}: write e.g. 110M, 2.5T or 1e9")
+    value = Fraction(number) * factor
+    if value < 0:
         raise ValueError(f"{name} must be a finite count >= 0, got {text!r}")
     return int(value)
 

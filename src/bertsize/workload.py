@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from bertsize import _validate
+from bertsize import _abi, _validate
+from bertsize.validity import WORKLOAD_FIELDS
 
 #: Numeric formats.  fp16 / bf16 mean mixed precision when training; int8 / int4 are
 #: weight-only quantisation for inference (activations in fp16).  Order = kernel code.
@@ -23,7 +24,7 @@ RECOMPUTES = ("none", "selective", "full")
 BACKENDS = ("cuda", "cpu")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Workload:
     """One forward (inference) or training step of a batch.
 
@@ -52,28 +53,50 @@ class Workload:
     data_parallel: int = 1
     backend: str = "cuda"
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "batch", _validate.integer("batch", self.batch))
-        object.__setattr__(self, "seq_len", _validate.integer("seq_len", self.seq_len))
-        _validate.flag("training", self.training)
-        _validate.choice("precision", self.precision, PRECISIONS)
-        _validate.choice("optimizer", self.optimizer, OPTIMIZERS)
-        _validate.choice("attention", self.attention, ATTENTIONS)
-        _validate.choice("recompute", self.recompute, RECOMPUTES)
-        _validate.choice("backend", self.backend, BACKENDS)
-        stage = _validate.integer("zero_stage", self.zero_stage, minimum=0)
-        if stage > 3:
-            raise ValueError(f"zero_stage must be 0, 1, 2 or 3, got {stage}")
-        object.__setattr__(self, "zero_stage", stage)
-        object.__setattr__(self, "data_parallel", _validate.integer("data_parallel", self.data_parallel))
-        if self.training and self.precision in ("int8", "int4"):
-            raise ValueError(f"precision={self.precision!r} is weight-only quantisation for inference; train in fp32, fp16 or bf16")
-        if not self.training and self.recompute != "none":
-            raise ValueError(f"recompute={self.recompute!r} only applies to training (training=True)")
-        if self.backend == "cpu" and self.attention == "flash":
+    def __init__(self, batch=1, seq_len=128, training=False, precision="fp32", optimizer="adamw", attention="eager",
+                 recompute="none", zero_stage=0, data_parallel=1, backend="cuda") -> None:
+        self._resolve(batch, seq_len, training, precision, optimizer, attention, recompute, zero_stage, data_parallel,
+                      backend)
+
+    def _resolve(self, batch, seq_len, training, precision, optimizer, attention, recompute, zero_stage,
+                 data_parallel, backend) -> None:
+        """Validate and pack (see :mod:`bertsize._abi`)."""
+        if not (type(batch) is int and batch >= 1):
+            batch = _validate.integer("batch", batch)
+        if not (type(seq_len) is int and seq_len >= 1):
+            seq_len = _validate.integer("seq_len", seq_len)
+        _validate.flag("training", training)
+        for name, value, allowed in (("precision", precision, PRECISIONS), ("optimizer", optimizer, OPTIMIZERS),
+                                     ("attention", attention, ATTENTIONS), ("recompute", recompute, RECOMPUTES),
+                                     ("backend", backend, BACKENDS)):
+            if value not in allowed or type(value) is not str:
+                _validate.choice(name, value, allowed)
+        zero_stage = _validate.integer("zero_stage", zero_stage, minimum=0)
+        if zero_stage > 3:
+            raise ValueError(f"zero_stage must be 0, 1, 2 or 3, got {zero_stage}")
+        data_parallel = _validate.integer("data_parallel", data_parallel)
+        if training and precision in ("int8", "int4"):
+            raise ValueError(f"precision={precision!r} is weight-only quantisation for inference; train in fp32, fp16 or bf16")
+        if not training and recompute != "none":
+            raise ValueError(f"recompute={recompute!r} only applies to training (training=True)")
+        if backend == "cpu" and attention == "flash":
             raise ValueError("attention='flash' needs backend='cuda'; on CPU use 'sdpa' (PyTorch's CPU flash kernel)")
-        if self.backend == "cpu" and self.recompute == "selective":
+        if backend == "cpu" and recompute == "selective":
             raise ValueError("recompute='selective' is Megatron's CUDA scheme; with backend='cpu' use 'none' or 'full'")
+        row = _abi.pack((batch, seq_len), WORKLOAD_FIELDS)
+        _abi.check_int64(("data_parallel",), (data_parallel,))
+        options = (training, precision, optimizer, attention, recompute, backend, zero_stage, data_parallel)
+        self.__dict__.update(
+            batch=batch, seq_len=seq_len, training=training, precision=precision, optimizer=optimizer,
+            attention=attention, recompute=recompute, zero_stage=zero_stage, data_parallel=data_parallel,
+            backend=backend, _row=row, _plan_key=_abi.plan_key(options), options=options,
+        )
+
+    def __getstate__(self) -> dict[str, object]:
+        return {name: self.__dict__[name] for name in _FIELD_NAMES}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self._resolve(*(state[name] for name in _FIELD_NAMES))
 
     @property
     def mixed_precision(self) -> bool:
@@ -82,4 +105,14 @@ class Workload:
 
     def replace(self, **changes: object) -> Workload:
         """A copy with some fields changed (validated like a new Workload)."""
-        return dataclasses.replace(self, **changes)
+        fields = self.__dict__
+        for name in changes:
+            if name not in _FIELD_SET:
+                raise TypeError(f"Workload has no field {name!r}")
+        copy = object.__new__(Workload)
+        copy._resolve(*(changes[name] if name in changes else fields[name] for name in _FIELD_NAMES))
+        return copy
+
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Workload))
+_FIELD_SET = frozenset(_FIELD_NAMES)

@@ -1,0 +1,17 @@
+"""The families bertsize knows, one spec module each (see :class:`spec.Family`)."""
+
+from __future__ import annotations
+
+from bertsize.families import albert, bert, distilbert, electra, roberta, xlm_roberta
+from bertsize.families.spec import Family, HFConfig, Preset
+
+#: Family name -> spec, in the order of :data:`bertsize.FAMILIES`.
+FAMILIES: dict[str, Family] = {
+    module.SPEC.name: module.SPEC for module in (bert, roberta, xlm_roberta, distilbert, albert, electra)
+}
+#: HF ``model_type`` -> family spec.
+MODEL_TYPES: dict[str, Family] = {
+    model_type: spec for spec in FAMILIES.values() for model_type in spec.config.model_types
+}
+
+__all__ = ["FAMILIES", "MODEL_TYPES", "Family", "HFConfig", "Preset"]

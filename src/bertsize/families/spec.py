@@ -1,0 +1,89 @@
+"""What a family spec holds: :class:`Family`, its HF config mapping and its presets."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bertsize import validity
+from bertsize.validity import Constraint
+
+
+@dataclass(frozen=True)
+class HFConfig:
+    """How a transformers config of this family reads into Encoder fields.
+
+    Attributes:
+        model_types: the ``model_type`` values of the family's configs.
+        keys: Encoder field -> config key (fields without a key take the family's
+            default, or are absent: DistilBERT has no ``type_vocab_size``).
+        aliases: the config class's ``attribute_map``: alias key -> the key it sets.
+        defaults: the config class's defaults, in its own key names (transformers 5.x).
+        required: keys that must hold one value (what bertsize does not model yet).
+    """
+
+    model_types: tuple[str, ...]
+    keys: Mapping[str, str]
+    defaults: Mapping[str, object]
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    required: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A published checkpoint: its hub name, other names, Encoder fields and source."""
+
+    name: str
+    fields: Mapping[str, object]
+    source: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Family:
+    """Everything particular to one family of HF encoders.
+
+    Architecture traits (what the recipe, :mod:`bertsize.recipe`, asks):
+        token_types: a token-type (segment) embedding table.
+        position_offset: position rows the model never uses (RoBERTa numbers positions
+            from padding_idx + 1 = 2).
+        projection: a Linear from the embedding width to hidden after the embeddings:
+            "never", "always" (ALBERT) or "when_widths_differ" (ELECTRA).
+        weight_sharing: ALBERT: ``hidden_groups`` weight sets shared by the layers.
+        attention_output_dropout, ffn_output_dropout: dropout after the attention
+            output projection / the FFN (DistilBERT has none after the first; ALBERT
+            defines the second and never applies it).
+        pooler: the base model can have a pooler (``add_pooling_layer``).
+        masked_lm: the masked-LM head's body; classifier: the sequence-classification
+            body; pretraining: the ForPreTraining objective, None without that class.
+    Defaults of Encoder fields left None: ``defaults`` (type_vocab, activation,
+    hidden_dropout, attention_dropout; classifier_dropout None = the hidden dropout).
+    """
+
+    name: str
+    hf_prefix: str
+    config: HFConfig
+    presets: tuple[Preset, ...]
+    constraints: tuple[Constraint, ...]
+    masked_lm: object
+    classifier: object
+    pretraining: object | None
+    defaults: Mapping[str, object]
+    token_types: bool = True
+    position_offset: int = 0
+    projection: str = "never"
+    weight_sharing: bool = False
+    attention_output_dropout: bool = True
+    ffn_output_dropout: bool = True
+    pooler: bool = True
+
+    @property
+    def factorised(self) -> bool:
+        """Whether the embedding width may differ from hidden."""
+        return self.projection != "never"
+
+    @functools.cached_property
+    def row_constraints(self) -> tuple[Constraint, ...]:
+        """Every constraint on this family's rows, in the order they are reported."""
+        return validity.row_constraints(self.constraints, self.position_offset)

@@ -1,0 +1,19 @@
+"""XLM-R (Conneau et al. 2020): RoBERTa's architecture with a 250k vocabulary."""
+
+from __future__ import annotations
+
+from bertsize.families.bert import bert_sizes
+from bertsize.families.roberta import ROBERTA_SIZES, roberta_family
+from bertsize.families.spec import Preset
+
+
+def _preset(name: str, layers: int, hidden: int) -> Preset:
+    repository = f"FacebookAI/{name}"
+    return Preset(name, {**bert_sizes(layers, hidden, 250002), **ROBERTA_SIZES},
+                  f"https://huggingface.co/{repository}/blob/main/config.json", (repository,))
+
+
+SPEC = roberta_family("xlm-roberta", "XLMRoberta", "xlm-roberta", 30522, (
+    _preset("xlm-roberta-base", 12, 768),
+    _preset("xlm-roberta-large", 24, 1024),
+))

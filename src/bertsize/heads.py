@@ -1,0 +1,213 @@
+"""The heads: which HF class, whether it runs the pooler, its outputs and its loss.
+
+A :class:`Head` is one HF class suffix (``BertForMaskedLM`` is ``masked_lm``).  What a
+head builds on top of the encoder can differ by family — RoBERTa classifies the first
+token through a dense layer, BERT the pooled output — so the bodies are small classes
+here (:class:`MaskedLMBody`, the classifier and pre-training bodies) and each family's
+spec says which one it uses.  Every body is written in tracer primitives
+(:mod:`bertsize.tracer`); declaring a Linear registers its weight and traces the op.
+
+In the bodies ``m`` is the model being traced (:class:`bertsize.recipe.Model`): its
+family spec, its sizes ``m.s`` (numbers of the tracer's domain) and its flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bertsize.tracer import Tensor, Tracer
+
+_WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+
+
+# --------------------------------------------------------------------------------------
+# Bodies a family chooses
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MaskedLMBody:
+    """Transform (dense -> activation -> LayerNorm) and the decoder tied to the word
+    embeddings, with its own bias; cross-entropy over the vocabulary.
+
+    ``width``: "hidden" or "embedding" (ALBERT, ELECTRA transform to the embedding
+    width); ``activation``: None for the configured one, else the one HF hard-codes.
+    """
+
+    width: str = "hidden"
+    activation: str | None = None
+
+    def forward(self, t: Tracer, m, x: Tensor) -> Tensor:
+        s = m.s
+        width = s.embedding if self.width == "embedding" else s.hidden
+        y = t.activation(t.linear("cls.predictions.transform.dense", x, s.hidden, width),
+                         self.activation or m.activation)
+        y = t.layer_norm("cls.predictions.transform.LayerNorm", y, width)
+        logits = t.linear("cls.predictions.decoder", y, width, s.vocab, weight=t.parameter(_WORD_EMBEDDINGS))
+        t.cross_entropy(logits)
+        return logits
+
+
+@dataclass(frozen=True)
+class PooledClassifier:
+    """BERT, ALBERT: dropout -> classifier on the pooled output."""
+
+    uses_pooler = True
+
+    def forward(self, t: Tracer, m, features: Tensor) -> Tensor:
+        return t.linear("classifier", t.dropout(features, m.classifier_dropout), m.s.hidden, m.s.num_labels)
+
+
+@dataclass(frozen=True)
+class PreClassifier:
+    """DistilBERT: pre_classifier -> ReLU -> dropout -> classifier on the first token."""
+
+    uses_pooler = False
+
+    def forward(self, t: Tracer, m, features: Tensor) -> Tensor:
+        h = m.s.hidden
+        y = t.activation(t.linear("pre_classifier", features, h, h), "relu")
+        return t.linear("classifier", t.dropout(y, m.classifier_dropout), h, m.s.num_labels)
+
+
+@dataclass(frozen=True)
+class DenseClassifier:
+    """RoBERTa / XLM-R (tanh), ELECTRA (gelu): dropout -> dense -> activation ->
+    dropout -> out_proj on the first token."""
+
+    activation: str
+    uses_pooler = False
+
+    def forward(self, t: Tracer, m, features: Tensor) -> Tensor:
+        h = m.s.hidden
+        y = t.linear("classifier.dense", t.dropout(features, m.classifier_dropout), h, h)
+        y = t.activation(y, self.activation)
+        return t.linear("classifier.out_proj", t.dropout(y, m.classifier_dropout), h, m.s.num_labels)
+
+
+@dataclass(frozen=True)
+class NextSentencePrediction:
+    """BERT pre-training: masked LM, and a 2-way classifier on the pooled output."""
+
+    uses_pooler = True
+    masked_lm = True
+
+    def forward(self, t: Tracer, m, x: Tensor, pooled: Tensor) -> list[Tensor]:
+        logits = t.linear("cls.seq_relationship", pooled, m.s.hidden, 2)
+        t.cross_entropy(logits)
+        return [logits]
+
+
+@dataclass(frozen=True)
+class SentenceOrderPrediction:
+    """ALBERT pre-training: masked LM, and dropout -> a num_labels-way classifier on
+    the pooled output."""
+
+    uses_pooler = True
+    masked_lm = True
+
+    def forward(self, t: Tracer, m, x: Tensor, pooled: Tensor) -> list[Tensor]:
+        logits = t.linear("sop_classifier", t.dropout(pooled, m.classifier_dropout), m.s.hidden, m.s.num_labels)
+        t.cross_entropy(logits)
+        return [logits]
+
+
+@dataclass(frozen=True)
+class ReplacedTokenDetection:
+    """ELECTRA pre-training (the discriminator): dense -> activation -> one logit per
+    token, binary cross-entropy; no masked LM."""
+
+    uses_pooler = False
+    masked_lm = False
+
+    def forward(self, t: Tracer, m, x: Tensor, pooled: Tensor | None) -> list[Tensor]:
+        h = m.s.hidden
+        hidden = t.activation(t.linear("discriminator_predictions.dense", x, h, h), m.activation)
+        logits = t.linear("discriminator_predictions.dense_prediction", hidden, h, 1)
+        t.binary_cross_entropy(logits)
+        return [logits]
+
+
+# --------------------------------------------------------------------------------------
+# The heads
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Head:
+    """One HF head class.
+
+    Attributes:
+        name: what users type (the class suffix in snake case).
+        hf_suffix: the suffix of the transformers class (``Bert`` + suffix).
+        description: one line for listings.
+    """
+
+    name: str
+    hf_suffix: str
+    description: str
+
+    def exists_for(self, family) -> bool:
+        """Whether transformers has this head for ``family``."""
+        return True
+
+    def runs_pooler(self, family, pooler: bool) -> bool:
+        """Whether the class runs the pooler (``pooler``: the Encoder's flag, which is
+        ``add_pooling_layer`` of the base model)."""
+        raise NotImplementedError
+
+    def forward(self, t: Tracer, m, x: Tensor, pooled: Tensor | None) -> list[Tensor]:
+        """The head on the last hidden state ``x`` (and the pooled output): its outputs."""
+        raise NotImplementedError
+
+
+class BaseModel(Head):
+    def runs_pooler(self, family, pooler: bool) -> bool:
+        return pooler
+
+    def forward(self, t, m, x, pooled):
+        return [x] if pooled is None else [x, pooled]
+
+
+class MaskedLM(Head):
+    def runs_pooler(self, family, pooler: bool) -> bool:
+        return False
+
+    def forward(self, t, m, x, pooled):
+        return [m.family.masked_lm.forward(t, m, x)]
+
+
+class PreTraining(Head):
+    def exists_for(self, family) -> bool:
+        return family.pretraining is not None
+
+    def runs_pooler(self, family, pooler: bool) -> bool:
+        return family.pretraining.uses_pooler
+
+    def forward(self, t, m, x, pooled):
+        objective = m.family.pretraining
+        outputs = [m.family.masked_lm.forward(t, m, x)] if objective.masked_lm else []
+        return outputs + objective.forward(t, m, x, pooled)
+
+
+class SequenceClassification(Head):
+    def runs_pooler(self, family, pooler: bool) -> bool:
+        return family.classifier.uses_pooler
+
+    def forward(self, t, m, x, pooled):
+        features = pooled if pooled is not None else t.first_token(x)
+        logits = m.family.classifier.forward(t, m, features)
+        # HF's problem_type: one label is a regression (MSE), more are classes
+        if t.branch(t.num.compare("eq", m.s.num_labels, 1)):
+            t.mse(logits)
+        else:
+            t.cross_entropy(logits)
+        return [logits]
+
+
+#: Every head, in the order of :data:`bertsize.HEADS`.
+HEADS = {
+    head.name: head for head in (
+        BaseModel("model", "Model", "the encoder (add_pooling_layer: Encoder.pooler)"),
+        MaskedLM("masked_lm", "ForMaskedLM", "masked-LM head tied to the word embeddings"),
+        PreTraining("pretraining", "ForPreTraining", "the family's pre-training objectives"),
+        SequenceClassification("sequence_classification", "ForSequenceClassification",
+                               "num_labels classes (1: regression)"),
+    )
+}

@@ -1,0 +1,62 @@
+"""The option set of a call: everything but the sizes.
+
+One :class:`Options` value keys one compiled plan (:mod:`bertsize.program`): the family
+and head, the encoder's flags, and the workload's choices.  Choices that cannot change a
+number are normalised away (the optimizer of an inference, the ranks without ZeRO), so
+that calls which cost the same share a plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bertsize.families import FAMILIES
+from bertsize.heads import HEADS
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a plan is compiled for.
+
+    Attributes:
+        family, head: names (:data:`bertsize.FAMILIES`, :data:`bertsize.HEADS`).
+        activation: the FFN activation.
+        pooler: whether the head's HF class runs the pooler.
+        hidden_dropout, attention_dropout, classifier_dropout: whether each dropout has
+            a positive probability (a zero dropout saves and costs nothing).
+        training, precision, optimizer, attention, recompute, backend, zero_stage,
+        data_parallel: the :class:`~bertsize.Workload` choices.
+    """
+
+    family: str
+    head: str
+    activation: str
+    pooler: bool
+    hidden_dropout: bool
+    attention_dropout: bool
+    classifier_dropout: bool
+    training: bool
+    precision: str
+    optimizer: str
+    attention: str
+    recompute: str
+    backend: str
+    zero_stage: int
+    data_parallel: int
+
+    @classmethod
+    def of(cls, encoder_options: tuple, workload_options: tuple, head: str) -> Options:
+        """From an Encoder's and a Workload's ``options`` tuples and a head name."""
+        family, activation, pooler, hidden, attention_dropout, classifier = encoder_options
+        training, precision, optimizer, attention, recompute, backend, zero_stage, ranks = workload_options
+        runs_pooler = HEADS[head].runs_pooler(FAMILIES[family], pooler)
+        if not training:  # no optimizer, no gradients, no dropout
+            optimizer, hidden, attention_dropout, classifier = "adamw", False, False, False
+        if zero_stage == 0:
+            ranks = 1
+        return cls(family, head, activation, runs_pooler, hidden, attention_dropout, classifier, training,
+                   precision, optimizer, attention, recompute, backend, zero_stage, ranks)
+
+    @property
+    def mixed_precision(self) -> bool:
+        return self.precision in ("fp16", "bf16")

@@ -1,0 +1,131 @@
+"""The recipe: the forward of a BERT-family HF model, in tracer primitives.
+
+One recipe serves every family: where families differ, it asks the family's spec (a
+segment table or not, a projection after the embeddings, shared layer weights, the head
+bodies).  It runs on the numbers of any domain (:mod:`bertsize.tracer`): ints in the
+oracle, polynomials in the plan compiler, so the parameter inventory, the FLOPs, the
+saved activations and the roofline ops all come from this one walk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bertsize.families import FAMILIES, Family
+from bertsize.heads import HEADS, Head
+from bertsize.options import Options
+from bertsize.tracer import Tensor, Tracer, Trace
+from bertsize.validity import FIELDS
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """A row's sizes as numbers of a domain; ``embedding`` is the width of the
+    embedding tables (the row's 0 means hidden; see :func:`trace`)."""
+
+    layers: object
+    hidden: object
+    heads: object
+    intermediate: object
+    vocab: object
+    max_positions: object
+    type_vocab: object
+    embedding: object
+    hidden_groups: object
+    batch: object
+    seq_len: object
+    num_labels: object
+
+    @classmethod
+    def of(cls, row: Mapping[str, object], num) -> Sizes:
+        values = {name: row[name] for name in FIELDS}
+        values["embedding"] = num.where(num.compare("eq", row["embedding"], 0), row["hidden"], row["embedding"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Model:
+    """What the recipe and the head bodies read: the family and head specs, the sizes
+    ``s``, the encoder's flags (dropouts: whether each is active) and whether a Linear
+    projects the embeddings to hidden."""
+
+    family: Family
+    head: Head
+    s: Sizes
+    activation: str
+    pooler: bool
+    hidden_dropout: bool
+    attention_dropout: bool
+    classifier_dropout: bool
+    projects: bool = False
+
+    @classmethod
+    def of(cls, options: Options, sizes: Sizes) -> Model:
+        return cls(FAMILIES[options.family], HEADS[options.head], sizes, options.activation, options.pooler,
+                   options.hidden_dropout, options.attention_dropout, options.classifier_dropout)
+
+
+def _with_embedding_width(t: Tracer, m: Model) -> Model:
+    """Decide the projection; without one the embedding tables are hidden wide (the
+    row's embedding is 0 or hidden then), so every size downstream is in hidden."""
+    family, s = m.family, m.s
+    projects = family.projection == "always" or (
+        family.projection == "when_widths_differ" and t.branch(t.num.compare("ne", s.embedding, s.hidden)))
+    width = s.embedding if projects else s.hidden
+    return dataclasses.replace(m, s=dataclasses.replace(s, embedding=width), projects=projects)
+
+
+def trace(t: Tracer, m: Model) -> Trace:
+    """Replay the forward of ``m``'s HF class on the tracer ``t``."""
+    m = _with_embedding_width(t, m)
+    x = embeddings(t, m)
+    sets = m.s.hidden_groups if m.family.weight_sharing else None
+    x = t.layer_group(m.s.layers, lambda y: layer(t, m, y), x, weight_sets=sets)
+    pooled = None
+    if m.pooler:
+        with t.in_component("pooler"):
+            pooled = t.activation(t.linear("pooler.dense", t.first_token(x), m.s.hidden, m.s.hidden), "tanh")
+    with t.in_component("head"):
+        outputs = m.head.forward(t, m, x, pooled)
+    return t.finish(outputs)
+
+
+def embeddings(t: Tracer, m: Model) -> Tensor:
+    s, family = m.s, m.family
+    rows, width = s.batch * s.seq_len, s.embedding
+    with t.in_component("embeddings"):
+        x = t.embedding("embeddings.word_embeddings", s.vocab, width, rows)
+        if family.token_types:
+            x = t.add(x, t.embedding("embeddings.token_type_embeddings", s.type_vocab, width, rows))
+        x = t.add(x, t.embedding("embeddings.position_embeddings", s.max_positions, width, s.seq_len))
+        with t.in_component("norms"):
+            x = t.layer_norm("embeddings.LayerNorm", x, width)
+        x = t.dropout(x, m.hidden_dropout)
+        if m.projects:
+            x = t.linear("embeddings.projection", x, width, s.hidden)
+    return x
+
+
+def layer(t: Tracer, m: Model, x: Tensor) -> Tensor:
+    """One transformer layer: self-attention and the FFN, each with a residual add and
+    a (post-)LayerNorm."""
+    s, family, h = m.s, m.family, m.s.hidden
+    with t.in_component("attention"):
+        q, k, v = (t.linear(f"layer.attention.{name}", x, h, h) for name in ("query", "key", "value"))
+        context = t.attention_core(q, k, v, s.heads, m.attention_dropout)
+        attended = t.linear("layer.attention.output", context, h, h)
+        if family.attention_output_dropout:
+            attended = t.dropout(attended, m.hidden_dropout)
+        attended = t.add(attended, x)
+    with t.in_component("norms"):
+        attended = t.layer_norm("layer.attention.LayerNorm", attended, h)
+    with t.in_component("ffn"):
+        inner = t.activation(t.linear("layer.intermediate", attended, h, s.intermediate), m.activation)
+        out = t.linear("layer.output", inner, s.intermediate, h)
+        if family.ffn_output_dropout:
+            out = t.dropout(out, m.hidden_dropout)
+        out = t.add(out, attended)
+    with t.in_component("norms"):
+        return t.layer_norm("layer.output.LayerNorm", out, h)

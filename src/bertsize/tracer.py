@@ -1,0 +1,542 @@
+"""The tracer primitives: what each op of an HF forward costs and keeps.
+
+The recipe (:mod:`bertsize.recipe`) calls these primitives as an ``nn.Module``'s forward
+would: declaring a Linear (``t.linear("layer.intermediate", x, H, I)``) registers its
+weight and bias — once per name, so a layer traced for a group of layers, or a weight
+tied to another, counts once — and traces the matmul.  Each primitive records, in the
+sizes of the tracer's number domain:
+
+* parameters (:class:`Parameter`): shape, kind and how many weight sets exist / run;
+* matmul FLOPs (2 per multiply-accumulate) and elementwise FLOPs, per component;
+* the tensors it creates and those autograd saves for backward, with their dtypes
+  (``backend="cpu"``: what PyTorch 2.13 saves on CPU, storage by storage;
+  ``backend="cuda"``: Korthikanti et al. 2022 — the compute precision, 1-byte dropout
+  masks, no LayerNorm statistics);
+* the ops of the roofline: FLOPs, activation elements moved, raw bytes (weights, masks).
+
+Two domains run it: :data:`EXACT` (Python ints: the oracle) and
+:class:`bertsize.symbolic.Symbolic` (polynomials: the plan compiler).  The primitives
+never branch on a size: a choice that depends on sizes goes through ``num.where``
+(a value) or ``t.branch`` (a structure), which the symbolic domain explores both ways.
+
+Per-element costs (README, "Conventions"): bias add, residual add, embedding sum,
+attention scale, dropout, ReLU, tanh 1; softmax 5; LayerNorm 7; GELU 5; gelu_new 9.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+#: Breakdown rows, in the order :meth:`Estimate.breakdown` lists them.
+COMPONENTS = ("embeddings", "attention", "ffn", "norms", "pooler", "head")
+#: Roofline groups of an op: part of a layer, the attention core (inside a layer too), other.
+GROUPS = ("layer", "core", "other")
+
+ITEMSIZE = {"fp32": 4, "fp16": 2, "bf16": 2, "mask": 1}
+#: Bytes per Linear weight element read by the roofline, by workload precision.
+WEIGHT_FORMAT_BYTES = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "int8": 1.0, "int4": 0.5}
+ACTIVATION_FLOPS = {"gelu": 5, "gelu_new": 9, "relu": 1, "tanh": 1}
+
+_COMPARE = {"eq": operator.eq, "ne": operator.ne, "ge": operator.ge, "gt": operator.gt}
+
+
+class Exact:
+    """The int domain of the oracle: exact Python ints.  Divisions note their dividend
+    (:attr:`dividends`): a metric built from one past int64 is an overflow too."""
+
+    name = "exact"
+
+    def __init__(self) -> None:
+        self.dividends: list[int] = []
+
+    @staticmethod
+    def compare(op: str, left: int, right: int) -> bool:
+        return _COMPARE[op](left, right)
+
+    max = staticmethod(max)
+    min = staticmethod(min)
+
+    @staticmethod
+    def where(condition: bool, a: int, b: int) -> int:
+        return a if condition else b
+
+    def ceil_div(self, a: int, divisor: int) -> int:
+        self.dividends.append(a)
+        return -(-a // divisor)
+
+    def floor_div(self, a: int, divisor: int) -> int:
+        self.dividends.append(a)
+        return a // divisor
+
+    @staticmethod
+    def minus(a: int, k: int) -> int:
+        return a - k
+
+
+# --------------------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Parameter:
+    """``count`` identical parameter tensors of the HF model (one per weight set).
+
+    ``kind``: "linear" (an ``nn.Linear`` weight, stored (out, in)), "bias", "embedding"
+    or "norm".  ``used`` of the ``count`` run in the forward (ALBERT allocates
+    ``hidden_groups`` sets; with more groups than layers some never run).
+    """
+
+    name: str
+    shape: tuple
+    component: str
+    kind: str
+    count: object = 1
+    used: object = 1
+
+    @property
+    def numel(self):
+        """Elements of one tensor."""
+        elements = 1
+        for size in self.shape:
+            elements = elements * size
+        return elements
+
+    @property
+    def total(self):
+        """Elements of all ``count`` tensors."""
+        return self.numel * self.count
+
+
+class Storage:
+    """One allocation; identity is what makes two tensors share memory."""
+
+    __slots__ = ("nbytes",)
+
+    def __init__(self, nbytes) -> None:
+        self.nbytes = nbytes
+
+
+@dataclass(frozen=True, eq=False)
+class Tensor:
+    """A (rows, width) activation of a dtype, over a storage."""
+
+    rows: object
+    width: object
+    dtype: str
+    storage: Storage
+
+    @property
+    def numel(self):
+        return self.rows * self.width
+
+
+@dataclass
+class Op:
+    """Roofline ops of one kind: ``count`` of them, each FLOPs, activation elements
+    moved, and raw bytes (``raw_factor`` x ``raw_elements``: weights, masks)."""
+
+    flops: object
+    elements: object
+    raw_elements: object
+    raw_factor: float
+    group: str
+    count: object
+
+
+@dataclass
+class Trace:
+    """What one forward does: the recipe's result, in the tracer's domain.
+
+    Counts are for the whole batch; bytes per data-parallel rank.
+    """
+
+    parameters: dict[str, Parameter]
+    matmul_flops: dict[str, object]
+    elementwise_flops: dict[str, object]
+    saved_bytes: dict[str, object]
+    #: forward matmul FLOPs that the backward runs again (recomputation)
+    recompute_flops: object
+    #: bytes live only while one layer (or attention core) is recomputed in backward
+    recompute_transient_bytes: object
+    #: inference: the largest set of simultaneously live activations, bytes
+    live_peak_bytes: object
+    #: elements of the matmul weights that run (autocast casts each once)
+    matmul_weight_elements: object
+    ops: list[Op]
+    #: roofline groups whose ops the backward recomputes
+    recomputed_groups: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------------------
+# The tracer
+# --------------------------------------------------------------------------------------
+class Tracer:
+    """Replays an HF forward in a number domain, with the workload's rules for what is
+    saved (see the module docstring).
+
+    Args:
+        num: the number domain (:class:`Exact` or :class:`bertsize.symbolic.Symbolic`).
+        options: the call's :class:`bertsize.options.Options`.
+        sizes: the row's sizes in that domain (:class:`bertsize.recipe.Sizes`).
+        decide: how ``branch`` answers a condition the domain leaves open (the plan
+            compiler's path explorer); the int domain never leaves one open.
+    """
+
+    def __init__(self, num, options, sizes, decide: Callable | None = None) -> None:
+        self.num, self.options, self.sizes = num, options, sizes
+        self._decide = decide
+        work = options
+        self.training = work.training
+        self.cpu = work.backend == "cpu"
+        mixed = work.precision in ("fp16", "bf16")
+        self.low = "bf16" if work.precision == "bf16" else "fp16"
+        # CPU mixed-precision training runs fp32 weights under torch.autocast, which casts
+        # matmul inputs to 16 bits and leaves embeddings, sums and the loss in fp32.  Every
+        # other case runs in one dtype: Korthikanti's 16-bit model on CUDA, or
+        # model.to(dtype) for inference (int8 / int4 keep fp16 activations).
+        self.autocast = self.cpu and self.training and mixed
+        self.dtype = "fp32" if work.precision == "fp32" else self.low
+        self.weight_format = WEIGHT_FORMAT_BYTES[work.precision]
+        self.component = "embeddings"
+        self.group = "other"
+        self.multiplier = 1
+        self._weight_sets = (1, 1)
+        self.parameters: dict[str, Parameter] = {}
+        self._matmul_weights: dict[str, Parameter] = {}
+        self.matmul_flops = dict.fromkeys(COMPONENTS, 0)
+        self.elementwise_flops = dict.fromkeys(COMPONENTS, 0)
+        self.recompute_flops = 0
+        self._checkpointing = False  # inside a layer that full recomputation repeats
+        self._recomputed: set[str] = set()
+        self._transients: list = []
+        # storage -> (component, multiplier); insertion order = first saver
+        self._saved: dict[Storage, tuple[str, object]] = {}
+        self._sink: dict[Storage, tuple[str, object]] | None = None
+        # inference liveness: (storages read, storage written) per op, in order
+        self._events: list[tuple[tuple[Storage, ...], Storage]] = []
+        self._ops: dict[tuple, Op] = {}
+
+    # ----- structure -----------------------------------------------------------------
+    def branch(self, condition) -> bool:
+        """A structural choice on sizes (a Linear that exists only when two widths
+        differ, a loss chosen by num_labels): the int domain decides it, the symbolic one
+        traces each way."""
+        if isinstance(condition, bool):
+            return condition
+        return self._decide(condition)
+
+    @contextmanager
+    def in_component(self, name: str) -> Iterator[None]:
+        previous, self.component = self.component, name
+        try:
+            yield
+        finally:
+            self.component = previous
+
+    def layer_group(self, count, body: Callable[[Tensor], Tensor], x: Tensor, weight_sets=None) -> Tensor:
+        """``count`` layers of one kind, each ``body``, sharing ``weight_sets`` weight
+        sets (default one per layer; ALBERT shares fewer).
+
+        The layer is traced once, standing for all ``count``: its input and output have
+        one shape and dtype (checked), so every layer sees what the first sees.
+        """
+        sets = count if weight_sets is None else weight_sets
+        if x.storage in self._saved:
+            raise RuntimeError("a layer group's input is already saved: its layers would not trace alike")
+        outer = (self.multiplier, self.group, self._weight_sets)
+        self.multiplier, self.group = self.multiplier * count, "layer"
+        self._weight_sets = (sets, self.num.min(sets, count))
+        try:
+            y = self._checkpointed(body, x) if self.training and self.options.recompute == "full" else body(x)
+        finally:
+            self.multiplier, self.group, self._weight_sets = outer
+        if (y.rows, y.width, y.dtype) != (x.rows, x.width, x.dtype):
+            raise RuntimeError(f"a layer maps {x.dtype} ({x.rows}, {x.width}) to {y.dtype} ({y.rows}, {y.width}): "
+                               "its group's layers would not trace alike")
+        return y
+
+    def _checkpointed(self, body: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+        """Full recomputation (HF gradient checkpointing): a layer keeps only its input;
+        backward recomputes it, holding its saved tensors for a while."""
+        self.save(x)
+        self._sink = scratch = {}
+        self._checkpointing = True
+        try:
+            y = body(x)
+        finally:
+            self._sink, self._checkpointing = None, False
+        self._transients.append(sum((s.nbytes for s in scratch if s is not x.storage), 0))
+        self._recomputed |= {"layer", "core"}
+        return y
+
+    # ----- parameters ----------------------------------------------------------------
+    def parameter(self, name: str, shape: tuple = (), kind: str = "") -> Parameter:
+        """The parameter ``name``: registered on first use (in the current component and
+        weight sets), the same one after."""
+        existing = self.parameters.get(name)
+        if existing is not None:
+            return existing
+        if not shape:
+            raise KeyError(f"parameter {name!r} is used before it is declared")
+        sets, used = self._weight_sets
+        param = Parameter(name, shape, self.component, kind, sets, used)
+        self.parameters[name] = param
+        return param
+
+    # ----- bookkeeping ---------------------------------------------------------------
+    def _new(self, rows, width, dtype: str, *inputs: Tensor) -> Tensor:
+        tensor = Tensor(rows, width, dtype, Storage(rows * width * ITEMSIZE[dtype]))
+        self._events.append((tuple(t.storage for t in inputs), tensor.storage))
+        return tensor
+
+    def save(self, tensor: Tensor) -> None:
+        """Autograd keeps ``tensor`` for backward (each storage counts once)."""
+        if not self.training:
+            return
+        sink = self._saved if self._sink is None else self._sink
+        if tensor.storage not in sink:
+            sink[tensor.storage] = (self.component, self.multiplier)
+
+    def _op(self, flops, elements, raw_elements=0, raw_factor: float = 1.0) -> None:
+        key = (flops, elements, raw_elements, raw_factor, self.group)
+        op = self._ops.get(key)
+        if op is None:
+            self._ops[key] = Op(flops, elements, raw_elements, raw_factor, self.group, self.multiplier)
+        else:
+            op.count = op.count + self.multiplier
+
+    def _matmul(self, flops) -> None:
+        self.matmul_flops[self.component] = self.matmul_flops[self.component] + flops * self.multiplier
+        if self._checkpointing:
+            self.recompute_flops = self.recompute_flops + flops * self.multiplier
+
+    def _elementwise(self, flops) -> None:
+        self.elementwise_flops[self.component] = self.elementwise_flops[self.component] + flops * self.multiplier
+
+    def first_token(self, x: Tensor) -> Tensor:
+        """``x[:, 0]``: one row per sequence, a view over x's storage."""
+        return Tensor(self.sizes.batch, x.width, x.dtype, x.storage)
+
+    # ----- primitives ----------------------------------------------------------------
+    def embedding(self, name: str, num_embeddings, width, rows) -> Tensor:
+        """Look up ``rows`` rows of the table ``name`` (num_embeddings x width)."""
+        self.parameter(f"{name}.weight", (num_embeddings, width), "embedding")
+        self._op(0, 2 * rows * width)  # gather the rows, write them
+        # An embedding lookup runs in the weight's dtype: fp32 under CPU autocast.
+        return self._new(rows, width, "fp32" if self.autocast else self.dtype)
+
+    def add(self, a: Tensor, b: Tensor) -> Tensor:
+        """a + b, b broadcast over a's rows (position embeddings are (1, s, e))."""
+        dtype = "fp32" if "fp32" in (a.dtype, b.dtype) else a.dtype
+        self._elementwise(a.numel)
+        self._op(a.numel, a.numel + b.numel + a.numel)
+        return self._new(a.rows, a.width, dtype, a, b)
+
+    def linear(self, name: str, x: Tensor, in_features, out_features, *, weight: Parameter | None = None,
+               bias: bool = True) -> Tensor:
+        """``nn.Linear(in_features, out_features)`` named ``name`` on x's rows; ``weight``
+        ties the weight to another parameter (the MLM decoder to the word embeddings)."""
+        if weight is None:
+            weight = self.parameter(f"{name}.weight", (out_features, in_features), "linear")
+        self._matmul_weights.setdefault(weight.name, weight)
+        rows = x.rows
+        flops = 2 * rows * in_features * out_features
+        self._matmul(flops)
+        if bias:
+            self.parameter(f"{name}.bias", (out_features,), "bias")
+            self._elementwise(rows * out_features)
+        self._op(flops + (rows * out_features if bias else 0),
+                 rows * in_features + (out_features if bias else 0) + rows * out_features,
+                 in_features * out_features, self.weight_format)
+        if self.autocast and x.dtype != self.low:
+            # Autocast casts the input afresh for every Linear (only leaf tensors are
+            # cached), so Q, K and V each save their own 16-bit copy of an fp32 input.
+            x = self._new(x.rows, x.width, self.low, x)
+        self.save(x)
+        return self._new(rows, out_features, self.low if self.autocast else x.dtype, x)
+
+    def dropout(self, x: Tensor, active: bool) -> Tensor:
+        """Dropout of a positive probability when ``active``."""
+        if not (self.training and active):
+            return x  # F.dropout(training=False) and p == 0 return the input itself
+        self._elementwise(x.numel)
+        self._op(x.numel, 2 * x.numel, x.numel)  # + a 1-byte mask
+        # CPU keeps the scaled Bernoulli noise in the input's dtype (MulBackward saves
+        # it); CUDA's fused kernel keeps a 1-byte mask.
+        self.save(self._new(x.rows, x.width, x.dtype if self.cpu else "mask"))
+        return self._new(x.rows, x.width, x.dtype, x)
+
+    def layer_norm(self, name: str, x: Tensor, width) -> Tensor:
+        """``nn.LayerNorm(width)`` named ``name`` (weight and bias)."""
+        self.parameter(f"{name}.weight", (width,), "norm")
+        self.parameter(f"{name}.bias", (width,), "norm")
+        self._elementwise(7 * x.numel)
+        self._op(7 * x.numel, 2 * x.numel + 2 * width)
+        self.save(x)
+        if self.cpu and self.training:  # mean and rstd, fp32, one per row
+            self.save(self._new(x.rows, 1, "fp32"))
+            self.save(self._new(x.rows, 1, "fp32"))
+        return self._new(x.rows, x.width, x.dtype, x)
+
+    def activation(self, x: Tensor, kind: str) -> Tensor:
+        """``kind``: "gelu" (F.gelu, erf form), "gelu_new" (HF's Python tanh form),
+        "relu", "tanh"."""
+        flops = ACTIVATION_FLOPS[kind]
+        self._op(flops * x.numel, 2 * x.numel)
+        self._elementwise(flops * x.numel)
+        if kind == "gelu":
+            self.save(x)
+            return self._new(x.rows, x.width, x.dtype, x)
+        if kind in ("relu", "tanh"):
+            out = self._new(x.rows, x.width, x.dtype, x)
+            self.save(out)  # both backward formulas use the result
+            return out
+        # gelu_new: 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x**3))), op by op:
+        # pow saves x, tanh its result, and the final product both of its factors.
+        self.save(x)
+        tanh = self._new(x.rows, x.width, x.dtype, x)
+        one_plus = self._new(x.rows, x.width, x.dtype, tanh)
+        half_x = self._new(x.rows, x.width, x.dtype, x)
+        for tensor in (tanh, one_plus, half_x):
+            self.save(tensor)
+        return self._new(x.rows, x.width, x.dtype, half_x, one_plus)
+
+    def attention_core(self, q: Tensor, k: Tensor, v: Tensor, heads, dropout: bool) -> Tensor:
+        """softmax(q·kᵀ·scale)·v for all heads (q, k, v are (b·s, h)); returns the
+        (b·s, h) context.  ``dropout``: on the probabilities."""
+        s = self.sizes
+        b, seq, h = s.batch, s.seq_len, q.width
+        scores = b * heads * seq * seq
+        self._matmul(2 * b * seq * seq * h)  # q·kᵀ: (b·a) × (s×d)·(d×s)
+        self._matmul(2 * b * seq * seq * h)  # p·v:  (b·a) × (s×s)·(s×d)
+        dropout = self.training and dropout
+        self._elementwise(6 * scores)  # scale + softmax
+        attention = self.options.attention
+        fused = attention == "flash" or (attention == "sdpa" and not (self.cpu and dropout))
+        tokens_h = q.numel
+        outer_group, self.group = self.group, "core"
+        if fused:
+            if dropout:
+                self._elementwise(scores)
+            # one kernel: q, k, v in, the output out; the s x s scores stay on chip
+            self._op(4 * b * seq * seq * h + (7 if dropout else 6) * scores, 4 * tokens_h)
+            self.group = outer_group
+            # Flash-style kernels save q, k, v, the output and the fp32 log-sum-exp per
+            # (batch, head, token); the output is laid out (b, s, a, d), so the
+            # out-projection reads it in place.
+            for tensor in (q, k, v):
+                self.save(tensor)
+            out = self._new(q.rows, q.width, q.dtype, q, k, v)
+            self.save(out)
+            if self.training:
+                self.save(self._new(b * heads * seq, 1, "fp32"))
+            return out
+        self._op(2 * b * seq * seq * h, 2 * tokens_h + scores)  # q.kT
+        self._op(scores, 2 * scores)  # scale
+        self._op(5 * scores, 2 * scores)  # softmax
+        if self.training and self.options.recompute == "selective":
+            self.recompute_flops = self.recompute_flops + 4 * b * seq * seq * h * self.multiplier
+            self._recomputed.add("core")
+        out_dtype = q.dtype
+        # CPU SDPA with dropout falls back to the math path, which upcasts 16-bit inputs.
+        dtype = "fp32" if attention == "sdpa" and self.autocast else q.dtype
+        if self.cpu and self.training:
+            # torch.matmul on the (b, a, s, d) views copies q, kᵀ and v contiguous and
+            # saves the copies.
+            q, k = self._new(q.rows, q.width, dtype, q), self._new(k.rows, k.width, dtype, k)
+        self.save(q)
+        self.save(k)
+        logits = self._new(b * heads * seq, seq, dtype, q, k)
+        scaled = self._new(logits.rows, seq, dtype, logits)
+        probs = self._new(logits.rows, seq, dtype, scaled)
+        with self._selective():
+            self.save(probs)
+            probs = self.dropout(probs, dropout)
+            self.save(probs)
+        if self.cpu and self.training:
+            v = self._new(v.rows, v.width, dtype, v)
+        self.save(v)
+        self._op(2 * b * seq * seq * h, scores + 2 * tokens_h)  # p.v
+        self.group = outer_group
+        context = self._new(q.rows, q.width, dtype, probs, v)
+        # transpose(1, 2).contiguous() copies the (b, a, s, d) result to (b, s, a, d)
+        return self._new(q.rows, q.width, out_dtype, context)
+
+    @contextmanager
+    def _selective(self) -> Iterator[None]:
+        """Selective recomputation drops the attention core's saved (s×s) tensors."""
+        if not (self.training and self.options.recompute == "selective") or self._sink is not None:
+            yield
+            return
+        self._sink = scratch = {}
+        try:
+            yield
+        finally:
+            self._sink = None
+        self._transients.append(sum((s.nbytes for s in scratch), 0))
+
+    def _fp32(self, x: Tensor) -> Tensor:
+        return x if x.dtype == "fp32" else self._new(x.rows, x.width, "fp32", x)
+
+    def cross_entropy(self, logits: Tensor) -> None:
+        """Cross-entropy over logits' columns: log_softmax runs in fp32 (autocast's fp32
+        list) and saves its output; nll_loss saves the fp32 scalar total_weight."""
+        if not self.training:
+            return
+        logits = self._fp32(logits)
+        self.save(self._new(logits.rows, logits.width, "fp32", logits))
+        self.save(self._new(1, 1, "fp32"))
+
+    def binary_cross_entropy(self, logits: Tensor) -> None:
+        """BCEWithLogits saves its fp32 input and the labels.float() target it is given."""
+        if not self.training:
+            return
+        logits = self._fp32(logits)
+        self.save(logits)
+        self.save(self._new(logits.rows, logits.width, "fp32"))
+
+    def mse(self, prediction: Tensor) -> None:
+        """MSE loss (regression) saves its fp32 prediction."""
+        if not self.training:
+            return
+        self.save(self._fp32(prediction))
+
+    # ----- the result ----------------------------------------------------------------
+    def finish(self, outputs: list[Tensor]) -> Trace:
+        """Sum the saved storages and, for inference, the live-set peak."""
+        num = self.num
+        saved = dict.fromkeys(COMPONENTS, 0)
+        for storage, (component, multiplier) in self._saved.items():
+            saved[component] = saved[component] + storage.nbytes * multiplier
+        live_peak = 0 if self.training else self._live_peak(outputs)
+        transient = num.max(0, *self._transients) if self._transients else 0
+        weights = sum((p.numel * p.used for p in self._matmul_weights.values()), 0)
+        return Trace(
+            parameters=self.parameters, matmul_flops=self.matmul_flops, elementwise_flops=self.elementwise_flops,
+            saved_bytes=saved, recompute_flops=self.recompute_flops, recompute_transient_bytes=transient,
+            live_peak_bytes=live_peak, matmul_weight_elements=weights, ops=list(self._ops.values()),
+            recomputed_groups=tuple(sorted(self._recomputed)),
+        )
+
+    def _live_peak(self, outputs: list[Tensor]):
+        """The largest set of simultaneously live tensors when each is freed after its
+        last use (outputs stay live), walked op by op."""
+        events = self._events
+        last_use: dict[Storage, int] = {}
+        for index, (reads, written) in enumerate(events):
+            last_use[written] = index
+            for storage in reads:
+                last_use[storage] = index
+        for tensor in outputs:
+            last_use[tensor.storage] = len(events)
+        live: dict[Storage, None] = {}
+        points = []
+        for index, (reads, written) in enumerate(events):
+            live[written] = None
+            points.append(sum((s.nbytes for s in live), 0))
+            for storage in (*reads, written):
+                if last_use[storage] == index:
+                    live.pop(storage, None)
+        return self.num.max(*points)
