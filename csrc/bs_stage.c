@@ -8,7 +8,9 @@
 
 #if defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
-#define BS_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+/* x86-64-v3: AVX2 and FMA (fused multiply-adds are exact here too: every value is an
+ * integer below 2^53) */
+#define BS_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 #endif
 #ifndef BS_VECTOR_CLONES
@@ -37,14 +39,44 @@ static inline int64_t bs_to_int(double x) {
     return u.bits - BS_2_52_BITS;
 }
 
-BS_VECTOR_CLONES int bs_stage_valid(const bs_program *p, const int64_t *const *columns, const int64_t *row,
+BS_VECTOR_CLONES void bs_column_range(const int64_t *column, ptrdiff_t count, int64_t *least, int64_t *largest) {
+    int64_t low = column[0], high = column[0];
+    for (ptrdiff_t i = 0; i < count; ++i) {
+        low = column[i] < low ? column[i] : low;
+        high = column[i] > high ? column[i] : high;
+    }
+    *least = low;
+    *largest = high;
+}
+
+uint64_t bs_unproved(const bs_program *p, const int64_t *least, const int64_t *largest) {
+    uint64_t rules = 0;
+    for (int64_t c = 0; c < p->n_constraints && c < 64; ++c) {
+        const bs_constraint *rule = &p->constraints[c];
+        const int64_t f = rule->field, g = rule->other, k = rule->k;
+        const int f_fixed = least[f] == largest[f], g_fixed = g < 0 || least[g] == largest[g];
+        int proved;
+        switch (rule->kind) {
+        case BS_AT_LEAST: proved = least[f] >= k; break;
+        case BS_EQUALS: proved = f_fixed && least[f] == k; break;
+        case BS_DIVIDES: proved = 0; break;
+        case BS_ZERO_OR_EQUAL: proved = (f_fixed && least[f] == 0) || (f_fixed && g_fixed && least[f] == least[g]); break;
+        default: proved = least[g] >= INT64_MIN + k && largest[f] <= least[g] - k; break; /* BS_WITHIN */
+        }
+        if (!proved) rules |= (uint64_t)1 << c;
+    }
+    return rules;
+}
+
+BS_VECTOR_CLONES int bs_stage_valid(const bs_program *p, const int64_t *const *columns, uint64_t rules,
                                     ptrdiff_t count) {
     int64_t bad = 0;
-    for (int64_t c = 0; c < p->n_constraints; ++c) {
+    for (int64_t c = 0; c < p->n_constraints && c < 64; ++c) {
+        if (!(rules >> c & 1)) continue;
         const bs_constraint *rule = &p->constraints[c];
-        const int64_t *f = columns[rule->field], *g = rule->other >= 0 ? columns[rule->other] : NULL;
-        if (f == NULL && g == NULL) continue;  /* the same for every row: checked once per call */
-        const int64_t f0 = row[rule->field], g0 = rule->other >= 0 ? row[rule->other] : 0, k = rule->k;
+        const int64_t *BS_RESTRICT f = columns[rule->field];
+        const int64_t *BS_RESTRICT g = columns[rule->other >= 0 ? rule->other : rule->field];
+        const int64_t k = rule->k;
         switch (rule->kind) {
         case BS_AT_LEAST:
             for (ptrdiff_t i = 0; i < count; ++i) bad |= f[i] < k;
@@ -53,20 +85,14 @@ BS_VECTOR_CLONES int bs_stage_valid(const bs_program *p, const int64_t *const *c
             for (ptrdiff_t i = 0; i < count; ++i) bad |= f[i] != k;
             break;
         case BS_ZERO_OR_EQUAL:
-            for (ptrdiff_t i = 0; i < count; ++i) {
-                const int64_t x = f ? f[i] : f0, y = g ? g[i] : g0;
-                bad |= (x != 0) & (x != y);
-            }
+            for (ptrdiff_t i = 0; i < count; ++i) bad |= (f[i] != 0) & (f[i] != g[i]);
             break;
         case BS_WITHIN:
-            for (ptrdiff_t i = 0; i < count; ++i) {
-                const int64_t x = f ? f[i] : f0, y = g ? g[i] : g0;
-                bad |= x > y - k;
-            }
+            for (ptrdiff_t i = 0; i < count; ++i) bad |= f[i] > g[i] - k;
             break;
         default:  /* BS_DIVIDES, fields in [0, 2^52): q * f == g for the rounded quotient */
             for (ptrdiff_t i = 0; i < count; ++i) {
-                const double x = bs_to_double(f ? f[i] : f0), y = bs_to_double(g ? g[i] : g0);
+                const double x = bs_to_double(f[i]), y = bs_to_double(g[i]);
                 const double q = __builtin_floor(y / x);
                 bad |= (x < 1) | (q * x != y);
             }
@@ -76,10 +102,14 @@ BS_VECTOR_CLONES int bs_stage_valid(const bs_program *p, const int64_t *const *c
     return bad == 0;
 }
 
-BS_VECTOR_CLONES void bs_stage_doubles(const bs_program *p, const int64_t *const *columns, const int64_t *row,
-                                       ptrdiff_t count, bs_stage_slots slots, int64_t *out, ptrdiff_t stride,
-                                       const bs_device *dev, double *latency) {
+/* The body of bs_stage_doubles, inlined twice: for a whole stage (count the constant
+ * BS_STAGE, so that every loop has a known trip count and no remainder) and for the
+ * last, partial one. */
+static inline __attribute__((always_inline)) void bs_stage_body(
+        const bs_program *p, const int64_t *const *columns, const ptrdiff_t count, bs_stage_slots slots,
+        int64_t *const *out, ptrdiff_t offset, const bs_device *dev, double *latency) {
     double *const v = slots.v;
+    int64_t *BS_RESTRICT staged = (int64_t *)(v + p->n_slots * BS_STAGE_STRIDE);
     const int64_t end = dev ? p->n_instr : p->latency_start;
     ptrdiff_t i;
 #define SLOT(s) (v + (s) * BS_STAGE_STRIDE)
@@ -90,13 +120,8 @@ BS_VECTOR_CLONES void bs_stage_doubles(const bs_program *p, const int64_t *const
         const double *BS_RESTRICT b = SLOT(in->b);
         switch (in->op) {
         case BS_FIELD: {
-            const int64_t *column = columns[in->a];
-            if (column) {
-                for (i = 0; i < count; ++i) d[i] = bs_to_double(column[i]);
-            } else {
-                const double value = (double)row[in->a];
-                for (i = 0; i < count; ++i) d[i] = value;
-            }
+            const int64_t *BS_RESTRICT column = columns[in->a];
+            for (i = 0; i < count; ++i) d[i] = bs_to_double(column[i]);
             break;
         }
         case BS_CONST: {
@@ -108,19 +133,42 @@ BS_VECTOR_CLONES void bs_stage_doubles(const bs_program *p, const int64_t *const
             for (i = 0; i < count; ++i) d[i] = a[i] * b[i];
             break;
         case BS_LINEAR: {
-            const double constant = (double)in->k;
+            /* k + sum c_t s_t over the terms, four at a time: one pass over the rows per
+             * four terms (each pass a store of d), not one per term */
             const bs_term *t = &p->terms[in->a];
-            if (in->b == 0) {
+            const int64_t terms = in->b;
+            int64_t done = 0;
+            if (terms == 0) {
+                const double constant = (double)in->k;
                 for (i = 0; i < count; ++i) d[i] = constant;
                 break;
             }
-            const double c0 = (double)t[0].coeff;
-            const double *BS_RESTRICT s0 = SLOT(t[0].slot);
-            for (i = 0; i < count; ++i) d[i] = constant + c0 * s0[i];
-            for (int64_t k = 1; k < in->b; ++k) {
-                const double ck = (double)t[k].coeff;
-                const double *BS_RESTRICT sk = SLOT(t[k].slot);
-                for (i = 0; i < count; ++i) d[i] += ck * sk[i];
+            while (done < terms) {
+                const int64_t n = terms - done < 4 ? terms - done : 4;
+                const bs_term *u = t + done;
+                const double c0 = (double)u[0].coeff, c1 = n > 1 ? (double)u[1].coeff : 0;
+                const double c2 = n > 2 ? (double)u[2].coeff : 0, c3 = n > 3 ? (double)u[3].coeff : 0;
+                const double *BS_RESTRICT s0 = SLOT(u[0].slot), *BS_RESTRICT s1 = SLOT(u[n > 1 ? 1 : 0].slot);
+                const double *BS_RESTRICT s2 = SLOT(u[n > 2 ? 2 : 0].slot), *BS_RESTRICT s3 = SLOT(u[n > 3 ? 3 : 0].slot);
+                const double *BS_RESTRICT base = done == 0 ? NULL : d;
+                const double constant = (double)in->k;
+                if (base == NULL) {
+                    switch (n) {
+                    case 1: for (i = 0; i < count; ++i) d[i] = constant + c0 * s0[i]; break;
+                    case 2: for (i = 0; i < count; ++i) d[i] = constant + c0 * s0[i] + c1 * s1[i]; break;
+                    case 3: for (i = 0; i < count; ++i) d[i] = constant + c0 * s0[i] + c1 * s1[i] + c2 * s2[i]; break;
+                    default:
+                        for (i = 0; i < count; ++i) d[i] = constant + c0 * s0[i] + c1 * s1[i] + c2 * s2[i] + c3 * s3[i];
+                    }
+                } else {
+                    switch (n) {
+                    case 1: for (i = 0; i < count; ++i) d[i] += c0 * s0[i]; break;
+                    case 2: for (i = 0; i < count; ++i) d[i] += c0 * s0[i] + c1 * s1[i]; break;
+                    case 3: for (i = 0; i < count; ++i) d[i] += c0 * s0[i] + c1 * s1[i] + c2 * s2[i]; break;
+                    default: for (i = 0; i < count; ++i) d[i] += c0 * s0[i] + c1 * s1[i] + c2 * s2[i] + c3 * s3[i];
+                    }
+                }
+                done += n;
             }
             break;
         }
@@ -166,8 +214,9 @@ BS_VECTOR_CLONES void bs_stage_doubles(const bs_program *p, const int64_t *const
     }
     for (int64_t k = 0; k < p->n_outputs; ++k) {
         const double *BS_RESTRICT s = SLOT(p->outputs[k]);
-        int64_t *BS_RESTRICT o = out + k * stride;
-        for (i = 0; i < count; ++i) o[i] = bs_to_int(s[i]);
+        /* converted in L1 (a vector loop), then streamed to the output array */
+        for (i = 0; i < count; ++i) staged[i] = bs_to_int(s[i]);
+        bs_stream_copy(out[k] + offset, staged, count);
     }
     if (latency) {
         const double flops_rate = dev->flops_per_second, byte_rate = dev->bytes_per_second;
@@ -185,4 +234,13 @@ BS_VECTOR_CLONES void bs_stage_doubles(const bs_program *p, const int64_t *const
         }
     }
 #undef SLOT
+}
+
+BS_VECTOR_CLONES void bs_stage_doubles(const bs_program *p, const int64_t *const *columns, ptrdiff_t count,
+                                       bs_stage_slots slots, int64_t *const *out, ptrdiff_t offset,
+                                       const bs_device *dev, double *latency) {
+    if (count == BS_STAGE)
+        bs_stage_body(p, columns, BS_STAGE, slots, out, offset, dev, latency);
+    else
+        bs_stage_body(p, columns, count, slots, out, offset, dev, latency);
 }

@@ -14,17 +14,25 @@
 #include "bs_program.h"
 #include "bs_stream.h"
 
-/* A stage's slots: slot s of row i is v[s * BS_STAGE_STRIDE + i] (doubles, 32-byte aligned). */
+/* A stage's slots: slot s of row i is v[s * BS_STAGE_STRIDE + i] (doubles, 32-byte
+ * aligned), followed by BS_STAGE int64 of room for staging an output. */
 typedef struct { double *v; } bs_stage_slots;
 
-/* Whether every row i < count meets every constraint of p that reads a column (fields
- * with columns[k] != NULL; the others are row[k] for every row). */
-int bs_stage_valid(const bs_program *p, const int64_t *const *columns, const int64_t *row, ptrdiff_t count);
+/* The least and the largest of column[0:count] (count >= 1). */
+void bs_column_range(const int64_t *column, ptrdiff_t count, int64_t *least, int64_t *largest);
 
-/* Output k of row i to out[k * stride + i] for the rows i < count, and, when latency is
- * not NULL, the roofline seconds to latency[i]; field k of row i is columns[k][i], or
- * row[k] where columns[k] is NULL. */
-void bs_stage_doubles(const bs_program *p, const int64_t *const *columns, const int64_t *row, ptrdiff_t count,
-                      bs_stage_slots slots, int64_t *out, ptrdiff_t stride, const bs_device *dev, double *latency);
+/* The constraints of p (a bit each) that rows whose field k lies in [least[k],
+ * largest[k]] may break: those the ranges do not already prove. */
+uint64_t bs_unproved(const bs_program *p, const int64_t *least, const int64_t *largest);
+
+/* Whether every row i < count meets the constraints of p in `rules` (bits); field k of
+ * row i is columns[k][i] (a constant field points to BS_STAGE copies of its value). */
+int bs_stage_valid(const bs_program *p, const int64_t *const *columns, uint64_t rules, ptrdiff_t count);
+
+/* Output k of row i to out[k][offset + i] for the rows i < count (streamed), and, when
+ * latency is not NULL, the roofline seconds to latency[i]; field k of row i is
+ * columns[k][i].  Call bs_stream_fence() before the outputs are read. */
+void bs_stage_doubles(const bs_program *p, const int64_t *const *columns, ptrdiff_t count, bs_stage_slots slots,
+                      int64_t *const *out, ptrdiff_t offset, const bs_device *dev, double *latency);
 
 #endif

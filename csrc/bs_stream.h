@@ -16,10 +16,10 @@
  * start at the same offset within a 4 KiB page, so many interleaved store streams all
  * map to the same L1 sets and evict each other.  64 rows of a program's slots as doubles
  * (bs_stage.c) and of its staged outputs stay in L1. */
-#define BS_STAGE 64
+#define BS_STAGE 128
 /* Each output's row of the staging buffer is BS_STAGE + 8 values long (576 bytes), which
  * puts the rows of different outputs in different cache sets. */
-#define BS_STAGE_STRIDE 72
+#define BS_STAGE_STRIDE 136
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -37,6 +37,7 @@ static inline void bs_stream_copy(int64_t *dst, const int64_t *src, int64_t coun
 /* Orders the streaming stores before the results are read (end of a thread's work). */
 static inline void bs_stream_fence(void) { _mm_sfence(); }
 #else
+
 static inline void bs_stream_copy(int64_t *dst, const int64_t *src, int64_t count) {
     memcpy(dst, src, (size_t)count * sizeof(int64_t));
 }

@@ -60,10 +60,12 @@ def pack(sizes: tuple[int, ...], names: tuple[str, ...]) -> bytes:
     Raises:
         OverflowError: a size outside int64, naming its field.
     """
-    check_int64(names, sizes)
-    if names is ENCODER_FIELDS:
-        return _ENCODER.pack(ENCODER_HEADER, *sizes)
-    return _WORKLOAD.pack(WORKLOAD_HEADER, *sizes)
+    layout, header = (_ENCODER, ENCODER_HEADER) if names is ENCODER_FIELDS else (_WORKLOAD, WORKLOAD_HEADER)
+    try:
+        return layout.pack(header, *sizes)
+    except struct.error:  # a size outside int64 (struct's message names no field)
+        check_int64(names, sizes)
+        raise
 
 
 def unpack(packed: bytes, names: tuple[str, ...]) -> tuple[int, ...]:

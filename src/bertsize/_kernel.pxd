@@ -1,6 +1,6 @@
 # Declarations of the C evaluator (csrc/bs_program.h, bs_stage.h; no Python.h) and of the
 # compiled program object, shared by the _kernel and _search extensions.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 cdef extern from "bs_program.h" nogil:
     enum:
@@ -47,9 +47,11 @@ cdef extern from "bs_stream.h" nogil:
 cdef extern from "bs_stage.h" nogil:
     ctypedef struct bs_stage_slots:
         double *v
-    int bs_stage_valid(const bs_program *p, const int64_t *const *columns, const int64_t *row, Py_ssize_t count)
-    void bs_stage_doubles(const bs_program *p, const int64_t *const *columns, const int64_t *row, Py_ssize_t count,
-                          bs_stage_slots slots, int64_t *out, Py_ssize_t stride, const bs_device *dev, double *latency)
+    void bs_column_range(const int64_t *column, Py_ssize_t count, int64_t *least, int64_t *largest)
+    uint64_t bs_unproved(const bs_program *p, const int64_t *least, const int64_t *largest)
+    int bs_stage_valid(const bs_program *p, const int64_t *const *columns, uint64_t rules, Py_ssize_t count)
+    void bs_stage_doubles(const bs_program *p, const int64_t *const *columns, Py_ssize_t count, bs_stage_slots slots,
+                          int64_t *const *out, Py_ssize_t offset, const bs_device *dev, double *latency)
 
 cdef extern from "bs_openmp.h" nogil:
     int BS_OPENMP

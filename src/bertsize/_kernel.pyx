@@ -10,7 +10,7 @@ wrapper raises with the GIL held.
 
 from cpython.buffer cimport PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cython.parallel cimport prange, threadid
-from libc.stdint cimport int64_t, uintptr_t
+from libc.stdint cimport int64_t, uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
@@ -64,6 +64,8 @@ cdef class CompiledProgram:
                 raise ValueError(f"program {name}: a C-contiguous 1-D {np.dtype(dtype)} array expected")
         if len(source.latency_factors) != len(source.latency_terms):
             raise ValueError("program latency_factors and latency_terms differ in length")
+        if len(source.constraints) > 64:
+            raise ValueError("a program has at most 64 constraints (the evaluator keeps them as bits)")
         self.source = source
         self.names = source.names
         self.fields = source.fields
@@ -368,32 +370,27 @@ ctypedef struct _Call:
     double *latency                 # roofline seconds per row, or NULL
 
 
-cdef inline int64_t _or_bound(const int64_t *column, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
-    """The bitwise OR of column[start:stop]: when no value is negative, a bound of their
-    maximum (below twice it); negative otherwise.  The OR loop vectorises, a 64-bit max
-    does not before AVX-512."""
-    cdef int64_t bound = 0
-    cdef Py_ssize_t i
-    for i in range(start, stop):
-        bound |= column[i]
-    return bound
-
-
-cdef int _block_mode(const _Call *call, Py_ssize_t start, Py_ssize_t stop, int64_t *v,
-                     unsigned char *flag) noexcept nogil:
-    """The path of rows [start, stop), from the program's bound at a corner of theirs."""
-    cdef int64_t corner[BS_N_FIELDS]
-    cdef int64_t bound, wide = 0
+cdef int _mode(const _Call *call, Py_ssize_t start, Py_ssize_t stop, int64_t *v, unsigned char *flag,
+               uint64_t *rules) noexcept nogil:
+    """The path of rows [start, stop), from the program's bound at their corner (each
+    column's largest value): DOUBLES when every slot of every row stays below 2^52; and
+    in *rules the constraints their ranges do not prove (bs_unproved)."""
+    cdef int64_t least[BS_N_FIELDS]
+    cdef int64_t largest[BS_N_FIELDS]
+    cdef int64_t bound, wide = 0, negative = 0
     cdef int j, k
-    memcpy(corner, call.template, sizeof(corner))
+    memcpy(least, call.template, sizeof(least))
+    memcpy(largest, call.template, sizeof(largest))
     for j in range(call.n_varying):
         k = call.varying[j]
-        corner[k] = _or_bound(call.cols[k], start, stop)
-        if corner[k] < 0:
-            return CHECKED  # a negative size: those rows are invalid, the others checked
+        bs_column_range(call.cols[k] + start, stop - start, &least[k], &largest[k])
+    rules[0] = bs_unproved(call.p, least, largest)
     for k in range(BS_N_FIELDS):
-        wide |= corner[k]
-    bound = bs_bound(call.p, corner, call.end, v, flag)
+        wide |= largest[k]
+        negative |= least[k]
+    if negative < 0:
+        return CHECKED  # a negative size: those rows are invalid, the others checked
+    bound = bs_bound(call.p, largest, call.end, v, flag)
     if bound < 0:
         return CHECKED
     if bound < (<int64_t>1 << 52) and wide < (<int64_t>1 << 52):
@@ -401,38 +398,52 @@ cdef int _block_mode(const _Call *call, Py_ssize_t start, Py_ssize_t stop, int64
     return PLAIN
 
 
-cdef void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t *first) noexcept nogil:
+cdef inline Py_ssize_t _scratch_bytes(const bs_program *p) noexcept nogil:
+    """Bytes of one thread's scratch (see _evaluate_block), 64-byte multiples."""
+    cdef Py_ssize_t doubles = ((p.n_slots + p.n_outputs) * BS_STAGE_STRIDE + BS_N_FIELDS * BS_STAGE
+                               + 2 * p.n_slots + 8)
+    return (doubles * sizeof(double) + p.n_slots + 64 + 63) // 64 * 64
+
+
+cdef void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t *first,
+                          char *memory) noexcept nogil:
     """Rows [start, stop), a stage at a time; first[0:2] / first[2:4] track this thread's
-    first invalid row (and constraint) and first overflowing row (and output)."""
+    first invalid row (and constraint) and first overflowing row (and output).  memory:
+    this thread's scratch (_scratch_bytes): the stage's slots (32-byte aligned doubles),
+    its staged outputs (16-byte aligned), the constant fields as stage-long columns, and
+    one row's int64 slots, doubles and flags."""
     cdef const bs_program *p = call.p
     cdef Py_ssize_t n_slots = p.n_slots, n_out = p.n_outputs
-    # scratch: the stage's slots (32-byte aligned doubles), its staged outputs (16-byte
-    # aligned), and one row's int64 slots, doubles and flags
-    cdef char *memory = <char *>malloc((n_slots * BS_STAGE_STRIDE + n_out * BS_STAGE_STRIDE + 2 * n_slots + 8)
-                                       * sizeof(double) + n_slots + 64)
-    if memory == NULL:
-        first[2], first[3] = start, -2  # reported as a MemoryError
-        return
     cdef bs_stage_slots slots
     slots.v = <double *>((<uintptr_t>memory + 31) & ~(<uintptr_t>31))
     cdef int64_t *staged = <int64_t *>(slots.v + n_slots * BS_STAGE_STRIDE)
-    cdef int64_t *v = staged + n_out * BS_STAGE_STRIDE
+    cdef int64_t *constant = staged + n_out * BS_STAGE_STRIDE
+    cdef int64_t *v = constant + BS_N_FIELDS * BS_STAGE
     cdef double *scratch = <double *>(v + n_slots)
     cdef unsigned char *flag = <unsigned char *>(scratch + n_slots)
     cdef const int64_t *columns[BS_N_FIELDS]
     cdef int64_t row[BS_N_FIELDS]
     cdef Py_ssize_t i, stage, stage_stop, k
     cdef int64_t bad
+    cdef uint64_t block_rules, rules
     cdef const bs_device *dev = &call.device if call.latency != NULL else NULL
-    cdef int mode = _block_mode(call, start, stop, v, flag)
+    for k in range(BS_N_FIELDS):
+        if call.cols[k] == NULL:
+            for i in range(BS_STAGE):
+                constant[k * BS_STAGE + i] = call.template[k]
+    # one bound for the block; where it misses the double path, one per stage
+    cdef int block_mode = _mode(call, start, stop, v, flag, &block_rules), mode
     memcpy(row, call.template, sizeof(row))
     stage = start
     while stage < stop:
         stage_stop = min(stage + BS_STAGE, stop)
+        mode, rules = block_mode, block_rules
+        if block_mode != DOUBLES:
+            mode = _mode(call, stage, stage_stop, v, flag, &rules)
         for k in range(BS_N_FIELDS):
-            columns[k] = call.cols[k] + stage if call.cols[k] != NULL else NULL
-        if mode == DOUBLES and bs_stage_valid(p, columns, call.template, stage_stop - stage):
-            bs_stage_doubles(p, columns, call.template, stage_stop - stage, slots, staged, BS_STAGE_STRIDE, dev,
+            columns[k] = call.cols[k] + stage if call.cols[k] != NULL else &constant[k * BS_STAGE]
+        if mode == DOUBLES and (rules == 0 or bs_stage_valid(p, columns, rules, stage_stop - stage)):
+            bs_stage_doubles(p, columns, stage_stop - stage, slots, call.outs, stage, dev,
                              call.latency + stage if call.latency != NULL else NULL)
         else:
             for i in range(stage, stage_stop):
@@ -460,11 +471,10 @@ cdef void _evaluate_block(const _Call *call, Py_ssize_t start, Py_ssize_t stop, 
                         call.latency[i] = bs_latency_of(p, dev, scratch)
                 for k in range(n_out):
                     staged[k * BS_STAGE_STRIDE + (i - stage)] = v[p.outputs[k]]
-        for k in range(n_out):
-            bs_stream_copy(&call.outs[k][stage], &staged[k * BS_STAGE_STRIDE], stage_stop - stage)
+            for k in range(n_out):
+                bs_stream_copy(&call.outs[k][stage], &staged[k * BS_STAGE_STRIDE], stage_stop - stage)
         stage = stage_stop
     bs_stream_fence()
-    free(memory)
 
 
 # A few compiled programs of recent evaluate() calls (a search evaluates its fits with
@@ -534,8 +544,12 @@ def evaluate_program(CompiledProgram compiled, template, dict columns, Py_ssize_
     if call.outs == NULL:
         raise MemoryError()
     cdef Py_ssize_t *first = <Py_ssize_t *>malloc(4 * threads * sizeof(Py_ssize_t))
+    cdef Py_ssize_t scratch = _scratch_bytes(&compiled.p)
+    # one scratch per thread, allocated once: a block's own malloc and free would let
+    # the allocator hand its pages back and fault them in again, block after block
+    cdef char *memory = <char *>malloc(threads * scratch + 32)
     try:
-        if first == NULL:
+        if first == NULL or memory == NULL:
             raise MemoryError()
         for k, array in enumerate(outputs):
             output = array
@@ -560,7 +574,8 @@ def evaluate_program(CompiledProgram compiled, template, dict columns, Py_ssize_
         # what a memory-bandwidth-bound loop wants.
         for block in prange(blocks, nogil=True, schedule="static", num_threads=threads):
             tid = threadid()
-            _evaluate_block(&call, block * BLOCK, min((block + 1) * BLOCK, n), &first[4 * tid])
+            _evaluate_block(&call, block * BLOCK, min((block + 1) * BLOCK, n), &first[4 * tid],
+                            memory + tid * scratch)
         bad_row, constraint, overflow_row, overflow_output = n, -1, n, -1
         for k in range(threads):
             if first[4 * k] < bad_row:
@@ -570,8 +585,7 @@ def evaluate_program(CompiledProgram compiled, template, dict columns, Py_ssize_
     finally:
         free(call.outs)
         free(first)
-    if overflow_output == -2:
-        raise MemoryError()
+        free(memory)
     return (bad_row if bad_row < n else -1, constraint, overflow_row if overflow_row < n else -1, overflow_output)
 
 

@@ -93,7 +93,9 @@ class Encoder:
 
     def _resolve(self, layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler,
                  family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout) -> None:
-        """Validate, fill in the family's defaults, and pack (see :mod:`bertsize._abi`)."""
+        """Validate, fill in the family's defaults, and pack (see :mod:`bertsize._abi`).
+        Written for speed (an AutoML loop builds an Encoder per trial): plain checks for
+        the common values, the message-producing validators for the rest."""
         spec = _SPECS.get(family) if type(family) is str else None
         if spec is None:
             _validate.choice("family", family, FAMILIES)
@@ -102,49 +104,52 @@ class Encoder:
             intermediate = 4 * hidden if type(hidden) is int else hidden
         if type_vocab is None:
             type_vocab = defaults["type_vocab"]
-        sizes = (layers, hidden, heads, intermediate, vocab, max_positions, type_vocab)
-        if not all(type(value) is int for value in sizes):
-            sizes = tuple(_validate.integer(name, value, minimum=None) for name, value in zip(_SIZE_FIELDS, sizes))
-            layers, hidden, heads, intermediate, vocab, max_positions, type_vocab = sizes
-        if embedding is not None:
+        if not (type(layers) is int and type(hidden) is int and type(heads) is int and type(intermediate) is int
+                and type(vocab) is int and type(max_positions) is int and type(type_vocab) is int):
+            layers, hidden, heads, intermediate, vocab, max_positions, type_vocab = (
+                _validate.integer(name, value, minimum=None) for name, value in zip(
+                    _SIZE_FIELDS, (layers, hidden, heads, intermediate, vocab, max_positions, type_vocab)))
+        if embedding is not None and type(embedding) is not int or embedding is not None and embedding < 1:
             embedding = _validate.integer("embedding", embedding)
         if pooler is None:
             pooler = spec.pooler
         elif _validate.flag("pooler", pooler) and not spec.pooler:
             raise ValueError(f"pooler=True is impossible for family {family!r}: its HF model has no pooler")
         if spec.weight_sharing:
-            hidden_groups = 1 if hidden_groups is None else _validate.integer("hidden_groups", hidden_groups, minimum=None)
+            if hidden_groups is None:
+                hidden_groups = 1
+            elif type(hidden_groups) is not int:
+                hidden_groups = _validate.integer("hidden_groups", hidden_groups, minimum=None)
         elif hidden_groups is not None:
             raise ValueError(
                 f"hidden_groups={hidden_groups!r} is ALBERT's layer sharing; family {family!r} "
                 "has one weight set per layer (leave hidden_groups=None)"
             )
-        activation = defaults["activation"] if activation is None else activation
-        if activation not in ACTIVATIONS:
+        if activation is None:
+            activation = defaults["activation"]
+        elif activation not in _ACTIVATION_SET or type(activation) is not str:
             _validate.choice("activation", activation, ACTIVATIONS)
         hidden_dropout = _probability("hidden_dropout", hidden_dropout, defaults["hidden_dropout"])
         attention_dropout = _probability("attention_dropout", attention_dropout, defaults["attention_dropout"])
         classifier_default = defaults["classifier_dropout"]
         classifier_dropout = _probability("classifier_dropout", classifier_dropout,
                                           hidden_dropout if classifier_default is None else classifier_default)
-        values = (*sizes, 0 if embedding is None else embedding, 1 if hidden_groups is None else hidden_groups)
+        values = (layers, hidden, heads, intermediate, vocab, max_positions, type_vocab,
+                  0 if embedding is None else embedding, 1 if hidden_groups is None else hidden_groups)
         row = _abi.pack(values, validity.ENCODER_FIELDS)
         constraints, checker = _CHECKERS[family]
         bad = checker(values)
         if bad >= 0:
             raise ValueError(validity.describe(constraints[bad], values, family))
         options = (family, activation, pooler, hidden_dropout > 0, attention_dropout > 0, classifier_dropout > 0)
-        self.__dict__.update(
-            layers=layers, hidden=hidden, heads=heads, intermediate=intermediate, vocab=vocab,
-            max_positions=max_positions, type_vocab=type_vocab, embedding=embedding, pooler=pooler, family=family,
-            hidden_groups=hidden_groups, activation=activation, hidden_dropout=hidden_dropout,
-            attention_dropout=attention_dropout, classifier_dropout=classifier_dropout,
-            _row=row, _plan_key=_abi.plan_key(options), options=options,
-        )
+        fields = (layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler, family,
+                  hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout)
+        self.__dict__.update(zip(_FIELD_NAMES, fields), _fields=fields, _row=row, _plan_key=_abi.plan_key(options),
+                             options=options)
 
     # ----- pickling: the fields only (the packing is rebuilt where it lands) -----------
     def __getstate__(self) -> dict[str, object]:
-        return {name: self.__dict__[name] for name in _FIELD_NAMES}
+        return dict(zip(_FIELD_NAMES, self._fields))
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self._resolve(*(state[name] for name in _FIELD_NAMES))
@@ -187,17 +192,20 @@ class Encoder:
 
     def replace(self, **changes: object) -> Encoder:
         """A copy with some fields changed (validated like a new Encoder)."""
-        fields = self.__dict__
-        for name in changes:
-            if name not in _FIELD_SET:
+        fields = list(self._fields)
+        for name, value in changes.items():
+            position = _FIELD_POSITION.get(name)
+            if position is None:
                 raise TypeError(f"Encoder has no field {name!r}")
+            fields[position] = value
         copy = object.__new__(Encoder)
-        copy._resolve(*(changes[name] if name in changes else fields[name] for name in _FIELD_NAMES))
+        copy._resolve(*fields)
         return copy
 
 
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Encoder))
-_FIELD_SET = frozenset(_FIELD_NAMES)
+_FIELD_POSITION = {name: position for position, name in enumerate(_FIELD_NAMES)}
+_ACTIVATION_SET = frozenset(ACTIVATIONS)
 
 
 def _probability(name: str, value, default) -> float:

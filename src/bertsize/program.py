@@ -190,6 +190,8 @@ class _Emitter:
         self.terms: list[tuple[int, int]] = []
         self.n_slots = 0
         self._slots: dict = {}
+        self._sums: list[tuple[int, Expr]] = []  # (slot, expression) of each sum laid out
+        self._products: dict[tuple, int] = {}  # monomial -> slot, of each product laid out
         self.fields: set[str] = set()
 
     def _instruction(self, op: str, a: int = 0, b: int = 0, c: int = 0, k: int = 0) -> int:
@@ -226,21 +228,64 @@ class _Emitter:
         return self._once(("linear", expr), lambda: self._linear(expr))
 
     def _linear(self, expr: Expr) -> int:
-        parts = sorted((self.monomial(m), c) for m, c in expr.terms.items() if m)
+        """A sum of monomials, written over the sums already laid out where it contains
+        multiples of them (peak bytes = 16 x params + activations): each taken whole
+        leaves a remainder with non-negative coefficients, so every partial sum is still
+        at most the result."""
+        remainder = dict(expr.terms)
+        parts: list[tuple[int, int]] = []
+        for slot, earlier in sorted(self._sums, key=lambda sum_: -len(sum_[1].terms)):
+            times = min((remainder.get(m, 0) // c for m, c in earlier.terms.items()), default=0)
+            if times >= 1 and len(earlier.terms) > 1:
+                for m, c in earlier.terms.items():
+                    remainder[m] -= times * c
+                parts.append((slot, times))
+        parts += sorted((self.monomial(m), c) for m, c in remainder.items() if m and c)
         start = len(self.terms)
         self.terms.extend(parts)
-        return self._instruction("linear", start, len(parts), 0, expr.terms.get((), 0))
+        slot = self._instruction("linear", start, len(parts), 0, remainder.get((), 0))
+        self._sums.append((slot, expr))
+        return slot
 
     def monomial(self, monomial: tuple) -> int:
-        """The slot of a product of atoms: one multiplication by an atom from a product
-        of one degree less."""
-        def make() -> int:
-            if len(monomial) == 1 and monomial[0][1] == 1:
-                return self.atom(monomial[0][0])
-            atom, exponent = monomial[-1]
-            rest = monomial[:-1] + (((atom, exponent - 1),) if exponent > 1 else ())
-            return self._instruction("mul", self.monomial(rest), self.atom(atom))
-        return self._once(("monomial", monomial), make)
+        """The slot of a product of atoms: from the largest product already laid out that
+        divides it, one multiplication per atom left (each partial product a slot of its
+        own, for the monomials still to come)."""
+        slot = self._slots.get(("monomial", monomial))
+        if slot is not None:
+            return slot
+        if len(monomial) == 1 and monomial[0][1] == 1:
+            slot = self.atom(monomial[0][0])
+            self._slots[("monomial", monomial)] = slot
+            self._products[monomial] = slot
+            return slot
+        powers = dict(monomial)
+        best, best_degree = None, 0
+        for product in self._products:
+            degree = sum(e for _, e in product)
+            if degree > best_degree and all(powers.get(a, 0) >= e for a, e in product):
+                best, best_degree = product, degree
+        if best is None:
+            first = monomial[0][0]
+            best = ((first, 1),)
+            self.monomial(best)
+        current, slot = dict(best), self._products[best]
+        for atom, exponent in monomial:
+            while current.get(atom, 0) < exponent:
+                current[atom] = current.get(atom, 0) + 1
+                key = tuple(sorted(current.items()))
+                known = self._slots.get(("monomial", key))
+                slot = known if known is not None else self._instruction("mul", slot, self.atom(atom))
+                self._slots[("monomial", key)] = slot
+                self._products[key] = slot
+        return slot
+
+    def plan_monomials(self, exprs: Iterable) -> None:
+        """Lay out the monomials of ``exprs`` smallest first, so that each larger one
+        finds the most of itself already multiplied out."""
+        monomials = {m for e in exprs if isinstance(e, Expr) for m in e.terms if m}
+        for monomial in sorted(monomials, key=lambda m: (sum(e for _, e in m), [a.order for a, _ in m])):
+            self.monomial(monomial)
 
     def atom(self, atom: symbolic.Atom) -> int:
         def make() -> int:
@@ -273,7 +318,9 @@ def emit(plan: Plan, constants: Mapping[str, int], names: Sequence[str], latency
             such rows with every field a column instead).
     """
     emitter = _Emitter({name: int(value) for name, value in constants.items()})
-    outputs = [emitter.expression(emitter.specialised(plan.quantities[name])) for name in names]
+    specialised = [emitter.specialised(plan.quantities[name]) for name in names]
+    emitter.plan_monomials(specialised)
+    outputs = [emitter.expression(expr) for expr in specialised]
     latency_start = len(emitter.instructions)
     latency_terms, factors = [], []
     if latency:
