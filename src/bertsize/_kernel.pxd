@@ -56,6 +56,7 @@ cdef extern from "bs_stage.h" nogil:
 cdef extern from "bs_openmp.h" nogil:
     int BS_OPENMP
     int omp_get_max_threads()
+    int omp_get_thread_num()
 
 cdef extern from "bs_build.h" nogil:
     const char *BS_COMPILER
@@ -68,6 +69,11 @@ cdef class CompiledProgram:
     cdef readonly tuple names
     cdef readonly tuple fields
     cdef readonly Py_ssize_t n_slots
+
+
+cdef int signalled() noexcept with gil
+"""Whether a signal handler raised (Ctrl-C): the pending exception is cleared, and the
+long call that asked stops and raises KeyboardInterrupt."""
 
 
 cdef inline void unpack_device(tuple device, bs_device *d):

@@ -41,6 +41,19 @@ def max_threads():
     return min(omp_get_max_threads(), MAX_THREADS)
 
 
+cdef extern from "Python.h":
+    # declared without Cython's exception check: signalled() reads the -1 itself
+    int _check_signals "PyErr_CheckSignals" ()
+    void _clear_error "PyErr_Clear" ()
+
+
+cdef int signalled() noexcept with gil:
+    if _check_signals() < 0:
+        _clear_error()
+        return 1
+    return 0
+
+
 cdef class CompiledProgram:
     """A bertsize.program.Program for the evaluator: checks the header's ABI version and
     the arrays' lengths against it, and keeps the arrays alive."""
@@ -368,6 +381,7 @@ ctypedef struct _Call:
     int64_t end                     # instructions to run: with the latency terms or not
     bs_device device
     double *latency                 # roofline seconds per row, or NULL
+    int stop                        # a signal arrived: every thread skips its next blocks
 
 
 cdef int _mode(const _Call *call, Py_ssize_t start, Py_ssize_t stop, int64_t *v, unsigned char *flag,
@@ -572,10 +586,18 @@ def evaluate_program(CompiledProgram compiled, template, dict columns, Py_ssize_
             first[4 * k], first[4 * k + 1], first[4 * k + 2], first[4 * k + 3] = n, -1, n, -1
         # Static schedule: each thread streams one contiguous run of blocks, which is
         # what a memory-bandwidth-bound loop wants.
+        call.stop = 0
         for block in prange(blocks, nogil=True, schedule="static", num_threads=threads):
             tid = threadid()
+            if call.stop:
+                continue
+            # the calling thread looks for a signal (Ctrl-C) now and then
+            if tid == 0 and block % 64 == 63 and signalled():
+                call.stop = 1
             _evaluate_block(&call, block * BLOCK, min((block + 1) * BLOCK, n), &first[4 * tid],
                             memory + tid * scratch)
+        if call.stop:
+            raise KeyboardInterrupt()
         bad_row, constraint, overflow_row, overflow_output = n, -1, n, -1
         for k in range(threads):
             if first[4 * k] < bad_row:

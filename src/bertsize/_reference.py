@@ -108,8 +108,10 @@ def valid_rows(options: Options, template: tuple[int, ...], columns: Mapping[int
 class _Walk:
     """As ``_search.walk``'s object: every point of the space, through the oracle."""
 
-    def __init__(self, options, constants, names, axes, caps, floors, objectives, directions, device, cap_latency):
+    def __init__(self, options, constants, names, reported, axes, caps, floors, objectives, directions, device,
+                 cap_latency):
         self.options, self.names, self.axes = options, names, axes
+        self.visited = (*names, *reported)
         self.template = [0] * N_FIELDS
         for name, value in constants:
             self.template[validity.FIELD_INDEX[name]] = value
@@ -143,22 +145,23 @@ class _Walk:
             row = self._row(index)
             if row is None or _first_violation(self.options, row) >= 0:
                 continue
-            values, too_big, seconds = _quantities(self.options, row, self.names, self.device)
-            if too_big:
+            values, too_big, seconds = _quantities(self.options, row, self.visited, self.device)
+            if too_big & set(self.names):
                 continue  # past int64: larger than any bound
-            numbers = [values[name] for name in self.names]
+            numbers = [values[name] for name in self.visited]
             if any(numbers[k] > bound for k, bound in self.caps) or any(numbers[k] < b for k, b in self.floors):
                 continue
             if seconds is not None and seconds > self.cap_latency >= 0:
                 continue
             latency = int(seconds * 1e15) if seconds is not None and seconds < 9e3 else _abi.INT64_MAX
             scores = tuple(latency if o == LATENCY_CODE else numbers[o] for o in self.objectives)
-            yield index, scores
+            yield index, scores, numbers, 0.0 if seconds is None else seconds
 
     def count(self, outer: np.ndarray, threads: int) -> int:
         return sum(1 for _ in self._fits([int(v) for v in outer]))
 
     def visit(self, mode: int, limit: int, k: int, shards: int, shard: int):
+        """As ``_search.Plan.visit``: (indices, values, seconds, overflow)."""
         points = list(self._fits(range(shard, len(self.axes[0][3]), shards)))
         overflow = False
         if mode == 0:
@@ -168,17 +171,20 @@ class _Walk:
             sign = self.directions[0]
             points = heapq.nsmallest(k, points, key=lambda p: -sign * p[1][0])
         else:
-            signed = [(tuple(d * s for d, s in zip(self.directions, scores)), index, scores)
-                      for index, scores in points]
-            points = [(index, scores) for key, index, scores in signed
-                      if not any(all(o >= v for o, v in zip(other, key)) and other != key for other, _, _ in signed)]
+            keys = [tuple(d * s for d, s in zip(self.directions, p[1])) for p in points]
+            best = {}
+            for key, point in zip(keys, points):  # one point per pair of keys, none dominated
+                if not any(all(o >= v for o, v in zip(other, key)) and other != key for other in keys):
+                    best.setdefault(key, point)
+            points = list(best.values())
         indices = np.array([p[0] for p in points], dtype=np.intp).reshape(-1, len(self.axes))
-        scores = np.array([p[1] for p in points], dtype=np.int64).reshape(-1, 2)
-        return indices, scores, overflow
+        values = np.array([p[2] for p in points], dtype=np.int64).reshape(-1, len(self.visited))
+        seconds = np.array([p[3] for p in points], dtype=np.float64)
+        return indices, values, seconds, overflow
 
 
-def walk(options, constants, names, axes, caps, floors, pairs, fixed_valid, objectives=(0, 0), directions=(1, 1),
-         exhaustive=False, plane=None, device=None, cap_latency=-1.0) -> _Walk:
+def walk(options, constants, names, reported, axes, caps, floors, pairs, fixed_valid, objectives=(0, 0),
+         directions=(1, 1), exhaustive=False, plane=None, device=None, cap_latency=-1.0) -> _Walk:
     """As ``_search.walk`` (the validity tables, monotonicity and the plane are the
     walker's shortcuts: a brute force needs none of them)."""
-    return _Walk(options, constants, names, axes, caps, floors, objectives, directions, device, cap_latency)
+    return _Walk(options, constants, names, reported, axes, caps, floors, objectives, directions, device, cap_latency)

@@ -25,7 +25,7 @@ import numpy as np
 from bertsize import program as _program_module
 from bertsize._kernel cimport (
     BS_N_FIELDS, CompiledProgram, bs_bound, bs_device, bs_program, bs_row_latency, bs_run, bs_run_plain,
-    unpack_device,
+    omp_get_thread_num, signalled, unpack_device,
 )
 
 cdef enum:
@@ -40,6 +40,7 @@ cdef enum:
     CAPS_OK = 1        # the point meets every upper bound
     FLOOR_OK = 2       # the point meets every lower bound
     INT64_MAX_ = 9223372036854775807
+    CHECK_EVERY = 4096
 
 
 ctypedef struct Walk:
@@ -80,12 +81,19 @@ ctypedef struct Walk:
     int objective[2]
     int direction[2]
     int n_outputs
+    # a signal arrived (Ctrl-C): every loop unwinds; the calling thread (OpenMP's thread 0)
+    # looks for one every CHECK_EVERY points it evaluates
+    int *stop
+    int64_t *ticks
 
 
 cdef enum:
-    N_METRICS = MAX_OUTPUTS + 2       # a point's outputs, its latency in femtoseconds, over its cap
+    # a point's outputs, its latency in femtoseconds, whether it is over its cap, and the
+    # latency in seconds (a double's bits)
+    N_METRICS = MAX_OUTPUTS + 3
     LATENCY_SLOT = MAX_OUTPUTS
     SLOW_SLOT = MAX_OUTPUTS + 1
+    SECONDS_SLOT = MAX_OUTPUTS + 2
 
 
 cdef inline int _row_at(const Walk *w, const Py_ssize_t *idx, int64_t *r) noexcept nogil:
@@ -127,6 +135,7 @@ cdef inline int _evaluate(const Walk *w, const int64_t *r, int64_t *metrics) noe
                 return 0
     for k in range(w.n_outputs):
         metrics[k] = v[w.p.outputs[k]]
+    seconds = 0
     if w.with_latency:
         seconds = bs_row_latency(w.p, &w.device, r, v, flag, scratch)
         # femtoseconds as int64 for the objective (past ~2.5 hours: the largest value)
@@ -134,6 +143,7 @@ cdef inline int _evaluate(const Walk *w, const int64_t *r, int64_t *metrics) noe
         metrics[SLOW_SLOT] = seconds > w.cap_latency  # compared in seconds, exactly as given
     else:
         metrics[SLOW_SLOT] = 0
+    memcpy(&metrics[SECONDS_SLOT], &seconds, sizeof(double))
     return 1
 
 
@@ -155,6 +165,10 @@ cdef inline int _point(const Walk *w, const Py_ssize_t *idx, int64_t *metrics) n
     """Evaluate the point at `idx`: CAPS_OK | FLOOR_OK flags; metrics filled.  A quantity
     past int64 is larger than any bound: it breaks the caps and meets the floors."""
     cdef int64_t r[BS_N_FIELDS]
+    if omp_get_thread_num() == 0:
+        w.ticks[0] += 1
+        if w.ticks[0] % CHECK_EVERY == 0 and signalled():
+            w.stop[0] = 1
     if not _row_at(w, idx, r) or not _evaluate(w, r, metrics):
         return FLOOR_OK
     return _flags(w, metrics)
@@ -323,6 +337,8 @@ cdef int64_t _count_runs(const Walk *w, Py_ssize_t *idx, int depth) noexcept nog
     cdef int64_t total = 0, fits
     cdef Py_ssize_t v, final = w.size[depth + 1] - 1, floor_hint = w.size[depth + 1]
     for v in range(w.size[depth]):
+        if w.stop[0]:
+            break
         idx[depth] = v
         fits = _count_run(w, idx, depth, &final, &floor_hint)
         if fits < 0:
@@ -406,6 +422,8 @@ cdef int64_t _count_plane(const Walk *w, Py_ssize_t *idx, int depth) noexcept no
     _box(w, idx, depth, lo, hi)
     lo[last] = hi[last] = 0  # the batch axis has no validity constraint (search.py)
     for j in range(w.size[depth]):
+        if w.stop[0]:
+            break
         s = w.values[depth][j]
         largest = last_batch
         for k in range(w.n_caps):
@@ -443,6 +461,8 @@ cdef int64_t _count_axis(const Walk *w, Py_ssize_t *idx, int depth) noexcept nog
             return _count_plane(w, idx, depth)
         return _count_runs(w, idx, depth)
     for v in range(w.size[depth]):
+        if w.stop[0]:
+            break
         idx[depth] = v
         fits = _count_value(w, idx, depth)
         if fits < 0:
@@ -457,6 +477,8 @@ cdef int64_t _count_every(const Walk *w, Py_ssize_t *idx, int depth) noexcept no
     cdef int64_t total = 0
     cdef Py_ssize_t v
     for v in range(w.size[depth]):
+        if w.stop[0]:
+            break
         idx[depth] = v
         if depth + 1 < w.n_axes:
             total += _count_every(w, idx, depth + 1)
@@ -499,87 +521,225 @@ cdef int64_t _single_axis_count(const Walk *w, Py_ssize_t v) noexcept nogil:
 # enumerating, ranking and Pareto-filtering: serial walks that visit fitting points
 # --------------------------------------------------------------------------------------
 ctypedef struct Visit:
-    # What a walk does with each fitting point; the walks below prune with it.
+    # What a walk does with each fitting point; the walks below prune with it.  A point
+    # is a record: its axis indices, its two objective keys (the objective times its
+    # direction: larger is better), its output values and its latency in seconds.
     int mode               # 0 collect every fit, 1 top-k, 2 Pareto front
     Py_ssize_t limit       # collect: give up past this many points
     Py_ssize_t k           # top-k: keep this many
-    Py_ssize_t count       # points held
+    Py_ssize_t count       # records held
     Py_ssize_t capacity
-    Py_ssize_t *points     # count x n_axes indices
-    int64_t *scores        # count x 2 objective values
+    int n_axes, n_values
+    Py_ssize_t *points     # capacity x n_axes
+    int64_t *keys          # capacity x 2
+    int64_t *values        # capacity x n_values
+    double *seconds        # capacity
+    Py_ssize_t *heap       # top-k: record indices, the worst kept first (a binary heap)
+    Py_ssize_t front       # Pareto: records [0, front) are the front computed last,
+                           # by key 0 descending (then key 1 ascending)
+    Py_ssize_t *order      # Pareto: scratch for computing a front
     int overflow           # collect: more fits than the limit
+    int failed             # an allocation failed
 
 
-cdef int _reserve(Visit *out, int n_axes) noexcept nogil:
+cdef inline int _grow(Visit *out) noexcept nogil:
+    """Room for one more record; 0, or -1 when memory runs out."""
+    return _reserve(out, out.count + 1)
+
+
+cdef int _reserve(Visit *out, Py_ssize_t needed) noexcept nogil:
+    """Room for `needed` records; 0, or -1 when memory runs out."""
     cdef Py_ssize_t capacity
     cdef void *grown
-    if out.count < out.capacity:
+    if needed <= out.capacity:
         return 0
-    capacity = 2 * out.capacity + 64
-    grown = realloc(out.points, capacity * n_axes * sizeof(Py_ssize_t))
+    capacity = max(2 * out.capacity + 64, needed)
+    grown = realloc(out.points, capacity * out.n_axes * sizeof(Py_ssize_t))
     if grown == NULL:
         return -1
     out.points = <Py_ssize_t *>grown
-    grown = realloc(out.scores, capacity * 2 * sizeof(int64_t))
+    grown = realloc(out.keys, capacity * 2 * sizeof(int64_t))
     if grown == NULL:
         return -1
-    out.scores = <int64_t *>grown
+    out.keys = <int64_t *>grown
+    grown = realloc(out.values, capacity * (out.n_values + 1) * sizeof(int64_t))
+    if grown == NULL:
+        return -1
+    out.values = <int64_t *>grown
+    grown = realloc(out.seconds, capacity * sizeof(double))
+    if grown == NULL:
+        return -1
+    out.seconds = <double *>grown
     out.capacity = capacity
     return 0
 
 
-cdef inline int _better(const Walk *w, int which, int64_t a, int64_t b) noexcept nogil:
-    """a is strictly better than b for objective `which`."""
-    return a > b if w.direction[which] > 0 else a < b
+cdef inline void _store(const Walk *w, Visit *out, Py_ssize_t at, const Py_ssize_t *idx, int64_t k0, int64_t k1,
+                        const int64_t *metrics) noexcept nogil:
+    """Write a point into record `at`."""
+    cdef double seconds
+    memcpy(&out.points[at * out.n_axes], idx, out.n_axes * sizeof(Py_ssize_t))
+    out.keys[2 * at], out.keys[2 * at + 1] = k0, k1
+    memcpy(&out.values[at * out.n_values], metrics, out.n_values * sizeof(int64_t))
+    memcpy(&seconds, &metrics[SECONDS_SLOT], sizeof(double))
+    out.seconds[at] = seconds
 
 
-cdef inline int _weakly_dominates(const Walk *w, const int64_t *p, int64_t q0, int64_t q1) noexcept nogil:
-    """p is at least as good as (q0, q1) in both objectives."""
-    return not _better(w, 0, q0, p[0]) and not _better(w, 1, q1, p[1])
+cdef inline void _copy_record(Visit *out, Py_ssize_t to, Py_ssize_t source) noexcept nogil:
+    memcpy(&out.points[to * out.n_axes], &out.points[source * out.n_axes], out.n_axes * sizeof(Py_ssize_t))
+    out.keys[2 * to], out.keys[2 * to + 1] = out.keys[2 * source], out.keys[2 * source + 1]
+    memcpy(&out.values[to * out.n_values], &out.values[source * out.n_values], out.n_values * sizeof(int64_t))
+    out.seconds[to] = out.seconds[source]
 
 
-cdef int _worst_kept(const Walk *w, const Visit *out) noexcept nogil:
-    cdef Py_ssize_t j, worst = 0
-    for j in range(1, out.count):
-        if _better(w, 0, out.scores[2 * worst], out.scores[2 * j]):
-            worst = j
-    return <int>worst
+cdef inline int64_t _key(const Walk *w, int which, const int64_t *metrics) noexcept nogil:
+    """An objective as a key, larger is better (objectives are >= 0)."""
+    cdef int64_t value = _objective(w, which, metrics)
+    return value if w.direction[which] > 0 else -value
 
 
-cdef int _offer(const Walk *w, Visit *out, const Py_ssize_t *idx, int64_t s0, int64_t s1) noexcept nogil:
+# ----- top-k: a heap of the k best, the worst at its root ------------------------------
+cdef inline int _worse(const Visit *out, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """Record a's key 0 is below record b's."""
+    return out.keys[2 * a] < out.keys[2 * b]
+
+
+cdef void _sift_down(Visit *out, Py_ssize_t position) noexcept nogil:
+    cdef Py_ssize_t child, n = out.count
+    cdef Py_ssize_t *heap = out.heap
+    while True:
+        child = 2 * position + 1
+        if child >= n:
+            return
+        if child + 1 < n and _worse(out, heap[child + 1], heap[child]):
+            child += 1
+        if not _worse(out, heap[child], heap[position]):
+            return
+        heap[child], heap[position] = heap[position], heap[child]
+        position = child
+
+
+cdef void _sift_up(Visit *out, Py_ssize_t position) noexcept nogil:
+    cdef Py_ssize_t parent
+    cdef Py_ssize_t *heap = out.heap
+    while position > 0:
+        parent = (position - 1) // 2
+        if not _worse(out, heap[position], heap[parent]):
+            return
+        heap[parent], heap[position] = heap[position], heap[parent]
+        position = parent
+
+
+# ----- Pareto: a front kept sorted, recomputed from the candidates now and then --------
+cdef int _dominated(const Visit *out, int64_t k0, int64_t k1) noexcept nogil:
+    """Whether a point of the last computed front is at least as good in both keys: the
+    front's key 1 grows as its key 0 falls, so the last point with key 0 >= k0 has the
+    largest key 1 among them (a binary search)."""
+    cdef Py_ssize_t low = 0, high = out.front, middle
+    while low < high:  # first record with key 0 < k0
+        middle = low + (high - low) // 2
+        if out.keys[2 * middle] >= k0:
+            low = middle + 1
+        else:
+            high = middle
+    return low > 0 and out.keys[2 * (low - 1) + 1] >= k1
+
+
+cdef int _compact(Visit *out) noexcept nogil:
+    """Keep only the front of every record held (one per pair of keys), sorted by key 0
+    descending: a sort and one sweep, O(n log n).  0, or -1 when memory runs out."""
+    cdef Py_ssize_t n = out.count, j, kept = 0, at
+    cdef int64_t best = 0
+    cdef Py_ssize_t *order = <Py_ssize_t *>realloc(out.order, (n + 1) * sizeof(Py_ssize_t))
+    if order == NULL:
+        return -1
+    out.order = order
+    for j in range(n):
+        order[j] = j
+    _sort_by_keys(out, order, n)
+    # a record survives if its key 1 beats every record before it (better or equal key 0)
+    for j in range(n):
+        at = order[j]
+        if kept == 0 or out.keys[2 * at + 1] > best:
+            order[kept] = at
+            best = out.keys[2 * at + 1]
+            kept += 1
+    # move the survivors to the first records, in order, through room past the last
+    if _reserve(out, n + kept) < 0:
+        return -1
+    for j in range(kept):
+        _copy_record(out, n + j, order[j])
+    for j in range(kept):
+        _copy_record(out, j, n + j)
+    out.count = out.front = kept
+    return 0
+
+
+cdef void _sort_by_keys(const Visit *out, Py_ssize_t *order, Py_ssize_t n) noexcept nogil:
+    """order[0:n] by key 0 descending, then key 1 descending (a heap sort: no recursion,
+    no allocation)."""
+    cdef Py_ssize_t start, end, root, child
+    for start in range(n // 2 - 1, -1, -1):
+        _sift_order(out, order, start, n)
+    end = n - 1
+    while end > 0:
+        order[0], order[end] = order[end], order[0]
+        _sift_order(out, order, 0, end)
+        end -= 1
+
+
+cdef inline int _after(const Visit *out, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """Record a sorts after record b (key 0 descending, then key 1 descending)."""
+    if out.keys[2 * a] != out.keys[2 * b]:
+        return out.keys[2 * a] < out.keys[2 * b]
+    return out.keys[2 * a + 1] < out.keys[2 * b + 1]
+
+
+cdef void _sift_order(const Visit *out, Py_ssize_t *order, Py_ssize_t root, Py_ssize_t n) noexcept nogil:
+    """Sift for a heap whose root sorts last (so that the sort above ends in order)."""
+    cdef Py_ssize_t child
+    while True:
+        child = 2 * root + 1
+        if child >= n:
+            return
+        if child + 1 < n and _after(out, order[child + 1], order[child]):
+            child += 1
+        if not _after(out, order[child], order[root]):
+            return
+        order[root], order[child] = order[child], order[root]
+        root = child
+
+
+cdef int _offer(const Walk *w, Visit *out, const Py_ssize_t *idx, const int64_t *metrics) noexcept nogil:
     """Take a fitting, valid point.  Returns -1 on allocation failure, 1 when a full
     top-k turns it away (not better than the worst kept), else 0."""
-    cdef Py_ssize_t j, kept
-    cdef int worst
+    cdef int64_t k0 = _key(w, 0, metrics), k1 = _key(w, 1, metrics)
+    cdef Py_ssize_t worst
     if out.mode == 0:
         if out.count >= out.limit:
             out.overflow = 1
             return 0
     elif out.mode == 1:
         if out.count >= out.k:
-            worst = _worst_kept(w, out)
-            if not _better(w, 0, s0, out.scores[2 * worst]):
+            worst = out.heap[0]
+            if k0 <= out.keys[2 * worst]:
                 return 1
-            memcpy(&out.points[worst * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))
-            out.scores[2 * worst], out.scores[2 * worst + 1] = s0, s1
+            _store(w, out, worst, idx, k0, k1, metrics)
+            _sift_down(out, 0)
             return 0
-    else:
-        for j in range(out.count):
-            if _weakly_dominates(w, &out.scores[2 * j], s0, s1):
-                return 0
-        kept = 0  # drop the points the new one dominates
-        for j in range(out.count):
-            if not (not _better(w, 0, out.scores[2 * j], s0) and not _better(w, 1, out.scores[2 * j + 1], s1)):
-                if kept != j:
-                    memcpy(&out.points[kept * w.n_axes], &out.points[j * w.n_axes], w.n_axes * sizeof(Py_ssize_t))
-                    out.scores[2 * kept], out.scores[2 * kept + 1] = out.scores[2 * j], out.scores[2 * j + 1]
-                kept += 1
-        out.count = kept
-    if _reserve(out, w.n_axes) < 0:
+    elif _dominated(out, k0, k1):
+        return 0
+    if _grow(out) < 0:
         return -1
-    memcpy(&out.points[out.count * w.n_axes], idx, w.n_axes * sizeof(Py_ssize_t))
-    out.scores[2 * out.count], out.scores[2 * out.count + 1] = s0, s1
+    _store(w, out, out.count, idx, k0, k1, metrics)
+    if out.mode == 1:
+        out.heap[out.count] = out.count
+        out.count += 1
+        _sift_up(out, out.count - 1)
+        return 0
     out.count += 1
+    if out.mode == 2 and out.count >= 2 * out.front + 4096:
+        return _compact(out)
     return 0
 
 
@@ -589,21 +749,14 @@ cdef int _box_may_improve(const Walk *w, const Visit *out, const int64_t *smalle
     metrics of its smallest and largest corners: the best objective values of the box are
     there (monotone metrics)."""
     cdef int64_t best[2]
-    cdef Py_ssize_t j
-    cdef int which, worst
+    cdef int which
     if out.mode == 0:
         return 1
-    for which in range(1 if out.mode == 1 else 2):
-        best[which] = _objective(w, which, largest if w.direction[which] > 0 else smallest)
+    for which in range(2):
+        best[which] = _key(w, which, largest if w.direction[which] > 0 else smallest)
     if out.mode == 1:
-        if out.count < out.k:
-            return 1
-        worst = _worst_kept(w, out)
-        return _better(w, 0, best[0], out.scores[2 * worst])
-    for j in range(out.count):
-        if _weakly_dominates(w, &out.scores[2 * j], best[0], best[1]):
-            return 0
-    return 1
+        return out.count < out.k or best[0] > out.keys[2 * out.heap[0]]
+    return not _dominated(out, best[0], best[1])
 
 
 cdef int _visit_run(const Walk *w, Visit *out, Py_ssize_t *idx) noexcept nogil:
@@ -622,11 +775,11 @@ cdef int _visit_run(const Walk *w, Visit *out, Py_ssize_t *idx) noexcept nogil:
     else:
         start, stop, step = final, first - 1, -1
     j = start
-    while j != stop:
+    while j != stop and not w.stop[0]:
         idx[last] = j
         if _is_valid(w, idx):
             _point(w, idx, metrics)
-            status = _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics))
+            status = _offer(w, out, idx, metrics)
             if status < 0:
                 return -1
             if status > 0:  # best first: no later point of the run can enter the top-k
@@ -647,12 +800,14 @@ cdef int _visit_axis(const Walk *w, Visit *out, Py_ssize_t *idx, int depth, Py_s
     cdef int last = w.n_axes - 1
     cdef int smallest, largest
     for v in range(w.size[depth]):
+        if w.stop[0]:
+            break
         if depth == 0 and v % shards != shard:
             continue
         idx[depth] = v
         if depth == last:  # a single-axis space
             if _fits(w, idx, metrics):
-                if _offer(w, out, idx, _objective(w, 0, metrics), _objective(w, 1, metrics)) < 0:
+                if _offer(w, out, idx, metrics) < 0:
                     return -1
             continue
         if w.exhaustive:
@@ -688,14 +843,20 @@ cdef class Plan:
     """A walk over one space: the C struct plus the programs and arrays it points into."""
 
     cdef Walk walk
+    cdef int stop_flag
+    cdef int64_t ticks
+    cdef const bs_program *visit_p  # the visits' program: the counting one's outputs and more
+    cdef int visit_safe
     cdef list _keep  # programs and numpy arrays the walk's pointers point into
 
-    def __init__(self, CompiledProgram compiled, template, list axes, list caps, list floors, list pairs,
-                 int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1), bint exhaustive=False,
-                 CompiledProgram plane=None, tuple device=None, double cap_latency=-1):
+    def __init__(self, CompiledProgram compiled, CompiledProgram visiting, template, list axes, list caps,
+                 list floors, list pairs, int64_t fixed_valid, tuple objective=(0, 0), tuple direction=(1, 1),
+                 bint exhaustive=False, CompiledProgram plane=None, tuple device=None, double cap_latency=-1):
         """Args:
-            compiled: the program of the quantities a point needs (search.py: its outputs
-                are the caps', the floors' and the objectives' quantities).
+            compiled: the program of the quantities a point needs to be counted (search.py:
+                its outputs are the caps', the floors' and the objectives' quantities).
+            visiting: the program of the points visited (top-k, Pareto, every fit): the
+                same outputs first, then those reported.
             template: the BS_N_FIELDS field values of the fields without an axis.
             axes: (target field, source field, kind, int64 values in walk order) per axis,
                 outermost first.
@@ -717,14 +878,18 @@ cdef class Plan:
             raise ValueError(f"at most {MAX_AXES} axes")
         if len(pairs) > 2:
             raise ValueError("at most 2 pairs of axes with a joint validity table")
-        if len(caps) > MAX_LIMITS or len(floors) > MAX_LIMITS or compiled.p.n_outputs > MAX_OUTPUTS:
+        if len(caps) > MAX_LIMITS or len(floors) > MAX_LIMITS or visiting.p.n_outputs > MAX_OUTPUTS:
             raise ValueError(f"at most {MAX_LIMITS} bounds and {MAX_OUTPUTS} quantities")
-        for program in (compiled, plane):
+        if visiting.p.n_outputs < compiled.p.n_outputs:
+            raise ValueError("the visits' program computes at least the counting one's outputs")
+        for program in (compiled, visiting, plane):
             if program is not None and program.p.n_slots > MAX_SLOTS:
                 raise ValueError(f"the walk's program needs {program.p.n_slots} slots, more than {MAX_SLOTS}")
         memset(&self.walk, 0, sizeof(Walk))
-        self._keep = [compiled, plane]
+        self.walk.stop, self.walk.ticks = &self.stop_flag, &self.ticks
+        self._keep = [compiled, visiting, plane]
         self.walk.p = &compiled.p
+        self.visit_p = &visiting.p
         self.walk.n_outputs = compiled.p.n_outputs
         for k in range(BS_N_FIELDS):
             self.walk.template[k] = template[k]
@@ -764,11 +929,12 @@ cdef class Plan:
         self.walk.cap_latency = cap_latency if cap_latency >= 0 else 1e300
         if device is not None:
             unpack_device(device, &self.walk.device)
-        self.walk.safe = self._whole_space_is_safe()
+        self.walk.safe = self._whole_space_is_safe(self.walk.p)
+        self.visit_safe = self._whole_space_is_safe(self.visit_p)
 
-    cdef int _whole_space_is_safe(self):
+    cdef int _whole_space_is_safe(self, const bs_program *p):
         """Whether the space's largest corner (every axis at its last index: the largest
-        sizes) bounds every slot of every point below int64."""
+        sizes) bounds every slot of every point below int64 in p."""
         cdef int64_t corner[BS_N_FIELDS]
         cdef int64_t v[MAX_SLOTS]
         cdef unsigned char flag[MAX_SLOTS]
@@ -778,72 +944,96 @@ cdef class Plan:
             idx[k] = self.walk.size[k] - 1
         if not _row_at(&self.walk, idx, corner):  # a multiplied size passes int64
             return 0
-        for k in range(self.walk.n_axes):  # a divided field's bound: the field itself
-            if self.walk.kind[k] == DIVIDED:
-                corner[self.walk.target[k]] = corner[self.walk.source[k]]
         for k in range(BS_N_FIELDS):
             if corner[k] < 0:
                 return 0
-        return bs_bound(self.walk.p, corner, self.walk.end, v, flag) >= 0
+        return bs_bound(p, corner, p.n_instr if self.walk.with_latency else p.latency_start, v, flag) >= 0
 
     def count(self, const Py_ssize_t[::1] outer, int threads):
         """Fits with the outermost axis at each of the indices `outer` (summed)."""
         cdef int64_t total = 0
         cdef Py_ssize_t j, n = outer.shape[0]
+        self.stop_flag = 0
         # Dynamic schedule: the work per outermost value varies by orders of magnitude
         # (whole boxes counted at once near the origin, binary searches at the boundary).
         for j in prange(n, nogil=True, schedule="dynamic", chunksize=1, num_threads=max(threads, 1)):
-            total += _count_outer(&self.walk, outer[j])
+            if not self.stop_flag:
+                total += _count_outer(&self.walk, outer[j])
+        if self.stop_flag:
+            raise KeyboardInterrupt()
         return total
 
     def visit(self, int mode, Py_ssize_t limit, Py_ssize_t k, Py_ssize_t shards, Py_ssize_t shard):
         """Collect the fits (mode 0), the top k (1) or the Pareto front (2), over the
-        outermost indices v with v % shards == shard.
+        outermost indices v with v % shards == shard, with every output of the visits'
+        program.
 
-        Returns ``(indices, scores, overflow)``: an (n, axes) array of axis indices, an
-        (n, 2) array of objective values, and whether collecting stopped at `limit`.
+        Returns ``(indices, values, seconds, overflow)``: an (n, axes) array of axis
+        indices, an (n, outputs) int64 array of their outputs, their latency in seconds
+        (0 without a device), and whether collecting stopped at `limit`.
         """
         cdef Visit out
+        cdef Walk w = self.walk
         cdef Py_ssize_t idx[MAX_AXES]
-        cdef Py_ssize_t j, a, n_axes = self.walk.n_axes
-        cdef Py_ssize_t[:, ::1] index_view
-        cdef int64_t[:, ::1] score_view
+        cdef Py_ssize_t j
         cdef int status
+        w.p = self.visit_p
+        w.n_outputs = self.visit_p.n_outputs
+        w.end = self.visit_p.n_instr if w.with_latency else self.visit_p.latency_start
+        w.safe = self.visit_safe
         memset(&out, 0, sizeof(Visit))
         memset(idx, 0, sizeof(idx))
         out.mode, out.limit, out.k = mode, limit, k
+        out.n_axes, out.n_values = w.n_axes, w.n_outputs
         try:
+            if mode == 1:
+                out.heap = <Py_ssize_t *>malloc((k + 1) * sizeof(Py_ssize_t))
+                if out.heap == NULL:
+                    raise MemoryError()
+            self.stop_flag = 0
             with nogil:
-                status = _visit_axis(&self.walk, &out, idx, 0, shards, shard)
+                status = _visit_axis(&w, &out, idx, 0, shards, shard)
+                if status == 0 and mode == 2:
+                    status = _compact(&out)
+            if self.stop_flag:
+                raise KeyboardInterrupt()
             if status < 0:
                 raise MemoryError()
-            indices = np.empty((out.count, n_axes), dtype=np.intp)
-            scores = np.empty((out.count, 2), dtype=np.int64)
-            index_view, score_view = indices, scores
-            for j in range(out.count):
-                for a in range(n_axes):
-                    index_view[j, a] = out.points[j * n_axes + a]
-                score_view[j, 0], score_view[j, 1] = out.scores[2 * j], out.scores[2 * j + 1]
-            return indices, scores, bool(out.overflow)
+            n = out.count
+            indices = np.empty((n, w.n_axes), dtype=np.intp)
+            values = np.empty((n, w.n_outputs), dtype=np.int64)
+            seconds = np.empty(n, dtype=np.float64)
+            for j in range(n):
+                indices[j] = [out.points[j * w.n_axes + a] for a in range(w.n_axes)]
+                values[j] = [out.values[j * w.n_outputs + a] for a in range(w.n_outputs)]
+                seconds[j] = out.seconds[j]
+            return indices, values, seconds, bool(out.overflow)
         finally:
             free(out.points)
-            free(out.scores)
+            free(out.keys)
+            free(out.values)
+            free(out.seconds)
+            free(out.heap)
+            free(out.order)
 
 
 KIND_PLAIN, KIND_DIVIDED, KIND_MULTIPLIED = PLAIN, DIVIDED, MULTIPLIED
 LATENCY_CODE = LATENCY
 
 
-def walk(options, tuple constants, tuple names, list axes, list caps, list floors, list pairs, int64_t fixed_valid,
-         tuple objectives=(0, 0), tuple directions=(1, 1), bint exhaustive=False, plane=None, tuple device=None,
-         double cap_latency=-1):
+def walk(options, tuple constants, tuple names, tuple reported, list axes, list caps, list floors, list pairs,
+         int64_t fixed_valid, tuple objectives=(0, 0), tuple directions=(1, 1), bint exhaustive=False, plane=None,
+         tuple device=None, double cap_latency=-1):
     """A walk over a design space: the option set ``options`` with the fields
-    ``constants`` fixed, reading the quantities ``names`` (the outputs the caps, floors
-    and objectives index); ``plane`` a bertsize.program.Program of the (seq_len, batch)
-    plane or None.  The other arguments are Plan's."""
-    compiled = CompiledProgram(_program_module.specialised(options, constants, names, device is not None))
+    ``constants`` fixed, counting with the quantities ``names`` (the outputs the caps,
+    floors and objectives index) and visiting with ``names + reported``; ``plane`` a
+    bertsize.program.Program of the (seq_len, batch) plane or None.  The other arguments
+    are Plan's."""
+    latency = device is not None
+    compiled = CompiledProgram(_program_module.specialised(options, constants, names, latency))
+    visiting = CompiledProgram(_program_module.specialised(options, constants, names + reported, latency))
     template = [0] * BS_N_FIELDS
     for name, value in constants:
         template[_program_module.FIELD_INDEX[name]] = value
-    return Plan(compiled, template, axes, caps, floors, pairs, fixed_valid, objectives, directions, exhaustive,
-                None if plane is None else CompiledProgram(plane), device, cap_latency)
+    return Plan(compiled, visiting, template, axes, caps, floors, pairs, fixed_valid, objectives, directions,
+                exhaustive, None if plane is None else CompiledProgram(plane), device, cap_latency)

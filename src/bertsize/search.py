@@ -237,6 +237,10 @@ def _largest(encoder, workload, budget, head, num_labels, field, ceiling) -> int
 # --------------------------------------------------------------------------------------
 # the walk
 # --------------------------------------------------------------------------------------
+#: The objectives of a walk that only collects fits (any will do).
+_DEFAULT_OBJECTIVES = (("params", 1), ("params", 1))
+
+
 class _Walk:
     """A space, a budget and a workload, arranged for the walker (:mod:`bertsize._search`,
     or its twin's brute force)."""
@@ -289,10 +293,11 @@ class _Walk:
         self._varying = varying
         self._plane = plane
         self._walks: dict = {}
+        self._visited: dict = {}  # objectives -> the quantities a visit returns
 
     def __getstate__(self) -> dict:
         """Pickled without the compiled walks (a Result travels between Dask workers)."""
-        return {**self.__dict__, "_walks": {}}
+        return {**self.__dict__, "_walks": {}, "_visited": {}}
 
     # ----- validity: the row constraints, as tables over the axes they read ---------
     def _axes_of(self, field: str | None) -> set[int]:
@@ -382,7 +387,7 @@ class _Walk:
         return fixed_valid * total * others
 
     # ----- the walker ------------------------------------------------------------------
-    def _walk(self, objectives=(("params", 1), ("params", 1))):
+    def _walk(self, objectives=_DEFAULT_OBJECTIVES):
         key = objectives
         if key in self._walks:
             return self._walks[key]
@@ -417,12 +422,14 @@ class _Walk:
                 self.names.index("batch") in (a, b) for a, b, _ in self.pairs):
             plane = program.plane_program(self.options, self.constants, [names[k] for k, _ in caps],
                                           [names[k] for k, _ in floors])
+        reported = tuple(name for name in METRICS if name not in names)
         self._walks[key] = walker.walk(
-            self.options, self.constants, tuple(names), axes, caps, floors, self.pairs, self._fixed_valid,
+            self.options, self.constants, tuple(names), reported, axes, caps, floors, self.pairs, self._fixed_valid,
             tuple(codes), tuple(direction for _, direction in objectives), exhaustive, plane,
             device_constants(budget.device, work.precision) if with_latency else None,
             -1.0 if budget.latency is None else budget.latency,
         )
+        self._visited[key] = (*names, *reported)
         return self._walks[key]
 
     def _monotone(self, names) -> bool:
@@ -457,41 +464,40 @@ class _Walk:
             progress(1.0, total)
         return total
 
-    def _rows(self, indices: np.ndarray) -> np.ndarray:
-        """Structured array of hyperparameters and metrics for walk indices."""
-        base, work = self.space.base, self.workload
+    def _rows(self, visited, names: tuple[str, ...]) -> np.ndarray:
+        """Structured array of hyperparameters and metrics of the points a visit returned
+        (its axis indices, the values of ``names``, the latencies)."""
+        indices, values, seconds, _ = visited
         n = len(indices)
         axis_values = {name: self.values[k][indices[:, k]] if n else np.empty(0, np.int64)
                        for k, name in enumerate(self.names)}
         point, _ = self._point_fields(axis_values, n)
-        device = self.budget.device
-        dtype = [(name, np.int64) for name in FIT_FIELDS] + ([("latency_s", np.float64)] if device else [])
+        with_latency = self.budget.device is not None
+        dtype = [(name, np.int64) for name in FIT_FIELDS] + ([("latency_s", np.float64)] if with_latency else [])
         result = np.zeros(n, dtype=dtype)
         for name in COLUMNS:
             result[name] = point.get(name, self.template[validity.FIELD_INDEX[name]])
-        if n:
-            varying = {name: column for name, column in point.items() if name in COLUMNS}
-            metrics = evaluate(varying if n > 1 else {k: int(v[0]) for k, v in varying.items()},
-                               base=base, workload=work, head=self.head, num_labels=self.num_labels, device=device)
-            for name in metrics:
-                result[name] = metrics[name]
+        for name in METRICS:
+            result[name] = values[:, names.index(name)] if n else 0
+        if with_latency:
+            result["latency_s"] = seconds
         return result
 
-    def fits(self, limit: int) -> np.ndarray:
-        indices, _, overflow = self._walk().visit(0, limit, 0, self.shards, self.shard)
-        if overflow:
+    def _visit(self, objectives, mode: int, limit: int, k: int) -> np.ndarray:
+        walk = self._walk(objectives)
+        visited = walk.visit(mode, limit, k, self.shards, self.shard)
+        if mode == 0 and visited[3]:
             raise RuntimeError("the walk collected more fits than it counted")  # a walker bug
-        return self._rows(indices)
+        return self._rows(visited, self._visited[objectives])
+
+    def fits(self, limit: int) -> np.ndarray:
+        return self._visit(_DEFAULT_OBJECTIVES, 0, limit, 0)
 
     def top_k(self, k: int, by: str, ascending: bool) -> np.ndarray:
-        walk = self._walk(((by, -1 if ascending else 1), (by, -1 if ascending else 1)))
-        indices, _, _ = walk.visit(1, 0, k, self.shards, self.shard)
-        return self._rows(indices)
+        return self._visit(((by, -1 if ascending else 1), (by, -1 if ascending else 1)), 1, 0, k)
 
     def pareto(self, objectives: Sequence[str]) -> np.ndarray:
-        directions = tuple((name, 1 if name == "params" else -1) for name in objectives)
-        indices, _, _ = self._walk(directions).visit(2, 0, 0, self.shards, self.shard)
-        return self._rows(indices)
+        return self._visit(tuple((name, 1 if name == "params" else -1) for name in objectives), 2, 0, 0)
 
 
 def _shard(shard) -> tuple[int, int]:
