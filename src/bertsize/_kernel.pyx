@@ -112,11 +112,14 @@ cdef class CompiledProgram:
 # AutoML loop): its programs are cached by the Encoder's, Workload's and head's plan keys.
 # Only touched with the GIL.
 cdef dict _scalar_programs = {}
+cdef enum:
+    SCALAR_SLOTS = 256
 cdef int64_t _last_key = -1
 cdef CompiledProgram _last_program = None
 
 cdef extern from "Python.h":
     object PyType_GenericAlloc(object cls, Py_ssize_t nitems)
+    object PyBytes_FromStringAndSize(const char *v, Py_ssize_t length)
     void PyTuple_SET_ITEM(object tup, Py_ssize_t index, object item)
     void Py_INCREF(object o)
 
@@ -176,13 +179,16 @@ def estimate_tuple(type cls, object encoder, object workload, str head, int head
     cdef int64_t out[16]
     cdef double seconds = 0
     cdef Py_ssize_t n = p.n_slots
-    cdef int64_t *v = <int64_t *>malloc(n * (sizeof(int64_t) + sizeof(double) + 1))
+    # the slots on the stack (a scalar program has some tens), on the heap past that
+    cdef int64_t local[3 * SCALAR_SLOTS]
+    cdef int64_t *v = &local[0]
+    if n > SCALAR_SLOTS:
+        v = <int64_t *>malloc(n * (sizeof(int64_t) + sizeof(double) + 1))
     if v == NULL:
         raise MemoryError()
-    cdef int64_t status
-    try:
-        status = bs_row(p, row, out, dev_pointer, &seconds, v, <unsigned char *>(v + 2 * n), <double *>(v + n))
-    finally:
+    cdef int64_t status = bs_row(p, row, out, dev_pointer, &seconds, v, <unsigned char *>(v + 2 * n),
+                                 <double *>(v + n))
+    if v != &local[0]:
         free(v)
     if status:
         return status
@@ -282,6 +288,46 @@ def latency(object encoder, object workload, int head_code, int64_t num_labels, 
     if status > 0:
         return status
     return seconds
+
+
+# family -> a program of its encoder constraints (for replace_sizes)
+cdef dict _encoder_rules = {}
+cdef object _FAMILIES = None
+
+
+def replace_sizes(object encoder, dict changes, dict positions):
+    """``encoder.replace(**changes)`` when every change is a size of ``positions`` (name
+    -> its index in the row) and a plain int: the new Encoder, already packed, or the
+    index of the family's encoder constraint it breaks; None for any other change (the
+    caller takes the full path).  The other fields are the Encoder's, already resolved."""
+    global _FAMILIES
+    cdef int64_t row[BS_N_FIELDS]
+    cdef CompiledProgram rules
+    _unpack(encoder._row, _ENCODER_BYTES, _ENCODER_HEADER, row)
+    for name, value in changes.items():
+        position = positions.get(name)
+        if position is None or type(value) is not int or not -9223372036854775807 - 1 <= value <= 9223372036854775807:
+            return None
+        row[<Py_ssize_t>position] = value
+    family = encoder.family
+    rules = _encoder_rules.get(family)
+    if rules is None:
+        if _FAMILIES is None:
+            from bertsize.families import FAMILIES as _FAMILIES
+        rules = _encoder_rules[family] = CompiledProgram(
+            _program_module.constraints_program(_FAMILIES[family].encoder_constraints))
+    cdef int64_t bad = bs_check(&rules.p, row)
+    if bad >= 0:
+        return bad
+    packed = PyBytes_FromStringAndSize(NULL, _ENCODER_BYTES)
+    (<int64_t *><char *>packed)[0] = _ENCODER_HEADER
+    memcpy(<char *>packed + sizeof(int64_t), row, 9 * sizeof(int64_t))
+    cdef dict state = encoder.__dict__.copy()
+    state.update(changes)
+    state["_row"] = packed
+    copy = encoder.__class__.__new__(encoder.__class__)
+    object.__setattr__(copy, "__dict__", state)
+    return copy
 
 
 def run_row(CompiledProgram compiled, row, tuple device=None):

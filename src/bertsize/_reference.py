@@ -66,6 +66,22 @@ def estimate_tuple(cls, encoder, workload, head: str, head_code: int, num_labels
     return cls(*(values[name] for name in NAMES), seconds, encoder, workload, head, num_labels)
 
 
+def replace_sizes(encoder, changes: Mapping[str, object], positions: Mapping[str, int]):
+    """As ``_kernel.replace_sizes``."""
+    row = list(_abi.unpack(encoder._row, ENCODER_FIELDS))
+    for name, value in changes.items():
+        position = positions.get(name)
+        if position is None or type(value) is not int or not _abi.INT64_MIN <= value <= _abi.INT64_MAX:
+            return None
+        row[position] = value
+    bad = validity.first_violation(FAMILIES[encoder.family].encoder_constraints, row)
+    if bad >= 0:
+        return bad
+    copy = object.__new__(type(encoder))
+    copy.__dict__.update(encoder.__dict__, **changes, _row=_abi.pack(tuple(row), ENCODER_FIELDS))
+    return copy
+
+
 def _rows(template: Sequence[int], columns: Mapping[int, np.ndarray], n: int):
     for i in range(n):
         row = list(template)

@@ -156,32 +156,35 @@ def estimate(
         TypeError, ValueError: invalid arguments (the message names the field).
         OverflowError: a metric does not fit in int64 (9.2e18).
     """
-    workload = _DEFAULT_WORKLOAD if workload is None else workload
+    if workload is None:
+        workload = _DEFAULT_WORKLOAD
     # Fast path of the argument checks (an AutoML loop calls this thousands of times a
     # second); anything unusual goes through the full, message-producing check_arguments.
-    head_code = _HEAD_CODES.get(head) if type(head) is str else None
-    if (
-        type(encoder) is not Encoder or type(workload) is not Workload or type(num_labels) is not int
-        or not 1 <= num_labels < 2**63 or head_code is None or (encoder.family, head) not in _VALID_HEADS
-    ):
+    if (type(encoder) is not Encoder or type(workload) is not Workload or type(num_labels) is not int
+            or not 0 < num_labels <= _INT64_MAX or (encoder.family, head) not in _VALID_HEADS):
         num_labels = check_arguments(encoder, workload, head, num_labels)
-    constants = None if device is None else device_constants(device, workload.precision)
-    result = kernel.estimate_tuple(Estimate, encoder, workload, head, head_code, num_labels, constants)
+    constants = None
+    if device is not None:
+        constants = _DEVICES.get((device, workload.precision)) if type(device) is str else None
+        if constants is None:
+            constants = device_constants(device, workload.precision)
+    result = kernel.estimate_tuple(Estimate, encoder, workload, head, _HEAD_CODES[head], num_labels, constants)
     if type(result) is int:
         raise_status(result, encoder, workload, head, num_labels)
     return result
 
 
 def device_constants(device: object, precision: str) -> tuple[float, float, float, float]:
-    """The roofline's device side for a precision (cached per device and precision)."""
-    key = (device if isinstance(device, str) else id(device), precision)
-    cached = _DEVICES.get(key)
-    if cached is None or (not isinstance(device, str) and cached[0] is not device):
-        resolved = lookup_device(device)
-        cached = _DEVICES[key] = (device, dataclasses.astuple(roofline.constants(_Precision(precision), resolved)))
-        if len(_DEVICES) > 256:
-            _DEVICES.clear()
-    return cached[1]
+    """The roofline's device side for a precision (bertsize.roofline.Constants as a
+    tuple), cached per device name and precision."""
+    if isinstance(device, str):
+        cached = _DEVICES.get((device, precision))
+        if cached is None:
+            if len(_DEVICES) > 256:
+                _DEVICES.clear()
+            cached = _DEVICES[(device, precision)] = device_constants(lookup_device(device), precision)
+        return cached
+    return dataclasses.astuple(roofline.constants(_Precision(precision), lookup_device(device)))
 
 
 class _Precision:
@@ -191,7 +194,9 @@ class _Precision:
         self.precision = precision
 
 
-_DEVICES: dict[tuple, tuple] = {}
+#: (device name, precision) -> its roofline constants
+_DEVICES: dict[tuple[str, str], tuple] = {}
+_INT64_MAX = 2**63 - 1
 
 
 def raise_status(status: int, encoder: Encoder, workload: Workload, head: str, num_labels: int) -> None:

@@ -15,6 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from bertsize import _abi, _validate, validity
+from bertsize._backend import kernel
 from bertsize.families import FAMILIES as _SPECS
 from bertsize.heads import HEADS as _HEAD_SPECS
 
@@ -31,15 +32,9 @@ HEADS = tuple(_HEAD_SPECS)
 _SIZE_FIELDS = ("layers", "hidden", "heads", "intermediate", "vocab", "max_positions", "type_vocab")
 
 
-def _encoder_checker(family: str):
-    """The row constraints of the family that read only an Encoder's fields."""
-    spec = _SPECS[family]
-    constraints = tuple(c for c in spec.row_constraints
-                        if {c.field, c.other} <= {*validity.ENCODER_FIELDS, None})
-    return constraints, validity.compile_checker(constraints, validity.ENCODER_FIELDS)
-
-
-_CHECKERS = {name: _encoder_checker(name) for name in _SPECS}
+_CHECKERS = {name: (spec.encoder_constraints, validity.compile_checker(spec.encoder_constraints,
+                                                                         validity.ENCODER_FIELDS))
+             for name, spec in _SPECS.items()}
 
 
 @dataclass(frozen=True, init=False)
@@ -113,7 +108,8 @@ class Encoder:
             embedding = _validate.integer("embedding", embedding)
         if pooler is None:
             pooler = spec.pooler
-        elif _validate.flag("pooler", pooler) and not spec.pooler:
+        elif (pooler is not True and pooler is not False and _validate.flag("pooler", pooler)) or (
+                pooler and not spec.pooler):
             raise ValueError(f"pooler=True is impossible for family {family!r}: its HF model has no pooler")
         if spec.weight_sharing:
             if hidden_groups is None:
@@ -129,11 +125,19 @@ class Encoder:
             activation = defaults["activation"]
         elif activation not in _ACTIVATION_SET or type(activation) is not str:
             _validate.choice("activation", activation, ACTIVATIONS)
-        hidden_dropout = _probability("hidden_dropout", hidden_dropout, defaults["hidden_dropout"])
-        attention_dropout = _probability("attention_dropout", attention_dropout, defaults["attention_dropout"])
-        classifier_default = defaults["classifier_dropout"]
-        classifier_dropout = _probability("classifier_dropout", classifier_dropout,
-                                          hidden_dropout if classifier_default is None else classifier_default)
+        if hidden_dropout is None:
+            hidden_dropout = defaults["hidden_dropout"]
+        elif type(hidden_dropout) is not float or not 0.0 <= hidden_dropout < 1.0:
+            hidden_dropout = _validate.probability("hidden_dropout", hidden_dropout)
+        if attention_dropout is None:
+            attention_dropout = defaults["attention_dropout"]
+        elif type(attention_dropout) is not float or not 0.0 <= attention_dropout < 1.0:
+            attention_dropout = _validate.probability("attention_dropout", attention_dropout)
+        if classifier_dropout is None:
+            classifier_dropout = defaults["classifier_dropout"]
+            classifier_dropout = hidden_dropout if classifier_dropout is None else classifier_dropout
+        elif type(classifier_dropout) is not float or not 0.0 <= classifier_dropout < 1.0:
+            classifier_dropout = _validate.probability("classifier_dropout", classifier_dropout)
         values = (layers, hidden, heads, intermediate, vocab, max_positions, type_vocab,
                   0 if embedding is None else embedding, 1 if hidden_groups is None else hidden_groups)
         row = _abi.pack(values, validity.ENCODER_FIELDS)
@@ -142,14 +146,16 @@ class Encoder:
         if bad >= 0:
             raise ValueError(validity.describe(constraints[bad], values, family))
         options = (family, activation, pooler, hidden_dropout > 0, attention_dropout > 0, classifier_dropout > 0)
-        fields = (layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler, family,
-                  hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout)
-        self.__dict__.update(zip(_FIELD_NAMES, fields), _fields=fields, _row=row, _plan_key=_abi.plan_key(options),
+        self.__dict__.update(layers=layers, hidden=hidden, heads=heads, intermediate=intermediate, vocab=vocab,
+                             max_positions=max_positions, type_vocab=type_vocab, embedding=embedding, pooler=pooler,
+                             family=family, hidden_groups=hidden_groups, activation=activation,
+                             hidden_dropout=hidden_dropout, attention_dropout=attention_dropout,
+                             classifier_dropout=classifier_dropout, _row=row, _plan_key=_abi.plan_key(options),
                              options=options)
 
     # ----- pickling: the fields only (the packing is rebuilt where it lands) -----------
     def __getstate__(self) -> dict[str, object]:
-        return dict(zip(_FIELD_NAMES, self._fields))
+        return {name: self.__dict__[name] for name in _FIELD_NAMES}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self._resolve(*(state[name] for name in _FIELD_NAMES))
@@ -191,8 +197,21 @@ class Encoder:
         return _HEAD_SPECS[head].runs_pooler(_SPECS[self.family], self.pooler)
 
     def replace(self, **changes: object) -> Encoder:
-        """A copy with some fields changed (validated like a new Encoder)."""
-        fields = list(self._fields)
+        """A copy with some fields changed (validated like a new Encoder).
+
+        New sizes of plain ints (an AutoML loop's trials) take a short path in the
+        kernel (``replace_sizes``): the other fields are this Encoder's, already
+        resolved, so only the sizes are checked — against the same row constraints —
+        and packed."""
+        copy = kernel.replace_sizes(self, changes, _SIZE_POSITION)
+        if type(copy) is Encoder:
+            return copy
+        if copy is not None:
+            values = _abi.unpack(self._row, validity.ENCODER_FIELDS)
+            values = tuple(changes.get(name, value) for name, value in zip(validity.ENCODER_FIELDS, values))
+            constraints, _ = _CHECKERS[self.family]
+            raise ValueError(validity.describe(constraints[copy], values, self.family))
+        fields = [self.__dict__[name] for name in _FIELD_NAMES]
         for name, value in changes.items():
             position = _FIELD_POSITION.get(name)
             if position is None:
@@ -205,6 +224,8 @@ class Encoder:
 
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Encoder))
 _FIELD_POSITION = {name: position for position, name in enumerate(_FIELD_NAMES)}
+#: The sizes Encoder.replace changes on its short path, and their index in the row.
+_SIZE_POSITION = {name: validity.FIELD_INDEX[name] for name in _SIZE_FIELDS}
 _ACTIVATION_SET = frozenset(ACTIVATIONS)
 
 

@@ -422,6 +422,11 @@ def _allocate(instructions: list, terms: list, kept: list[int]):
             n_slots, physical)
 
 
+def constraints_program(constraints: tuple[validity.Constraint, ...]) -> Program:
+    """A program of row constraints only (what Encoder.replace checks)."""
+    return emit(Plan(None, {}, (), constraints), {}, ())
+
+
 def scalar_program(encoder_options: tuple, workload_options: tuple, head: str) -> Program:
     """The program of estimate(): every metric (in :data:`metrics.NAMES` order) and the
     roofline terms, every field a row input."""

@@ -87,3 +87,9 @@ class Family:
     def row_constraints(self) -> tuple[Constraint, ...]:
         """Every constraint on this family's rows, in the order they are reported."""
         return validity.row_constraints(self.constraints, self.position_offset)
+
+    @functools.cached_property
+    def encoder_constraints(self) -> tuple[Constraint, ...]:
+        """The row constraints that read an Encoder's fields only (what an Encoder can
+        check on its own, before a workload is known)."""
+        return tuple(c for c in self.row_constraints if {c.field, c.other} <= {*validity.ENCODER_FIELDS, None})
