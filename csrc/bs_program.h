@@ -34,7 +34,7 @@ enum bs_constraint_kind { BS_AT_LEAST, BS_EQUALS, BS_DIVIDES, BS_ZERO_OR_EQUAL, 
 typedef struct { int64_t op, dst, a, b, c, k; } bs_instr;
 typedef struct { int64_t slot, coeff; } bs_term;
 typedef struct { int64_t kind, field, other, k; } bs_constraint;
-typedef struct { int64_t flops, elements, raw, repeats; } bs_latency_term;
+typedef struct { int64_t work, elements, raw, repeats; } bs_latency_term;  /* FLOPs, activation elements, raw bytes, repeats */
 
 typedef struct {
     int64_t n_slots, n_instr, n_terms, n_outputs, latency_start, n_latency, n_constraints;
@@ -47,8 +47,8 @@ typedef struct {
     int64_t largest_constant;  /* of instruction constants and coefficients */
 } bs_program;
 
-/* The device side of the roofline (bertsize/roofline.py: Constants). */
-typedef struct { double flops_per_second, bytes_per_second, overhead, activation_bytes; } bs_device;
+/* The device side of the roofline (bertsize/roofline.py: Constants: FLOP/s and bytes/s an op reaches, seconds per op, bytes per activation element). */
+typedef struct { double compute_rate, memory_rate, overhead, element_bytes; } bs_device;
 
 #if defined(__GNUC__) || defined(__clang__)
 #define BS_INLINE static inline __attribute__((always_inline))
@@ -263,9 +263,9 @@ static inline double bs_latency_of(const bs_program *p, const bs_device *d, cons
     double total = 0;
     for (int64_t t = 0; t < p->n_latency; ++t) {
         const bs_latency_term *term = &p->latency[t];
-        const double compute = value[term->flops] / d->flops_per_second;
-        const double memory = (d->activation_bytes * value[term->elements] + p->latency_factor[t] * value[term->raw]) /
-                              d->bytes_per_second;
+        const double compute = value[term->work] / d->compute_rate;
+        const double memory = (d->element_bytes * value[term->elements] + p->latency_factor[t] * value[term->raw]) /
+                              d->memory_rate;
         total += value[term->repeats] * ((compute > memory ? compute : memory) + d->overhead);
     }
     return total;
@@ -278,7 +278,7 @@ static inline double bs_row_latency(const bs_program *p, const bs_device *d, con
     int exact = 1;
     for (int64_t t = 0; t < p->n_latency; ++t) {
         const bs_latency_term *term = &p->latency[t];
-        exact &= !(flag[term->flops] | flag[term->elements] | flag[term->raw] | flag[term->repeats]);
+        exact &= !(flag[term->work] | flag[term->elements] | flag[term->raw] | flag[term->repeats]);
     }
     if (exact)
         for (int64_t s = 0; s < p->n_slots; ++s) scratch[s] = (double)v[s];

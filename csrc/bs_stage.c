@@ -219,16 +219,16 @@ static inline __attribute__((always_inline)) void bs_stage_body(
         bs_stream_copy(out[k] + offset, staged, count);
     }
     if (latency) {
-        const double flops_rate = dev->flops_per_second, byte_rate = dev->bytes_per_second;
-        const double act = dev->activation_bytes, overhead = dev->overhead;
+        const double compute_rate = dev->compute_rate, memory_rate = dev->memory_rate;
+        const double element_bytes = dev->element_bytes, overhead = dev->overhead;
         for (i = 0; i < count; ++i) latency[i] = 0;
         for (int64_t t = 0; t < p->n_latency; ++t) {
             const bs_latency_term *term = &p->latency[t];
             const double factor = p->latency_factor[t];
-            const double *BS_RESTRICT f = SLOT(term->flops), *BS_RESTRICT e = SLOT(term->elements);
+            const double *BS_RESTRICT f = SLOT(term->work), *BS_RESTRICT e = SLOT(term->elements);
             const double *BS_RESTRICT r = SLOT(term->raw), *BS_RESTRICT n = SLOT(term->repeats);
             for (i = 0; i < count; ++i) {
-                const double compute = f[i] / flops_rate, memory = (act * e[i] + factor * r[i]) / byte_rate;
+                const double compute = f[i] / compute_rate, memory = (element_bytes * e[i] + factor * r[i]) / memory_rate;
                 latency[i] += n[i] * ((compute > memory ? compute : memory) + overhead);
             }
         }

@@ -540,7 +540,7 @@ def plane_program(options: Options, constants: tuple[tuple[str, int], ...], caps
             return None
         parts.append(floor)
     quantities = {f"plane{k}": part for k, part in enumerate(parts)}
-    return emit(Plan(options, quantities, (), plan.constraints), {}, tuple(quantities))
+    return emit(Plan(options, quantities, (), ()), {}, tuple(quantities))
 
 
 def specialised_quantities(options: Options, constants: tuple[tuple[str, int], ...], names: Sequence[str]) -> list:
