@@ -340,7 +340,7 @@ def emit(plan: Plan, constants: Mapping[str, int], names: Sequence[str], latency
     header = np.array([ABI_VERSION, n_slots, len(instructions), len(terms), len(outputs), latency_start,
                        len(latency_array), len(constraints), len(FIELDS)], dtype=np.int64)
     return Program(instructions, terms, np.array(outputs, dtype=np.int64), n_slots, latency_start,
-                   latency_array, np.array(factors, dtype=np.float64), np.array(constraints, dtype=np.int64),
+                   latency_array, np.array(factors, dtype=np.float64), np.array(constraints, dtype=np.int64).reshape(-1, 4),
                    tuple(sorted(emitter.fields, key=FIELD_INDEX.get)), tuple(names), header)
 
 
