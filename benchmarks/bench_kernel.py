@@ -1,14 +1,18 @@
 """Kernel throughput, measured as ratios in one run on one data set.
 
-Prints, for N configurations of a BERT masked-LM design space (6 varying columns, all 10
-metrics, bf16 mixed-precision training): evaluate() rows/s with 1 and 2 threads and the
-bandwidth that implies, against this machine's STREAM triad (measured here, with the
-kernel's own compiler and OpenMP); the same closed form vectorised with numpy; the
-ceiling, the kernel's work in a C loop specialised to this one plan (ceiling.c, compiled
-here); the pure-Python oracle in a loop; and the cost of one estimate() and of the raw
-kernel call (into a caller's buffer, and returning a tuple of ints).
+Prints, for N configurations of a BERT masked-LM design space (6 varying columns, bf16
+mixed-precision training): evaluate() rows/s of all 10 metrics and of params + flops_fwd,
+with 1 and 2 threads, and the bandwidth that implies against this machine's STREAM triad
+(measured here, with the kernel's own compiler and OpenMP); the same closed form with
+numpy; the ceiling, all metrics in a C loop specialised to this one plan (ceiling.c,
+compiled here); the pure-Python oracle in a loop; the cost of compiling a plan; and one
+configuration: estimate(), the raw kernel call, and one AutoML trial as
+examples/optuna_constraint.py runs it (Encoder.replace + estimate with a device) —
+beside the same calls of another build (``--baseline SRC``: the ``src`` directory of a
+built checkout, e.g. the commit before the architecture-as-data redesign), timed in the
+same run.
 
-    python benchmarks/bench_kernel.py [--rows 20000000]
+    python benchmarks/bench_kernel.py [--rows 20000000] [--baseline ../baseline/src]
 
 Not a test: nothing here asserts a time.  The assertions check that the numpy version
 and the ceiling compute the same numbers as the kernel (otherwise a ratio means nothing).
@@ -20,7 +24,10 @@ import argparse
 import ctypes
 import os
 import pathlib
+import platform
+import statistics
 import subprocess
+import sys
 import sysconfig
 import tempfile
 import time
@@ -29,8 +36,9 @@ import timeit
 import numpy as np
 
 import bertsize
-from bertsize import _abi, _kernel
-from bertsize.estimate import oracle_values
+from bertsize import _abi, _kernel, oracle, program, validity
+from bertsize.estimate import row_of
+from bertsize.options import Options
 
 BASE = bertsize.preset("bert-base-uncased")
 WORK = bertsize.Workload(training=True, precision="bf16", optimizer="adamw", backend="cuda")
@@ -124,15 +132,59 @@ def ceiling_rates(ceiling, columns, kernel_out):
             for threads in (1, 2)}
 
 
+ONE_CONFIGURATION = """
+import timeit, bertsize
+base = bertsize.preset("bert-base-uncased")
+large = bertsize.preset("bert-large-uncased")
+work = bertsize.Workload(training=True, precision="bf16", optimizer="adamw", backend="cuda")
+trial_work = bertsize.Workload(batch=32, seq_len=128, training=True, precision="fp16")
+n = 200_000
+def best(f):
+    return min(timeit.repeat(f, number=n, repeat=5)) / n
+print(best(lambda: bertsize.estimate(large, work, "masked_lm")))
+print(best(lambda: bertsize.estimate(base.replace(hidden=512, heads=8, intermediate=2048, layers=6), trial_work,
+                                     device="nvidia-t4")))
+"""
+
+
+def one_configuration(source: str | None) -> tuple[float, float]:
+    """Seconds of estimate() and of one AutoML trial, with the bertsize of ``source``
+    (a src directory) or this one, in a subprocess."""
+    env = {**os.environ, "PYTHONPATH": source} if source else dict(os.environ)
+    out = subprocess.run([sys.executable, "-c", ONE_CONFIGURATION], capture_output=True, text=True, env=env,
+                         check=True).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def plan_costs() -> tuple[float, float]:
+    """Median seconds to compile a new option set's plan (the recipe on symbols), over
+    six option sets, and to lay out the benchmark call's program from its plan."""
+    samples = []
+    for head in ("model", "masked_lm", "sequence_classification"):
+        for precision in ("fp32", "bf16"):
+            options = Options.of(BASE.options, WORK.replace(precision=precision).options, head)
+            program.compile_plan.cache_clear()
+            start = time.perf_counter()
+            program.compile_plan(options)
+            samples.append(time.perf_counter() - start)
+    plan = program.compile_plan(Options.of(BASE.options, WORK.options, HEAD))
+    constants = {n: v for n, v in zip(validity.FIELDS, row_of(BASE, WORK, 2))
+                 if n not in ("layers", "heads", "hidden", "intermediate", "batch", "seq_len")}
+    start = time.perf_counter()
+    program.emit(plan, constants, tuple(bertsize.METRICS))
+    return statistics.median(samples), time.perf_counter() - start
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000_000)
     parser.add_argument("--oracle-rows", type=int, default=2_000)
+    parser.add_argument("--baseline", help="the src directory of another built bertsize, timed beside this one")
     args = parser.parse_args()
     rows = args.rows
     info = bertsize.build_info()
     print(f"bertsize {bertsize.__version__}: {info['compiler']}, OpenMP {'on' if info['openmp'] else 'off'}, "
-          f"{info['threads']} threads, {os.cpu_count()} cores")
+          f"{info['threads']} threads, {os.cpu_count()} cores, {platform.processor() or platform.machine()}")
 
     # --- the machine's memory bandwidth, measured now -----------------------------------
     triad = {threads: stream_triad(rows, threads) for threads in (1, 2)}
@@ -142,16 +194,19 @@ def main():
     # --- the kernel ----------------------------------------------------------------------
     columns = design_space(rows)
     out = {name: np.zeros(rows, dtype=np.int64) for name in bertsize.METRICS}
-    bytes_per_row = 8 * (len(columns) + len(bertsize.METRICS))  # read + written
-    print(f"\nevaluate(): {rows:,} rows, {len(columns)} columns -> {len(out)} metrics "
-          f"({bytes_per_row} bytes per row), {HEAD}, {WORK.precision} training, out= buffers")
     rate = {}
-    for threads in (1, 2):
-        seconds = best_seconds(lambda t=threads: bertsize.evaluate(columns, BASE, WORK, HEAD, out=out, threads=t))
-        rate[threads] = rows / seconds
-        bandwidth = bytes_per_row * rate[threads]
-        print(f"  {threads} thread{'s' * (threads > 1)}: {rate[threads]:.3g} rows/s, {bandwidth / 1e9:.1f} GB/s "
-              f"= {100 * bandwidth / triad[threads]:.0f} % of triad")
+    for names in (bertsize.METRICS, ("params", "flops_fwd")):
+        selected = {name: out[name] for name in names}
+        bytes_per_row = 8 * (len(columns) + len(names))  # read + written
+        print(f"\nevaluate(): {rows:,} rows, {len(columns)} columns -> {len(names)} metrics ({bytes_per_row} bytes "
+              f"per row), {HEAD}, {WORK.precision} training, out= buffers")
+        for threads in (1, 2):
+            seconds = best_seconds(lambda t=threads: bertsize.evaluate(columns, BASE, WORK, HEAD, metrics=names,
+                                                                       out=selected, threads=t))
+            rate[len(names), threads] = rows / seconds
+            bandwidth = bytes_per_row * rate[len(names), threads]
+            print(f"  {threads} thread{'s' * (threads > 1)}: {rate[len(names), threads]:.3g} rows/s, "
+                  f"{bandwidth / 1e9:.1f} GB/s = {100 * bandwidth / triad[threads]:.0f} % of triad")
 
     # --- numpy, same closed form, same data -----------------------------------------------
     numpy_seconds = best_seconds(lambda: numpy_closed_form(columns), repeats=1)
@@ -159,8 +214,8 @@ def main():
     for name in bertsize.METRICS:
         np.testing.assert_array_equal(reference[name], out[name], err_msg=name)
     numpy_rate = rows / numpy_seconds
-    print(f"numpy vectorised closed form: {numpy_rate:.3g} rows/s (identical results) "
-          f"-> kernel / numpy = {rate[2] / numpy_rate:.1f}x (2 threads), {rate[1] / numpy_rate:.1f}x (1 thread)")
+    print(f"\nnumpy vectorised closed form of all 10: {numpy_rate:.3g} rows/s (identical results) -> kernel / numpy = "
+          f"{rate[10, 2] / numpy_rate:.1f}x (2 threads), {rate[10, 1] / numpy_rate:.1f}x (1 thread)")
     del reference
 
     # --- the ceiling: the same work hand-specialised to this one plan (ceiling.c) ----------
@@ -170,58 +225,47 @@ def main():
             print(f"ceiling not measured: ceiling.c did not compile ({flags})")
         else:
             ceiling_rate = ceiling_rates(ceiling, columns, out)
-            bandwidth = bytes_per_row * ceiling_rate[2]
-            print(f"ceiling, the same work hand-specialised to this one plan in C (ceiling.c, {flags}, identical "
+            bandwidth = 128 * ceiling_rate[2]
+            print(f"ceiling, all 10 hand-specialised to this one plan in C (ceiling.c, {flags}, identical "
                   f"results): {ceiling_rate[1]:.3g} rows/s (1 thread), {ceiling_rate[2]:.3g} rows/s (2 threads) "
-                  f"= {bandwidth / 1e9:.1f} GB/s = {100 * bandwidth / triad[2]:.0f} % of triad, "
-                  f"{ceiling_rate[2] / numpy_rate:.1f}x numpy -> the kernel runs at "
-                  f"{100 * rate[2] / ceiling_rate[2]:.0f} % (2 threads), {100 * rate[1] / ceiling_rate[1]:.0f} % "
+                  f"= {bandwidth / 1e9:.1f} GB/s = {100 * bandwidth / triad[2]:.0f} % of triad -> the kernel runs at "
+                  f"{100 * rate[10, 2] / ceiling_rate[2]:.0f} % (2 threads), {100 * rate[10, 1] / ceiling_rate[1]:.0f} % "
                   f"(1 thread) of the ceiling")
 
     # --- the pure-Python oracle --------------------------------------------------------------
+    options = Options.of(BASE.options, WORK.options, HEAD)
     sample = {name: column[: args.oracle_rows] for name, column in columns.items()}
+    template = dict(zip(validity.FIELDS, row_of(BASE, WORK, 2)))
 
     def oracle_loop():
         for row in range(args.oracle_rows):
-            encoder = BASE.replace(**{k: int(sample[k][row]) for k in ("layers", "hidden", "heads", "intermediate")})
-            work = WORK.replace(batch=int(sample["batch"][row]), seq_len=int(sample["seq_len"][row]))
-            oracle_values(encoder, work, HEAD, 2)
+            oracle.metric_values(options, {**template, **{k: int(v[row]) for k, v in sample.items()}})
 
     oracle_rate = args.oracle_rows / best_seconds(oracle_loop, repeats=1)
-    print(f"oracle, pure-Python loop: {oracle_rate:.3g} rows/s -> kernel / oracle = {rate[2] / oracle_rate:.3g}x")
+    print(f"oracle, pure-Python loop: {oracle_rate:.3g} rows/s -> kernel / oracle = {rate[10, 2] / oracle_rate:.3g}x")
+
+    # --- plans ---------------------------------------------------------------------------------
+    compiling, laying_out = plan_costs()
+    print(f"\nplan of a new option set: compiled in {compiling * 1e3:.1f} ms (the recipe on symbols, its branches "
+          f"explored), a call's program laid out from it in {laying_out * 1e3:.2f} ms")
 
     # --- one configuration ---------------------------------------------------------------------
-    encoder, workload = bertsize.preset("bert-large-uncased"), WORK
     calls = 200_000
-    per_call = min(timeit.repeat(lambda: bertsize.estimate(encoder, workload, HEAD), number=calls, repeat=5)) / calls
-    # the raw calls, timed on a statement (no lambda call around them)
-    namespace = {"scalar": _kernel.scalar, "scalar_into": _kernel.scalar_into,
-                 "array": np.empty(_kernel.N_METRICS, dtype=np.int64), "raw": bytearray(8 * _kernel.N_METRICS),
-                 "encoder": _abi.pack_encoder(encoder), "work": _abi.pack_workload(workload),
+    namespace = {"scalar_into": _kernel.scalar_into, "raw": bytearray(8 * _kernel.N_METRICS),
+                 "encoder": bertsize.preset("bert-large-uncased"), "work": WORK,
                  "head": _abi.HEAD_CODES[HEAD], "mask": (1 << len(bertsize.METRICS)) - 1}
-    forms = {"bytearray": "scalar_into(raw, encoder, work, head, 2, mask)",
-             "array": "scalar_into(array, encoder, work, head, 2, mask)",
-             "tuple": "scalar(encoder, work, head, 2, mask)"}
-    raw = {form: min(timeit.repeat(statement, globals=namespace, number=calls, repeat=5)) / calls
-           for form, statement in forms.items()}
-    # one after another, 1,000 configurations of the design space, in steady state (after the
-    # first of the timed passes the scalar path's safe corner covers them all), beside the
-    # same loop over one configuration repeated
-    varied = [(_abi.pack_encoder(BASE.replace(layers=int(columns["layers"][row]), hidden=int(columns["hidden"][row]),
-                                              heads=int(columns["heads"][row]),
-                                              intermediate=int(columns["intermediate"][row]))),
-               _abi.pack_workload(WORK.replace(batch=int(columns["batch"][row]), seq_len=int(columns["seq_len"][row]))))
-              for row in range(1_000)]
-    namespace.update(varied=varied, repeated=[varied[0]] * len(varied))
-    loop = "for e, w in {}: scalar_into(raw, e, w, head, 2, mask)"
-    per_row = {name: min(timeit.repeat(loop.format(name), globals=namespace, number=200, repeat=5))
-               / (200 * len(varied)) for name in ("varied", "repeated")}
-    print(f"\nestimate(): {per_call * 1e6:.2f} us per call; raw kernel scalar call: {raw['bytearray'] * 1e6:.2f} us "
-          f"into a reused bytearray ({raw['array'] * 1e6:.2f} us into a numpy int64 array), "
-          f"{raw['tuple'] * 1e6:.2f} us returning a tuple of ints; in a Python loop over 1,000 configurations "
-          f"of the design space {per_row['varied'] * 1e6:.2f} us per call, loop included "
-          f"({per_row['repeated'] * 1e6:.2f} us over one of them repeated)")
-    print("(targets: 2 threads >= 15x numpy and >= 70 % of triad; estimate() <= 2 us; raw scalar <= 0.2 us)")
+    raw = min(timeit.repeat("scalar_into(raw, encoder, work, head, 2, mask)", globals=namespace, number=calls,
+                            repeat=5)) / calls
+    estimate_here, trial_here = one_configuration(None)
+    print(f"\nestimate(): {estimate_here * 1e6:.2f} us per call; raw kernel call (scalar_into): {raw * 1e6:.2f} us; "
+          f"one AutoML trial (Encoder.replace + estimate with a device): {trial_here * 1e6:.2f} us")
+    if args.baseline:
+        estimate_then, trial_then = one_configuration(args.baseline)
+        print(f"the baseline ({args.baseline}), same run: estimate() {estimate_then * 1e6:.2f} us, AutoML trial "
+              f"{trial_then * 1e6:.2f} us -> this build {estimate_here / estimate_then:.2f}x and "
+              f"{trial_here / trial_then:.2f}x their time")
+    print("(targets: evaluate() of all metrics >= 60 % of triad, of params + flops_fwd >= 75 % (2 threads); "
+          "estimate() no slower than the baseline, <= 1 us; an AutoML trial <= 3 us)")
 
 
 if __name__ == "__main__":

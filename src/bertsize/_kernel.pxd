@@ -69,6 +69,11 @@ cdef class CompiledProgram:
     cdef readonly tuple names
     cdef readonly tuple fields
     cdef readonly Py_ssize_t n_slots
+    # the scalar path's safe corner: every valid row at or below it runs without overflow
+    # checks (bs_bound proved it); grown from the rows the checked path has seen
+    cdef int64_t corner[BS_N_FIELDS]
+    cdef int64_t unprovable[BS_N_FIELDS]  # the last candidate corner that failed its proof
+    cdef bint has_corner, has_unprovable
 
 
 cdef int signalled() noexcept with gil

@@ -12,7 +12,7 @@ from cpython.buffer cimport PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int64_t, uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy, memset
 
 import numpy as np
 
@@ -186,8 +186,8 @@ def estimate_tuple(type cls, object encoder, object workload, str head, int head
         v = <int64_t *>malloc(n * (sizeof(int64_t) + sizeof(double) + 1))
     if v == NULL:
         raise MemoryError()
-    cdef int64_t status = bs_row(p, row, out, dev_pointer, &seconds, v, <unsigned char *>(v + 2 * n),
-                                 <double *>(v + n))
+    cdef int64_t status = _scalar_row(compiled, row, out, dev_pointer, &seconds, v, <unsigned char *>(v + 2 * n),
+                                      <double *>(v + n))
     if v != &local[0]:
         free(v)
     if status:
@@ -202,6 +202,82 @@ def estimate_tuple(type cls, object encoder, object workload, str head, int head
     _set_item(result, 13, head)
     _set_item(result, 14, num_labels)
     return result
+
+
+cdef inline int64_t _rounded_up(int64_t x) noexcept nogil:
+    """2^k - 1 for the least k with x < 2^k (x <= result < 2x), for x >= 0."""
+    x |= x >> 1
+    x |= x >> 2
+    x |= x >> 4
+    x |= x >> 8
+    x |= x >> 16
+    return x | (x >> 32)
+
+
+cdef inline bint _under(const int64_t *corner, const int64_t *row) noexcept nogil:
+    """Whether every field of row is at most the corner's."""
+    cdef bint under = True
+    cdef int k
+    for k in range(BS_N_FIELDS):
+        under &= row[k] <= corner[k]
+    return under
+
+
+cdef bint _proves_safe(CompiledProgram compiled, const int64_t *corner, int64_t *v, unsigned char *flag) noexcept:
+    """bs_bound at the corner, over every instruction, below int64 (skipped for the corner
+    that last failed)."""
+    cdef const bs_program *p = &compiled.p
+    if compiled.has_unprovable and memcmp(corner, compiled.unprovable, sizeof(compiled.unprovable)) == 0:
+        return False
+    if bs_bound(p, corner, p.n_instr, v, flag) >= 0:
+        return True
+    memcpy(compiled.unprovable, corner, sizeof(compiled.unprovable))
+    compiled.has_unprovable = True
+    return False
+
+
+cdef void _widen_corner(CompiledProgram compiled, const int64_t *row, int64_t *v, unsigned char *flag) noexcept:
+    """Make the safe corner cover the valid row: the corner of both if that is safe, else
+    the row's own (each field rounded up to 2^k - 1, so that it stops growing soon)."""
+    cdef int64_t own[BS_N_FIELDS]
+    cdef int64_t both[BS_N_FIELDS]
+    cdef int k
+    for k in range(BS_N_FIELDS):
+        own[k] = _rounded_up(row[k] if row[k] > 0 else 0)
+    if compiled.has_corner:
+        for k in range(BS_N_FIELDS):
+            both[k] = own[k] if own[k] > compiled.corner[k] else compiled.corner[k]
+        if _proves_safe(compiled, both, v, flag):
+            memcpy(compiled.corner, both, sizeof(both))
+            return
+    if _proves_safe(compiled, own, v, flag):
+        memcpy(compiled.corner, own, sizeof(own))
+        compiled.has_corner = True
+
+
+cdef int64_t _scalar_row(CompiledProgram compiled, const int64_t *row, int64_t *out, const bs_device *dev,
+                         double *latency, int64_t *v, unsigned char *flag, double *scratch) noexcept:
+    """bs_row, without overflow checks inside the program's safe corner (a row outside it
+    is checked, and widens the corner when it can).  Only with the GIL: the corner is the
+    program's."""
+    cdef const bs_program *p = &compiled.p
+    cdef int64_t bad, k
+    if compiled.has_corner and _under(compiled.corner, row):
+        bad = bs_check(p, row)
+        if bad >= 0:
+            return 1 + bad
+        bs_run_plain(p, row, p.n_instr if dev != NULL else p.latency_start, v)
+        for k in range(p.n_outputs):
+            out[k] = v[p.outputs[k]]
+        if dev != NULL:
+            for k in range(p.n_slots):
+                scratch[k] = <double>v[k]
+            latency[0] = bs_latency_of(p, dev, scratch)
+        return 0
+    cdef int64_t status = bs_row(p, row, out, dev, latency, v, flag, scratch)
+    if status == 0:
+        _widen_corner(compiled, row, v, flag)
+    return status
 
 
 cdef int64_t _scalar_metrics(object encoder, object workload, int head_code, int64_t num_labels, unsigned mask,
@@ -225,8 +301,14 @@ cdef int64_t _scalar_metrics(object encoder, object workload, int head_code, int
         raise MemoryError()
     cdef double *scratch = <double *>(v + n)
     cdef unsigned char *flag = <unsigned char *>(v + 2 * n)
+    cdef int64_t end = p.n_instr if device != NULL else p.latency_start
+    cdef bint plain = compiled.has_corner and _under(compiled.corner, row)
     try:
-        bs_run(p, row, p.n_instr if device != NULL else p.latency_start, v, flag)
+        if plain:
+            bs_run_plain(p, row, end, v)
+            memset(flag, 0, n)
+        else:
+            bs_run(p, row, end, v, flag)
         for k in range(p.n_outputs):
             out[k] = 0
             if mask & (1u << k):
@@ -236,6 +318,8 @@ cdef int64_t _scalar_metrics(object encoder, object workload, int head_code, int
                 out[k] = v[p.outputs[k]]
         if device != NULL:
             seconds[0] = bs_row_latency(p, device, row, v, flag, scratch)
+        if not plain and status == 0:
+            _widen_corner(compiled, row, v, flag)
     finally:
         free(v)
     return status
