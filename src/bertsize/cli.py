@@ -20,7 +20,7 @@ from bertsize.hf_config import from_hf_config
 from bertsize.model import HEADS, Encoder
 from bertsize.presets import aliases, preset, presets
 from bertsize.search import OBJECTIVES, search
-from bertsize.space import AXES, Budget, Space
+from bertsize.space import AXES, Budget, Space, describe_axis
 from bertsize.workload import ATTENTIONS, BACKENDS, OPTIMIZERS, PRECISIONS, RECOMPUTES, Workload
 
 #: Encoder fields that `--flag value` or `name:field=value` may override.
@@ -260,7 +260,7 @@ def _run_search(args: argparse.Namespace) -> int:
     limit = 0 if args.count else 200_000
     result = search(space, budget, workload, args.head, num_labels=args.num_labels, limit=limit,
                     progress=_progress if sys.stderr.isatty() or os.environ.get("BERTSIZE_PROGRESS") else None)
-    shape = ", ".join(f"{name} {_axis_text(space.axes[name])}" for name in space.axes)
+    shape = ", ".join(f"{name} {describe_axis(space.axes[name])}" for name in space.axes)
     summary = (f"{result.count:,} of {result.total - result.skipped:,} valid configurations fit "
                f"({result.skipped:,} of {result.total:,} points skipped as invalid)\n"
                f"space: {args.base}, {shape}\nbudget: {_budget_text(budget)}\n"
@@ -292,15 +292,15 @@ def _run_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _spec(name: str, text: str) -> list[int]:
-    """START:STOP[:STEP] inclusive, a,b,c, or one value."""
+def _spec(name: str, text: str) -> range | list[int]:
+    """START:STOP[:STEP] inclusive (a range: no list of its values), a,b,c, or one value."""
     try:
         if ":" in text:
             parts = [int(p) for p in text.split(":")]
             if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] < 1):
                 raise ValueError
             start, stop, step = parts[0], parts[1], parts[2] if len(parts) == 3 else 1
-            return list(range(start, stop + 1, step))
+            return range(start, stop + 1, step)
         return [int(p) for p in text.split(",")]
     except ValueError:
         raise _UsageError(f"cannot read --{name.replace('_', '-')} {text!r}: write START:STOP[:STEP], a,b,c or N") from None
@@ -441,15 +441,6 @@ def _workload_text(work: Workload, head: str, with_shape: bool = True) -> str:
     mode = f"training ({work.optimizer}, recompute {work.recompute})" if work.training else "inference"
     shape = f"batch {work.batch} x {work.seq_len} tokens, " if with_shape else ""
     return f"head {head}, {mode}, {shape}{work.precision}, {work.attention} attention, {work.backend} accounting"
-
-
-def _axis_text(values: tuple[int, ...]) -> str:
-    if len(values) == 1:
-        return str(values[0])
-    step = values[1] - values[0]
-    if all(b - a == step for a, b in zip(values, values[1:])):
-        return f"{values[0]}..{values[-1]}" + (f" step {step}" if step != 1 else "")
-    return ",".join(map(str, values))
 
 
 def _title(name: str, result: Estimate) -> str:

@@ -52,7 +52,8 @@ class Space:
             the family, pooler, activation and dropout; default ``"bert-base-uncased"``.
         **axes: name -> values (a list, range, numpy array or a single int).  Names are
             :data:`AXES`; ``head_dim`` replaces ``heads`` and ``ffn_ratio`` (an integer
-            multiple of hidden) replaces ``intermediate``.
+            multiple of hidden) replaces ``intermediate``.  ``space.axes[name]`` holds
+            them sorted and distinct, as a read-only int64 array.
 
     ``len(space)`` is the number of points, valid or not.
     """
@@ -71,7 +72,7 @@ class Space:
             raise ValueError(f"hidden_groups is ALBERT's layer sharing; the base is {family!r}")
         if "type_vocab" in axes and not spec.token_types:
             raise ValueError(f"family {family!r} has no token-type embeddings: no type_vocab axis")
-        self.axes: dict[str, tuple[int, ...]] = {}
+        self.axes: dict[str, np.ndarray] = {}
         for name, values in axes.items():
             _validate.choice("axis", name, AXES)
             self.axes[name] = _axis_values(name, values)
@@ -92,37 +93,49 @@ class Space:
         return math.prod(len(values) for values in self.axes.values())
 
     def __repr__(self) -> str:
-        described = ", ".join(f"{name}={_describe(values)}" for name, values in self.axes.items())
+        described = ", ".join(f"{name}={describe_axis(values)}" for name, values in self.axes.items())
         return f"Space({self.base.family} base, {described}; {self.size:,} points)"
 
 
-def _axis_values(name: str, values: object) -> tuple[int, ...]:
+def _axis_values(name: str, values: object) -> np.ndarray:
+    """An axis's values: sorted, distinct, a read-only int64 array (a range of any
+    length costs 8 bytes a value, never a Python int each)."""
     if isinstance(values, numbers.Integral) and not isinstance(values, (bool, np.bool_)):
         values = (values,)
-    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, (Iterable, np.ndarray)):
+    if isinstance(values, range):
+        array = np.arange(values.start, values.stop, values.step, dtype=np.int64) if values else np.empty(0, np.int64)
+    elif isinstance(values, (str, bytes, Mapping)) or not isinstance(values, (Iterable, np.ndarray)):
         raise TypeError(f"axis {name!r} takes a list, range, array or int of values, got {values!r}")
-    result = set()
-    for position, value in enumerate(np.asarray(values).ravel().tolist() if isinstance(values, np.ndarray) else values):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"axis {name!r}: value {value!r} (position {position}) is not an integer")
-        if value < 1:
-            raise ValueError(f"axis {name!r}: value {value} (position {position}) must be positive")
-        if value > 2**62:
-            raise ValueError(f"axis {name!r}: value {value} (position {position}) is past 2**62")
-        result.add(int(value))
-    if not result:
+    else:
+        items = np.asarray(values).ravel() if isinstance(values, np.ndarray) else list(values)
+        array = np.asarray(items)
+        if array.dtype.kind not in "iu" or array.dtype == np.bool_:
+            for position, value in enumerate(items):
+                if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+                    raise TypeError(f"axis {name!r}: value {value!r} (position {position}) is not an integer")
+            array = np.array([int(v) for v in items], dtype=object)
+    if array.size == 0:
         raise ValueError(f"axis {name!r} has no values")
-    return tuple(sorted(result))
+    for bad, message in ((array < 1, "must be positive"), (array > 2**62, "is past 2**62")):
+        if bad.any():
+            position = int(np.argmax(bad))
+            raise ValueError(f"axis {name!r}: value {array[position]} (position {position}) {message}")
+    result = np.unique(array.astype(np.int64))
+    result.flags.writeable = False
+    return result
 
 
-def _describe(values: tuple[int, ...]) -> str:
+def describe_axis(values: np.ndarray) -> str:
+    """An axis's values in a few characters: "12", "2..24", "128..1024 step 64",
+    "30522,50265,119547" or, past six values without a step, the first ones and a count."""
     if len(values) == 1:
         return str(values[0])
-    if len(values) > 2:
-        step = values[1] - values[0]
-        if all(b - a == step for a, b in zip(values, values[1:])):
-            return f"{values[0]}..{values[-1]} step {step}"
-    return f"[{', '.join(map(str, values[:4]))}{', ...' if len(values) > 4 else ''}] ({len(values)} values)"
+    steps = np.diff(values)
+    if len(values) > 2 and (steps == steps[0]).all():
+        return f"{values[0]}..{values[-1]}" + (f" step {steps[0]}" if steps[0] != 1 else "")
+    if len(values) <= 6:
+        return ",".join(map(str, values.tolist()))
+    return ",".join(map(str, values[:4].tolist())) + f",... ({len(values)} values)"
 
 
 #: Budget fields -> (the quantity each bounds, "max" or "min").
