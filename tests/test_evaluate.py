@@ -48,7 +48,7 @@ BAD_COLUMNS = [
     ({"type_vocab": [2, 0]}, {}, ValueError, r"column 'type_vocab', row 1: type_vocab must be positive, got 0"),
     ({"embedding": [128, 64]}, {}, ValueError, r"column 'embedding', row 1: embedding=64 differs from hidden"),
     ({"hidden_groups": [1]}, {}, ValueError, r"column 'hidden_groups' is ALBERT's layer sharing"),
-    ({"layers": np.array([1, 2**64 - 1], dtype=np.uint64)}, {}, ValueError, r"column 'layers', row 1: .* does not fit in int64"),
+    ({"layers": np.array([1, 2**64 - 1], dtype=np.uint64)}, {}, OverflowError, r"column 'layers', row 1: .* does not fit in int64"),
     ({"layres": [1]}, {}, ValueError, r"unknown column 'layres' \(did you mean 'layers'\?\)"),
     ({"layers": [1]}, {"metrics": ["parms"]}, ValueError, r"unknown metric 'parms'"),
     ({"layers": [1]}, {"metrics": []}, ValueError, r"at least one metric"),

@@ -137,7 +137,7 @@ BAD_DEVICES = [
     ({"peak": {}}, ValueError, r"peak must map"),
     ({"peak": {"fp64": 1e12, "fp32": 1e12}}, ValueError, r"unknown peak precision 'fp64'"),
     ({"compute_efficiency": 2.0}, ValueError, r"compute_efficiency must be a fraction"),
-    ({"overhead_s": -1.0}, ValueError, r"overhead_s must be seconds >= 0"),
+    ({"overhead_s": -1.0}, ValueError, r"overhead_s must be finite seconds >= 0"),
     ({"memory_bytes": 1.5}, TypeError, r"memory_bytes must be an integer"),
 ]
 

@@ -37,6 +37,8 @@ cdef enum:
     PLAIN = 0          # the axis sets a row field
     DIVIDED = 1        # the axis divides a field into another (heads = hidden // head_dim)
     MULTIPLIED = 2     # the axis multiplies a field into another (intermediate = ratio x hidden)
+    DENSE = 0          # a pair's validity table: prefix sums
+    INTERVALS = 1      # a pair's validity table: one run of axis b per value of axis a
     CAPS_OK = 1        # the point meets every upper bound
     FLOOR_OK = 2       # the point meets every lower bound
     INT64_MAX_ = 9223372036854775807
@@ -71,10 +73,17 @@ ctypedef struct Walk:
     # every point's slots provably fit int64 (bs_bound): plain arithmetic instead of checked
     int safe
     # validity: pairs of axes whose combination can be invalid; axis -1 = fixed (size 1)
+    # (bertsize._tables): DENSE, prefix sums of the table; or INTERVALS, axis a's value i
+    # admits axis b's values lower[i] <= j < upper[i], both non-decreasing in i
     int n_pairs
     int pair_axis[2][2]
-    const int64_t *pair_prefix[2]    # (size_a + 1) x (size_b + 1) prefix sums of validity
+    int pair_form[2]
+    const int64_t *pair_prefix[2]    # DENSE: (size_a + 1) x (size_b + 1) prefix sums of validity
     Py_ssize_t pair_stride[2]        # size_b + 1
+    const int64_t *pair_lower[2]     # INTERVALS: size_a run starts and ends,
+    const int64_t *pair_upper[2]
+    const int64_t *pair_lower_sum[2]  # and their size_a + 1 prefix sums
+    const int64_t *pair_upper_sum[2]
     int paired[MAX_AXES]             # 1 for an axis of a pair (its validity is in the table)
     int64_t fixed_valid              # 1, or 0 when the fixed fields alone are invalid
     # objectives of top-k / Pareto: output index (or LATENCY), +1 maximise / -1 minimise
@@ -181,6 +190,35 @@ cdef inline int64_t _objective(const Walk *w, int which, const int64_t *metrics)
     return metrics[m]
 
 
+cdef inline Py_ssize_t _first_above(const int64_t *ends, Py_ssize_t low, Py_ssize_t high, int64_t x) noexcept nogil:
+    """The first i in low..high-1 with ends[i] > x (high if none); ends non-decreasing."""
+    cdef Py_ssize_t mid
+    while low < high:
+        mid = low + (high - low) // 2
+        if ends[mid] > x:
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+cdef int64_t _valid_in_runs(const Walk *w, int p, Py_ssize_t a0, Py_ssize_t a1, int64_t b0, int64_t b1) noexcept nogil:
+    """Valid combinations of an INTERVALS pair in a0..a1 x b0..b1-1: the sum over i of
+    min(upper[i], b1) - max(lower[i], b0), over the i whose run meets the columns (a
+    range of i, the ends being ordered), each sum split where an end crosses a bound."""
+    cdef const int64_t *lower = w.pair_lower[p]
+    cdef const int64_t *upper = w.pair_upper[p]
+    cdef Py_ssize_t start = _first_above(upper, a0, a1 + 1, b0)      # runs ending past b0
+    cdef Py_ssize_t stop = _first_above(lower, start, a1 + 1, b1 - 1)  # runs starting before b1
+    cdef Py_ssize_t clipped, raised
+    if start >= stop:
+        return 0
+    clipped = _first_above(upper, start, stop, b1 - 1)  # from here on upper >= b1
+    raised = _first_above(lower, start, stop, b0)       # from here on lower > b0
+    return (w.pair_upper_sum[p][clipped] - w.pair_upper_sum[p][start] + b1 * (stop - clipped)
+            - b0 * (raised - start) - (w.pair_lower_sum[p][stop] - w.pair_lower_sum[p][raised]))
+
+
 cdef int64_t _valid_count(const Walk *w, const Py_ssize_t *lo, const Py_ssize_t *hi) noexcept nogil:
     """Valid points in the box lo..hi (inclusive, per axis)."""
     cdef int64_t total = w.fixed_valid
@@ -194,6 +232,9 @@ cdef int64_t _valid_count(const Walk *w, const Py_ssize_t *lo, const Py_ssize_t 
             a0, a1 = lo[a], hi[a]
         if b >= 0:
             b0, b1 = lo[b], hi[b]
+        if w.pair_form[p] == INTERVALS:
+            total *= _valid_in_runs(w, p, a0, a1, b0, b1 + 1)
+            continue
         s, stride = w.pair_prefix[p], w.pair_stride[p]
         total *= s[(a1 + 1) * stride + b1 + 1] - s[a0 * stride + b1 + 1] - s[(a1 + 1) * stride + b0] + s[a0 * stride + b0]
     for k in range(w.n_axes):
@@ -861,7 +902,9 @@ cdef class Plan:
             axes: (target field, source field, kind, int64 values in walk order) per axis,
                 outermost first.
             caps, floors: (output index, bound) of the quantities at most / at least a bound.
-            pairs: (axis a, axis b, int64 prefix-sum table (size_a + 1, size_b + 1)); -1 = fixed.
+            pairs: (axis a, axis b, table) with axis b -1 for none; the table is the int64
+                prefix sums (size_a + 1, size_b + 1), or the int64 arrays (lower, upper,
+                lower's prefix sums, upper's) of bertsize._tables.Intervals.
             fixed_valid: 1, or 0 when the fixed fields alone make every point invalid.
             objective, direction: output index (or LATENCY_CODE) and +1 (maximise) / -1
                 (minimise) of the one or two objectives of top-k / Pareto walks.
@@ -873,7 +916,9 @@ cdef class Plan:
         """
         cdef const int64_t[::1] values
         cdef const int64_t[:, ::1] prefix
+        cdef const int64_t[::1] ends
         cdef int k
+        cdef Py_ssize_t size_a, size_b
         if len(axes) > MAX_AXES:
             raise ValueError(f"at most {MAX_AXES} axes")
         if len(pairs) > 2:
@@ -907,11 +952,32 @@ cdef class Plan:
             self.walk.floor_output[k], self.walk.floor_bound[k] = output, bound
         self.walk.n_pairs = len(pairs)
         for k, (a, b, table) in enumerate(pairs):
-            prefix = table
+            if not (0 <= a < len(axes) and -1 <= b < len(axes) and a != b):
+                raise ValueError(f"pair {k}: axes ({a}, {b}) are not two of the {len(axes)} axes")
+            size_a, size_b = self.walk.size[a], (self.walk.size[b] if b >= 0 else 1)
             self._keep.append(table)
             self.walk.pair_axis[k][0], self.walk.pair_axis[k][1] = a, b
-            self.walk.pair_prefix[k] = &prefix[0, 0]
-            self.walk.pair_stride[k] = prefix.shape[1]
+            if isinstance(table, tuple):
+                self.walk.pair_form[k] = INTERVALS
+                if len(table) != 4 or [len(t) for t in table] != [size_a, size_a, size_a + 1, size_a + 1]:
+                    raise ValueError(f"pair {k}: intervals need ({size_a},) starts and ends and "
+                                     f"({size_a + 1},) prefix sums")
+                ends = table[0]
+                self.walk.pair_lower[k] = &ends[0]
+                ends = table[1]
+                self.walk.pair_upper[k] = &ends[0]
+                ends = table[2]
+                self.walk.pair_lower_sum[k] = &ends[0]
+                ends = table[3]
+                self.walk.pair_upper_sum[k] = &ends[0]
+            else:
+                prefix = table
+                if prefix.shape[0] != size_a + 1 or prefix.shape[1] != size_b + 1:
+                    raise ValueError(f"pair {k}: the prefix table must be ({size_a + 1}, {size_b + 1}), "
+                                     f"got ({prefix.shape[0]}, {prefix.shape[1]})")
+                self.walk.pair_form[k] = DENSE
+                self.walk.pair_prefix[k] = &prefix[0, 0]
+                self.walk.pair_stride[k] = prefix.shape[1]
             for axis in (a, b):
                 if axis >= 0:
                     self.walk.paired[axis] = 1

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from bertsize import units
+from bertsize._backend import MAX_THREADS
 from bertsize.devices import PEAK_KEYS, device, devices
 from bertsize.estimate import METRICS, Estimate, count_params, estimate
 from bertsize.hf_config import from_hf_config
@@ -49,6 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except (_UsageError, ValueError, TypeError, OverflowError, OSError) as error:
         print(f"bertsize: error: {error}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("bertsize: error: out of memory; use fewer axis values, a tighter budget or a smaller --top",
+              file=sys.stderr)
         return 2
 
 
@@ -108,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     out.add_argument("--ascending", action="store_true", help="smallest first")
     out.add_argument("--pareto", metavar="A,B", help="show the Pareto front of two objectives, e.g. params,latency_s")
     out.add_argument("--count", action="store_true", help="only count")
+    sea.add_argument("--threads", type=_positive_int, metavar="N",
+                     help=f"OpenMP threads for counting (1 to {MAX_THREADS}; default: all)")
     out.add_argument("--csv", action="store_true", help="CSV instead of a table")
     out.add_argument("--json", action="store_true", help="JSON instead of a table")
     out.add_argument("--plot", metavar="PNG", help="draw the fits and the Pareto front (needs matplotlib)")
@@ -258,7 +265,7 @@ def _run_search(args: argparse.Namespace) -> int:
     )
     workload = _workload(args)
     limit = 0 if args.count else 200_000
-    result = search(space, budget, workload, args.head, num_labels=args.num_labels, limit=limit,
+    result = search(space, budget, workload, args.head, num_labels=args.num_labels, limit=limit, threads=args.threads,
                     progress=_progress if sys.stderr.isatty() or os.environ.get("BERTSIZE_PROGRESS") else None)
     shape = ", ".join(f"{name} {describe_axis(space.axes[name])}" for name in space.axes)
     summary = (f"{result.count:,} of {result.total - result.skipped:,} valid configurations fit "

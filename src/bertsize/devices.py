@@ -13,6 +13,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
+from fractions import Fraction
 from importlib import resources
 
 from bertsize import _validate
@@ -32,6 +33,8 @@ _PEAK_FOR = {
 #: Share of device memory the memory budget of a Device leaves for the model: the rest is
 #: the CUDA context, cuBLAS / cuDNN workspaces and allocator fragmentation.
 MEMORY_RESERVE = 0.08
+#: What a Device may be: a discrete GPU, a CPU, or a GPU sharing a system-on-chip's memory.
+KINDS = ("gpu", "cpu", "soc-gpu")
 #: Largest compute / memory efficiency a Device accepts (calibration searches up to it).
 MAX_EFFICIENCY = 1.5
 
@@ -48,7 +51,7 @@ class Device:
         compute_efficiency: fraction of peak FLOP/s an op reaches (calibrated; 1 = datasheet).
         memory_efficiency: fraction of peak bandwidth an op reaches (calibrated).
         overhead_s: fixed seconds per op (launch / dispatch; calibrated).
-        kind: "gpu", "cpu" or "soc-gpu".
+        kind: one of :data:`KINDS`.
         sources: where the numbers come from.
     """
 
@@ -83,9 +86,12 @@ class Device:
                 raise ValueError(f"{name} must be a fraction of peak (about 0 to 1), got {value}")
             object.__setattr__(self, name, value)
         overhead = self.overhead_s
-        if isinstance(overhead, bool) or not isinstance(overhead, (int, float)) or math.isnan(overhead) or overhead < 0:
-            raise ValueError(f"overhead_s must be seconds >= 0, got {overhead!r}")
+        if isinstance(overhead, bool) or not isinstance(overhead, (int, float)):
+            raise TypeError(f"overhead_s must be a number of seconds, got {overhead!r}")
+        if not math.isfinite(overhead) or overhead < 0:
+            raise ValueError(f"overhead_s must be finite seconds >= 0, got {overhead!r}")
         object.__setattr__(self, "overhead_s", float(overhead))
+        _validate.choice("kind", self.kind, KINDS)
         object.__setattr__(self, "sources", tuple(self.sources))
 
     def peak_for(self, precision: str) -> float:
@@ -98,7 +104,8 @@ class Device:
     @property
     def budget_bytes(self) -> int:
         """Memory a Budget with this device allows: memory minus the reserve."""
-        return int(self.memory_bytes * (1 - MEMORY_RESERVE))
+        kept = Fraction(1) - Fraction(str(MEMORY_RESERVE))  # exact: no float rounding of large memories
+        return self.memory_bytes * kept.numerator // kept.denominator
 
     def replace(self, **changes: object) -> Device:
         """A copy with some fields changed (e.g. calibrated efficiencies)."""

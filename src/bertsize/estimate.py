@@ -161,7 +161,8 @@ def estimate(
     # Fast path of the argument checks (an AutoML loop calls this thousands of times a
     # second); anything unusual goes through the full, message-producing check_arguments.
     if (type(encoder) is not Encoder or type(workload) is not Workload or type(num_labels) is not int
-            or not 0 < num_labels <= _INT64_MAX or (encoder.family, head) not in _VALID_HEADS):
+            or not 0 < num_labels <= _INT64_MAX or type(head) is not str
+            or (encoder.family, head) not in _VALID_HEADS):
         num_labels = check_arguments(encoder, workload, head, num_labels)
     constants = None
     if device is not None:

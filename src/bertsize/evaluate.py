@@ -152,10 +152,12 @@ def _columns(columns: Mapping[str, object], base: Encoder) -> tuple[dict[str, np
             raise TypeError(f"column {name!r} must hold integers, got {value!r} (bool)")
         if isinstance(value, numbers.Integral):
             if not -(2**63) <= int(value) <= _INT64_MAX:
-                raise ValueError(f"column {name!r}: {int(value)} does not fit in int64")
+                raise OverflowError(f"column {name!r}: {int(value)} does not fit in int64")
             arrays[name] = np.array([int(value)], dtype=np.int64)
             continue
         array = np.asarray(value)
+        if array.dtype.kind in "fO" and array.ndim == 1 and not isinstance(value, np.ndarray):
+            _check_int64_items(name, value)  # a list of Python ints past int64 reads as float or object
         if array.ndim != 1:
             raise TypeError(f"column {name!r} must be 1-D (or an int), got shape {array.shape}")
         if array.dtype.kind not in "iu":
@@ -165,7 +167,7 @@ def _columns(columns: Mapping[str, object], base: Encoder) -> tuple[dict[str, np
                 raise TypeError(f"column {name!r} must hold integers, got dtype {array.dtype}")
         if array.dtype.kind == "u" and array.size and int(array.max()) > _INT64_MAX:
             row = int(np.argmax(array > _INT64_MAX))
-            raise ValueError(f"column {name!r}, row {row}: {int(array[row])} does not fit in int64")
+            raise OverflowError(f"column {name!r}, row {row}: {int(array[row])} does not fit in int64")
         arrays[name] = np.ascontiguousarray(array, dtype=np.int64)
         lengths[name] = array.shape[0]
     if len(set(lengths.values())) > 1:
@@ -173,6 +175,14 @@ def _columns(columns: Mapping[str, object], base: Encoder) -> tuple[dict[str, np
         raise ValueError(f"columns must have one length; got {described}")
     rows = next(iter(lengths.values())) if lengths else 1
     return arrays, rows
+
+
+def _check_int64_items(name: str, values: object) -> None:
+    """Name the first integer of a sequence that int64 cannot hold (OverflowError)."""
+    for row, item in enumerate(values):
+        if isinstance(item, numbers.Integral) and not isinstance(item, (bool, np.bool_)) \
+                and not -(2**63) <= int(item) <= _INT64_MAX:
+            raise OverflowError(f"column {name!r}, row {row}: {int(item)} does not fit in int64")
 
 
 def _outputs(out: Mapping[str, np.ndarray] | None, names: tuple[str, ...], rows: int) -> dict[str, np.ndarray]:

@@ -123,7 +123,7 @@ class Encoder:
             )
         if activation is None:
             activation = defaults["activation"]
-        elif activation not in _ACTIVATION_SET or type(activation) is not str:
+        elif type(activation) is not str or activation not in _ACTIVATION_SET:
             _validate.choice("activation", activation, ACTIVATIONS)
         if hidden_dropout is None:
             hidden_dropout = defaults["hidden_dropout"]

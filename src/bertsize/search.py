@@ -8,13 +8,14 @@ runs by binary search.  Results of disjoint shards combine (:meth:`Result.merge`
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from bertsize import _validate, program, symbolic, validity
+from bertsize import _tables, _validate, program, symbolic, validity
 from bertsize._backend import kernel, walker
 from bertsize.estimate import METRICS, device_constants, estimate, row_of
 from bertsize.families import FAMILIES
@@ -29,6 +30,8 @@ _INT64_MAX = 2**63 - 1
 #: training) and "latency_s" (with a device in the budget).  "params" is maximised by
 #: default, everything else minimised.
 OBJECTIVES = (*METRICS, "flops", "latency_s")
+#: Most rows Result.top_k collects (its heap holds k rows: memory O(k)).
+MAX_TOP_K = 10_000_000
 #: Columns of Result.to_numpy(): the resolved hyperparameters, then the metrics.
 FIT_FIELDS = (*COLUMNS, *METRICS)
 
@@ -134,7 +137,10 @@ class Result:
     def top_k(self, k: int = 10, by: str = "params", ascending: bool | None = None) -> np.ndarray:
         """The best k fits by ``by`` (largest params first; other objectives smallest
         first unless ``ascending`` says otherwise), as a structured array."""
-        _validate.integer("k", k)
+        k = min(_validate.integer("k", k), self.count)
+        if k > MAX_TOP_K:
+            raise ValueError(f"top_k collects at most {MAX_TOP_K:,} rows, got k={k:,} (of {self.count:,} fits); "
+                             "tighten the budget, or shard the search and merge")
         _validate.choice("by", by, OBJECTIVES)
         ascending = (by != "params") if ascending is None else _validate.flag("ascending", ascending)
         if self.materialised:
@@ -167,6 +173,19 @@ class Result:
         results = list(results)
         if not results:
             raise ValueError("merge needs at least one Result")
+        for position, result in enumerate(results):
+            if not isinstance(result, Result):
+                raise TypeError(f"merge takes Results; item {position} is a {type(result).__name__}")
+        parts = [part for r in results for part in r._parts]
+        first = parts[0]._plan
+        for part in parts[1:]:
+            differ = [name for name, a, b in zip(_QUESTION, first.question, part._plan.question) if a != b]
+            if differ:
+                raise ValueError(f"merge combines shards of one search; these Results differ in {', '.join(differ)}")
+        shards = [part._plan.shard for part in parts]
+        if len(set(shards)) != len(shards):
+            duplicate = next(shard for shard in shards if shards.count(shard) > 1)
+            raise ValueError(f"merge got shard {duplicate} of {first.shards} twice: its fits would count twice")
         merged = Result.__new__(Result)
         merged._plan = results[0]._plan
         merged.count = sum(r.count for r in results)
@@ -174,7 +193,7 @@ class Result:
         merged.skipped = sum(r.skipped for r in results)
         merged._fits = None
         merged._best = None
-        merged._parts = [part for r in results for part in r._parts]
+        merged._parts = parts
         return merged
 
 
@@ -237,6 +256,8 @@ def _largest(encoder, workload, budget, head, num_labels, field, ceiling) -> int
 # --------------------------------------------------------------------------------------
 # the walk
 # --------------------------------------------------------------------------------------
+#: What a search asks, less the shard index (_Walk.question's parts).
+_QUESTION = ("base", "axes", "budget", "workload", "head", "num_labels", "shard count")
 #: The objectives of a walk that only collects fits (any will do).
 _DEFAULT_OBJECTIVES = (("params", 1), ("params", 1))
 
@@ -299,6 +320,13 @@ class _Walk:
         """Pickled without the compiled walks (a Result travels between Dask workers)."""
         return {**self.__dict__, "_walks": {}, "_visited": {}}
 
+    @property
+    def question(self) -> tuple:  # the parts of _QUESTION
+        """What the search asks, less the shard index: Results merge only when this
+        agrees.  Axes enter as digests (an axis may hold 10**8 values)."""
+        axes = tuple((name, hashlib.blake2b(values.data).hexdigest()) for name, values in self.space.axes.items())
+        return (self.space.base, axes, self.budget, self.workload, self.head, self.num_labels, self.shards)
+
     # ----- validity: the row constraints, as tables over the axes they read ---------
     def _axes_of(self, field: str | None) -> set[int]:
         """The walk axes a field's value depends on."""
@@ -331,28 +359,27 @@ class _Walk:
                 fixed_valid &= bool(kernel.valid_rows(self.options, tuple(self.template), {}, 1, tuple(which))[0])
                 continue
             a, b = (axes[0], -1) if len(axes) == 1 else axes
-            table = self._valid_table(a, b, tuple(which))
-            if table.all():
+            size_b = len(self.values[b]) if b >= 0 else 1
+            names = (self.names[a], self.names[b] if b >= 0 else "")
+            pair = _tables.table(lambda start, stop, a=a, b=b, which=tuple(which): self._valid_block(a, b, which,
+                                 start, stop), len(self.values[a]), size_b, names)
+            if pair is None:
                 continue  # these constraints hold everywhere: no table needed
-            prefix = np.zeros((table.shape[0] + 1, table.shape[1] + 1), dtype=np.int64)
-            prefix[1:, 1:] = table.cumsum(0).cumsum(1)
-            pairs.append((a, b, prefix))
-            totals.append(int(prefix[-1, -1]))
+            pairs.append((a, b, pair))
+            totals.append(pair.total())
         if len(pairs) > 2:
             raise ValueError("the validity of this space couples more than two pairs of axes, which the walk "
                              "cannot count; fix some of them")
         return pairs, fixed_valid, totals
 
-    def _valid_table(self, a: int, b: int, which: tuple[int, ...]) -> np.ndarray:
-        """Whether each combination of axis a's and axis b's values (b -1: none) meets
-        the constraints ``which``."""
-        sizes = (len(self.values[a]), len(self.values[b]) if b >= 0 else 1)
+    def _valid_block(self, a: int, b: int, which: tuple[int, ...], start: int, stop: int) -> np.ndarray:
+        """Whether each combination of axis a's values start..stop-1 and axis b's values
+        (b -1: none) meets the constraints ``which``, as a (stop - start, size_b) table."""
+        sizes = (stop - start, len(self.values[b]) if b >= 0 else 1)
         grid = np.indices(sizes).reshape(2, -1)
-        fields = {}
-        for axis, position in ((a, grid[0]), (b, grid[1])):
-            if axis >= 0:
-                name = self.names[axis]
-                fields[name] = self.values[axis][position]
+        fields = {self.names[a]: self.values[a][start + grid[0]]}
+        if b >= 0:
+            fields[self.names[b]] = self.values[b][grid[1]]
         columns, derived_ok = self._point_fields(fields, len(grid[0]))
         valid = kernel.valid_rows(self.options, tuple(self.template),
                                   {validity.FIELD_INDEX[k]: v for k, v in columns.items()}, len(grid[0]), which)
@@ -375,15 +402,8 @@ class _Walk:
     def _valid_in_shard(self, fixed_valid, others):
         rows = np.arange(self.shard, len(self.values[0]), self.shards)
         total = 1
-        for a, b, prefix in self.pairs:
-            table = np.diff(np.diff(prefix, axis=0), axis=1)
-            if a == 0:
-                count = int(table[rows].sum())
-            elif b == 0:
-                count = int(table[:, rows].sum())
-            else:
-                count = int(prefix[-1, -1])
-            total *= count
+        for a, b, pair in self.pairs:
+            total *= pair.along_a(rows) if a == 0 else pair.along_b(rows) if b == 0 else pair.total()
         return fixed_valid * total * others
 
     # ----- the walker ------------------------------------------------------------------
@@ -404,7 +424,10 @@ class _Walk:
             return names.index(name)
 
         caps = [(output(q), min(bound, _INT64_MAX)) for q, kind, bound in limits if kind == "max" and q != "latency_s"]
-        floors = [(output(q), bound) for q, kind, bound in limits if kind == "min" and bound > 0]
+        floors = [(output(q), bound) for q, kind, bound in limits if kind == "min" and 0 < bound <= _INT64_MAX]
+        # a floor past 2**63 - 1 is one no quantity the kernel computes exactly reaches:
+        # a cap below zero says that no point fits
+        caps += [(output(q), -1) for q, kind, bound in limits if kind == "min" and bound > _INT64_MAX]
         codes = [walker.LATENCY_CODE if name == "latency_s" else output(name) for name, _ in objectives]
         if not names:
             output("params")
@@ -424,7 +447,8 @@ class _Walk:
                                           [names[k] for k, _ in floors])
         reported = tuple(name for name in METRICS if name not in names)
         self._walks[key] = walker.walk(
-            self.options, self.constants, tuple(names), reported, axes, caps, floors, self.pairs, self._fixed_valid,
+            self.options, self.constants, tuple(names), reported, axes, caps, floors,
+            [(a, b, pair.walker_form()) for a, b, pair in self.pairs], self._fixed_valid,
             tuple(codes), tuple(direction for _, direction in objectives), exhaustive, plane,
             device_constants(budget.device, work.precision) if with_latency else None,
             -1.0 if budget.latency is None else budget.latency,

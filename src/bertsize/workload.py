@@ -69,7 +69,7 @@ class Workload:
         for name, value, allowed in (("precision", precision, PRECISIONS), ("optimizer", optimizer, OPTIMIZERS),
                                      ("attention", attention, ATTENTIONS), ("recompute", recompute, RECOMPUTES),
                                      ("backend", backend, BACKENDS)):
-            if value not in allowed or type(value) is not str:
+            if type(value) is not str or value not in allowed:
                 _validate.choice(name, value, allowed)
         zero_stage = _validate.integer("zero_stage", zero_stage, minimum=0)
         if zero_stage > 3:
