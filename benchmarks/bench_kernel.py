@@ -33,12 +33,14 @@ import tempfile
 import time
 import timeit
 
-import numpy as np
+# numpy's BLAS threads spin between calls and take a core from the kernel under test
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
 
-import bertsize
-from bertsize import _abi, _kernel, oracle, program, validity
-from bertsize.estimate import row_of
-from bertsize.options import Options
+import bertsize  # noqa: E402
+from bertsize import _abi, _kernel, oracle, program, validity  # noqa: E402
+from bertsize.estimate import row_of  # noqa: E402
+from bertsize.options import Options  # noqa: E402
 
 BASE = bertsize.preset("bert-base-uncased")
 WORK = bertsize.Workload(training=True, precision="bf16", optimizer="adamw", backend="cuda")

@@ -7,6 +7,7 @@
    the time it takes.  The walk's cost grows with the boundary between fitting and
    failing configurations, not with the size of the space: here every architecture's
    (seq_len, batch) plane is counted in closed form.
+3. Ranking: Pareto fronts of up to 1e5 points and top-k of up to 1e5 rows, time per row.
 
     python benchmarks/bench_search.py
 
@@ -98,6 +99,28 @@ def main():
         print(f"  {threads} thread{'s' * (threads > 1)}: {result.count:,} of {valid:,} configurations fit "
               f"({100 * result.count / valid:.1f} %), counted exactly in {seconds:.3f} s ({big.size / seconds:.3g} points/s)")
     print("(targets: scan >= 15x numpy and >= 1e10 points/s on 2 threads; count of >= 1e12 points <= 1 s)")
+
+    ranking()
+
+
+def ranking():
+    """Pareto fronts of 2.5e4..1e5 points and top-k of 1e4..1e5 rows: the time per row
+    stays flat as they grow (O(n log n)), where a quadratic front or an unbounded top-k
+    would grow with n."""
+    print("\nranking: Pareto fronts (params up, FLOPs down: every layer count of a BERT-base is on the front)")
+    for layers in (25_000, 50_000, 100_000):
+        space = bertsize.Space("bert-base-uncased", layers=range(1, layers + 1))
+        result = bertsize.search(space, bertsize.Budget(), limit=0)
+        front, seconds = timed(lambda r=result: r.pareto(("params", "flops_fwd")))
+        print(f"  {len(front):,}-point front of {result.count:,} fits in {seconds:.3f} s "
+              f"({seconds / len(front) * 1e6:.2f} us per front point)")
+    space = bertsize.Space("bert-base-uncased", layers=range(1, 201), hidden=range(64, 4097, 64), head_dim=64,
+                           intermediate=range(256, 16385, 256))
+    result = bertsize.search(space, bertsize.Budget(memory="24GiB"), WORK, HEAD, limit=0)
+    print(f"ranking: top-k by params of {result.count:,} fits ({space})")
+    for k in (10_000, 30_000, 100_000):
+        rows, seconds = timed(lambda k=k: result.top_k(k))
+        print(f"  top_k({k:,}): {len(rows):,} rows in {seconds:.3f} s ({seconds / len(rows) * 1e6:.2f} us per row)")
 
 
 if __name__ == "__main__":

@@ -296,7 +296,11 @@ cdef int64_t _scalar_metrics(object encoder, object workload, int head_code, int
     bad = bs_check(p, row)
     if bad >= 0:
         return 1 + bad
-    cdef int64_t *v = <int64_t *>malloc(n * (sizeof(int64_t) + sizeof(double) + 1))
+    # the slots on the stack (a scalar program has some tens), on the heap past that
+    cdef int64_t local[3 * SCALAR_SLOTS]
+    cdef int64_t *v = &local[0]
+    if n > SCALAR_SLOTS:
+        v = <int64_t *>malloc(n * (sizeof(int64_t) + sizeof(double) + 1))
     if v == NULL:
         raise MemoryError()
     cdef double *scratch = <double *>(v + n)
@@ -321,7 +325,8 @@ cdef int64_t _scalar_metrics(object encoder, object workload, int head_code, int
         if not plain and status == 0:
             _widen_corner(compiled, row, v, flag)
     finally:
-        free(v)
+        if v != &local[0]:
+            free(v)
     return status
 
 
