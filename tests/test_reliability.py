@@ -225,11 +225,30 @@ def test_ten_thousand_by_ten_thousand_position_tables():
     assert bertsize.search(space, bertsize.Budget(memory=2**62), limit=0).count == n * (n + 1) // 2
 
 
-def test_a_divisibility_table_past_the_cap_is_a_clear_error(monkeypatch):
+def test_divisibility_past_the_dense_cap_is_counted_from_its_valid_pairs(monkeypatch):
+    """hidden x heads has no interval form; past the dense cap its valid combinations go
+    into a wavelet matrix.  Counted by hand: the head counts 1..8 dividing each width."""
     monkeypatch.setattr(_tables, "MAX_DENSE_CELLS", 100)
-    space = bertsize.Space("bert-base-uncased", hidden=range(8, 64), heads=range(1, 9))
-    with pytest.raises(ValueError, match=r"heads and hidden axes \(8 x 56 values\) have no interval form"):
-        bertsize.search(space, bertsize.Budget(memory="1GiB"))
+    monkeypatch.setattr(_tables, "BLOCK_CELLS", 64)
+    space = bertsize.Space("bert-base-uncased", hidden=range(8, 64), heads=range(1, 9), layers=[1, 2])
+    budget = bertsize.Budget(memory=2**62)
+    expected = 2 * sum(1 for hidden in range(8, 64) for heads in range(1, 9) if hidden % heads == 0)
+    result = bertsize.search(space, budget, limit=0)
+    assert result.count == result.total - result.skipped == expected
+    assert sum(bertsize.search(space, budget, shard=(i, 5), limit=0).count for i in range(5)) == expected
+    assert len(result.top_k(10**6)) == expected
+    monkeypatch.setattr(_tables, "MAX_SPARSE_PAIRS", 10)
+    with pytest.raises(ValueError, match=r"heads and hidden axes \(8 x 56 values\) have more than 10 valid"):
+        bertsize.search(space, budget)
+
+
+@pytest.mark.skipif(PURE_PYTHON, reason="10**8 validity checks are the kernel's; the monkeypatched case "
+                    "above runs the same code on both backends")
+def test_ten_thousand_by_ten_thousand_divisibility():
+    n = 10_000
+    space = bertsize.Space("bert-base-uncased", hidden=range(1, n + 1), heads=range(1, n + 1))
+    result = bertsize.search(space, bertsize.Budget(memory=2**62), limit=0)
+    assert result.count == sum(n // heads for heads in range(1, n + 1))  # multiples of each head count
 
 
 def test_an_axis_past_the_cap_is_a_clear_error():

@@ -16,7 +16,7 @@ Axis = tuple[int, int, int, np.ndarray]  # target field, source field, kind, val
 
 class Plan:
     def __init__(self, compiled: CompiledProgram, visiting: CompiledProgram, template: list[int], axes: list[Axis],
-                 caps: list[tuple[int, int]], floors: list[tuple[int, int]], pairs: list[tuple[int, int, np.ndarray]],
+                 caps: list[tuple[int, int]], floors: list[tuple[int, int]], pairs: list[tuple[int, int, np.ndarray | tuple[np.ndarray, ...]]],
                  fixed_valid: int, objective: tuple[int, int] = ..., direction: tuple[int, int] = ...,
                  exhaustive: bool = ..., plane: CompiledProgram | None = ..., device: Constants | None = ...,
                  cap_latency: float = ...) -> None: ...
@@ -26,6 +26,6 @@ class Plan:
 
 def walk(options: Options, constants: tuple[tuple[str, int], ...], names: tuple[str, ...], reported: tuple[str, ...],
          axes: list[Axis], caps: list[tuple[int, int]], floors: list[tuple[int, int]],
-         pairs: list[tuple[int, int, np.ndarray]], fixed_valid: int, objectives: tuple[int, int] = ...,
+         pairs: list[tuple[int, int, np.ndarray | tuple[np.ndarray, ...]]], fixed_valid: int, objectives: tuple[int, int] = ...,
          directions: tuple[int, int] = ..., exhaustive: bool = ..., plane: Program | None = ...,
          device: Constants | None = ..., cap_latency: float = ...) -> Plan: ...

@@ -7,7 +7,7 @@ that meet the upper bounds form a down-set and those that meet ``min_params`` an
 
 * a box (some axes fixed, the others free) whose largest corner meets the caps and whose
   smallest corner meets the floor fits entirely: its valid points are counted from
-  prefix-sum tables, without visiting them;
+  validity tables (bertsize._tables), without visiting them;
 * a box whose smallest corner breaks a cap has no fit, and neither has any box further
   along that axis: the axis loop stops;
 * along the innermost axis two binary searches bound the run of fits.
@@ -16,7 +16,7 @@ Private: bertsize.search() validates its arguments and builds the walk.
 """
 
 from cython.parallel cimport prange
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memset
 
@@ -39,6 +39,7 @@ cdef enum:
     MULTIPLIED = 2     # the axis multiplies a field into another (intermediate = ratio x hidden)
     DENSE = 0          # a pair's validity table: prefix sums
     INTERVALS = 1      # a pair's validity table: one run of axis b per value of axis a
+    SPARSE = 2         # a pair's validity table: its valid combinations in a wavelet matrix
     CAPS_OK = 1        # the point meets every upper bound
     FLOOR_OK = 2       # the point meets every lower bound
     INT64_MAX_ = 9223372036854775807
@@ -73,8 +74,9 @@ ctypedef struct Walk:
     # every point's slots provably fit int64 (bs_bound): plain arithmetic instead of checked
     int safe
     # validity: pairs of axes whose combination can be invalid; axis -1 = fixed (size 1)
-    # (bertsize._tables): DENSE, prefix sums of the table; or INTERVALS, axis a's value i
-    # admits axis b's values lower[i] <= j < upper[i], both non-decreasing in i
+    # (bertsize._tables): DENSE, prefix sums of the table; INTERVALS, axis a's value i
+    # admits axis b's values lower[i] <= j < upper[i], both non-decreasing in i; or SPARSE,
+    # the valid combinations' axis-b indices in axis a's order, as a wavelet matrix
     int n_pairs
     int pair_axis[2][2]
     int pair_form[2]
@@ -84,6 +86,12 @@ ctypedef struct Walk:
     const int64_t *pair_upper[2]
     const int64_t *pair_lower_sum[2]  # and their size_a + 1 prefix sums
     const int64_t *pair_upper_sum[2]
+    const int64_t *pair_starts[2]    # SPARSE: where axis a's value i starts (size_a + 1),
+    const uint64_t *pair_words[2]    # the matrix's bits (levels x width words),
+    const int64_t *pair_ranks[2]     # the ones before each word (levels x (width + 1)),
+    const int64_t *pair_zeros[2]     # the zeros of each level
+    int pair_levels[2]
+    Py_ssize_t pair_width[2]
     int paired[MAX_AXES]             # 1 for an axis of a pair (its validity is in the table)
     int64_t fixed_valid              # 1, or 0 when the fixed fields alone are invalid
     # objectives of top-k / Pareto: output index (or LATENCY), +1 maximise / -1 minimise
@@ -219,6 +227,38 @@ cdef int64_t _valid_in_runs(const Walk *w, int p, Py_ssize_t a0, Py_ssize_t a1, 
             - b0 * (raised - start) - (w.pair_lower_sum[p][stop] - w.pair_lower_sum[p][raised]))
 
 
+cdef extern from *:
+    int popcount64 "__builtin_popcountll"(uint64_t x) noexcept nogil
+
+
+cdef inline int64_t _ones_before(const Walk *w, int p, int level, int64_t position) noexcept nogil:
+    """Entries before ``position`` whose bit at ``level`` of a SPARSE pair's matrix is 1."""
+    cdef int64_t word = position >> 6
+    cdef uint64_t below = ((<uint64_t>1) << (position & 63)) - 1
+    return (w.pair_ranks[p][level * (w.pair_width[p] + 1) + word]
+            + popcount64(w.pair_words[p][level * w.pair_width[p] + word] & below))
+
+
+cdef int64_t _entries_below(const Walk *w, int p, int64_t start, int64_t stop, int64_t x) noexcept nogil:
+    """Entries start..stop-1 of a SPARSE pair (in axis a's order) whose axis-b index is
+    below x: the wavelet matrix's rank descent, highest bit first."""
+    cdef int levels = w.pair_levels[p]
+    cdef int level
+    cdef int64_t count = 0, start_ones, stop_ones
+    if x >= (<int64_t>1) << levels:
+        return stop - start
+    for level in range(levels):
+        start_ones = _ones_before(w, p, level, start)
+        stop_ones = _ones_before(w, p, level, stop)
+        if (x >> (levels - 1 - level)) & 1:
+            count += (stop - stop_ones) - (start - start_ones)  # the entries with a 0 here are below
+            start = w.pair_zeros[p][level] + start_ones
+            stop = w.pair_zeros[p][level] + stop_ones
+        else:
+            start, stop = start - start_ones, stop - stop_ones
+    return count
+
+
 cdef int64_t _valid_count(const Walk *w, const Py_ssize_t *lo, const Py_ssize_t *hi) noexcept nogil:
     """Valid points in the box lo..hi (inclusive, per axis)."""
     cdef int64_t total = w.fixed_valid
@@ -234,6 +274,10 @@ cdef int64_t _valid_count(const Walk *w, const Py_ssize_t *lo, const Py_ssize_t 
             b0, b1 = lo[b], hi[b]
         if w.pair_form[p] == INTERVALS:
             total *= _valid_in_runs(w, p, a0, a1, b0, b1 + 1)
+            continue
+        if w.pair_form[p] == SPARSE:
+            total *= (_entries_below(w, p, w.pair_starts[p][a0], w.pair_starts[p][a1 + 1], b1 + 1)
+                      - _entries_below(w, p, w.pair_starts[p][a0], w.pair_starts[p][a1 + 1], b0))
             continue
         s, stride = w.pair_prefix[p], w.pair_stride[p]
         total *= s[(a1 + 1) * stride + b1 + 1] - s[a0 * stride + b1 + 1] - s[(a1 + 1) * stride + b0] + s[a0 * stride + b0]
@@ -904,7 +948,8 @@ cdef class Plan:
             caps, floors: (output index, bound) of the quantities at most / at least a bound.
             pairs: (axis a, axis b, table) with axis b -1 for none; the table is the int64
                 prefix sums (size_a + 1, size_b + 1), or the int64 arrays (lower, upper,
-                lower's prefix sums, upper's) of bertsize._tables.Intervals.
+                lower's prefix sums, upper's) of bertsize._tables.Intervals, or the wavelet
+                matrix (starts, words, ranks, zeros) of bertsize._tables.Sparse.
             fixed_valid: 1, or 0 when the fixed fields alone make every point invalid.
             objective, direction: output index (or LATENCY_CODE) and +1 (maximise) / -1
                 (minimise) of the one or two objectives of top-k / Pareto walks.
@@ -957,7 +1002,9 @@ cdef class Plan:
             size_a, size_b = self.walk.size[a], (self.walk.size[b] if b >= 0 else 1)
             self._keep.append(table)
             self.walk.pair_axis[k][0], self.walk.pair_axis[k][1] = a, b
-            if isinstance(table, tuple):
+            if isinstance(table, tuple) and len(table) == 4 and np.ndim(table[1]) == 2:
+                self._sparse_pair(k, table, size_a, size_b)
+            elif isinstance(table, tuple):
                 self.walk.pair_form[k] = INTERVALS
                 if len(table) != 4 or [len(t) for t in table] != [size_a, size_a, size_a + 1, size_a + 1]:
                     raise ValueError(f"pair {k}: intervals need ({size_a},) starts and ends and "
@@ -1014,6 +1061,31 @@ cdef class Plan:
             if corner[k] < 0:
                 return 0
         return bs_bound(p, corner, p.n_instr if self.walk.with_latency else p.latency_start, v, flag) >= 0
+
+    def _sparse_pair(self, int k, tuple table, Py_ssize_t size_a, Py_ssize_t size_b):
+        """Point pair k at a wavelet matrix (bertsize._tables.Sparse.walker_form) after
+        checking it is whole: every position the rank descent reaches stays inside it."""
+        cdef const int64_t[::1] starts = table[0]
+        cdef const uint64_t[:, ::1] words = table[1]
+        cdef const int64_t[:, ::1] ranks = table[2]
+        cdef const int64_t[::1] zeros = table[3]
+        entries = int(table[0][len(table[0]) - 1]) if len(table[0]) else -1
+        levels = words.shape[0]
+        ones = np.unpackbits(np.asarray(table[1]).view(np.uint8), axis=1, bitorder="little").reshape(
+            levels, -1, 64).sum(axis=2)
+        if (starts.shape[0] != size_a + 1 or table[0][0] != 0 or (np.diff(table[0]) < 0).any()
+                or levels < 1 or (<int64_t>1) << levels < size_b or words.shape[1] != entries // 64 + 1
+                or ranks.shape[0] != levels or ranks.shape[1] != words.shape[1] + 1 or zeros.shape[0] != levels
+                or (table[2][:, 0] != 0).any() or (table[2][:, 1:] != np.cumsum(ones, axis=1)).any()
+                or (table[3] + table[2][:, -1] != entries).any()):
+            raise ValueError(f"pair {k}: not a wavelet matrix of {size_a} x {size_b} values")
+        self.walk.pair_form[k] = SPARSE
+        self.walk.pair_starts[k] = &starts[0]
+        self.walk.pair_words[k] = &words[0, 0]
+        self.walk.pair_ranks[k] = &ranks[0, 0]
+        self.walk.pair_zeros[k] = &zeros[0]
+        self.walk.pair_levels[k] = levels
+        self.walk.pair_width[k] = words.shape[1]
 
     def count(self, const Py_ssize_t[::1] outer, int threads):
         """Fits with the outermost axis at each of the indices `outer` (summed)."""
