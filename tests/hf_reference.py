@@ -20,7 +20,9 @@ _CLASS_PREFIX = {
 }
 _CLASS_SUFFIX = {
     "model": "Model", "masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",
-    "sequence_classification": "ForSequenceClassification",
+    "sequence_classification": "ForSequenceClassification", "token_classification": "ForTokenClassification",
+    "question_answering": "ForQuestionAnswering", "next_sentence_prediction": "ForNextSentencePrediction",
+    "multiple_choice": "ForMultipleChoice",
 }
 
 
@@ -31,7 +33,8 @@ def hf_config(enc, num_labels: int = 2, attention: str = "eager"):
             vocab_size=enc.vocab, dim=enc.hidden, n_layers=enc.layers, n_heads=enc.heads,
             hidden_dim=enc.intermediate, max_position_embeddings=enc.max_positions,
             activation=enc.activation, dropout=enc.hidden_dropout, attention_dropout=enc.attention_dropout,
-            seq_classif_dropout=enc.classifier_dropout, num_labels=num_labels,
+            seq_classif_dropout=enc.classifier_dropout, qa_dropout=enc.classifier_dropout, num_labels=num_labels,
+            tie_word_embeddings=enc.tie_word_embeddings,
         )
     else:
         kwargs = dict(
@@ -40,6 +43,7 @@ def hf_config(enc, num_labels: int = 2, attention: str = "eager"):
             max_position_embeddings=enc.max_positions, type_vocab_size=enc.type_vocab,
             hidden_act=enc.activation, hidden_dropout_prob=enc.hidden_dropout,
             attention_probs_dropout_prob=enc.attention_dropout, num_labels=num_labels,
+            tie_word_embeddings=enc.tie_word_embeddings,
         )
         if enc.family == "albert":
             kwargs.update(embedding_size=enc.embedding_size, num_hidden_groups=enc.hidden_groups,
@@ -47,7 +51,9 @@ def hf_config(enc, num_labels: int = 2, attention: str = "eager"):
         else:
             kwargs["classifier_dropout"] = enc.classifier_dropout
         if enc.family == "electra":
-            kwargs["embedding_size"] = enc.embedding_size
+            # the multiple-choice summary's dropout is the classifier dropout's
+            kwargs.update(embedding_size=enc.embedding_size,
+                          summary_last_dropout=enc.classifier_dropout)
         config_class = getattr(transformers, _CLASS_PREFIX[enc.family] + "Config")
         config = config_class(**kwargs)
     config._attn_implementation = attention
@@ -55,7 +61,12 @@ def hf_config(enc, num_labels: int = 2, attention: str = "eager"):
 
 
 def build(enc, head: str = "model", num_labels: int = 2, attention: str = "eager"):
-    """A randomly initialised HF model for ``enc`` and ``head`` (train mode)."""
+    """A randomly initialised HF model for ``enc`` and ``head`` (train mode).
+
+    Question answering always has 2 labels: its qa_outputs are split into start and end.
+    """
+    if head == "question_answering":
+        num_labels = 2
     config = hf_config(enc, num_labels, attention)
     model_class = getattr(transformers, _CLASS_PREFIX[enc.family] + _CLASS_SUFFIX[head])
     if head == "model" and enc.family not in ("distilbert", "electra"):
@@ -69,10 +80,13 @@ def count_params(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def inputs(enc, head: str, batch: int, seq_len: int, num_labels: int = 2, seed: int = 0) -> dict:
-    """input_ids (no padding, no attention mask) and the labels the head's loss needs."""
+def inputs(enc, head: str, batch: int, seq_len: int, num_labels: int = 2, seed: int = 0,
+           num_choices: int = 1) -> dict:
+    """input_ids (no padding, no attention mask) and the labels the head's loss needs;
+    multiple choice: (batch, num_choices, seq_len) ids and a choice per example."""
     generator = torch.Generator().manual_seed(seed)
-    ids = torch.randint(3, enc.vocab, (batch, seq_len), generator=generator)
+    shape = (batch, num_choices, seq_len) if head == "multiple_choice" else (batch, seq_len)
+    ids = torch.randint(3, enc.vocab, shape, generator=generator)
     result = {"input_ids": ids}
     if head == "masked_lm":
         result["labels"] = ids.clone()
@@ -83,6 +97,15 @@ def inputs(enc, head: str, batch: int, seq_len: int, num_labels: int = 2, seed: 
             result.update(labels=ids.clone(), sentence_order_label=torch.randint(0, 2, (batch,), generator=generator))
         else:
             result["labels"] = torch.randint(0, 2, (batch, seq_len), generator=generator)
+    elif head == "token_classification":
+        result["labels"] = torch.randint(0, num_labels, (batch, seq_len), generator=generator)
+    elif head == "question_answering":
+        result.update(start_positions=torch.randint(0, seq_len, (batch,), generator=generator),
+                      end_positions=torch.randint(0, seq_len, (batch,), generator=generator))
+    elif head == "next_sentence_prediction":
+        result["labels"] = torch.randint(0, 2, (batch,), generator=generator)
+    elif head == "multiple_choice":
+        result["labels"] = torch.randint(0, num_choices, (batch,), generator=generator)
     elif head == "sequence_classification":
         if num_labels == 1:
             result["labels"] = torch.randn(batch, generator=generator)

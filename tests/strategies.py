@@ -25,6 +25,7 @@ def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_po
         hidden_dropout=draw(st.sampled_from((0.0, 0.1))),
         attention_dropout=draw(st.sampled_from((0.0, 0.1))),
         classifier_dropout=draw(st.sampled_from((0.0, 0.2))),
+        tie_word_embeddings=draw(st.booleans()),
     )
     if family != "distilbert":
         fields["type_vocab"] = draw(st.integers(1, 3))
@@ -58,6 +59,7 @@ def any_encoders(draw, families=bertsize.FAMILIES) -> bertsize.Encoder:
         hidden_dropout=draw(st.sampled_from((0.0, 0.1))),
         attention_dropout=draw(st.sampled_from((0.0, 0.1))),
         classifier_dropout=draw(st.sampled_from((0.0, 0.2))),
+        tie_word_embeddings=draw(st.booleans()),
     )
     if family != "distilbert":
         fields["type_vocab"] = draw(SIZE)

@@ -42,6 +42,28 @@ def test_estimate_json_overrides_and_device(tmp_path):
     assert data["params"] == bertsize.count_params(bertsize.preset("roberta-base"))
 
 
+def test_estimate_every_head_of_the_issue():
+    """NER, extractive QA and multiple choice from the terminal (token classification
+    used to be refused); parameters against the HF classes on the meta device."""
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    config = transformers.BertConfig(num_labels=9)
+    with torch.device("meta"):
+        ner = transformers.BertForTokenClassification(config)
+        qa = transformers.BertForQuestionAnswering(transformers.BertConfig())
+    data = json.loads(run("estimate", "bert-base-uncased", "--head", "token_classification", "--num-labels", "9",
+                          "--json").stdout)
+    assert data["params"] == sum(p.numel() for p in ner.parameters())
+    data = json.loads(run("estimate", "bert-base-uncased", "--head", "question_answering", "--json").stdout)
+    assert data["params"] == sum(p.numel() for p in qa.parameters())
+    out = run("estimate", "bert-base-uncased", "--head", "multiple_choice", "--num-choices", "4", "--batch", "8",
+              "--train").stdout
+    assert "head multiple_choice, training" in out and "batch 8 x 4 choices x 128 tokens" in out
+    expected = bertsize.estimate(bertsize.preset("bert-base-uncased"),
+                                 bertsize.Workload(batch=32, seq_len=128, training=True), "multiple_choice")
+    assert bertsize.units.format_flops(expected.flops_fwd) in out  # 8 examples x 4 choices = 32 sequences
+
+
 def test_compare_answers_the_seed_question():
     out = run("compare", "bert-base-uncased", "bert-base-uncased:layers=24",
               "bert-base-uncased:hidden=1024,heads=16,intermediate=4096").stdout

@@ -30,7 +30,10 @@ def _mlm_width(e: bertsize.Encoder) -> int:
 def _has_pooler(e: bertsize.Encoder, head: str) -> bool:
     if head == "model":
         return e.pooler
-    return head != "masked_lm" and e.family in ("bert", "albert")
+    if head == "multiple_choice":  # RoBERTa's and XLM-R's multiple choice pool too
+        return e.family in ("bert", "albert", "roberta", "xlm-roberta")
+    pooled_heads = ("pretraining", "sequence_classification", "next_sentence_prediction")
+    return head in pooled_heads and e.family in ("bert", "albert")
 
 
 def params_by_hand(e: bertsize.Encoder, head: str, C: int) -> int:
@@ -43,17 +46,31 @@ def params_by_hand(e: bertsize.Encoder, head: str, C: int) -> int:
         total += H * H + H
     W = _mlm_width(e)
     mlm = H * W + W + 2 * W + V  # transform dense, LayerNorm, decoder bias (its weight is tied)
+    if not e.tie_word_embeddings:
+        # the decoder's own V x W weight; BERT-style heads keep their bias apart from the
+        # decoder's, and untying unties it too (ELECTRA, DistilBERT have no such bias)
+        mlm += V * W + (V if e.family in ("bert", "roberta", "xlm-roberta", "albert") else 0)
     if head == "masked_lm":
         total += mlm
     elif head == "pretraining":
         total += {"bert": mlm + 2 * H + 2, "albert": mlm + H * C + C, "electra": H * H + H + H + 1}[e.family]
     elif head == "sequence_classification":
         total += H * C + C if e.family in ("bert", "albert") else H * H + H + H * C + C
+    elif head == "token_classification":
+        total += H * C + C
+    elif head == "question_answering":
+        total += H * 2 + 2  # start and end logits
+    elif head == "next_sentence_prediction":
+        total += H * 2 + 2
+    elif head == "multiple_choice":
+        # one score per choice; DistilBERT's pre-classifier and ELECTRA's summary are H x H
+        total += H + 1 + (H * H + H if e.family in ("distilbert", "electra") else 0)
     return total
 
 
-def forward_flops_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int) -> int:
+def forward_flops_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int, choices: int = 1) -> int:
     L, H, _, I, V, _, _, E = _sizes(e)
+    b = b * choices if head == "multiple_choice" else b  # sequences: every choice of every example
     n = b * s
     layer = 4 * 2 * n * H * H + 2 * (2 * b * s * s * H) + 2 * 2 * n * H * I  # projections, q·kᵀ and p·v, FFN
     total = L * layer + (2 * n * E * H if _projects(e) else 0)
@@ -68,13 +85,23 @@ def forward_flops_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int
                   "electra": 2 * n * H * H + 2 * n * H}[e.family]
     elif head == "sequence_classification":
         total += 2 * b * H * C if e.family in ("bert", "albert") else 2 * b * H * H + 2 * b * H * C
+    elif head == "token_classification":
+        total += 2 * n * H * C
+    elif head == "question_answering":
+        total += 2 * n * H * 2
+    elif head == "next_sentence_prediction":
+        total += 2 * b * H * 2
+    elif head == "multiple_choice":
+        total += 2 * b * H + (2 * b * H * H if e.family in ("distilbert", "electra") else 0)
     return total
 
 
-def saved_bytes_by_hand(e: bertsize.Encoder, head: str, b: int, s: int, dropout: bool) -> int:
+def saved_bytes_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int, dropout: bool,
+                        choices: int = 1) -> int:
     """Training, CUDA accounting (Korthikanti et al. 2022), 16-bit, eager attention, GELU,
     every dropout on (or every one off): 2 bytes a tensor element, 1 byte a mask."""
     L, H, A, I, V, _, _, E = _sizes(e)
+    b = b * choices if head == "multiple_choice" else b
     n, d = b * s, int(dropout)
     # embeddings: the LayerNorm's input, the dropout mask, the projection's input
     total = 2 * n * E + d * n * E + (2 * n * E if _projects(e) else 0)
@@ -92,7 +119,33 @@ def saved_bytes_by_hand(e: bertsize.Encoder, head: str, b: int, s: int, dropout:
         # the transform's input (the last hidden state), GELU's and the LayerNorm's inputs,
         # the decoder's input; the loss's fp32 log-softmax and its fp32 total weight
         total += 2 * n * H + 3 * 2 * n * W + 4 * n * V + 4
+    elif head == "token_classification":
+        # the classifier's input (the dropped copy, or the last hidden state), the mask;
+        # the loss's fp32 log-softmax over C classes per token and its total weight
+        total += 2 * n * H + d * n * H + 4 * n * C + 4
+    elif head == "question_answering":
+        # qa_outputs' input (DistilBERT drops it first: its mask); two losses, each a
+        # log-softmax over the s positions of each sequence and a total weight
+        total += 2 * n * H + (d * n * H if e.family == "distilbert" else 0) + 2 * (4 * n + 4)
+    elif head == "next_sentence_prediction":
+        # the classifier reads the pooled output tanh saved; a 2-way loss per sequence
+        total += 4 * b * 2 + 4
+    elif head == "multiple_choice":
+        # a score per sequence: the loss's fp32 log-softmax over the choices, its weight
+        total += 4 * b + 4
+        dropped = 3 * b * H  # the classifier dropout's mask and the dropped copy the classifier reads
+        if e.family == "distilbert":  # pre_classifier reads x[:, 0], a view of all of x; ReLU's output
+            total += 2 * n * H + 2 * b * H + d * dropped
+        elif e.family == "electra":  # the summary reads all of x; GELU's input; then GELU's output or the dropout
+            total += 2 * n * H + 2 * b * H + (dropped if dropout else 2 * b * H)
+        else:  # the pooled output, saved by tanh, or its dropped copy
+            total += d * dropped
     return total
+
+
+#: The heads whose saved activations the sheet derives.
+SHEET_HEADS = ("model", "masked_lm", "token_classification", "question_answering", "next_sentence_prediction",
+               "multiple_choice")
 
 
 @given(data=st.data(), encoder=small_encoders(max_layers=4))
@@ -107,21 +160,25 @@ def test_forward_flops_by_hand(data, encoder):
     head = data.draw(heads_for(encoder))
     C = data.draw(st.integers(2, 6))
     b, s = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 8))
-    work = bertsize.Workload(batch=b, seq_len=s, training=data.draw(st.booleans()))
+    choices = data.draw(st.integers(1, 4))
+    work = bertsize.Workload(batch=b, seq_len=s, training=data.draw(st.booleans()), num_choices=choices)
     result = bertsize.estimate(encoder, work, head, C)
-    assert result.flops_fwd == forward_flops_by_hand(encoder, head, C, b, s)
+    assert result.flops_fwd == forward_flops_by_hand(encoder, head, C, b, s, choices)
     assert result.flops_bwd == (2 * result.flops_fwd if work.training else 0)
 
 
 @given(data=st.data(), encoder=small_encoders(max_layers=4))
 def test_saved_activations_by_hand(data, encoder):
-    head = data.draw(st.sampled_from(["model", "masked_lm"]))
+    head = data.draw(st.sampled_from([h for h in SHEET_HEADS if encoder.has_head(h)]))
+    C = data.draw(st.integers(1, 6))
     dropout = data.draw(st.booleans())
     p = 0.1 if dropout else 0.0
     encoder = encoder.replace(activation="gelu", hidden_dropout=p, attention_dropout=p, classifier_dropout=p)
     b, s = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 8))
-    work = bertsize.Workload(batch=b, seq_len=s, training=True, precision="bf16")
-    assert bertsize.estimate(encoder, work, head).activation_bytes == saved_bytes_by_hand(encoder, head, b, s, dropout)
+    choices = data.draw(st.integers(1, 4))
+    work = bertsize.Workload(batch=b, seq_len=s, training=True, precision="bf16", num_choices=choices)
+    expected = saved_bytes_by_hand(encoder, head, C, b, s, dropout, choices)
+    assert bertsize.estimate(encoder, work, head, C).activation_bytes == expected
 
 
 def test_sheet_against_a_published_count():

@@ -56,7 +56,10 @@ def test_unsupported_model_type_lists_the_supported():
 
 @pytest.mark.parametrize(("extra", "text"), [
     ({"model_type": "albert", "inner_group_num": 2}, "inner_group_num=2 is not supported"),
-    ({"model_type": "bert", "tie_word_embeddings": False}, "tie_word_embeddings=False"),
+    ({"model_type": "bert", "problem_type": "multi_label_classification", "num_labels": 3}, "problem_type"),
+    ({"model_type": "bert", "problem_type": "regression", "num_labels": 3}, "problem_type"),
+    ({"model_type": "bert", "num_labels": 3, "id2label": {"0": "a", "1": "b"}}, "disagrees"),
+    ({"model_type": "distilbert", "seq_classif_dropout": 0.0}, "qa_dropout"),
     ({"model_type": "bert", "is_decoder": True}, "decoder"),
     ({"model_type": "bert", "hidden_size": 770}, "heads=12 does not divide hidden=770"),
 ])

@@ -85,11 +85,20 @@ def test_distilbert_config_with_the_common_key_names():
     assert bertsize.count_params(bertsize.from_hf_config(config)) == real
 
 
-@pytest.mark.parametrize("value", [0, "false", "False", 0.0, None])
-def test_tie_word_embeddings_that_is_not_true_is_never_counted_as_tied(value):
+@pytest.mark.parametrize("value", ["false", "False", 0.0, None])
+def test_tie_word_embeddings_that_is_not_a_json_boolean_is_refused(value):
     config = {"model_type": "bert", "tie_word_embeddings": value}
-    with pytest.raises((ValueError, TypeError), match="tie_word_embeddings"):
+    with pytest.raises(TypeError, match="tie_word_embeddings"):
         bertsize.from_hf_config(config)
+
+
+def test_tie_word_embeddings_zero_is_untied():
+    """0 is false to Python and to HF: the decoder gets its own V x H weight (and bias)."""
+    untied = bertsize.from_hf_config({"model_type": "bert", "tie_word_embeddings": 0})
+    tied = bertsize.from_hf_config({"model_type": "bert"})
+    assert not untied.tie_word_embeddings
+    extra = bertsize.count_params(untied, "masked_lm") - bertsize.count_params(tied, "masked_lm")
+    assert extra == 30522 * 768 + 30522
 
 
 @pytest.mark.parametrize("bound", [2**53 + 1, 2**62 + 3, INT64_MAX, 2**63, 2**70 + 1])

@@ -9,7 +9,7 @@ from bertsize.calibration import calibrate, measure
 from bertsize.devices import Device, device, devices
 from bertsize.estimate import METRICS, ComponentCost, Estimate, breakdown, count_params, estimate
 from bertsize.evaluate import COLUMNS, evaluate
-from bertsize.hf_config import from_hf_config, supported_model_types
+from bertsize.hf_config import from_hf_config, hf_head, supported_model_types
 from bertsize.model import ACTIVATIONS, FAMILIES, HEADS, Encoder
 from bertsize.presets import preset, presets
 from bertsize.search import Result, max_batch, max_seq_len, search
@@ -22,6 +22,6 @@ __all__ = [
     "ACTIVATIONS", "ATTENTIONS", "BACKENDS", "COLUMNS", "FAMILIES", "HEADS", "MAX_THREADS", "METRICS", "OPTIMIZERS",
     "PRECISIONS", "RECOMPUTES", "Budget", "ComponentCost", "Device", "Encoder", "Estimate", "Result", "Space",
     "Workload", "__version__", "breakdown", "build_info", "calibrate", "count_params", "device", "devices",
-    "estimate", "evaluate", "from_hf_config", "max_batch", "max_seq_len", "measure", "preset", "presets", "search",
-    "supported_model_types",
+    "estimate", "evaluate", "from_hf_config", "hf_head", "max_batch", "max_seq_len", "measure", "preset", "presets",
+    "search", "supported_model_types",
 ]

@@ -17,7 +17,7 @@ from bertsize import units
 from bertsize._backend import MAX_THREADS
 from bertsize.devices import PEAK_KEYS, device, devices
 from bertsize.estimate import METRICS, Estimate, count_params, estimate
-from bertsize.hf_config import from_hf_config
+from bertsize.hf_config import from_hf_config, hf_head
 from bertsize.model import HEADS, Encoder
 from bertsize.presets import aliases, preset, presets
 from bertsize.search import OBJECTIVES, search
@@ -139,8 +139,12 @@ def _add_encoder_overrides(parser: argparse.ArgumentParser) -> None:
 def _add_workload(parser: argparse.ArgumentParser, shape: bool = True) -> None:
     """The workload options; with ``shape``, --batch and --seq-len too."""
     group = parser.add_argument_group("workload")
-    group.add_argument("--head", choices=HEADS, default="model", help="HF class (default: model)")
-    group.add_argument("--num-labels", type=_positive_int, default=2, metavar="N")
+    group.add_argument("--head", choices=HEADS, help="HF class (default: the class a config.json's "
+                       "architectures names, else model)")
+    group.add_argument("--num-labels", type=_positive_int, metavar="N",
+                       help="classes of the classification heads (default: the config's, else 2)")
+    group.add_argument("--num-choices", type=_positive_int, default=1, metavar="N",
+                       help="multiple choice: sequences per example; --batch counts examples (default: 1)")
     if shape:
         group.add_argument("--batch", type=_positive_int, default=1, metavar="N")
         group.add_argument("--seq-len", type=_positive_int, default=128, metavar="N")
@@ -171,17 +175,16 @@ def _workload(args: argparse.Namespace) -> Workload:
     return Workload(
         **shape, training=args.train, precision=args.precision, optimizer=args.optimizer,
         attention=args.attention, recompute=args.recompute, zero_stage=args.zero, data_parallel=args.dp,
-        backend=args.backend,
+        backend=args.backend, num_choices=args.num_choices,
     )
 
 
 def _encoder(spec: str, overrides: dict[str, int] | None = None) -> Encoder:
     """A preset or config.json, with ``:field=value,...`` and flag overrides."""
     name, _, suffix = spec.partition(":")
-    if name.endswith(".json") or os.path.sep in name:
-        if not os.path.exists(name):
-            raise _UsageError(f"no such config file: {name}")
-        encoder = from_hf_config(name)
+    path = _config_path(name)
+    if path is not None:
+        encoder = from_hf_config(path)
     else:
         encoder = preset(name)
     changes = dict(overrides or {})
@@ -198,13 +201,30 @@ def _encoder(spec: str, overrides: dict[str, int] | None = None) -> Encoder:
     return encoder.replace(**changes) if changes else encoder
 
 
+def _config_path(name: str) -> str | None:
+    """The config.json a model argument names, or None for a preset name."""
+    if not (name.endswith(".json") or os.path.sep in name):
+        return None
+    if not os.path.exists(name):
+        raise _UsageError(f"no such config file: {name}")
+    return name
+
+
+def _head(args: argparse.Namespace, spec: str) -> str:
+    """--head, else the head of the config's architectures, else "model"."""
+    if args.head is not None:
+        return args.head
+    path = _config_path(spec.partition(":")[0])
+    return (hf_head(path) if path is not None else None) or "model"
+
+
 # --------------------------------------------------------------------------------------
 # commands
 # --------------------------------------------------------------------------------------
 def _run_estimate(args: argparse.Namespace) -> int:
     overrides = {field: getattr(args, field) for field in _OVERRIDES if getattr(args, field) is not None}
     encoder = _encoder(args.model, overrides)
-    result = estimate(encoder, _workload(args), args.head, args.num_labels, args.device)
+    result = estimate(encoder, _workload(args), _head(args, args.model), args.num_labels, args.device)
     if args.json:
         print(json.dumps(_as_json(result), indent=2))
         return 0
@@ -221,7 +241,8 @@ def _run_estimate(args: argparse.Namespace) -> int:
 
 def _run_compare(args: argparse.Namespace) -> int:
     workload = _workload(args)
-    results = [estimate(_encoder(spec), workload, args.head, args.num_labels, args.device) for spec in args.models]
+    results = [estimate(_encoder(spec), workload, _head(args, spec), args.num_labels, args.device)
+               for spec in args.models]
     if args.json:
         print(json.dumps({spec: _as_json(r) for spec, r in zip(args.models, results)}, indent=2))
         return 0
@@ -243,7 +264,8 @@ def _run_compare(args: argparse.Namespace) -> int:
         rows.append(row)
     if args.device:
         rows.append(["latency", *[units.format_seconds(r.latency_s) for r in results]])
-    print(f"{_workload_text(workload, args.head)}; deltas and ratios against {args.models[0]}")
+    heads = sorted({r.head for r in results})
+    print(f"{_workload_text(workload, ', '.join(heads))}; deltas and ratios against {args.models[0]}")
     print(_table(headers, rows))
     return 0
 
@@ -265,13 +287,14 @@ def _run_search(args: argparse.Namespace) -> int:
     )
     workload = _workload(args)
     limit = 0 if args.count else 200_000
-    result = search(space, budget, workload, args.head, num_labels=args.num_labels, limit=limit, threads=args.threads,
+    head = _head(args, args.base)
+    result = search(space, budget, workload, head, num_labels=args.num_labels, limit=limit, threads=args.threads,
                     progress=_progress if sys.stderr.isatty() or os.environ.get("BERTSIZE_PROGRESS") else None)
     shape = ", ".join(f"{name} {describe_axis(space.axes[name])}" for name in space.axes)
     summary = (f"{result.count:,} of {result.total - result.skipped:,} valid configurations fit "
                f"({result.skipped:,} of {result.total:,} points skipped as invalid)\n"
                f"space: {args.base}, {shape}\nbudget: {_budget_text(budget)}\n"
-               f"workload: {_workload_text(workload, args.head, with_shape=False)}")
+               f"workload: {_workload_text(workload, head, with_shape=False)}")
     if args.count:
         print(json.dumps({"count": result.count, "skipped": result.skipped, "total": result.total}) if args.json
               else summary)
@@ -446,7 +469,8 @@ def _metric_rows(result: Estimate) -> list[list[str]]:
 
 def _workload_text(work: Workload, head: str, with_shape: bool = True) -> str:
     mode = f"training ({work.optimizer}, recompute {work.recompute})" if work.training else "inference"
-    shape = f"batch {work.batch} x {work.seq_len} tokens, " if with_shape else ""
+    examples = f"batch {work.batch} x {work.num_choices} choices" if work.num_choices != 1 else f"batch {work.batch}"
+    shape = f"{examples} x {work.seq_len} tokens, " if with_shape else ""
     return f"head {head}, {mode}, {shape}{work.precision}, {work.attention} attention, {work.backend} accounting"
 
 

@@ -116,16 +116,15 @@ class Estimate(NamedTuple):
 
 
 def check_arguments(encoder: object, workload: object, head: object, num_labels: object) -> int:
-    """Validate estimate()'s arguments; returns num_labels as an int."""
+    """Validate estimate()'s arguments; returns num_labels as an int (the Encoder's
+    when None)."""
     if not isinstance(encoder, Encoder):
         raise TypeError(f"encoder must be a bertsize.Encoder (see bertsize.preset), got {type(encoder).__name__}")
     if not isinstance(workload, Workload):
         raise TypeError(f"workload must be a bertsize.Workload, got {type(workload).__name__}")
     _validate.choice("head", head, HEADS)
     encoder.check_head(head)
-    labels = _validate.integer("num_labels", num_labels)
-    if labels > 2**63 - 1:
-        raise OverflowError(f"num_labels={labels} does not fit in int64 (at most 2**63 - 1)")
+    labels = encoder.labels(num_labels)
     if workload.seq_len > encoder.max_seq_len:
         raise ValueError(
             f"seq_len={workload.seq_len} exceeds the {encoder.max_seq_len} positions this encoder "
@@ -138,8 +137,10 @@ def estimate(
     encoder: Encoder,
     workload: Workload | None = None,
     head: str = "model",
-    num_labels: int = 2,
+    num_labels: int | None = None,
     device: object = None,
+    *,
+    num_choices: int | None = None,
 ) -> Estimate:
     """Estimate every cost of one step.
 
@@ -147,10 +148,16 @@ def estimate(
         encoder: the architecture (:class:`Encoder`, e.g. ``bertsize.preset("bert-base-uncased")``).
         workload: batch, sequence length, training or inference, precision, …;
             default ``Workload()`` (inference, batch 1, 128 tokens, fp32).
-        head: "model", "masked_lm", "pretraining" or "sequence_classification".
-        num_labels: classes of the classification head (ALBERT's SOP head too).
+        head: a name of :data:`bertsize.HEADS` (the HF class suffix in snake case:
+            "model", "masked_lm", "sequence_classification", "token_classification",
+            "question_answering", …).
+        num_labels: classes of the sequence- or token-classification head (ALBERT's
+            SOP head too); None: the Encoder's (``config.num_labels``, default 2).
+            Question answering always has 2 logits per token (start, end).
         device: a :class:`~bertsize.Device` or catalog name: fills ``latency_s``, the
             roofline seconds per step.
+        num_choices: multiple choice: sequences per example, as
+            ``workload.replace(num_choices=...)`` (``workload.batch`` counts examples).
 
     Raises:
         TypeError, ValueError: invalid arguments (the message names the field).
@@ -158,6 +165,12 @@ def estimate(
     """
     if workload is None:
         workload = _DEFAULT_WORKLOAD
+    if num_labels is None and type(encoder) is Encoder:
+        num_labels = encoder.num_labels
+    if num_choices is not None:
+        if not isinstance(workload, Workload):
+            raise TypeError(f"workload must be a bertsize.Workload, got {type(workload).__name__}")
+        workload = workload.replace(num_choices=num_choices)
     # Fast path of the argument checks (an AutoML loop calls this thousands of times a
     # second); anything unusual goes through the full, message-producing check_arguments.
     if (type(encoder) is not Encoder or type(workload) is not Workload or type(num_labels) is not int
@@ -221,14 +234,15 @@ def _options_and_row(encoder: Encoder, workload: Workload, head: str, num_labels
             dict(zip(validity.FIELDS, row_of(encoder, workload, num_labels))))
 
 
-def breakdown(encoder: Encoder, workload: Workload, head: str = "model", num_labels: int = 2) -> tuple[ComponentCost, ...]:
+def breakdown(encoder: Encoder, workload: Workload, head: str = "model",
+              num_labels: int | None = None) -> tuple[ComponentCost, ...]:
     """Per-component parameters, FLOPs and saved activations (pure-Python oracle)."""
     labels = check_arguments(encoder, workload, head, num_labels)
     rows = oracle.breakdown(*_options_and_row(encoder, workload, head, labels))
     return tuple(ComponentCost(component=name, **rows[name]) for name in COMPONENTS)
 
 
-def count_params(encoder: Encoder, head: str = "model", num_labels: int = 2) -> int:
+def count_params(encoder: Encoder, head: str = "model", num_labels: int | None = None) -> int:
     """Parameters of the HF class for ``head`` (tied weights once)."""
     labels = check_arguments(encoder, Workload(seq_len=1), head, num_labels)
     values, _ = oracle.metric_values(*_options_and_row(encoder, Workload(seq_len=1), head, labels), names=("params",))

@@ -30,7 +30,7 @@ def evaluate(
     metrics: Sequence[str] | None = None,
     out: Mapping[str, np.ndarray] | None = None,
     *,
-    num_labels: int = 2,
+    num_labels: int | None = None,
     threads: int | None = None,
     device: object = None,
 ) -> dict[str, np.ndarray]:
@@ -44,13 +44,16 @@ def evaluate(
             ``embedding`` 0 in a column means "equal to hidden".
         workload: the categorical choices (precision, optimizer, attention, …) and the
             batch / seq_len of rows without those columns; default ``Workload()``.
-        head: "model", "masked_lm", "pretraining" or "sequence_classification".
+        head: a name of :data:`bertsize.HEADS` (the HF class suffix in snake case:
+            "model", "masked_lm", "sequence_classification", "token_classification",
+            "question_answering", …).
         metrics: names from :data:`bertsize.METRICS` (and "latency_s" with a device) to
             compute (default all); only these are computed and written.
         out: metric name -> preallocated C-contiguous writable int64 array of the row
             count, a distinct one for each computed metric (allocating fresh pages costs
             25-45 % of the kernel's time on large calls).
-        num_labels: classes of the classification head.
+        num_labels: classes of the sequence- or token-classification head; None: the
+            base Encoder's.
         threads: OpenMP threads, 1 to :data:`bertsize.MAX_THREADS` (default: all the
             runtime offers).
         device: a :class:`~bertsize.Device` or catalog name: adds "latency_s" (float64,
@@ -72,9 +75,7 @@ def evaluate(
         raise TypeError(f"workload must be a bertsize.Workload, got {type(workload).__name__}")
     _validate.choice("head", head, HEADS)
     base.check_head(head)
-    num_labels = _validate.integer("num_labels", num_labels)
-    if num_labels > _INT64_MAX:
-        raise OverflowError(f"num_labels={num_labels} does not fit in int64 (at most 2**63 - 1)")
+    num_labels = base.labels(num_labels)
     names = _metric_names(metrics, device is not None)
     constants = None if device is None else device_constants(device, workload.precision)
     arrays, rows = _columns(columns, base)

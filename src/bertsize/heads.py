@@ -29,11 +29,16 @@ class MaskedLMBody:
     embeddings, with its own bias; cross-entropy over the vocabulary.
 
     ``width``: "hidden" or "embedding" (ALBERT, ELECTRA transform to the embedding
-    width); ``activation``: None for the configured one, else the one HF hard-codes.
+    width); ``activation``: None for the configured one, else the one HF hard-codes;
+    ``output_bias``: the head keeps the decoder's bias as a parameter of its own
+    (BERT's ``predictions.bias``, tied to ``decoder.bias``).  Untied word embeddings
+    (``tie_word_embeddings=False``) untie both: the decoder gets its own weight and
+    bias, and the head's bias stays a parameter the forward never reads.
     """
 
     width: str = "hidden"
     activation: str | None = None
+    output_bias: bool = True
 
     def forward(self, t: Tracer, m, x: Tensor) -> Tensor:
         s = m.s
@@ -41,19 +46,30 @@ class MaskedLMBody:
         y = t.activation(t.linear("cls.predictions.transform.dense", x, s.hidden, width),
                          self.activation or m.activation)
         y = t.layer_norm("cls.predictions.transform.LayerNorm", y, width)
-        logits = t.linear("cls.predictions.decoder", y, width, s.vocab, weight=t.parameter(_WORD_EMBEDDINGS))
+        weight = t.parameter(_WORD_EMBEDDINGS) if m.tied_embeddings else None
+        if not m.tied_embeddings and self.output_bias:
+            t.parameter("cls.predictions.bias", (s.vocab,), "unused")
+        logits = t.linear("cls.predictions.decoder", y, width, s.vocab, weight=weight)
         t.cross_entropy(logits)
         return logits
 
 
+def _dropout_active(m, which: str) -> bool:
+    """Whether the encoder's ``which`` dropout ("classifier" or "hidden") is active."""
+    return m.classifier_dropout if which == "classifier" else m.hidden_dropout
+
+
 @dataclass(frozen=True)
 class PooledClassifier:
-    """BERT, ALBERT: dropout -> classifier on the pooled output."""
+    """BERT, ALBERT: dropout -> classifier on the pooled output.  ``dropout``: which of
+    the encoder's dropouts (RoBERTa's multiple choice applies the hidden dropout)."""
 
+    dropout: str = "classifier"
     uses_pooler = True
 
-    def forward(self, t: Tracer, m, features: Tensor) -> Tensor:
-        return t.linear("classifier", t.dropout(features, m.classifier_dropout), m.s.hidden, m.s.num_labels)
+    def forward(self, t: Tracer, m, features: Tensor, outputs=None) -> Tensor:
+        outputs = m.s.num_labels if outputs is None else outputs
+        return t.linear("classifier", t.dropout(features, _dropout_active(m, self.dropout)), m.s.hidden, outputs)
 
 
 @dataclass(frozen=True)
@@ -62,10 +78,11 @@ class PreClassifier:
 
     uses_pooler = False
 
-    def forward(self, t: Tracer, m, features: Tensor) -> Tensor:
+    def forward(self, t: Tracer, m, features: Tensor, outputs=None) -> Tensor:
         h = m.s.hidden
+        outputs = m.s.num_labels if outputs is None else outputs
         y = t.activation(t.linear("pre_classifier", features, h, h), "relu")
-        return t.linear("classifier", t.dropout(y, m.classifier_dropout), h, m.s.num_labels)
+        return t.linear("classifier", t.dropout(y, m.classifier_dropout), h, outputs)
 
 
 @dataclass(frozen=True)
@@ -81,6 +98,54 @@ class DenseClassifier:
         y = t.linear("classifier.dense", t.dropout(features, m.classifier_dropout), h, h)
         y = t.activation(y, self.activation)
         return t.linear("classifier.out_proj", t.dropout(y, m.classifier_dropout), h, m.s.num_labels)
+
+
+@dataclass(frozen=True)
+class SequenceSummary:
+    """ELECTRA's multiple-choice summary: the first token -> dense -> activation ->
+    dropout (``summary_last_dropout``: the classifier dropout) -> classifier."""
+
+    activation: str
+    uses_pooler = False
+
+    def forward(self, t: Tracer, m, features: Tensor, outputs=None) -> Tensor:
+        h = m.s.hidden
+        outputs = m.s.num_labels if outputs is None else outputs
+        y = t.activation(t.linear("sequence_summary.summary", features, h, h), self.activation)
+        return t.linear("classifier", t.dropout(y, m.classifier_dropout), h, outputs)
+
+
+@dataclass(frozen=True)
+class TokenClassifier:
+    """Dropout -> classifier on every token (token classification).
+
+    ``dropout``: which of the encoder's dropouts runs before the classifier:
+    "classifier" (BERT, RoBERTa, XLM-R, ELECTRA: ``classifier_dropout``; ALBERT:
+    ``classifier_dropout_prob``) or "hidden" (DistilBERT applies ``config.dropout``).
+    """
+
+    dropout: str = "classifier"
+
+    def forward(self, t: Tracer, m, x: Tensor) -> Tensor:
+        return t.linear("classifier", t.dropout(x, _dropout_active(m, self.dropout)), m.s.hidden, m.s.num_labels)
+
+
+#: Logits per token of question answering: HF splits qa_outputs into start and end.
+SPAN_LOGITS = 2
+
+
+@dataclass(frozen=True)
+class SpanClassifier:
+    """``qa_outputs``: two logits per token, the span's start and end (extractive
+    question answering).  ``dropout``: whether the classifier dropout runs first
+    (DistilBERT's ``qa_dropout``; the other families apply none)."""
+
+    dropout: bool = False
+
+    def forward(self, t: Tracer, m, x: Tensor) -> Tensor:
+        if self.dropout:
+            x = t.dropout(x, m.classifier_dropout)
+        return t.linear("qa_outputs", x, m.s.hidden, SPAN_LOGITS)
 
 
 @dataclass(frozen=True)
@@ -142,6 +207,8 @@ class Head:
     name: str
     hf_suffix: str
     description: str
+    #: whether the batch's examples each run Workload.num_choices sequences
+    per_choice = False
 
     def exists_for(self, family) -> bool:
         """Whether transformers has this head for ``family``."""
@@ -201,6 +268,57 @@ class SequenceClassification(Head):
         return [logits]
 
 
+class MultipleChoice(Head):
+    """Each of ``batch`` examples runs ``Workload.num_choices`` sequences through the
+    encoder (:attr:`per_choice`); one score per sequence, a softmax over the choices."""
+
+    per_choice = True
+
+    def runs_pooler(self, family, pooler: bool) -> bool:
+        return family.choice_classifier.uses_pooler
+
+    def forward(self, t, m, x, pooled):
+        features = pooled if pooled is not None else t.first_token(x)
+        scores = m.family.choice_classifier.forward(t, m, features, outputs=1)
+        t.cross_entropy(scores)  # over scores.view(-1, num_choices), a view of the same storage
+        return [scores]
+
+
+class TokenClassification(Head):
+    def runs_pooler(self, family, pooler: bool) -> bool:
+        return False  # every family builds it with add_pooling_layer=False (or has no pooler)
+
+    def forward(self, t, m, x, pooled):
+        logits = m.family.token_classifier.forward(t, m, x)
+        t.cross_entropy(logits)  # over logits.view(-1, num_labels): one row per token
+        return [logits]
+
+
+class QuestionAnswering(Head):
+    def runs_pooler(self, family, pooler: bool) -> bool:
+        return False
+
+    def forward(self, t, m, x, pooled):
+        logits = m.family.span_classifier.forward(t, m, x)
+        # start / end logits: (batch, seq_len) each, a softmax over the positions; the
+        # loss is the mean of their two cross-entropies
+        positions = t.split_columns(logits, m.s.batch, m.s.seq_len)
+        for scores in positions:
+            t.cross_entropy(scores)
+        return positions
+
+
+class NextSentence(Head):
+    def exists_for(self, family) -> bool:
+        return family.next_sentence is not None
+
+    def runs_pooler(self, family, pooler: bool) -> bool:
+        return True  # the model is built with its pooler (add_pooling_layer's default)
+
+    def forward(self, t, m, x, pooled):
+        return m.family.next_sentence.forward(t, m, x, pooled)
+
+
 #: Every head, in the order of :data:`bertsize.HEADS`.
 HEADS = {
     head.name: head for head in (
@@ -209,5 +327,13 @@ HEADS = {
         PreTraining("pretraining", "ForPreTraining", "the family's pre-training objectives"),
         SequenceClassification("sequence_classification", "ForSequenceClassification",
                                "num_labels classes (1: regression)"),
+        TokenClassification("token_classification", "ForTokenClassification",
+                            "num_labels classes per token (NER, tagging)"),
+        QuestionAnswering("question_answering", "ForQuestionAnswering",
+                          "span start / end logits per token (extractive QA)"),
+        NextSentence("next_sentence_prediction", "ForNextSentencePrediction",
+                     "2-way is-next classifier on the pooled output"),
+        MultipleChoice("multiple_choice", "ForMultipleChoice",
+                       "one score per choice (Workload.num_choices sequences an example)"),
     )
 }

@@ -39,10 +39,15 @@ def from_hf_config(config: object) -> Encoder:
             the JSON's keys, or any object with ``to_dict()`` (a ``transformers``
             ``PretrainedConfig``).
 
+    Besides the sizes it reads ``tie_word_embeddings`` and the classes of the
+    classification heads (``id2label``, else ``num_labels``, else 2, as
+    ``PretrainedConfig`` does) into the Encoder; :func:`hf_head` reads the head.
+
     Raises:
         ValueError: no or unsupported ``model_type`` (the message lists the supported
-            ones), a feature bertsize does not model (named by its key: untied word
-            embeddings, a decoder, ALBERT's ``inner_group_num`` other than 1), a file
+            ones), a feature bertsize does not model (named by its key: a decoder,
+            cross-attention, ALBERT's ``inner_group_num`` other than 1, a
+            ``problem_type`` whose loss differs from the one num_labels implies), a file
             that is not JSON, or invalid sizes.
         TypeError: ``config`` is none of the accepted kinds, or a flag is not a bool.
     """
@@ -58,9 +63,56 @@ def from_hf_config(config: object) -> Encoder:
     values = dict(mapping.defaults)
     for key, value in raw.items():
         values[mapping.aliases.get(key, key)] = value
-    _reject_unmodelled(model_type, values, mapping.required)
+    _reject_unmodelled(model_type, values, mapping)
     fields = {name: values[key] for name, key in mapping.keys.items() if key in values}
-    return Encoder(family=spec.name, **fields)
+    num_labels = _num_labels(values)
+    _check_problem_type(values.get("problem_type"), num_labels)
+    encoder = Encoder(family=spec.name, **fields, num_labels=num_labels,
+                      tie_word_embeddings=_flag("tie_word_embeddings", values.get("tie_word_embeddings", True)))
+    for key, field_name in mapping.same_activity.items():
+        if _active(key, values.get(key)) != (getattr(encoder, field_name) > 0):
+            raise ValueError(f"{key}={values.get(key)!r} with {field_name}={getattr(encoder, field_name)!r} is not "
+                             "supported: bertsize models both dropouts by one field, so both must be zero or both "
+                             "positive")
+    return encoder
+
+
+def hf_head(config: object) -> str | None:
+    """The head (a name of :data:`bertsize.HEADS`) of the config's ``architectures``:
+    its first class, e.g. "BertForTokenClassification" -> "token_classification";
+    None when the config names no class of its family that bertsize sizes."""
+    raw = _as_dict(config)
+    spec = MODEL_TYPES.get(raw.get("model_type")) if isinstance(raw.get("model_type"), str) else None
+    architectures = raw.get("architectures")
+    if spec is None or not isinstance(architectures, list) or not architectures:
+        return None
+    first = architectures[0]
+    for name, head in HEADS.items():
+        if first == spec.hf_prefix + head.hf_suffix and head.exists_for(spec):
+            return name
+    return None
+
+
+def _num_labels(values: Mapping[str, object]) -> int:
+    """``len(id2label)`` when the config has one, else ``num_labels`` (default 2)."""
+    id2label = values.get("id2label")
+    if id2label is None:
+        return values.get("num_labels", 2)
+    if not isinstance(id2label, Mapping) or not id2label:
+        raise ValueError(f"id2label must be a non-empty mapping of class ids to names, got {id2label!r}")
+    stated = values.get("num_labels")
+    if stated is not None and stated != len(id2label):
+        raise ValueError(f"num_labels={stated!r} disagrees with the {len(id2label)} classes of id2label")
+    return len(id2label)
+
+
+def _check_problem_type(problem_type: object, num_labels: int) -> None:
+    """bertsize sizes HF's default losses: regression (MSE) for one label,
+    single-label cross-entropy for more; a problem_type asking for another is refused."""
+    implied = "regression" if num_labels == 1 else "single_label_classification"
+    if problem_type is not None and problem_type != implied:
+        raise ValueError(f"problem_type={problem_type!r} with num_labels={num_labels} is not supported: bertsize "
+                         f"sizes the {implied} loss HF chooses for {num_labels} label(s)")
 
 
 def _as_dict(config: object) -> dict[str, object]:
@@ -94,17 +146,21 @@ def _flag(key: str, value: object) -> bool:
     raise TypeError(f"{key} must be true or false, got {value!r}")
 
 
-def _reject_unmodelled(model_type: str, values: Mapping[str, object], required: Mapping[str, object]) -> None:
-    for key, expected in required.items():
+def _reject_unmodelled(model_type: str, values: Mapping[str, object], mapping) -> None:
+    for key, expected in mapping.required.items():
         if values.get(key, expected) != expected:
             raise ValueError(f"{key}={values[key]!r} is not supported (only {expected!r}, as every published "
                              f"{model_type} checkpoint)")
-    if not _flag("tie_word_embeddings", values.get("tie_word_embeddings", True)):
-        raise ValueError("tie_word_embeddings=False is not supported: bertsize models the tied output embeddings "
-                         "of every HF checkpoint")
     for key, feature in _UNMODELLED_FLAGS.items():
         if _flag(key, values.get(key, False)):
             raise ValueError(f"{model_type} with {key}=true ({feature}) is not supported: bertsize sizes encoders")
+
+
+def _active(key: str, probability: object) -> bool:
+    """Whether a dropout probability of the config is positive."""
+    if isinstance(probability, bool) or not isinstance(probability, (int, float)):
+        raise TypeError(f"{key} must be a probability, got {probability!r}")
+    return probability > 0
 
 
 def hf_class_name(family: str, head: str) -> str:
@@ -120,6 +176,9 @@ def to_hf_config(encoder: Encoder, num_labels: int = 2, attention: str = "eager"
     fields = {key: getattr(encoder, name) for name, key in spec.config.keys.items()}
     if "embedding" in spec.config.keys:
         fields[spec.config.keys["embedding"]] = encoder.embedding_size
-    config = getattr(transformers, spec.hf_prefix + "Config")(**fields, num_labels=num_labels)
+    for key, field_name in spec.config.same_activity.items():
+        fields[key] = getattr(encoder, field_name)
+    config = getattr(transformers, spec.hf_prefix + "Config")(
+        **fields, num_labels=num_labels, tie_word_embeddings=encoder.tie_word_embeddings)
     config._attn_implementation = attention
     return config

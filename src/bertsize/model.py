@@ -62,6 +62,11 @@ class Encoder:
         activation: FFN activation, one of :data:`ACTIVATIONS`; ``None`` = family default.
         hidden_dropout, attention_dropout, classifier_dropout: dropout probabilities;
             only whether each is zero matters to memory (a zero dropout saves nothing).
+        tie_word_embeddings: whether the masked-LM decoder shares the word-embedding
+            matrix (HF's default, and every published checkpoint); False gives the
+            decoder its own weight (and BERT / RoBERTa / ALBERT their own decoder bias).
+        num_labels: the classes of the classification heads when a call passes none
+            (``config.num_labels``; :func:`bertsize.from_hf_config` reads it).
     """
 
     layers: int = 12
@@ -79,15 +84,20 @@ class Encoder:
     hidden_dropout: float | None = None
     attention_dropout: float | None = None
     classifier_dropout: float | None = None
+    tie_word_embeddings: bool = True
+    num_labels: int = 2
 
     def __init__(self, layers=12, hidden=768, heads=12, intermediate=None, vocab=30522, max_positions=512,
                  type_vocab=None, embedding=None, pooler=None, family="bert", hidden_groups=None, activation=None,
-                 hidden_dropout=None, attention_dropout=None, classifier_dropout=None) -> None:
+                 hidden_dropout=None, attention_dropout=None, classifier_dropout=None, tie_word_embeddings=True,
+                 num_labels=2) -> None:
         self._resolve(layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler,
-                      family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout)
+                      family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout,
+                      tie_word_embeddings, num_labels)
 
     def _resolve(self, layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler,
-                 family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout) -> None:
+                 family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout,
+                 tie_word_embeddings, num_labels) -> None:
         """Validate, fill in the family's defaults, and pack (see :mod:`bertsize._abi`).
         Written for speed (an AutoML loop builds an Encoder per trial): plain checks for
         the common values, the message-producing validators for the rest."""
@@ -138,6 +148,10 @@ class Encoder:
             classifier_dropout = hidden_dropout if classifier_dropout is None else classifier_dropout
         elif type(classifier_dropout) is not float or not 0.0 <= classifier_dropout < 1.0:
             classifier_dropout = _validate.probability("classifier_dropout", classifier_dropout)
+        if tie_word_embeddings is not True and tie_word_embeddings is not False:
+            tie_word_embeddings = _validate.flag("tie_word_embeddings", tie_word_embeddings)
+        if type(num_labels) is not int or not 0 < num_labels <= _abi.INT64_MAX:
+            num_labels = check_num_labels(num_labels)
         values = (layers, hidden, heads, intermediate, vocab, max_positions, type_vocab,
                   0 if embedding is None else embedding, 1 if hidden_groups is None else hidden_groups)
         row = _abi.pack(values, validity.ENCODER_FIELDS)
@@ -145,12 +159,14 @@ class Encoder:
         bad = checker(values)
         if bad >= 0:
             raise ValueError(validity.describe(constraints[bad], values, family))
-        options = (family, activation, pooler, hidden_dropout > 0, attention_dropout > 0, classifier_dropout > 0)
+        options = (family, activation, pooler, hidden_dropout > 0, attention_dropout > 0, classifier_dropout > 0,
+                   tie_word_embeddings)
         self.__dict__.update(layers=layers, hidden=hidden, heads=heads, intermediate=intermediate, vocab=vocab,
                              max_positions=max_positions, type_vocab=type_vocab, embedding=embedding, pooler=pooler,
                              family=family, hidden_groups=hidden_groups, activation=activation,
                              hidden_dropout=hidden_dropout, attention_dropout=attention_dropout,
-                             classifier_dropout=classifier_dropout, _row=row, _plan_key=_abi.plan_key(options),
+                             classifier_dropout=classifier_dropout, tie_word_embeddings=tie_word_embeddings,
+                             num_labels=num_labels, _row=row, _plan_key=_abi.plan_key(options),
                              options=options)
 
     # ----- pickling: the fields only (the packing is rebuilt where it lands) -----------
@@ -192,6 +208,18 @@ class Encoder:
             raise ValueError(f"head={head!r} does not exist for family {self.family!r}: HF has no "
                              f"{self.family} {_HEAD_SPECS[head].hf_suffix} class; use 'masked_lm'")
 
+    def labels(self, num_labels: object = None) -> int:
+        """The classes a call sizes: ``num_labels``, or this Encoder's when None.
+
+        Raises:
+            TypeError, ValueError, OverflowError: not an int from 1 to 2**63 - 1.
+        """
+        if num_labels is None:
+            return self.num_labels
+        if type(num_labels) is int and 0 < num_labels <= _abi.INT64_MAX:
+            return num_labels
+        return check_num_labels(num_labels)
+
     def uses_pooler(self, head: str) -> bool:
         """Whether the HF class for ``head`` runs the pooler."""
         return _HEAD_SPECS[head].runs_pooler(_SPECS[self.family], self.pooler)
@@ -229,9 +257,9 @@ _SIZE_POSITION = {name: validity.FIELD_INDEX[name] for name in _SIZE_FIELDS}
 _ACTIVATION_SET = frozenset(ACTIVATIONS)
 
 
-def _probability(name: str, value, default) -> float:
-    if value is None:
-        return default
-    if type(value) is float and 0.0 <= value < 1.0:
-        return value
-    return _validate.probability(name, value)
+def check_num_labels(num_labels: object) -> int:
+    """``num_labels`` as an int from 1 to 2**63 - 1, or the error naming it."""
+    labels = _validate.integer("num_labels", num_labels)
+    if labels > _abi.INT64_MAX:
+        raise OverflowError(f"num_labels={labels} does not fit in int64 (at most 2**63 - 1)")
+    return labels

@@ -24,8 +24,10 @@ class Options:
         pooler: whether the head's HF class runs the pooler.
         hidden_dropout, attention_dropout, classifier_dropout: whether each dropout has
             a positive probability (a zero dropout saves and costs nothing).
+        tied_embeddings: whether the masked-LM decoder is the word-embedding matrix.
         training, precision, optimizer, attention, recompute, backend, zero_stage,
-        data_parallel: the :class:`~bertsize.Workload` choices.
+        data_parallel, num_choices: the :class:`~bertsize.Workload` choices
+            (num_choices is 1 for heads that run one sequence per example).
     """
 
     family: str
@@ -35,6 +37,7 @@ class Options:
     hidden_dropout: bool
     attention_dropout: bool
     classifier_dropout: bool
+    tied_embeddings: bool
     training: bool
     precision: str
     optimizer: str
@@ -43,19 +46,22 @@ class Options:
     backend: str
     zero_stage: int
     data_parallel: int
+    num_choices: int = 1
 
     @classmethod
     def of(cls, encoder_options: tuple, workload_options: tuple, head: str) -> Options:
         """From an Encoder's and a Workload's ``options`` tuples and a head name."""
-        family, activation, pooler, hidden, attention_dropout, classifier = encoder_options
-        training, precision, optimizer, attention, recompute, backend, zero_stage, ranks = workload_options
+        family, activation, pooler, hidden, attention_dropout, classifier, tied = encoder_options
+        training, precision, optimizer, attention, recompute, backend, zero_stage, ranks, choices = workload_options
+        if not HEADS[head].per_choice:
+            choices = 1
         runs_pooler = HEADS[head].runs_pooler(FAMILIES[family], pooler)
         if not training:  # no optimizer, no gradients, no dropout
             optimizer, hidden, attention_dropout, classifier = "adamw", False, False, False
         if zero_stage == 0:
             ranks = 1
-        return cls(family, head, activation, runs_pooler, hidden, attention_dropout, classifier, training,
-                   precision, optimizer, attention, recompute, backend, zero_stage, ranks)
+        return cls(family, head, activation, runs_pooler, hidden, attention_dropout, classifier, tied, training,
+                   precision, optimizer, attention, recompute, backend, zero_stage, ranks, choices)
 
     @property
     def mixed_precision(self) -> bool:

@@ -21,7 +21,7 @@ from bertsize.validity import FIELDS
 def trace(options: Options, row: Mapping[str, int]) -> Trace:
     """The forward of ``options``' HF class at the sizes of ``row`` (field -> int)."""
     num = Exact()
-    sizes = Sizes.of(row, num)
+    sizes = Sizes.of(row, num, options)
     return trace_recipe(Tracer(num, options, sizes), Model.of(options, sizes))
 
 

@@ -82,7 +82,7 @@ def _symbolic_sizes() -> dict[str, Expr]:
 
 def _trace_once(options: Options, decide) -> tuple[dict, list[roofline.Term]]:
     num = Symbolic()
-    sizes = Sizes.of(_symbolic_sizes(), num)
+    sizes = Sizes.of(_symbolic_sizes(), num, options)
     forward = trace_recipe(Tracer(num, options, sizes, decide), Model.of(options, sizes))
     values = {name: metric.formula(forward, options, num) for name, metric in metrics.QUANTITIES.items()}
     per_rank = [states.per_rank_bytes(state, forward.parameters.values(), options, num,

@@ -39,17 +39,22 @@ class Sizes:
     num_labels: object
 
     @classmethod
-    def of(cls, row: Mapping[str, object], num) -> Sizes:
+    def of(cls, row: Mapping[str, object], num, options: Options) -> Sizes:
+        """The sizes the forward sees: ``batch`` is sequences, so with multiple choice
+        it is the row's batch x num_choices (HF flattens the (batch, choices, seq) input)."""
         values = {name: row[name] for name in FIELDS}
         values["embedding"] = num.where(num.compare("eq", row["embedding"], 0), row["hidden"], row["embedding"])
+        if options.num_choices != 1:
+            values["batch"] = values["batch"] * options.num_choices
         return cls(**values)
 
 
 @dataclass(frozen=True)
 class Model:
     """What the recipe and the head bodies read: the family and head specs, the sizes
-    ``s``, the encoder's flags (dropouts: whether each is active) and whether a Linear
-    projects the embeddings to hidden."""
+    ``s``, the encoder's flags (dropouts: whether each is active; whether the masked-LM
+    decoder is tied to the word embeddings) and whether a Linear projects the embeddings
+    to hidden."""
 
     family: Family
     head: Head
@@ -59,12 +64,14 @@ class Model:
     hidden_dropout: bool
     attention_dropout: bool
     classifier_dropout: bool
+    tied_embeddings: bool = True
     projects: bool = False
 
     @classmethod
     def of(cls, options: Options, sizes: Sizes) -> Model:
         return cls(FAMILIES[options.family], HEADS[options.head], sizes, options.activation, options.pooler,
-                   options.hidden_dropout, options.attention_dropout, options.classifier_dropout)
+                   options.hidden_dropout, options.attention_dropout, options.classifier_dropout,
+                   options.tied_embeddings)
 
 
 def _with_embedding_width(t: Tracer, m: Model) -> Model:

@@ -42,7 +42,7 @@ def search(
     workload: Workload | None = None,
     head: str = "model",
     *,
-    num_labels: int = 2,
+    num_labels: int | None = None,
     objective: str | None = None,
     top_k: int | None = None,
     limit: int = 1_000_000,
@@ -58,7 +58,7 @@ def search(
         workload: batch, sequence length and training choices (axes override batch and
             seq_len); default ``Workload()``.
         head: the HF class, as in :func:`bertsize.estimate`.
-        num_labels: classes of the classification head.
+        num_labels: classes of the classification head; None: the base Encoder's.
         objective, top_k: rank the fits by ``objective`` (see :data:`OBJECTIVES`; params
             largest first, others smallest first) and keep the best ``top_k``.
         limit: materialise the fits (``Result.to_numpy``) only when at most this many fit.
@@ -200,7 +200,8 @@ class Result:
 # --------------------------------------------------------------------------------------
 # inverse queries
 # --------------------------------------------------------------------------------------
-def max_batch(encoder: Encoder, workload: Workload, budget: Budget, head: str = "model", num_labels: int = 2) -> int | None:
+def max_batch(encoder: Encoder, workload: Workload, budget: Budget, head: str = "model",
+              num_labels: int | None = None) -> int | None:
     """The largest batch that fits the budget (every bounded quantity grows with the
     batch), or None when not even one sequence fits.
 
@@ -210,7 +211,8 @@ def max_batch(encoder: Encoder, workload: Workload, budget: Budget, head: str = 
     return _largest(encoder, workload, budget, head, num_labels, "batch", 2**62)
 
 
-def max_seq_len(encoder: Encoder, workload: Workload, budget: Budget, head: str = "model", num_labels: int = 2) -> int | None:
+def max_seq_len(encoder: Encoder, workload: Workload, budget: Budget, head: str = "model",
+                num_labels: int | None = None) -> int | None:
     """The longest sequence (up to the position table) that fits the budget, or None."""
     return _largest(encoder, workload, budget, head, num_labels, "seq_len", encoder.max_seq_len)
 
@@ -276,7 +278,7 @@ class _Walk:
             raise TypeError(f"workload must be a bertsize.Workload, got {type(workload).__name__}")
         _validate.choice("head", head, HEADS)
         space.base.check_head(head)
-        self.num_labels = _validate.integer("num_labels", num_labels)
+        self.num_labels = space.base.labels(num_labels)
         self.shards, self.shard = _shard(shard)
         self.space, self.budget, self.workload, self.head = space, budget, workload, head
         self.options = Options.of(space.base.options, workload.options, head)

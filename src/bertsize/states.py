@@ -78,17 +78,20 @@ def replica_bytes(state: str, params: Iterable[Parameter], options, num, autocas
         if state != "weights":
             return 0
         return sum((p.count * _inference_weight_bytes(p, options.precision, num) for p in params), 0)
-    count = sum((p.total for p in params), 0)
+    # a parameter the forward never reads gets no gradient and no optimizer state
+    trained = [p for p in params if p.kind != "unused"]
+    count = sum((p.total for p in trained), 0)
     cuda_mixed = options.precision in ("fp16", "bf16") and options.backend != "cpu"
     if state == "grads":
         return (2 if cuda_mixed else 4) * count
     if state == "weights":
+        every = sum((p.total for p in params), 0)
         if cuda_mixed:
-            return 2 * count
+            return 2 * every
         cpu_mixed = options.precision in ("fp16", "bf16")
-        return 4 * count + (2 * autocast_copy_elements if cpu_mixed else 0)
+        return 4 * every + (2 * autocast_copy_elements if cpu_mixed else 0)
     master = 4 * count if cuda_mixed else 0
-    return sum((p.count * _optimizer_state_bytes(p, options.optimizer, num) for p in params), master)
+    return sum((p.count * _optimizer_state_bytes(p, options.optimizer, num) for p in trained), master)
 
 
 def per_rank_bytes(state: str, params: Iterable[Parameter], options, num, autocast_copy_elements=0):

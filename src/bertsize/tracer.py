@@ -83,8 +83,9 @@ class Exact:
 class Parameter:
     """``count`` identical parameter tensors of the HF model (one per weight set).
 
-    ``kind``: "linear" (an ``nn.Linear`` weight, stored (out, in)), "bias", "embedding"
-    or "norm".  ``used`` of the ``count`` run in the forward (ALBERT allocates
+    ``kind``: "linear" (an ``nn.Linear`` weight, stored (out, in)), "bias", "embedding",
+    "norm", or "unused" (a parameter the forward never reads: no gradient, no optimizer
+    state).  ``used`` of the ``count`` run in the forward (ALBERT allocates
     ``hidden_groups`` sets; with more groups than layers some never run).
     """
 
@@ -318,6 +319,16 @@ class Tracer:
     def first_token(self, x: Tensor) -> Tensor:
         """``x[:, 0]``: one row per sequence, a view over x's storage."""
         return Tensor(self.sizes.batch, x.width, x.dtype, x.storage)
+
+    def split_columns(self, x: Tensor, rows, width) -> list[Tensor]:
+        """``x.split(1, dim=-1)``, each piece squeezed and made ``contiguous()``: one
+        (rows, width) copy per column of x, where rows x width = x.rows (HF's start and
+        end logits are (batch, seq_len) copies of a (batch, seq_len, 2) tensor)."""
+        pieces = []
+        for _ in range(x.width):
+            self._op(0, 2 * rows * width)  # a strided read, a write
+            pieces.append(self._new(rows, width, x.dtype, x))
+        return pieces
 
     # ----- primitives ----------------------------------------------------------------
     def embedding(self, name: str, num_embeddings, width, rows) -> Tensor:

@@ -40,6 +40,8 @@ class Workload:
             state, 2 also gradients, 3 also weights over ``data_parallel`` ranks.
         data_parallel: data-parallel ranks; figures are per rank.
         backend: one of :data:`BACKENDS`.
+        num_choices: multiple choice: sequences per example (``batch`` counts examples,
+            each runs ``num_choices`` sequences of ``seq_len``); the other heads run one.
     """
 
     batch: int = 1
@@ -52,14 +54,15 @@ class Workload:
     zero_stage: int = 0
     data_parallel: int = 1
     backend: str = "cuda"
+    num_choices: int = 1
 
     def __init__(self, batch=1, seq_len=128, training=False, precision="fp32", optimizer="adamw", attention="eager",
-                 recompute="none", zero_stage=0, data_parallel=1, backend="cuda") -> None:
+                 recompute="none", zero_stage=0, data_parallel=1, backend="cuda", num_choices=1) -> None:
         self._resolve(batch, seq_len, training, precision, optimizer, attention, recompute, zero_stage, data_parallel,
-                      backend)
+                      backend, num_choices)
 
     def _resolve(self, batch, seq_len, training, precision, optimizer, attention, recompute, zero_stage,
-                 data_parallel, backend) -> None:
+                 data_parallel, backend, num_choices) -> None:
         """Validate and pack (see :mod:`bertsize._abi`)."""
         if not (type(batch) is int and batch >= 1):
             batch = _validate.integer("batch", batch)
@@ -83,13 +86,16 @@ class Workload:
             raise ValueError("attention='flash' needs backend='cuda'; on CPU use 'sdpa' (PyTorch's CPU flash kernel)")
         if backend == "cpu" and recompute == "selective":
             raise ValueError("recompute='selective' is Megatron's CUDA scheme; with backend='cpu' use 'none' or 'full'")
+        if type(num_choices) is not int or num_choices < 1:
+            num_choices = _validate.integer("num_choices", num_choices)
         row = _abi.pack((batch, seq_len), WORKLOAD_FIELDS)
-        _abi.check_int64(("data_parallel",), (data_parallel,))
-        options = (training, precision, optimizer, attention, recompute, backend, zero_stage, data_parallel)
+        _abi.check_int64(("data_parallel", "num_choices"), (data_parallel, num_choices))
+        options = (training, precision, optimizer, attention, recompute, backend, zero_stage, data_parallel,
+                   num_choices)
         self.__dict__.update(
             batch=batch, seq_len=seq_len, training=training, precision=precision, optimizer=optimizer,
             attention=attention, recompute=recompute, zero_stage=zero_stage, data_parallel=data_parallel,
-            backend=backend, _row=row, _plan_key=_abi.plan_key(options), options=options,
+            backend=backend, num_choices=num_choices, _row=row, _plan_key=_abi.plan_key(options), options=options,
         )
 
     def __getstate__(self) -> dict[str, object]:

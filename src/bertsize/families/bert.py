@@ -67,6 +67,7 @@ SPEC = Family(
     masked_lm=MaskedLMBody(),
     classifier=PooledClassifier(),
     pretraining=NextSentencePrediction(),
+    next_sentence=NextSentencePrediction(),
     defaults={"type_vocab": 2, "activation": "gelu", "hidden_dropout": 0.1, "attention_dropout": 0.1,
               "classifier_dropout": None},
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bertsize import validity
 from bertsize.families.bert import NOT_FACTORISED
 from bertsize.families.spec import Family, HFConfig, Preset
-from bertsize.heads import MaskedLMBody, PreClassifier
+from bertsize.heads import MaskedLMBody, PreClassifier, SpanClassifier, TokenClassifier
 
 _SIZES = {"layers": 6, "hidden": 768, "heads": 12, "intermediate": 3072}
 
@@ -28,9 +28,10 @@ SPEC = Family(
               "classifier_dropout": "seq_classif_dropout"},
         defaults={"n_layers": 6, "dim": 768, "n_heads": 12, "hidden_dim": 3072, "vocab_size": 30522,
                   "max_position_embeddings": 512, "activation": "gelu", "dropout": 0.1, "attention_dropout": 0.1,
-                  "seq_classif_dropout": 0.2},
+                  "seq_classif_dropout": 0.2, "qa_dropout": 0.1},
         # DistilBertConfig.attribute_map: the common names set its own keys
         aliases={"hidden_size": "dim", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"},
+        same_activity={"qa_dropout": "classifier_dropout"},
     ),
     presets=(
         _preset("distilbert-base-uncased", 30522),
@@ -39,7 +40,7 @@ SPEC = Family(
     ),
     constraints=(validity.Constraint("equals", "type_vocab", k=0, why="it has no segment embeddings"),
                  NOT_FACTORISED),
-    masked_lm=MaskedLMBody(),
+    masked_lm=MaskedLMBody(output_bias=False),
     classifier=PreClassifier(),
     pretraining=None,
     defaults={"type_vocab": 0, "activation": "gelu", "hidden_dropout": 0.1, "attention_dropout": 0.1,
@@ -47,4 +48,9 @@ SPEC = Family(
     token_types=False,
     attention_output_dropout=False,
     pooler=False,
+    token_classifier=TokenClassifier(dropout="hidden"),
+    # qa_dropout: Encoder.classifier_dropout stands for it and seq_classif_dropout alike
+    # (a dropout costs the same at any positive rate; from_hf_config checks they agree)
+    span_classifier=SpanClassifier(dropout=True),
+    choice_classifier=PreClassifier(),
 )

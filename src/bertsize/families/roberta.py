@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bertsize.families.bert import CONFIG_DEFAULTS, CONFIG_KEYS, NOT_FACTORISED, TOKEN_TYPES, bert_sizes
 from bertsize.families.spec import Family, HFConfig, Preset
-from bertsize.heads import DenseClassifier, MaskedLMBody
+from bertsize.heads import DenseClassifier, MaskedLMBody, PooledClassifier
 
 #: RobertaConfig / XLMRobertaConfig: 514 positions (two never used), one token type.
 ROBERTA_SIZES = {"max_positions": 514, "type_vocab": 1}
@@ -25,6 +25,7 @@ def roberta_family(name: str, hf_prefix: str, model_type: str, vocab_default: in
         masked_lm=MaskedLMBody(activation="gelu"),
         classifier=DenseClassifier(activation="tanh"),
         pretraining=None,
+        choice_classifier=PooledClassifier(dropout="hidden"),
         defaults=DEFAULTS,
         position_offset=2,
     )

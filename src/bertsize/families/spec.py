@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bertsize import validity
+from bertsize.heads import PooledClassifier, SpanClassifier, TokenClassifier
 from bertsize.validity import Constraint
 
 
@@ -21,6 +22,8 @@ class HFConfig:
         aliases: the config class's ``attribute_map``: alias key -> the key it sets.
         defaults: the config class's defaults, in its own key names (transformers 5.x).
         required: keys that must hold one value (what bertsize does not model yet).
+        same_activity: dropout key -> the Encoder field that stands for it too: both
+            must be zero or both positive.
     """
 
     model_types: tuple[str, ...]
@@ -28,6 +31,7 @@ class HFConfig:
     defaults: Mapping[str, object]
     aliases: Mapping[str, str] = field(default_factory=dict)
     required: Mapping[str, object] = field(default_factory=dict)
+    same_activity: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,11 @@ class Family:
             defines the second and never applies it).
         pooler: the base model can have a pooler (``add_pooling_layer``).
         masked_lm: the masked-LM head's body; classifier: the sequence-classification
-            body; pretraining: the ForPreTraining objective, None without that class.
+            body; pretraining: the ForPreTraining objective, None without that class;
+            token_classifier, span_classifier: the token-classification and
+            question-answering bodies; next_sentence: the ForNextSentencePrediction
+            objective, None without that class; choice_classifier: the
+            multiple-choice body (one score per sequence).
     Defaults of Encoder fields left None: ``defaults`` (type_vocab, activation,
     hidden_dropout, attention_dropout; classifier_dropout None = the hidden dropout).
     """
@@ -77,6 +85,10 @@ class Family:
     attention_output_dropout: bool = True
     ffn_output_dropout: bool = True
     pooler: bool = True
+    token_classifier: TokenClassifier = TokenClassifier()
+    span_classifier: SpanClassifier = SpanClassifier()
+    next_sentence: object | None = None
+    choice_classifier: object = PooledClassifier()
 
     @property
     def factorised(self) -> bool:
