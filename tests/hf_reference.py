@@ -22,7 +22,7 @@ _CLASS_SUFFIX = {
     "model": "Model", "masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",
     "sequence_classification": "ForSequenceClassification", "token_classification": "ForTokenClassification",
     "question_answering": "ForQuestionAnswering", "next_sentence_prediction": "ForNextSentencePrediction",
-    "multiple_choice": "ForMultipleChoice",
+    "multiple_choice": "ForMultipleChoice", "causal_lm": "ForCausalLM",
 }
 
 
@@ -45,6 +45,8 @@ def hf_config(enc, num_labels: int = 2, attention: str = "eager"):
             attention_probs_dropout_prob=enc.attention_dropout, num_labels=num_labels,
             tie_word_embeddings=enc.tie_word_embeddings,
         )
+        if enc.is_decoder:
+            kwargs["is_decoder"] = True
         if enc.family == "albert":
             kwargs.update(embedding_size=enc.embedding_size, num_hidden_groups=enc.hidden_groups,
                           classifier_dropout_prob=enc.classifier_dropout)
@@ -68,7 +70,11 @@ def build(enc, head: str = "model", num_labels: int = 2, attention: str = "eager
     if head == "question_answering":
         num_labels = 2
     config = hf_config(enc, num_labels, attention)
-    model_class = getattr(transformers, _CLASS_PREFIX[enc.family] + _CLASS_SUFFIX[head])
+    if head == "causal_lm":
+        config.is_decoder = True
+    # BERT's decoder LM class is BertLMHeadModel; the other families' <Family>ForCausalLM
+    suffix = "LMHeadModel" if (enc.family, head) == ("bert", "causal_lm") else _CLASS_SUFFIX[head]
+    model_class = getattr(transformers, _CLASS_PREFIX[enc.family] + suffix)
     if head == "model" and enc.family not in ("distilbert", "electra"):
         model = model_class(config, add_pooling_layer=enc.pooler)
     else:
@@ -88,7 +94,7 @@ def inputs(enc, head: str, batch: int, seq_len: int, num_labels: int = 2, seed: 
     shape = (batch, num_choices, seq_len) if head == "multiple_choice" else (batch, seq_len)
     ids = torch.randint(3, enc.vocab, shape, generator=generator)
     result = {"input_ids": ids}
-    if head == "masked_lm":
+    if head in ("masked_lm", "causal_lm"):
         result["labels"] = ids.clone()
     elif head == "pretraining":
         if enc.family == "bert":

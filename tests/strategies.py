@@ -35,6 +35,8 @@ def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_po
         fields["hidden_groups"] = draw(st.integers(1, 3))
     if family not in ("distilbert", "electra"):
         fields["pooler"] = draw(st.booleans())
+    if family not in ("distilbert", "albert"):  # the families whose layers have a causal mode
+        fields["is_decoder"] = draw(st.booleans())
     return bertsize.Encoder(**fields)
 
 
@@ -69,6 +71,8 @@ def any_encoders(draw, families=bertsize.FAMILIES) -> bertsize.Encoder:
         fields["hidden_groups"] = draw(st.one_of(st.integers(1, 4), SIZE))
     if family not in ("distilbert", "electra"):
         fields["pooler"] = draw(st.booleans())
+    if family not in ("distilbert", "albert"):
+        fields["is_decoder"] = draw(st.booleans())
     return bertsize.Encoder(**fields)
 
 

@@ -50,7 +50,7 @@ def params_by_hand(e: bertsize.Encoder, head: str, C: int) -> int:
         # the decoder's own V x W weight; BERT-style heads keep their bias apart from the
         # decoder's, and untying unties it too (ELECTRA, DistilBERT have no such bias)
         mlm += V * W + (V if e.family in ("bert", "roberta", "xlm-roberta", "albert") else 0)
-    if head == "masked_lm":
+    if head in ("masked_lm", "causal_lm"):  # the decoder LM has the masked-LM body
         total += mlm
     elif head == "pretraining":
         total += {"bert": mlm + 2 * H + 2, "albert": mlm + H * C + C, "electra": H * H + H + H + 1}[e.family]
@@ -78,7 +78,7 @@ def forward_flops_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int
         total += 2 * b * H * H
     W = _mlm_width(e)
     mlm = 2 * n * H * W + 2 * n * W * V
-    if head == "masked_lm":
+    if head in ("masked_lm", "causal_lm"):  # the decoder LM has the masked-LM body
         total += mlm
     elif head == "pretraining":
         total += {"bert": mlm + 2 * b * H * 2, "albert": mlm + 2 * b * H * C,
@@ -114,7 +114,7 @@ def saved_bytes_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int, 
     total += L * layer
     if _has_pooler(e, head):  # the dense saves the whole last hidden state, tanh its output
         total += 2 * n * H + 2 * b * H
-    if head == "masked_lm":
+    if head in ("masked_lm", "causal_lm"):  # the decoder LM has the masked-LM body
         W = _mlm_width(e)
         # the transform's input (the last hidden state), GELU's and the LayerNorm's inputs,
         # the decoder's input; the loss's fp32 log-softmax and its fp32 total weight
@@ -144,7 +144,7 @@ def saved_bytes_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int, 
 
 
 #: The heads whose saved activations the sheet derives.
-SHEET_HEADS = ("model", "masked_lm", "token_classification", "question_answering", "next_sentence_prediction",
+SHEET_HEADS = ("model", "masked_lm", "causal_lm", "token_classification", "question_answering", "next_sentence_prediction",
                "multiple_choice")
 
 

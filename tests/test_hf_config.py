@@ -60,7 +60,7 @@ def test_unsupported_model_type_lists_the_supported():
     ({"model_type": "bert", "problem_type": "regression", "num_labels": 3}, "problem_type"),
     ({"model_type": "bert", "num_labels": 3, "id2label": {"0": "a", "1": "b"}}, "disagrees"),
     ({"model_type": "distilbert", "seq_classif_dropout": 0.0}, "qa_dropout"),
-    ({"model_type": "bert", "is_decoder": True}, "decoder"),
+    ({"model_type": "bert", "add_cross_attention": True}, "cross-attention"),
     ({"model_type": "bert", "hidden_size": 770}, "heads=12 does not divide hidden=770"),
 ])
 def test_unmodelled_features_are_errors(extra, text):

@@ -32,7 +32,7 @@ CONFIGS = {
                 "intermediate_size": 48, "vocab_size": 97, "max_position_embeddings": 40, "embedding_size": 16},
 }
 #: bertsize head -> the transformers class suffix (written out here, not read from bertsize)
-SUFFIX = {"masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",
+SUFFIX = {"causal_lm": "ForCausalLM", "masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",
           "sequence_classification": "ForSequenceClassification", "token_classification": "ForTokenClassification",
           "question_answering": "ForQuestionAnswering", "next_sentence_prediction": "ForNextSentencePrediction"}
 
@@ -105,6 +105,7 @@ def test_architectures_name_the_default_head(tmp_path):
             named = {**config, "architectures": [prefix + suffix]}
             expected = head if hasattr(transformers, prefix + suffix) else None
             assert bertsize.hf_head(named) == expected, prefix + suffix
+    assert bertsize.hf_head({**CONFIGS["Bert"], "architectures": ["BertLMHeadModel"]}) == "causal_lm"
     assert bertsize.hf_head({**CONFIGS["Bert"], "architectures": ["RobertaForMaskedLM"]}) is None
     assert bertsize.hf_head(CONFIGS["Bert"]) is None
 
@@ -144,3 +145,38 @@ def test_question_answering_has_two_logits_per_token():
     model = _hf_model(CONFIGS["Bert"], "BertForQuestionAnswering")
     assert model.qa_outputs.out_features == 2
     assert bertsize.count_params(encoder, "question_answering", 7) == hf.count_params(model)
+
+
+@pytest.mark.parametrize("prefix", ["Bert", "Roberta", "Electra"])
+def test_is_decoder_masks_every_head(prefix):
+    """is_decoder=true makes the self-attention causal: under CPU autocast, eager
+    attention adds the fp32 mask to 16-bit scores, which promotes the probabilities."""
+    config = {**CONFIGS[prefix], "is_decoder": True}
+    encoder = bertsize.from_hf_config(config)
+    assert encoder.is_decoder
+    for head, attention in (("model", "eager"), ("sequence_classification", "eager"), ("model", "sdpa")):
+        class_name = prefix + ("Model" if head == "model" else SUFFIX[head])
+        model = _hf_model(config, class_name, attention)
+        batch = hf.inputs(encoder, head, 2, 9)
+        saved, casts = hf.measure_saved(model, batch, torch.bfloat16)
+        work = bertsize.Workload(batch=2, seq_len=9, training=True, precision="bf16", backend="cpu",
+                                 attention=attention)
+        estimate = bertsize.estimate(encoder, work, head)
+        assert (estimate.activation_bytes, estimate.weight_bytes - 4 * estimate.params) == (saved, casts), head
+    bidirectional = bertsize.estimate(encoder.replace(is_decoder=False), work.replace(attention="eager"))
+    causal = bertsize.estimate(encoder, work.replace(attention="eager"))
+    if encoder.embedding_size != encoder.hidden:  # ELECTRA's projection runs in 16 bits: so does the mask
+        assert causal.activation_bytes == bidirectional.activation_bytes
+    else:  # fp32 probabilities (4 bytes each more than their 16-bit copy) in each of the layers
+        extra = encoder.layers * 2 * encoder.heads * 9 * 9 * 4
+        assert causal.activation_bytes - bidirectional.activation_bytes == extra
+
+
+@pytest.mark.parametrize("prefix", ["DistilBert", "Albert"])
+def test_is_decoder_is_ignored_where_hf_ignores_it(prefix):
+    config = {**CONFIGS[prefix], "is_decoder": True}
+    assert not bertsize.from_hf_config(config).is_decoder
+    family = bertsize.from_hf_config(config).family
+    with pytest.raises(ValueError, match="is_decoder=True is impossible"):
+        bertsize.from_hf_config(config).replace(is_decoder=True)
+    assert family in ("distilbert", "albert")

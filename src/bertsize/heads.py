@@ -209,10 +209,16 @@ class Head:
     description: str
     #: whether the batch's examples each run Workload.num_choices sequences
     per_choice = False
+    #: whether the class masks future tokens (a decoder: HF's is_decoder=True)
+    causal = False
 
     def exists_for(self, family) -> bool:
         """Whether transformers has this head for ``family``."""
         return True
+
+    def class_suffix(self, family) -> str:
+        """The suffix of ``family``'s class for this head (``family.hf_prefix`` + it)."""
+        return self.hf_suffix
 
     def runs_pooler(self, family, pooler: bool) -> bool:
         """Whether the class runs the pooler (``pooler``: the Encoder's flag, which is
@@ -308,6 +314,26 @@ class QuestionAnswering(Head):
         return positions
 
 
+class CausalLM(Head):
+    """The decoder LM classes (``is_decoder=True``): the family's masked-LM body and
+    loss (HF shifts the labels and pads them, so every position has a target) under a
+    causal self-attention mask."""
+
+    causal = True
+
+    def exists_for(self, family) -> bool:
+        return family.causal_lm_suffix is not None
+
+    def class_suffix(self, family) -> str:
+        return family.causal_lm_suffix
+
+    def runs_pooler(self, family, pooler: bool) -> bool:
+        return False  # built with add_pooling_layer=False
+
+    def forward(self, t, m, x, pooled):
+        return [m.family.masked_lm.forward(t, m, x)]
+
+
 class NextSentence(Head):
     def exists_for(self, family) -> bool:
         return family.next_sentence is not None
@@ -335,5 +361,6 @@ HEADS = {
                      "2-way is-next classifier on the pooled output"),
         MultipleChoice("multiple_choice", "ForMultipleChoice",
                        "one score per choice (Workload.num_choices sequences an example)"),
+        CausalLM("causal_lm", "ForCausalLM", "next-token LM head under a causal mask (is_decoder=True)"),
     )
 }

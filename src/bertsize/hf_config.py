@@ -21,7 +21,6 @@ from bertsize.model import Encoder
 #: Keys that change what HF builds into something bertsize does not size (yet): truthy
 #: values are refused, naming the key.
 _UNMODELLED_FLAGS = {
-    "is_decoder": "a decoder",
     "add_cross_attention": "cross-attention",
 }
 
@@ -39,14 +38,13 @@ def from_hf_config(config: object) -> Encoder:
             the JSON's keys, or any object with ``to_dict()`` (a ``transformers``
             ``PretrainedConfig``).
 
-    Besides the sizes it reads ``tie_word_embeddings`` and the classes of the
+    Besides the sizes it reads ``tie_word_embeddings``, ``is_decoder`` and the classes of the
     classification heads (``id2label``, else ``num_labels``, else 2, as
     ``PretrainedConfig`` does) into the Encoder; :func:`hf_head` reads the head.
 
     Raises:
         ValueError: no or unsupported ``model_type`` (the message lists the supported
-            ones), a feature bertsize does not model (named by its key: a decoder,
-            cross-attention, ALBERT's ``inner_group_num`` other than 1, a
+            ones), a feature bertsize does not model (named by its key: cross-attention, ALBERT's ``inner_group_num`` other than 1, a
             ``problem_type`` whose loss differs from the one num_labels implies), a file
             that is not JSON, or invalid sizes.
         TypeError: ``config`` is none of the accepted kinds, or a flag is not a bool.
@@ -68,7 +66,9 @@ def from_hf_config(config: object) -> Encoder:
     num_labels = _num_labels(values)
     _check_problem_type(values.get("problem_type"), num_labels)
     encoder = Encoder(family=spec.name, **fields, num_labels=num_labels,
-                      tie_word_embeddings=_flag("tie_word_embeddings", values.get("tie_word_embeddings", True)))
+                      tie_word_embeddings=_flag("tie_word_embeddings", values.get("tie_word_embeddings", True)),
+                      # families whose layers ignore is_decoder read as HF builds them
+                      is_decoder=spec.decodes and _flag("is_decoder", values.get("is_decoder", False)))
     for key, field_name in mapping.same_activity.items():
         if _active(key, values.get(key)) != (getattr(encoder, field_name) > 0):
             raise ValueError(f"{key}={values.get(key)!r} with {field_name}={getattr(encoder, field_name)!r} is not "
@@ -88,7 +88,7 @@ def hf_head(config: object) -> str | None:
         return None
     first = architectures[0]
     for name, head in HEADS.items():
-        if first == spec.hf_prefix + head.hf_suffix and head.exists_for(spec):
+        if head.exists_for(spec) and first == spec.hf_prefix + head.class_suffix(spec):
             return name
     return None
 
@@ -153,7 +153,8 @@ def _reject_unmodelled(model_type: str, values: Mapping[str, object], mapping) -
                              f"{model_type} checkpoint)")
     for key, feature in _UNMODELLED_FLAGS.items():
         if _flag(key, values.get(key, False)):
-            raise ValueError(f"{model_type} with {key}=true ({feature}) is not supported: bertsize sizes encoders")
+            raise ValueError(f"{model_type} with {key}=true ({feature}) is not supported yet: bertsize sizes "
+                             "encoders and decoder-only LMs, not encoder-decoder pairs")
 
 
 def _active(key: str, probability: object) -> bool:
@@ -165,7 +166,8 @@ def _active(key: str, probability: object) -> bool:
 
 def hf_class_name(family: str, head: str) -> str:
     """The ``transformers`` class of ``family`` with ``head``, e.g. "BertForMaskedLM"."""
-    return FAMILIES[family].hf_prefix + HEADS[head].hf_suffix
+    spec = FAMILIES[family]
+    return spec.hf_prefix + HEADS[head].class_suffix(spec)
 
 
 def to_hf_config(encoder: Encoder, num_labels: int = 2, attention: str = "eager"):
@@ -179,6 +181,7 @@ def to_hf_config(encoder: Encoder, num_labels: int = 2, attention: str = "eager"
     for key, field_name in spec.config.same_activity.items():
         fields[key] = getattr(encoder, field_name)
     config = getattr(transformers, spec.hf_prefix + "Config")(
-        **fields, num_labels=num_labels, tie_word_embeddings=encoder.tie_word_embeddings)
+        **fields, num_labels=num_labels, tie_word_embeddings=encoder.tie_word_embeddings,
+        is_decoder=encoder.is_decoder)
     config._attn_implementation = attention
     return config

@@ -67,6 +67,8 @@ class Encoder:
             decoder its own weight (and BERT / RoBERTa / ALBERT their own decoder bias).
         num_labels: the classes of the classification heads when a call passes none
             (``config.num_labels``; :func:`bertsize.from_hf_config` reads it).
+        is_decoder: causal self-attention for every head (HF's ``is_decoder``); the
+            ``causal_lm`` head is causal either way.
     """
 
     layers: int = 12
@@ -86,18 +88,19 @@ class Encoder:
     classifier_dropout: float | None = None
     tie_word_embeddings: bool = True
     num_labels: int = 2
+    is_decoder: bool = False
 
     def __init__(self, layers=12, hidden=768, heads=12, intermediate=None, vocab=30522, max_positions=512,
                  type_vocab=None, embedding=None, pooler=None, family="bert", hidden_groups=None, activation=None,
                  hidden_dropout=None, attention_dropout=None, classifier_dropout=None, tie_word_embeddings=True,
-                 num_labels=2) -> None:
+                 num_labels=2, is_decoder=False) -> None:
         self._resolve(layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler,
                       family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout,
-                      tie_word_embeddings, num_labels)
+                      tie_word_embeddings, num_labels, is_decoder)
 
     def _resolve(self, layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler,
                  family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout,
-                 tie_word_embeddings, num_labels) -> None:
+                 tie_word_embeddings, num_labels, is_decoder) -> None:
         """Validate, fill in the family's defaults, and pack (see :mod:`bertsize._abi`).
         Written for speed (an AutoML loop builds an Encoder per trial): plain checks for
         the common values, the message-producing validators for the rest."""
@@ -152,6 +155,10 @@ class Encoder:
             tie_word_embeddings = _validate.flag("tie_word_embeddings", tie_word_embeddings)
         if type(num_labels) is not int or not 0 < num_labels <= _abi.INT64_MAX:
             num_labels = check_num_labels(num_labels)
+        if is_decoder is not True and is_decoder is not False:
+            is_decoder = _validate.flag("is_decoder", is_decoder)
+        if is_decoder and not spec.decodes:
+            raise ValueError(f"is_decoder=True is impossible for family {family!r}: its HF layers have no causal mode")
         values = (layers, hidden, heads, intermediate, vocab, max_positions, type_vocab,
                   0 if embedding is None else embedding, 1 if hidden_groups is None else hidden_groups)
         row = _abi.pack(values, validity.ENCODER_FIELDS)
@@ -160,13 +167,13 @@ class Encoder:
         if bad >= 0:
             raise ValueError(validity.describe(constraints[bad], values, family))
         options = (family, activation, pooler, hidden_dropout > 0, attention_dropout > 0, classifier_dropout > 0,
-                   tie_word_embeddings)
+                   tie_word_embeddings, is_decoder)
         self.__dict__.update(layers=layers, hidden=hidden, heads=heads, intermediate=intermediate, vocab=vocab,
                              max_positions=max_positions, type_vocab=type_vocab, embedding=embedding, pooler=pooler,
                              family=family, hidden_groups=hidden_groups, activation=activation,
                              hidden_dropout=hidden_dropout, attention_dropout=attention_dropout,
                              classifier_dropout=classifier_dropout, tie_word_embeddings=tie_word_embeddings,
-                             num_labels=num_labels, _row=row, _plan_key=_abi.plan_key(options),
+                             num_labels=num_labels, is_decoder=is_decoder, _row=row, _plan_key=_abi.plan_key(options),
                              options=options)
 
     # ----- pickling: the fields only (the packing is rebuilt where it lands) -----------

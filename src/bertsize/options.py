@@ -25,6 +25,7 @@ class Options:
         hidden_dropout, attention_dropout, classifier_dropout: whether each dropout has
             a positive probability (a zero dropout saves and costs nothing).
         tied_embeddings: whether the masked-LM decoder is the word-embedding matrix.
+        causal: causal self-attention (the encoder's is_decoder, or a causal head).
         training, precision, optimizer, attention, recompute, backend, zero_stage,
         data_parallel, num_choices: the :class:`~bertsize.Workload` choices
             (num_choices is 1 for heads that run one sequence per example).
@@ -38,6 +39,7 @@ class Options:
     attention_dropout: bool
     classifier_dropout: bool
     tied_embeddings: bool
+    causal: bool
     training: bool
     precision: str
     optimizer: str
@@ -51,16 +53,17 @@ class Options:
     @classmethod
     def of(cls, encoder_options: tuple, workload_options: tuple, head: str) -> Options:
         """From an Encoder's and a Workload's ``options`` tuples and a head name."""
-        family, activation, pooler, hidden, attention_dropout, classifier, tied = encoder_options
+        family, activation, pooler, hidden, attention_dropout, classifier, tied, decoder = encoder_options
         training, precision, optimizer, attention, recompute, backend, zero_stage, ranks, choices = workload_options
         if not HEADS[head].per_choice:
             choices = 1
         runs_pooler = HEADS[head].runs_pooler(FAMILIES[family], pooler)
+        causal = decoder or HEADS[head].causal
         if not training:  # no optimizer, no gradients, no dropout
             optimizer, hidden, attention_dropout, classifier = "adamw", False, False, False
         if zero_stage == 0:
             ranks = 1
-        return cls(family, head, activation, runs_pooler, hidden, attention_dropout, classifier, tied, training,
+        return cls(family, head, activation, runs_pooler, hidden, attention_dropout, classifier, tied, causal, training,
                    precision, optimizer, attention, recompute, backend, zero_stage, ranks, choices)
 
     @property

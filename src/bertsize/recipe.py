@@ -88,8 +88,11 @@ def trace(t: Tracer, m: Model) -> Trace:
     """Replay the forward of ``m``'s HF class on the tracer ``t``."""
     m = _with_embedding_width(t, m)
     x = embeddings(t, m)
+    # a decoder's causal mask, built once in the dtype of the layers' input
+    mask = t.causal_mask(x) if t.options.causal else None
     sets = m.s.hidden_groups if m.family.weight_sharing else None
-    x = t.layer_group(m.s.layers, lambda y: layer(t, m, y), x, weight_sets=sets)
+    x = t.layer_group(m.s.layers, lambda y: layer(t, m, y, mask), x, weight_sets=sets,
+                      shared=() if mask is None else (mask,))
     pooled = None
     if m.pooler:
         with t.in_component("pooler"):
@@ -115,13 +118,13 @@ def embeddings(t: Tracer, m: Model) -> Tensor:
     return x
 
 
-def layer(t: Tracer, m: Model, x: Tensor) -> Tensor:
-    """One transformer layer: self-attention and the FFN, each with a residual add and
-    a (post-)LayerNorm."""
+def layer(t: Tracer, m: Model, x: Tensor, mask: Tensor | None = None) -> Tensor:
+    """One transformer layer: self-attention (under ``mask``, a decoder's causal mask)
+    and the FFN, each with a residual add and a (post-)LayerNorm."""
     s, family, h = m.s, m.family, m.s.hidden
     with t.in_component("attention"):
         q, k, v = (t.linear(f"layer.attention.{name}", x, h, h) for name in ("query", "key", "value"))
-        context = t.attention_core(q, k, v, s.heads, m.attention_dropout)
+        context = t.attention_core(q, k, v, s.heads, m.attention_dropout, mask)
         attended = t.linear("layer.attention.output", context, h, h)
         if family.attention_output_dropout:
             attended = t.dropout(attended, m.hidden_dropout)

@@ -236,9 +236,11 @@ class Tracer:
         finally:
             self.component = previous
 
-    def layer_group(self, count, body: Callable[[Tensor], Tensor], x: Tensor, weight_sets=None) -> Tensor:
+    def layer_group(self, count, body: Callable[[Tensor], Tensor], x: Tensor, weight_sets=None,
+                    shared: tuple[Tensor, ...] = ()) -> Tensor:
         """``count`` layers of one kind, each ``body``, sharing ``weight_sets`` weight
-        sets (default one per layer; ALBERT shares fewer).
+        sets (default one per layer; ALBERT shares fewer); ``shared``: tensors other
+        than x that every layer reads (a decoder's mask).
 
         The layer is traced once, standing for all ``count``: its input and output have
         one shape and dtype (checked), so every layer sees what the first sees.
@@ -246,6 +248,9 @@ class Tracer:
         sets = count if weight_sets is None else weight_sets
         if x.storage in self._saved:
             raise RuntimeError("a layer group's input is already saved: its layers would not trace alike")
+        if self.training and self.options.recompute == "full":
+            for tensor in shared:  # an input of every checkpointed call: kept once
+                self.save(tensor)
         outer = (self.multiplier, self.group, self._weight_sets)
         self.multiplier, self.group = self.multiplier * count, "layer"
         self._weight_sets = (sets, self.num.min(sets, count))
@@ -414,9 +419,21 @@ class Tracer:
             self.save(tensor)
         return self._new(x.rows, x.width, x.dtype, half_x, one_plus)
 
-    def attention_core(self, q: Tensor, k: Tensor, v: Tensor, heads, dropout: bool) -> Tensor:
-        """softmax(q·kᵀ·scale)·v for all heads (q, k, v are (b·s, h)); returns the
-        (b·s, h) context.  ``dropout``: on the probabilities."""
+    def causal_mask(self, x: Tensor) -> Tensor | None:
+        """A decoder's causal mask for the layers whose input is ``x``: eager attention
+        adds a materialised (b, 1, s, s) mask in x's dtype to the scores; SDPA and flash
+        kernels take ``is_causal`` and no tensor (None)."""
+        if self.options.attention != "eager":
+            return None
+        s = self.sizes
+        self._op(0, s.batch * s.seq_len * s.seq_len)
+        return self._new(s.batch * s.seq_len, s.seq_len, x.dtype)
+
+    def attention_core(self, q: Tensor, k: Tensor, v: Tensor, heads, dropout: bool,
+                       mask: Tensor | None = None) -> Tensor:
+        """softmax(q·kᵀ·scale + mask)·v for all heads (q, k, v are (b·s, h)); returns
+        the (b·s, h) context.  ``dropout``: on the probabilities; ``mask``: a causal
+        mask from :meth:`causal_mask`, broadcast over the heads."""
         s = self.sizes
         b, seq, h = s.batch, s.seq_len, q.width
         scores = b * heads * seq * seq
@@ -461,10 +478,17 @@ class Tracer:
         self.save(k)
         logits = self._new(b * heads * seq, seq, dtype, q, k)
         scaled = self._new(logits.rows, seq, dtype, logits)
-        probs = self._new(logits.rows, seq, dtype, scaled)
+        if mask is not None:
+            # 16-bit scores plus autocast's fp32 mask promote to fp32 (type promotion)
+            self._elementwise(scores)
+            self._op(scores, 2 * scores + mask.numel)
+            scaled = self._new(logits.rows, seq, "fp32" if "fp32" in (dtype, mask.dtype) else dtype, scaled, mask)
+        probs = self._new(logits.rows, seq, scaled.dtype, scaled)
         with self._selective():
             self.save(probs)
             probs = self.dropout(probs, dropout)
+            if probs.dtype != dtype:  # autocast casts fp32 probabilities to 16 bits for p·v
+                probs = self._new(probs.rows, seq, dtype, probs)
             self.save(probs)
         if self.cpu and self.training:
             v = self._new(v.rows, v.width, dtype, v)

@@ -68,6 +68,7 @@ SPEC = Family(
     classifier=PooledClassifier(),
     pretraining=NextSentencePrediction(),
     next_sentence=NextSentencePrediction(),
+    causal_lm_suffix="LMHeadModel",
     defaults={"type_vocab": 2, "activation": "gelu", "hidden_dropout": 0.1, "attention_dropout": 0.1,
               "classifier_dropout": None},
 )

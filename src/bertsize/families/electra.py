@@ -38,6 +38,7 @@ SPEC = Family(
     classifier=DenseClassifier(activation="gelu"),
     pretraining=ReplacedTokenDetection(),
     choice_classifier=SequenceSummary(activation="gelu"),
+    causal_lm_suffix="ForCausalLM",
     defaults={"type_vocab": 2, "activation": "gelu", "hidden_dropout": 0.1, "attention_dropout": 0.1,
               "classifier_dropout": None},
     projection="when_widths_differ",

@@ -26,6 +26,7 @@ def roberta_family(name: str, hf_prefix: str, model_type: str, vocab_default: in
         classifier=DenseClassifier(activation="tanh"),
         pretraining=None,
         choice_classifier=PooledClassifier(dropout="hidden"),
+        causal_lm_suffix="ForCausalLM",
         defaults=DEFAULTS,
         position_offset=2,
     )

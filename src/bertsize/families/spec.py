@@ -64,7 +64,8 @@ class Family:
             token_classifier, span_classifier: the token-classification and
             question-answering bodies; next_sentence: the ForNextSentencePrediction
             objective, None without that class; choice_classifier: the
-            multiple-choice body (one score per sequence).
+            multiple-choice body (one score per sequence); causal_lm_suffix: the class
+            suffix of the decoder LM (``LMHeadModel`` for BERT), None without one.
     Defaults of Encoder fields left None: ``defaults`` (type_vocab, activation,
     hidden_dropout, attention_dropout; classifier_dropout None = the hidden dropout).
     """
@@ -89,11 +90,18 @@ class Family:
     span_classifier: SpanClassifier = SpanClassifier()
     next_sentence: object | None = None
     choice_classifier: object = PooledClassifier()
+    causal_lm_suffix: str | None = None
 
     @property
     def factorised(self) -> bool:
         """Whether the embedding width may differ from hidden."""
         return self.projection != "never"
+
+    @property
+    def decodes(self) -> bool:
+        """Whether its HF layers honour ``is_decoder`` (exactly the families with a
+        decoder LM class; DistilBERT's and ALBERT's ignore the key)."""
+        return self.causal_lm_suffix is not None
 
     @functools.cached_property
     def row_constraints(self) -> tuple[Constraint, ...]:
