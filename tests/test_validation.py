@@ -82,7 +82,7 @@ ESTIMATE_CASES = [
     ((bertsize.preset("roberta-base"),), {"head": "pretraining"}, ValueError, "HF has no roberta ForPreTraining"),
     ((bertsize.preset("bert-tiny"),), {"head": "lm"}, ValueError, "unknown head 'lm'"),
     ((bertsize.preset("bert-tiny"),), {"num_labels": 0}, ValueError, "num_labels must be positive"),
-    (("bert-base-uncased",), {}, TypeError, "encoder must be a bertsize.Encoder"),
+    ((42,), {}, TypeError, "encoder must be a bertsize.Encoder or a preset name"),
     ((bertsize.preset("bert-tiny"), {"batch": 2}), {}, TypeError, "workload must be a bertsize.Workload"),
 ]
 

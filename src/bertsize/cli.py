@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -20,7 +21,7 @@ from bertsize.estimate import METRICS, Estimate, count_params, estimate
 from bertsize.hf_config import from_hf_config, hf_head
 from bertsize.model import HEADS, Encoder
 from bertsize.presets import aliases, preset, presets
-from bertsize.search import OBJECTIVES, search
+from bertsize.search import OBJECTIVES, objective_values, search
 from bertsize.space import AXES, Budget, Space, describe_axis
 from bertsize.workload import ATTENTIONS, BACKENDS, OPTIMIZERS, PRECISIONS, RECOMPUTES, Workload
 
@@ -108,16 +109,21 @@ def _parser() -> argparse.ArgumentParser:
     budget.add_argument("--device", help="a device (bertsize devices)")
     _add_workload(sea, shape=False)  # batch and seq_len are axes here
     out = sea.add_argument_group("output")
-    out.add_argument("--top", type=_positive_int, default=10, metavar="K", help="show the best K (default 10)")
-    out.add_argument("--by", choices=OBJECTIVES, default="params", help="rank by (params: largest first)")
-    out.add_argument("--ascending", action="store_true", help="smallest first")
+    out.add_argument("--top", type=_positive_int, metavar="K",
+                     help="show the best K (default 10), or the first K points of a --pareto front")
+    out.add_argument("--by", choices=OBJECTIVES, default="params",
+                     help="rank by (default order: params largest first, the others smallest first)")
+    order = out.add_mutually_exclusive_group()
+    order.add_argument("--ascending", action="store_true", help="smallest first")
+    order.add_argument("--descending", action="store_true", help="largest first")
     out.add_argument("--pareto", metavar="A,B", help="show the Pareto front of two objectives, e.g. params,latency_s")
     out.add_argument("--count", action="store_true", help="only count")
     sea.add_argument("--threads", type=_positive_int, metavar="N",
                      help=f"OpenMP threads for counting (1 to {MAX_THREADS}; default: all)")
     out.add_argument("--csv", action="store_true", help="CSV instead of a table")
     out.add_argument("--json", action="store_true", help="JSON instead of a table")
-    out.add_argument("--plot", metavar="PNG", help="draw the fits and the Pareto front (needs matplotlib)")
+    out.add_argument("--plot", metavar="PNG", help="draw the fits and the Pareto front of --pareto (default "
+                     "params against peak memory, or latency with a latency budget; needs matplotlib)")
     sea.set_defaults(run=_run_search)
 
     dev = commands.add_parser("devices", help="list the device catalog")
@@ -149,7 +155,7 @@ def _add_workload(parser: argparse.ArgumentParser, shape: bool = True) -> None:
         group.add_argument("--batch", type=_positive_int, default=1, metavar="N")
         group.add_argument("--seq-len", type=_positive_int, default=128, metavar="N")
     group.add_argument("--train", action="store_true", help="a training step (default: inference)")
-    group.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    group.add_argument("--precision", choices=PRECISIONS, help="default: fp32 (fp16 in search's demonstration)")
     group.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw")
     group.add_argument("--attention", choices=ATTENTIONS, default="eager")
     group.add_argument("--recompute", choices=RECOMPUTES, default="none")
@@ -173,7 +179,7 @@ def _workload(args: argparse.Namespace) -> Workload:
     """The Workload of the options of _add_workload (batch and seq_len where given)."""
     shape = {name: getattr(args, name) for name in ("batch", "seq_len") if hasattr(args, name)}
     return Workload(
-        **shape, training=args.train, precision=args.precision, optimizer=args.optimizer,
+        **shape, training=args.train, precision=args.precision or "fp32", optimizer=args.optimizer,
         attention=args.attention, recompute=args.recompute, zero_stage=args.zero, data_parallel=args.dp,
         backend=args.backend, num_choices=args.num_choices,
     )
@@ -202,12 +208,18 @@ def _encoder(spec: str, overrides: dict[str, int] | None = None) -> Encoder:
 
 
 def _config_path(name: str) -> str | None:
-    """The config.json a model argument names, or None for a preset name."""
-    if not (name.endswith(".json") or os.path.sep in name):
+    """The config.json a model argument names, or None for a preset name (hub names
+    such as google/electra-small-discriminator are presets unless such a file exists)."""
+    if os.path.isfile(name):
+        return name
+    if name.lower() in _PRESET_NAMES:
         return None
-    if not os.path.exists(name):
-        raise _UsageError(f"no such config file: {name}")
-    return name
+    if name.endswith(".json") or os.path.sep in name:
+        raise _UsageError(f"no such config file or preset: {name}")
+    return None
+
+
+_PRESET_NAMES = frozenset(name.lower() for preset_name in presets() for name in (preset_name, *aliases(preset_name)))
 
 
 def _head(args: argparse.Namespace, spec: str) -> str:
@@ -277,19 +289,25 @@ def _run_search(args: argparse.Namespace) -> int:
         args.axis_batch, args.axis_seq_len = "32", "128"
         args.device = args.device or "nvidia-t4"
         args.train = True
-        args.precision = "fp16" if args.precision == "fp32" else args.precision
+        args.precision = args.precision or "fp16"
+    if args.count and args.plot:
+        raise _UsageError("--plot draws the fits and needs them: drop --count")
     axes = {name: _spec(name, getattr(args, f"axis_{name}")) for name in AXES if getattr(args, f"axis_{name}")}
     space = Space(_encoder(args.base), **axes)
     budget = Budget(
-        memory=args.memory, params=units.parse_count("--params", args.params),
+        memory=_with_unit("--memory", args.memory, "16GiB or 150MB"), params=units.parse_count("--params", args.params),
         min_params=units.parse_count("--min-params", args.min_params),
-        flops=units.parse_count("--flops", args.flops), latency=args.latency, device=args.device,
+        flops=units.parse_count("--flops", args.flops), latency=_with_unit("--latency", args.latency, "20ms or 1.5s"),
+        device=args.device,
     )
     workload = _workload(args)
     limit = 0 if args.count else 200_000
     head = _head(args, args.base)
     result = search(space, budget, workload, head, num_labels=args.num_labels, limit=limit, threads=args.threads,
                     progress=_progress if sys.stderr.isatty() or os.environ.get("BERTSIZE_PROGRESS") else None)
+    if budget.empty:
+        print("note: no budget given, so every valid configuration fits (the T4 demonstration's budget and "
+              "workload apply only when no axis is given)", file=sys.stderr)
     shape = ", ".join(f"{name} {describe_axis(space.axes[name])}" for name in space.axes)
     summary = (f"{result.count:,} of {result.total - result.skipped:,} valid configurations fit "
                f"({result.skipped:,} of {result.total:,} points skipped as invalid)\n"
@@ -301,12 +319,18 @@ def _run_search(args: argparse.Namespace) -> int:
         return 0
     if args.pareto:
         rows = result.pareto(args.pareto)
-        title = f"Pareto front of {args.pareto}"
+        title = f"Pareto front of {args.pareto} ({len(rows):,} points)"
+        if args.top is not None and args.top < len(rows):
+            title = f"the first {args.top} of the {len(rows):,}-point Pareto front of {args.pareto}"
+            rows = rows[:args.top]
     else:
-        rows = result.top_k(args.top, by=args.by, ascending=args.ascending or None)
-        title = f"top {args.top} by {args.by}"
+        top = 10 if args.top is None else args.top
+        ascending = True if args.ascending else False if args.descending else None
+        rows = result.top_k(top, by=args.by, ascending=ascending)
+        title = f"top {top} by {args.by}"
     if args.plot:
-        _plot(result, budget, args.plot)
+        _plot(result, budget, args.plot, args.pareto)
+        print(f"wrote {args.plot}", file=sys.stderr)
     if args.json:
         print(json.dumps({"count": result.count, "skipped": result.skipped, "total": result.total,
                           "rows": [_row_json(row) for row in rows]}, indent=2))
@@ -320,6 +344,14 @@ def _run_search(args: argparse.Namespace) -> int:
         print(title)
         print(_fits_table(rows, list(axes)))
     return 0
+
+
+def _with_unit(option: str, text: str | None, example: str) -> str | None:
+    """A budget written with its unit: a bare number would be bytes or seconds, which is
+    rarely what was meant (--memory 16 is 16 bytes)."""
+    if text is not None and re.fullmatch(r"\s*[0-9.eE+-]+\s*", text):
+        raise _UsageError(f"{option} {text} has no unit: write e.g. {example}")
+    return text
 
 
 def _spec(name: str, text: str) -> range | list[int]:
@@ -381,7 +413,7 @@ def _row_json(row) -> dict[str, object]:
     return {name: row[name].item() for name in row.dtype.names}
 
 
-def _plot(result, budget: Budget, path: str) -> None:
+def _plot(result, budget: Budget, path: str, pareto: str | None) -> None:
     try:
         import matplotlib
 
@@ -389,15 +421,22 @@ def _plot(result, budget: Budget, path: str) -> None:
         import matplotlib.pyplot as plt
     except ImportError as error:
         raise _UsageError("--plot needs matplotlib: pip install matplotlib") from error
-    y_name = "latency_s" if budget.device is not None and budget.latency is not None else "peak_bytes"
-    front = result.pareto(("params", y_name))
+    if pareto:
+        x_name, y_name = (name.strip() for name in pareto.split(","))
+    else:
+        x_name = "params"
+        y_name = "latency_s" if budget.device is not None and budget.latency is not None else "peak_bytes"
+    front = result.pareto((x_name, y_name))
+    (x_label, x_scale), (y_label, y_scale) = _plot_axis(x_name), _plot_axis(y_name)
     figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
     if result.materialised:
         fits = result.to_numpy()
-        axes.scatter(fits["params"] / 1e6, _plot_values(fits, y_name), s=6, alpha=0.35, label=f"{result.count:,} fits")
-    axes.plot(front["params"] / 1e6, _plot_values(front, y_name), "o-", color="C3", markersize=4, label="Pareto front")
-    axes.set_xlabel("parameters (M)")
-    axes.set_ylabel("latency (ms)" if y_name == "latency_s" else "peak memory (GiB)")
+        axes.scatter(objective_values(fits, x_name) / x_scale, objective_values(fits, y_name) / y_scale, s=6,
+                     alpha=0.35, label=f"{result.count:,} fits")
+    axes.plot(objective_values(front, x_name) / x_scale, objective_values(front, y_name) / y_scale, "o-",
+              color="C3", markersize=4, label="Pareto front")
+    axes.set_xlabel(x_label)
+    axes.set_ylabel(y_label)
     axes.set_title(f"bertsize search: {_budget_text(budget)}", fontsize=9)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
@@ -406,8 +445,15 @@ def _plot(result, budget: Budget, path: str) -> None:
     plt.close(figure)
 
 
-def _plot_values(rows, name: str):
-    return rows[name] * 1e3 if name == "latency_s" else rows[name] / 2**30
+def _plot_axis(name: str) -> tuple[str, float]:
+    """An objective's axis label and the divisor into its plotted unit."""
+    if name == "latency_s":
+        return "latency (ms)", 1e-3
+    if name.endswith("_bytes"):
+        return f"{name.removesuffix('_bytes').replace('_', ' ')} (GiB)", 2**30
+    if name == "params":
+        return "parameters (M)", 1e6
+    return f"{name.replace('_', ' ')} (GFLOP)", 1e9
 
 
 def _run_devices(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from bertsize.families import FAMILIES
 from bertsize.metrics import NAMES as METRICS
 from bertsize.model import HEADS, Encoder
 from bertsize.options import Options
+from bertsize.presets import preset
 from bertsize.tracer import COMPONENTS
 from bertsize.workload import Workload
 
@@ -82,9 +83,12 @@ class Estimate(NamedTuple):
         """Matmul FLOPs of the whole step: forward (+ backward when training)."""
         return self.flops_fwd + self.flops_bwd
 
-    def metrics(self) -> dict[str, int]:
-        """The :data:`METRICS` as a dict."""
-        return {name: getattr(self, name) for name in METRICS}
+    def metrics(self) -> dict[str, int | float]:
+        """The :data:`METRICS` as a dict, and ``latency_s`` when a device was given."""
+        values: dict[str, int | float] = {name: getattr(self, name) for name in METRICS}
+        if self.latency_s is not None:
+            values["latency_s"] = self.latency_s
+        return values
 
     def breakdown(self) -> tuple[ComponentCost, ...]:
         """Per-component rows (computed on demand by the pure-Python oracle)."""
@@ -115,11 +119,16 @@ class Estimate(NamedTuple):
         return "\n".join(lines)
 
 
+def _as_encoder(encoder: object) -> object:
+    """A preset name is its Encoder; anything else is checked by check_arguments."""
+    return preset(encoder) if isinstance(encoder, str) else encoder
+
+
 def check_arguments(encoder: object, workload: object, head: object, num_labels: object) -> int:
     """Validate estimate()'s arguments; returns num_labels as an int (the Encoder's
     when None)."""
     if not isinstance(encoder, Encoder):
-        raise TypeError(f"encoder must be a bertsize.Encoder (see bertsize.preset), got {type(encoder).__name__}")
+        raise TypeError(f"encoder must be a bertsize.Encoder or a preset name, got {type(encoder).__name__}")
     if not isinstance(workload, Workload):
         raise TypeError(f"workload must be a bertsize.Workload, got {type(workload).__name__}")
     _validate.choice("head", head, HEADS)
@@ -145,7 +154,8 @@ def estimate(
     """Estimate every cost of one step.
 
     Args:
-        encoder: the architecture (:class:`Encoder`, e.g. ``bertsize.preset("bert-base-uncased")``).
+        encoder: the architecture: an :class:`Encoder` or a preset name
+            ("bert-base-uncased", as :func:`bertsize.preset` reads it).
         workload: batch, sequence length, training or inference, precision, …;
             default ``Workload()`` (inference, batch 1, 128 tokens, fp32).
         head: a name of :data:`bertsize.HEADS` (the HF class suffix in snake case:
@@ -165,6 +175,8 @@ def estimate(
     """
     if workload is None:
         workload = _DEFAULT_WORKLOAD
+    if type(encoder) is str:
+        encoder = preset(encoder)
     if num_labels is None and type(encoder) is Encoder:
         num_labels = encoder.num_labels
     if num_choices is not None:
@@ -237,6 +249,7 @@ def _options_and_row(encoder: Encoder, workload: Workload, head: str, num_labels
 def breakdown(encoder: Encoder, workload: Workload, head: str = "model",
               num_labels: int | None = None) -> tuple[ComponentCost, ...]:
     """Per-component parameters, FLOPs and saved activations (pure-Python oracle)."""
+    encoder = _as_encoder(encoder)
     labels = check_arguments(encoder, workload, head, num_labels)
     rows = oracle.breakdown(*_options_and_row(encoder, workload, head, labels))
     return tuple(ComponentCost(component=name, **rows[name]) for name in COMPONENTS)
@@ -244,6 +257,7 @@ def breakdown(encoder: Encoder, workload: Workload, head: str = "model",
 
 def count_params(encoder: Encoder, head: str = "model", num_labels: int | None = None) -> int:
     """Parameters of the HF class for ``head`` (tied weights once)."""
+    encoder = _as_encoder(encoder)
     labels = check_arguments(encoder, Workload(seq_len=1), head, num_labels)
     values, _ = oracle.metric_values(*_options_and_row(encoder, Workload(seq_len=1), head, labels), names=("params",))
     return values["params"]

@@ -141,15 +141,15 @@ class Result:
         if k > MAX_TOP_K:
             raise ValueError(f"top_k collects at most {MAX_TOP_K:,} rows, got k={k:,} (of {self.count:,} fits); "
                              "tighten the budget, or shard the search and merge")
-        _validate.choice("by", by, OBJECTIVES)
+        self._check_objective("by", by)
         ascending = (by != "params") if ascending is None else _validate.flag("ascending", ascending)
         if self.materialised:
             fits = self.to_numpy()
-            return fits[_order(_objective_values(fits, by), ascending)[:k]]
+            return fits[_order(objective_values(fits, by), ascending)[:k]]
         if self._best is not None and self._best[0] == by and self._best[1] >= k and len(self._parts) == 1:
             return self._best[2][:k]
         rows = np.concatenate([part._plan.top_k(k, by, ascending) for part in self._parts])
-        return rows[_order(_objective_values(rows, by), ascending)[:k]]
+        return rows[_order(objective_values(rows, by), ascending)[:k]]
 
     def pareto(self, objectives: Sequence[str] = ("params", "peak_bytes")) -> np.ndarray:
         """The Pareto front of the fits over two objectives (params maximised, the others
@@ -159,12 +159,19 @@ class Result:
         if len(objectives) != 2:
             raise ValueError(f"pareto takes two objectives, got {list(objectives)}")
         for name in objectives:
-            _validate.choice("objective", name, OBJECTIVES)
+            self._check_objective("objective", name)
         if self.materialised:
             rows = self.to_numpy()
         else:
             rows = np.concatenate([part._plan.pareto(objectives) for part in self._parts])
         return _front(rows, objectives)
+
+    def _check_objective(self, field: str, name: object) -> None:
+        """``name`` is an objective this search can rank by: latency needs a device."""
+        _validate.choice(field, name, OBJECTIVES)
+        if name == "latency_s" and self._plan.budget.device is None:
+            raise ValueError(f"{field}='latency_s' needs a device: search with Budget(device=...) "
+                             "(the CLI's --device)")
 
     @staticmethod
     def merge(results: Sequence[Result]) -> Result:
@@ -539,7 +546,9 @@ def _shard(shard) -> tuple[int, int]:
     return count, index
 
 
-def _objective_values(rows: np.ndarray, name: str) -> np.ndarray:
+def objective_values(rows: np.ndarray, name: str) -> np.ndarray:
+    """The values of objective ``name`` (:data:`OBJECTIVES`) in rows of fits: "flops" is
+    forward + backward."""
     if name == "flops":
         return rows["flops_fwd"] + rows["flops_bwd"]
     return rows[name]
@@ -551,8 +560,8 @@ def _order(values: np.ndarray, ascending: bool) -> np.ndarray:
 
 def _front(rows: np.ndarray, objectives: Sequence[str]) -> np.ndarray:
     """Rows no other row beats in both objectives; one row per objective pair."""
-    first = _objective_values(rows, objectives[0]) * (1 if objectives[0] == "params" else -1)
-    second = _objective_values(rows, objectives[1]) * (1 if objectives[1] == "params" else -1)
+    first = objective_values(rows, objectives[0]) * (1 if objectives[0] == "params" else -1)
+    second = objective_values(rows, objectives[1]) * (1 if objectives[1] == "params" else -1)
     # both now "larger is better": sort by first descending, then second descending
     order = np.lexsort((-second, -first))
     keep, best_second, seen = [], None, set()

@@ -178,9 +178,9 @@ class Budget:
         memory: bytes (or a string: "16GiB", "150MB") that ``peak_bytes`` must not pass;
             with a device and no memory, the device's memory minus an 8 % reserve
             (:data:`bertsize.devices.MEMORY_RESERVE`: CUDA context, workspaces, fragmentation).
-        params: most parameters; min_params: fewest.
+        params: most parameters; min_params: fewest (ints, or strings: "110M", "1.5B").
         flops: most matmul FLOPs per step (forward for inference, forward + backward for
-            training).
+            training); a number or a string ("2T", "4.5e11").
         latency: most seconds per step (needs a device).
         device: a :class:`~bertsize.Device` or catalog name; it supplies ``memory`` when
             memory is not given, and is needed for latency.
@@ -189,9 +189,9 @@ class Budget:
     """
 
     memory: int | str | None = None
-    params: int | None = None
-    min_params: int | None = None
-    flops: int | float | None = None
+    params: int | str | None = None
+    min_params: int | str | None = None
+    flops: int | float | str | None = None
     latency: float | str | None = None
     device: object = None
 
@@ -200,8 +200,12 @@ class Budget:
             object.__setattr__(self, "memory", units.parse_bytes("memory", self.memory))
         for name in ("params", "min_params"):
             value = getattr(self, name)
+            if isinstance(value, str):
+                value = units.parse_count(name, value)
             if value is not None:
                 object.__setattr__(self, name, _validate.integer(name, value, minimum=0))
+        if isinstance(self.flops, str):
+            object.__setattr__(self, "flops", units.parse_count("flops", self.flops))
         if self.flops is not None:
             object.__setattr__(self, "flops", _non_negative_count("flops", self.flops))
         if self.latency is not None:

@@ -1,0 +1,135 @@
+"""The CLI does what its flags say: each test here failed before its fix (the
+surprises a new user met), on the installed command where the output is what matters."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import bertsize
+from test_cli import run
+
+AXES = ["--layers", "2:12:2", "--hidden", "128:768:128", "--head-dim", "64", "--ffn-ratio", "4"]
+
+
+def test_preset_names_with_a_slash_are_presets():
+    """google/electra-small-discriminator was taken for a path ("no such config file")."""
+    for name in ("google/electra-small-discriminator", "google/bert_uncased_L-2_H-128_A-2",
+                 "google-bert/bert-base-uncased"):
+        data = json.loads(run("estimate", name, "--json").stdout)
+        assert data["params"] == bertsize.count_params(bertsize.preset(name)), name
+    failed = run("estimate", "nowhere/config.json", check=False)
+    assert failed.returncode == 2 and "no such config file or preset: nowhere/config.json" in failed.stderr
+
+
+def test_the_demonstration_keeps_an_explicit_precision():
+    """`bertsize search --precision fp32` ran fp16."""
+    assert "fp32, eager attention" in run("search", "--precision", "fp32").stdout
+    assert "fp16, eager attention" in run("search").stdout
+    assert "bf16, eager attention" in run("search", "--precision", "bf16").stdout
+
+
+def test_axes_without_a_budget_say_so():
+    """Adding an axis dropped the demonstration's budget and workload without a word."""
+    result = run("search", "--layers", "2:4", "--count")
+    assert "no budget given" in result.stderr and "no budget" in result.stdout
+    assert "no budget given" not in run("search", "--layers", "2:4", "--memory", "1GiB", "--count").stderr
+
+
+@pytest.mark.parametrize(("option", "value", "example"), [("--memory", "16", "16GiB"), ("--latency", "10", "20ms"),
+                                                          ("--memory", "4e9", "150MB")])
+def test_budgets_without_a_unit_are_refused(option, value, example):
+    """--memory 16 was 16 bytes and --latency 10 was 10 seconds, silently."""
+    device = ["--device", "nvidia-t4"] if option == "--latency" else []
+    failed = run("search", *AXES, *device, option, value, check=False)
+    assert failed.returncode == 2
+    assert f"{option} {value} has no unit" in failed.stderr and example in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+
+def test_ranking_by_latency_needs_a_device():
+    """--by latency_s without --device leaked numpy's "no field of name latency_s"."""
+    failed = run("search", *AXES, "--memory", "1GiB", "--by", "latency_s", check=False)
+    assert failed.returncode == 2 and "needs a device" in failed.stderr and "no field" not in failed.stderr
+    space = bertsize.Space("bert-base-uncased", layers=range(2, 5))
+    result = bertsize.search(space, bertsize.Budget(memory="1GiB"))
+    for call in (lambda: result.top_k(3, by="latency_s"), lambda: result.pareto(("params", "latency_s"))):
+        with pytest.raises(ValueError, match="latency_s.*needs a device"):
+            call()
+
+
+def test_ascending_and_descending_change_the_order_of_every_metric():
+    """--ascending changed nothing for metrics other than params."""
+    def first_column(*flags):
+        rows = json.loads(run("search", *AXES, "--memory", "1GiB", "--by", "flops_fwd", "--top", "36", "--json",
+                              *flags).stdout)["rows"]
+        return [row["flops_fwd"] for row in rows]
+
+    default, ascending, descending = first_column(), first_column("--ascending"), first_column("--descending")
+    assert default == ascending == sorted(default)
+    assert descending == sorted(default, reverse=True) and descending != ascending
+    failed = run("search", *AXES, "--ascending", "--descending", check=False)
+    assert failed.returncode == 2 and "not allowed with argument" in failed.stderr
+
+
+def test_top_limits_a_pareto_front():
+    """--top was ignored with --pareto."""
+    whole = json.loads(run("search", *AXES, "--memory", "1GiB", "--pareto", "params,flops_fwd", "--json").stdout)
+    assert len(whole["rows"]) > 3
+    first = json.loads(run("search", *AXES, "--memory", "1GiB", "--pareto", "params,flops_fwd", "--top", "3",
+                           "--json").stdout)
+    assert first["rows"] == whole["rows"][:3]
+    out = run("search", *AXES, "--memory", "1GiB", "--pareto", "params,flops_fwd", "--top", "3").stdout
+    assert f"the first 3 of the {len(whole['rows'])}-point Pareto front of params,flops_fwd" in out
+
+
+def test_count_with_a_plot_is_refused():
+    """--count --plot x.png wrote nothing and said nothing."""
+    failed = run("search", *AXES, "--count", "--plot", "x.png", check=False)
+    assert failed.returncode == 2 and "--plot" in failed.stderr and "drop --count" in failed.stderr
+
+
+def test_the_plot_draws_the_front_it_was_asked_for(tmp_path, monkeypatch):
+    """--plot drew params against peak memory whatever --pareto said, and never said it
+    had written the file.  The figure is checked on the object, in-process."""
+    pytest.importorskip("matplotlib")
+    import matplotlib.figure
+
+    from bertsize import cli
+
+    drawn = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda figure, path, **kw: drawn.append((figure, path)))
+    path = str(tmp_path / "front.png")
+    assert cli.main(["search", *AXES, "--memory", "1GiB", "--pareto", "params,flops_fwd", "--plot", path]) == 0
+    (figure, written), = drawn
+    axes = figure.axes[0]
+    assert written == path
+    assert axes.get_xlabel() == "parameters (M)" and axes.get_ylabel() == "flops fwd (GFLOP)"
+    front = bertsize.search(bertsize.Space("bert-base-uncased", layers=range(2, 13, 2), hidden=range(128, 769, 128),
+                                           head_dim=64, ffn_ratio=4), bertsize.Budget(memory="1GiB"))
+    expected = front.pareto(("params", "flops_fwd"))
+    line = next(line for line in axes.get_lines() if line.get_label() == "Pareto front")
+    np.testing.assert_allclose(line.get_xdata(), expected["params"] / 1e6)
+    np.testing.assert_allclose(line.get_ydata(), expected["flops_fwd"] / 1e9)
+    written_note = run("search", *AXES, "--memory", "1GiB", "--plot", str(tmp_path / "fits.png"))
+    assert f"wrote {tmp_path / 'fits.png'}" in written_note.stderr and (tmp_path / "fits.png").stat().st_size > 0
+
+
+def test_budget_counts_as_the_cli_writes_them():
+    """Budget(params="110M") and Budget(flops="2T") raised TypeError though the CLI
+    documents those forms."""
+    budget = bertsize.Budget(params="110M", min_params="1.5M", flops="2T")
+    assert (budget.params, budget.min_params, budget.flops) == (110_000_000, 1_500_000, 2_000_000_000_000)
+    with pytest.raises(ValueError, match="params"):
+        bertsize.Budget(params="lots")
+
+
+def test_estimate_takes_a_preset_name_and_reports_latency_in_metrics():
+    """estimate("bert-base-uncased") was refused; Estimate.metrics() left out latency_s."""
+    by_name = bertsize.estimate("bert-base-uncased", device="nvidia-t4")
+    assert by_name == bertsize.estimate(bertsize.preset("bert-base-uncased"), device="nvidia-t4")
+    assert by_name.metrics()["latency_s"] == by_name.latency_s
+    assert "latency_s" not in bertsize.estimate("bert-base-uncased").metrics()
+    assert bertsize.count_params("bert-base-uncased") == by_name.params
