@@ -133,3 +133,47 @@ def test_estimate_takes_a_preset_name_and_reports_latency_in_metrics():
     assert by_name.metrics()["latency_s"] == by_name.latency_s
     assert "latency_s" not in bertsize.estimate("bert-base-uncased").metrics()
     assert bertsize.count_params("bert-base-uncased") == by_name.params
+
+
+def test_estimate_ends_with_a_verdict():
+    """"Will bert-large fine-tune on a T4 at batch 8?" gets a yes / no, the margin and
+    what dominates; the figures are the API's."""
+    args = ["estimate", "bert-large-uncased", "--train", "--batch", "8", "--seq-len", "512", "--precision", "fp16"]
+    work = bertsize.Workload(batch=8, seq_len=512, training=True, precision="fp16")
+    expected = bertsize.estimate("bert-large-uncased", work)
+    usable = bertsize.device("nvidia-t4").budget_bytes
+    out = run(*args, "--device", "nvidia-t4").stdout
+    fmt = bertsize.units.format_bytes
+    assert expected.peak_bytes <= usable  # 11.95 GiB of the T4's 14.72 usable
+    assert f"verdict: fits on nvidia-t4 ({fmt(usable)} usable" in out
+    assert f"headroom {fmt(usable - expected.peak_bytes)}" in out
+    assert f"the largest part is activations, {fmt(expected.activation_bytes)}" in out
+    out = run(*args, "--memory", "8GiB").stdout
+    assert f"verdict: does not fit in 8.00 GiB: peak {fmt(expected.peak_bytes)} exceeds it by " \
+           f"{fmt(expected.peak_bytes - 8 * 2**30)}" in out
+    data = json.loads(run(*args, "--memory", "8GiB", "--json").stdout)
+    assert data["verdict"] == {"fits": False, "peak_bytes": expected.peak_bytes, "memory_bytes": 8 * 2**30,
+                               "margin_bytes": 8 * 2**30 - expected.peak_bytes, "largest_part": "activations",
+                               "largest_part_bytes": expected.activation_bytes}
+    assert "verdict" not in run(*args).stdout
+
+
+def test_max_batch_and_max_seq_len_from_the_cli():
+    """The inverse questions: batch N fits and N + 1 does not (checked with estimate)."""
+    args = ["estimate", "bert-base-uncased", "--train", "--seq-len", "256", "--precision", "fp16",
+            "--device", "nvidia-t4"]
+    data = json.loads(run(*args, "--max-batch", "--max-seq-len", "--json").stdout)
+    usable = bertsize.device("nvidia-t4").budget_bytes
+    batch = data["max_batch"]
+
+    def peak(b, s):
+        work = bertsize.Workload(batch=b, seq_len=s, training=True, precision="fp16")
+        return bertsize.estimate("bert-base-uncased", work).peak_bytes
+
+    assert peak(batch, 256) <= usable < peak(batch + 1, 256)
+    assert data["max_seq_len"] == 512 and peak(1, 512) <= usable  # batch 1 fits every position
+    out = run(*args, "--batch", "64", "--max-seq-len").stdout
+    longest = int(out.split("longest sequence that fits: ")[1].split(" tokens")[0].replace(",", ""))
+    assert peak(64, longest) <= usable < peak(64, longest + 1)
+    failed = run("estimate", "bert-base-uncased", "--max-batch", check=False)
+    assert failed.returncode == 2 and "give --device or --memory" in failed.stderr

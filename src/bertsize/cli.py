@@ -16,12 +16,12 @@ from collections.abc import Sequence
 
 from bertsize import units
 from bertsize._backend import MAX_THREADS
-from bertsize.devices import PEAK_KEYS, device, devices
+from bertsize.devices import MEMORY_RESERVE, PEAK_KEYS, device, devices
 from bertsize.estimate import METRICS, Estimate, count_params, estimate
 from bertsize.hf_config import from_hf_config, hf_head
 from bertsize.model import HEADS, Encoder
 from bertsize.presets import aliases, preset, presets
-from bertsize.search import OBJECTIVES, objective_values, search
+from bertsize.search import OBJECTIVES, max_batch, max_seq_len, objective_values, search
 from bertsize.space import AXES, Budget, Space, describe_axis
 from bertsize.workload import ATTENTIONS, BACKENDS, OPTIMIZERS, PRECISIONS, RECOMPUTES, Workload
 
@@ -73,7 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     est.add_argument("model", help="a preset (bertsize presets) or a config.json path")
     _add_encoder_overrides(est)
     _add_workload(est)
-    est.add_argument("--device", help="a device (bertsize devices): adds the roofline latency")
+    est.add_argument("--device", help="a device (bertsize devices): adds the roofline latency and a verdict: "
+                     "whether the step fits its memory")
+    est.add_argument("--memory", help="a memory to fit in, e.g. 16GiB (default: the device's, less the "
+                     f"{MEMORY_RESERVE:.0%} reserve): adds the verdict")
+    est.add_argument("--max-batch", action="store_true",
+                     help="also the largest batch that fits (needs --device or --memory)")
+    est.add_argument("--max-seq-len", action="store_true",
+                     help="also the longest sequence that fits (needs --device or --memory)")
     est.add_argument("--json", action="store_true", help="print JSON")
     est.set_defaults(run=_run_estimate)
 
@@ -236,9 +243,22 @@ def _head(args: argparse.Namespace, spec: str) -> str:
 def _run_estimate(args: argparse.Namespace) -> int:
     overrides = {field: getattr(args, field) for field in _OVERRIDES if getattr(args, field) is not None}
     encoder = _encoder(args.model, overrides)
-    result = estimate(encoder, _workload(args), _head(args, args.model), args.num_labels, args.device)
+    workload, head = _workload(args), _head(args, args.model)
+    result = estimate(encoder, workload, head, args.num_labels, args.device)
+    budget = None
+    if args.memory is not None or args.device is not None:
+        budget = Budget(memory=_with_unit("--memory", args.memory, "16GiB or 150MB"), device=args.device)
+    elif args.max_batch or args.max_seq_len:
+        raise _UsageError("--max-batch and --max-seq-len need a memory to fit in: give --device or --memory")
+    answers = {}
+    if budget is not None:
+        answers["verdict"] = _verdict(result, budget)
+    if args.max_batch:
+        answers["max_batch"] = max_batch(encoder, workload, budget, head, args.num_labels)
+    if args.max_seq_len:
+        answers["max_seq_len"] = max_seq_len(encoder, workload, budget, head, args.num_labels)
     if args.json:
-        print(json.dumps(_as_json(result), indent=2))
+        print(json.dumps({**_as_json(result), **answers}, indent=2))
         return 0
     print(_title(args.model, result))
     print(_table(["metric", "value"], _metric_rows(result)))
@@ -248,7 +268,48 @@ def _run_estimate(args: argparse.Namespace) -> int:
              units.format_bytes(r.activation_bytes) if result.workload.training else "-"]
             for r in result.breakdown()]
     print(_table(["component", "params", "matmul fwd", "elementwise fwd", "saved activations"], rows))
+    if budget is not None:
+        print()
+        print(_verdict_text(answers["verdict"], budget, args.memory is None))
+    if args.max_batch:
+        found = answers["max_batch"]
+        print(f"largest batch that fits: {found:,}" if found else "not even batch 1 fits",
+              f"(seq_len {workload.seq_len})")
+    if args.max_seq_len:
+        found = answers["max_seq_len"]
+        limit = " (every position the model has)" if found == encoder.max_seq_len else ""
+        print(f"longest sequence that fits: {found:,} tokens{limit}" if found else "not even 1 token fits",
+              f"(batch {workload.batch})")
     return 0
+
+
+#: The parts of peak memory a verdict names, as Estimate fields.
+_PARTS = {"weights": "weight_bytes", "gradients": "grad_bytes", "optimizer state": "optimizer_bytes",
+          "activations": "activation_bytes"}
+
+
+def _verdict(result: Estimate, budget: Budget) -> dict[str, object]:
+    """Whether the step fits the budget's memory, the margin, and the largest part of
+    peak memory (bytes)."""
+    parts = {name: getattr(result, field) for name, field in _PARTS.items()}
+    largest = max(parts, key=parts.get)
+    return {"fits": budget.admits(result), "peak_bytes": result.peak_bytes,
+            "memory_bytes": budget.memory, "margin_bytes": budget.memory - result.peak_bytes,
+            "largest_part": largest, "largest_part_bytes": parts[largest]}
+
+
+def _verdict_text(verdict: dict[str, object], budget: Budget, from_device: bool) -> str:
+    limit, peak, margin = verdict["memory_bytes"], verdict["peak_bytes"], verdict["margin_bytes"]
+    where = (f"on {budget.device.name} ({units.format_bytes(limit)} usable: its memory less the "
+             f"{MEMORY_RESERVE:.0%} reserve)" if from_device else f"in {units.format_bytes(limit)}")
+    if verdict["fits"]:
+        head = (f"verdict: fits {where}: peak {units.format_bytes(peak)}, headroom {units.format_bytes(margin)} "
+                f"({margin / limit:.0%})")
+    else:
+        head = f"verdict: does not fit {where}: peak {units.format_bytes(peak)} exceeds it by {units.format_bytes(-margin)}"
+    share = verdict["largest_part_bytes"] / peak if peak else 0.0
+    return (f"{head}; the largest part is {verdict['largest_part']}, "
+            f"{units.format_bytes(verdict['largest_part_bytes'])} ({share:.0%} of peak)")
 
 
 def _run_compare(args: argparse.Namespace) -> int:
