@@ -177,3 +177,26 @@ def test_max_batch_and_max_seq_len_from_the_cli():
     assert peak(64, longest) <= usable < peak(64, longest + 1)
     failed = run("estimate", "bert-base-uncased", "--max-batch", check=False)
     assert failed.returncode == 2 and "give --device or --memory" in failed.stderr
+
+
+def test_version_device_files_case_and_suggestions(tmp_path):
+    """bertsize --version; --device takes what Device.save writes; choices ignore case;
+    a near-miss name suggests the obvious target."""
+    assert run("--version").stdout.strip() == f"bertsize {bertsize.__version__}"
+    custom = bertsize.device("nvidia-t4").replace(name="my-t4", memory_bytes=8 * 2**30)
+    path = tmp_path / "my-t4.json"
+    custom.save(path)
+    out = run("estimate", "bert-base-uncased", "--device", str(path)).stdout
+    assert "on my-t4" in out
+    expected = bertsize.estimate("bert-base-uncased", device=custom)
+    data = json.loads(run("estimate", "bert-base-uncased", "--device", str(path), "--json").stdout)
+    assert data["latency_s"] == pytest.approx(expected.latency_s)
+    assert data["verdict"]["memory_bytes"] == custom.budget_bytes
+    missing = run("estimate", "bert-base-uncased", "--device", str(tmp_path / "none.json"), check=False)
+    assert missing.returncode == 2 and "no such device file" in missing.stderr
+    assert "fp16, eager attention" in run("estimate", "bert-base-uncased", "--precision", "FP16").stdout
+    assert "head masked_lm" in run("estimate", "bert-base-uncased", "--head", "Masked_LM").stdout
+    failed = run("estimate", "bert-large", check=False)
+    assert failed.returncode == 2 and "did you mean 'bert-large-uncased', 'bert-large-cased'" in failed.stderr
+    failed = run("estimate", "bert-base-uncased", "--device", "a100", check=False)
+    assert "'nvidia-a100-40gb', 'nvidia-a100-80gb'" in failed.stderr

@@ -126,7 +126,7 @@ def test_catalog():
     assert bertsize.device("T4") is bertsize.device("nvidia-t4")
     assert bertsize.device("A100 80GB").name == "nvidia-a100-80gb"
     assert bertsize.device("nvidia-t4").peak_for("bf16") == bertsize.device("nvidia-t4").peak["fp32"]  # no bf16 units
-    with pytest.raises(ValueError, match=r"unknown device 'a200' \(did you mean 'h200'\?\)"):
+    with pytest.raises(ValueError, match=r"unknown device 'a200' \(did you mean 'nvidia-h200'\?\)"):
         bertsize.device("a200")
     assert bertsize.Budget(device="t4").memory == int(16 * 2**30 * 0.92)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 
 def integer(name: str, value: object, *, minimum: int | None = 1) -> int:
@@ -58,7 +58,19 @@ def choice(name: str, value: object, allowed: Iterable[str]) -> str:
     return value
 
 
-def suggest(name: str, known: Iterable[str]) -> str:
-    """' (did you mean ...?)' for the closest known names, or ''."""
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
-    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+def suggest(name: str, known: Iterable[str] | Mapping[str, object]) -> str:
+    """' (did you mean ...?)' for the known names ``name`` abbreviates (those that start
+    with it or with it after a '-' or '/': "bert-large" -> "bert-large-uncased", "a100" ->
+    both A100s), then the closest by spelling; or ''.  ``known`` may map aliases to
+    canonical names: the suggestions are canonical, each once."""
+    aliases = known if isinstance(known, Mapping) else {k: k for k in known}
+    keys = list(aliases)
+    extensions = [k for k in keys if k != name and name and (k.startswith(name) or f"-{name}" in k or f"/{name}" in k)]
+    close = difflib.get_close_matches(name, keys, n=6, cutoff=0.6)
+    picks: list[str] = []
+    for key in extensions + close:
+        target = aliases[key] if isinstance(aliases[key], str) else key
+        if target not in picks:
+            picks.append(target)
+    picks = picks[:4]
+    return f" (did you mean {', '.join(repr(c) for c in picks)}?)" if picks else ""

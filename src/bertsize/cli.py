@@ -14,9 +14,9 @@ import re
 import sys
 from collections.abc import Sequence
 
-from bertsize import units
+from bertsize import __version__, units
 from bertsize._backend import MAX_THREADS
-from bertsize.devices import MEMORY_RESERVE, PEAK_KEYS, device, devices
+from bertsize.devices import MEMORY_RESERVE, PEAK_KEYS, Device, device, devices
 from bertsize.estimate import METRICS, Estimate, count_params, estimate
 from bertsize.hf_config import from_hf_config, hf_head
 from bertsize.model import HEADS, Encoder
@@ -45,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "device", None) is not None:
+            args.device = _device(args.device)
         return args.run(args)
     except BrokenPipeError:  # the reader went away (| head): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -66,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="bertsize",
         description="Exact parameters, FLOPs, memory and latency of BERT-family encoders.",
     )
+    parser.add_argument("--version", action="version", version=f"bertsize {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     est = commands.add_parser("estimate", help="costs of one encoder and workload",
@@ -73,8 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     est.add_argument("model", help="a preset (bertsize presets) or a config.json path")
     _add_encoder_overrides(est)
     _add_workload(est)
-    est.add_argument("--device", help="a device (bertsize devices): adds the roofline latency and a verdict: "
-                     "whether the step fits its memory")
+    est.add_argument("--device", help="a device (bertsize devices) or a device JSON file (Device.save): adds the "
+                     "roofline latency and a verdict: whether the step fits its memory")
     est.add_argument("--memory", help="a memory to fit in, e.g. 16GiB (default: the device's, less the "
                      f"{MEMORY_RESERVE:.0%} reserve): adds the verdict")
     est.add_argument("--max-batch", action="store_true",
@@ -118,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     out = sea.add_argument_group("output")
     out.add_argument("--top", type=_positive_int, metavar="K",
                      help="show the best K (default 10), or the first K points of a --pareto front")
-    out.add_argument("--by", choices=OBJECTIVES, default="params",
+    out.add_argument("--by", type=str.lower, choices=OBJECTIVES, default="params",
                      help="rank by (default order: params largest first, the others smallest first)")
     order = out.add_mutually_exclusive_group()
     order.add_argument("--ascending", action="store_true", help="smallest first")
@@ -152,7 +155,7 @@ def _add_encoder_overrides(parser: argparse.ArgumentParser) -> None:
 def _add_workload(parser: argparse.ArgumentParser, shape: bool = True) -> None:
     """The workload options; with ``shape``, --batch and --seq-len too."""
     group = parser.add_argument_group("workload")
-    group.add_argument("--head", choices=HEADS, help="HF class (default: the class a config.json's "
+    group.add_argument("--head", type=str.lower, choices=HEADS, help="HF class (default: the class a config.json's "
                        "architectures names, else model)")
     group.add_argument("--num-labels", type=_positive_int, metavar="N",
                        help="classes of the classification heads (default: the config's, else 2)")
@@ -162,13 +165,13 @@ def _add_workload(parser: argparse.ArgumentParser, shape: bool = True) -> None:
         group.add_argument("--batch", type=_positive_int, default=1, metavar="N")
         group.add_argument("--seq-len", type=_positive_int, default=128, metavar="N")
     group.add_argument("--train", action="store_true", help="a training step (default: inference)")
-    group.add_argument("--precision", choices=PRECISIONS, help="default: fp32 (fp16 in search's demonstration)")
-    group.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw")
-    group.add_argument("--attention", choices=ATTENTIONS, default="eager")
-    group.add_argument("--recompute", choices=RECOMPUTES, default="none")
+    group.add_argument("--precision", type=str.lower, choices=PRECISIONS, help="default: fp32 (fp16 in search's demonstration)")
+    group.add_argument("--optimizer", type=str.lower, choices=OPTIMIZERS, default="adamw")
+    group.add_argument("--attention", type=str.lower, choices=ATTENTIONS, default="eager")
+    group.add_argument("--recompute", type=str.lower, choices=RECOMPUTES, default="none")
     group.add_argument("--zero", type=int, choices=(0, 1, 2, 3), default=0, help="ZeRO stage")
     group.add_argument("--dp", type=_positive_int, default=1, metavar="N", help="data-parallel ranks")
-    group.add_argument("--backend", choices=BACKENDS, default="cuda",
+    group.add_argument("--backend", type=str.lower, choices=BACKENDS, default="cuda",
                        help="memory accounting: cuda (Korthikanti et al.) or cpu (what PyTorch saves)")
 
 
@@ -227,6 +230,18 @@ def _config_path(name: str) -> str | None:
 
 
 _PRESET_NAMES = frozenset(name.lower() for preset_name in presets() for name in (preset_name, *aliases(preset_name)))
+
+
+def _device(name: str) -> Device | str:
+    """--device: a catalog name, or a device JSON file (what Device.save writes)."""
+    if os.path.isfile(name):
+        try:
+            return Device.load(name)
+        except (ValueError, KeyError, TypeError) as error:
+            raise _UsageError(f"{name} is not a device file (Device.save writes one): {error}") from None
+    if name.endswith(".json"):
+        raise _UsageError(f"no such device file: {name}")
+    return name
 
 
 def _head(args: argparse.Namespace, spec: str) -> str:
