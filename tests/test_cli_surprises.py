@@ -200,3 +200,43 @@ def test_version_device_files_case_and_suggestions(tmp_path):
     assert failed.returncode == 2 and "did you mean 'bert-large-uncased', 'bert-large-cased'" in failed.stderr
     failed = run("estimate", "bert-base-uncased", "--device", "a100", check=False)
     assert "'nvidia-a100-40gb', 'nvidia-a100-80gb'" in failed.stderr
+
+
+def test_precision_and_optimizer_tables():
+    """`--precision all` / `--optimizer all`: a column each, as accelerate's estimate-memory
+    gives them; each column is the API's estimate of that precision."""
+    data = json.loads(run("estimate", "bert-large-uncased", "--precision", "all", "--seq-len", "512",
+                          "--device", "nvidia-t4", "--json").stdout)
+    assert list(data) == list(bertsize.PRECISIONS)
+    for precision, column in data.items():
+        expected = bertsize.estimate("bert-large-uncased", bertsize.Workload(seq_len=512, precision=precision),
+                                     device="nvidia-t4")
+        assert (column["weight_bytes"], column["peak_bytes"]) == (expected.weight_bytes, expected.peak_bytes)
+        assert column["verdict"]["fits"] == (expected.peak_bytes <= bertsize.device("nvidia-t4").budget_bytes)
+    data = json.loads(run("estimate", "bert-base-uncased", "--train", "--precision", "all", "--optimizer", "all",
+                          "--json").stdout)
+    assert len(data) == 3 * len(bertsize.OPTIMIZERS) and "bf16 adamw_8bit" in data  # no int8 / int4 training
+    sgd = bertsize.estimate("bert-base-uncased", bertsize.Workload(training=True, precision="fp16", optimizer="sgd"))
+    assert data["fp16 sgd"]["optimizer_bytes"] == sgd.optimizer_bytes
+    out = run("estimate", "bert-base-uncased", "--precision", "all", "--memory", "400MiB").stdout
+    assert "fits 400.00 MiB" in out and "no (over by" in out and "yes (" in out
+    failed = run("estimate", "bert-base-uncased", "--optimizer", "all", check=False)
+    assert failed.returncode == 2 and "add --train" in failed.stderr
+    failed = run("search", "--precision", "all", check=False)
+    assert failed.returncode == 2 and "'all'" in failed.stderr
+
+
+def test_compare_takes_workload_fields_per_column_and_transposes():
+    models = ["bert-base-uncased", "bert-base-uncased:precision=int8", "bert-base-uncased:precision=fp16,batch=8"]
+    data = json.loads(run("compare", *models, "--device", "nvidia-t4", "--json").stdout)
+    expected = bertsize.estimate("bert-base-uncased", bertsize.Workload(batch=8, precision="fp16"), device="nvidia-t4")
+    assert data[models[2]]["peak_bytes"] == expected.peak_bytes
+    assert data[models[2]]["latency_s"] == pytest.approx(expected.latency_s)
+    assert data[models[1]]["workload"]["precision"] == "int8"
+    out = run("compare", *models, "--device", "nvidia-t4").stdout
+    latency_row = next(line for line in out.splitlines() if line.startswith("latency"))
+    assert latency_row.count("(") == 2 and "x" in latency_row  # deltas against the first, like every row
+    transposed = run("compare", *models, "--transpose").stdout.splitlines()
+    assert transposed[-3].startswith("bert-base-uncased ") and transposed[-1].startswith(models[2])
+    failed = run("estimate", "bert-base-uncased:precision=int8", check=False)
+    assert failed.returncode == 2 and "workload fields" in failed.stderr

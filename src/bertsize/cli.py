@@ -28,6 +28,9 @@ from bertsize.workload import ATTENTIONS, BACKENDS, OPTIMIZERS, PRECISIONS, RECO
 #: Encoder fields that `--flag value` or `name:field=value` may override.
 _OVERRIDES = ("layers", "hidden", "heads", "intermediate", "vocab", "max_positions", "type_vocab", "embedding",
               "hidden_groups")
+#: Workload fields a compare column may set (``bert-base-uncased:precision=int8``), and their type.
+_WORKLOAD_OVERRIDES = {"batch": int, "seq_len": int, "num_choices": int, "precision": str, "optimizer": str,
+                       "attention": str, "recompute": str, "backend": str}
 
 
 class _UsageError(Exception):
@@ -84,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="also the largest batch that fits (needs --device or --memory)")
     est.add_argument("--max-seq-len", action="store_true",
                      help="also the longest sequence that fits (needs --device or --memory)")
+    est.add_argument("--transpose", action="store_true", help="with 'all': a row per column")
     est.add_argument("--json", action="store_true", help="print JSON")
     est.set_defaults(run=_run_estimate)
 
@@ -93,9 +97,13 @@ def _parser() -> argparse.ArgumentParser:
                     "preset or config.json, optionally with overrides: bert-base-uncased:layers=24 or "
                     "bert-base-uncased:hidden=1024,heads=16,intermediate=4096.",
     )
-    cmp_.add_argument("models", nargs="+", metavar="MODEL", help="PRESET|config.json[:field=value,...]")
+    cmp_.add_argument("models", nargs="+", metavar="MODEL",
+                      help="PRESET|config.json[:field=value,...]; fields are architecture fields or workload "
+                           "fields (bert-base-uncased:precision=int8,batch=8)")
     _add_workload(cmp_)
-    cmp_.add_argument("--device", help="a device (bertsize devices): adds the roofline latency")
+    cmp_.add_argument("--device", help="a device (bertsize devices): adds the roofline latency and whether each fits")
+    cmp_.add_argument("--memory", help="a memory to fit in, e.g. 16GiB: adds whether each fits")
+    cmp_.add_argument("--transpose", action="store_true", help="a row per model (for many models)")
     cmp_.add_argument("--json", action="store_true", help="print JSON")
     cmp_.set_defaults(run=_run_compare)
 
@@ -165,8 +173,10 @@ def _add_workload(parser: argparse.ArgumentParser, shape: bool = True) -> None:
         group.add_argument("--batch", type=_positive_int, default=1, metavar="N")
         group.add_argument("--seq-len", type=_positive_int, default=128, metavar="N")
     group.add_argument("--train", action="store_true", help="a training step (default: inference)")
-    group.add_argument("--precision", type=str.lower, choices=PRECISIONS, help="default: fp32 (fp16 in search's demonstration)")
-    group.add_argument("--optimizer", type=str.lower, choices=OPTIMIZERS, default="adamw")
+    group.add_argument("--precision", type=str.lower, choices=(*PRECISIONS, "all"),
+                       help="default: fp32 (fp16 in search's demonstration); estimate takes 'all': a column each")
+    group.add_argument("--optimizer", type=str.lower, choices=(*OPTIMIZERS, "all"), default="adamw",
+                       help="default: adamw; estimate --train takes 'all': a column each")
     group.add_argument("--attention", type=str.lower, choices=ATTENTIONS, default="eager")
     group.add_argument("--recompute", type=str.lower, choices=RECOMPUTES, default="none")
     group.add_argument("--zero", type=int, choices=(0, 1, 2, 3), default=0, help="ZeRO stage")
@@ -185,11 +195,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _workload(args: argparse.Namespace) -> Workload:
+def _workload(args: argparse.Namespace, precision: str | None = None, optimizer: str | None = None) -> Workload:
     """The Workload of the options of _add_workload (batch and seq_len where given)."""
     shape = {name: getattr(args, name) for name in ("batch", "seq_len") if hasattr(args, name)}
+    precision = precision or args.precision or "fp32"
+    optimizer = optimizer or args.optimizer
+    if "all" in (precision, optimizer):
+        raise _UsageError("'all' compares precisions / optimizers in bertsize estimate only")
     return Workload(
-        **shape, training=args.train, precision=args.precision or "fp32", optimizer=args.optimizer,
+        **shape, training=args.train, precision=precision, optimizer=optimizer,
         attention=args.attention, recompute=args.recompute, zero_stage=args.zero, data_parallel=args.dp,
         backend=args.backend, num_choices=args.num_choices,
     )
@@ -197,24 +211,35 @@ def _workload(args: argparse.Namespace) -> Workload:
 
 def _encoder(spec: str, overrides: dict[str, int] | None = None) -> Encoder:
     """A preset or config.json, with ``:field=value,...`` and flag overrides."""
+    encoder, work_changes = _column(spec, overrides)
+    if work_changes:
+        raise _UsageError(f"{', '.join(work_changes)} in {spec!r} are workload fields: give them as flags "
+                          "(per model only in compare)")
+    return encoder
+
+
+def _column(spec: str, overrides: dict[str, int] | None = None) -> tuple[Encoder, dict[str, object]]:
+    """``PRESET|config.json[:field=value,...]``: the Encoder (fields of :data:`_OVERRIDES`
+    and flag overrides applied) and the workload fields the suffix sets."""
     name, _, suffix = spec.partition(":")
     path = _config_path(name)
-    if path is not None:
-        encoder = from_hf_config(path)
-    else:
-        encoder = preset(name)
-    changes = dict(overrides or {})
+    encoder = from_hf_config(path) if path is not None else preset(name)
+    changes: dict[str, object] = dict(overrides or {})
+    work_changes: dict[str, object] = {}
     for item in filter(None, suffix.split(",")):
         field, equals, value = item.partition("=")
         field = field.strip().replace("-", "_")
-        if not equals or field not in _OVERRIDES:
+        if not equals or field not in (*_OVERRIDES, *_WORKLOAD_OVERRIDES):
             raise _UsageError(f"cannot read override {item!r} in {spec!r}; write field=value with field one of "
-                              f"{', '.join(_OVERRIDES)}")
+                              f"{', '.join((*_OVERRIDES, *_WORKLOAD_OVERRIDES))}")
+        if field in _WORKLOAD_OVERRIDES and _WORKLOAD_OVERRIDES[field] is str:
+            work_changes[field] = value.strip().lower()
+            continue
         try:
-            changes[field] = int(value)
+            (work_changes if field in _WORKLOAD_OVERRIDES else changes)[field] = int(value)
         except ValueError:
             raise _UsageError(f"override {item!r} in {spec!r} needs a whole number") from None
-    return encoder.replace(**changes) if changes else encoder
+    return (encoder.replace(**changes) if changes else encoder), work_changes
 
 
 def _config_path(name: str) -> str | None:
@@ -258,13 +283,14 @@ def _head(args: argparse.Namespace, spec: str) -> str:
 def _run_estimate(args: argparse.Namespace) -> int:
     overrides = {field: getattr(args, field) for field in _OVERRIDES if getattr(args, field) is not None}
     encoder = _encoder(args.model, overrides)
-    workload, head = _workload(args), _head(args, args.model)
-    result = estimate(encoder, workload, head, args.num_labels, args.device)
-    budget = None
-    if args.memory is not None or args.device is not None:
-        budget = Budget(memory=_with_unit("--memory", args.memory, "16GiB or 150MB"), device=args.device)
-    elif args.max_batch or args.max_seq_len:
+    head = _head(args, args.model)
+    budget = _fit_budget(args)
+    if budget is None and (args.max_batch or args.max_seq_len):
         raise _UsageError("--max-batch and --max-seq-len need a memory to fit in: give --device or --memory")
+    if "all" in (args.precision, args.optimizer):
+        return _precision_table(args, encoder, head, budget)
+    workload = _workload(args)
+    result = estimate(encoder, workload, head, args.num_labels, args.device)
     answers = {}
     if budget is not None:
         answers["verdict"] = _verdict(result, budget)
@@ -295,6 +321,31 @@ def _run_estimate(args: argparse.Namespace) -> int:
         limit = " (every position the model has)" if found == encoder.max_seq_len else ""
         print(f"longest sequence that fits: {found:,} tokens{limit}" if found else "not even 1 token fits",
               f"(batch {workload.batch})")
+    return 0
+
+
+def _precision_table(args: argparse.Namespace, encoder: Encoder, head: str, budget: Budget | None) -> int:
+    """--precision all / --optimizer all: one column per precision (and optimizer), as
+    accelerate's estimate-memory gives them; training runs in fp32, fp16 and bf16 only."""
+    if args.max_batch or args.max_seq_len:
+        raise _UsageError("--max-batch and --max-seq-len answer for one precision: drop 'all'")
+    if args.optimizer == "all" and not args.train:
+        raise _UsageError("--optimizer all compares training steps: add --train")
+    trainable = [p for p in PRECISIONS if p not in ("int8", "int4")]
+    precisions = (trainable if args.train else list(PRECISIONS)) if args.precision == "all" else [args.precision or "fp32"]
+    optimizers = list(OPTIMIZERS) if args.optimizer == "all" else [args.optimizer]
+    base = _workload(args, precision=precisions[0], optimizer=optimizers[0])
+    columns = [(p if len(optimizers) == 1 else f"{p} {o}" if len(precisions) > 1 else o, p, o)
+               for p in precisions for o in optimizers]
+    results = [estimate(encoder, base.replace(precision=p, optimizer=o), head, args.num_labels, args.device)
+               for _, p, o in columns]
+    labels = [label for label, _, _ in columns]
+    if args.json:
+        print(json.dumps({label: {**_as_json(r), **({"verdict": _verdict(r, budget)} if budget else {})}
+                          for label, r in zip(labels, results)}, indent=2))
+        return 0
+    print(f"{args.model}: {encoder.family}, {encoder.layers} layers, hidden {encoder.hidden}")
+    print(_comparison(labels, results, budget, args.transpose))
     return 0
 
 
@@ -329,17 +380,30 @@ def _verdict_text(verdict: dict[str, object], budget: Budget, from_device: bool)
 
 def _run_compare(args: argparse.Namespace) -> int:
     workload = _workload(args)
-    results = [estimate(_encoder(spec), workload, _head(args, spec), args.num_labels, args.device)
-               for spec in args.models]
+    budget = _fit_budget(args)
+    results = []
+    for spec in args.models:
+        encoder, work_changes = _column(spec)
+        results.append(estimate(encoder, workload.replace(**work_changes) if work_changes else workload,
+                                _head(args, spec), args.num_labels, args.device))
     if args.json:
-        print(json.dumps({spec: _as_json(r) for spec, r in zip(args.models, results)}, indent=2))
+        print(json.dumps({spec: {**_as_json(r), **({"verdict": _verdict(r, budget)} if budget else {})}
+                          for spec, r in zip(args.models, results)}, indent=2))
         return 0
+    print(_comparison(args.models, results, budget, args.transpose))
+    return 0
+
+
+def _comparison(labels: list[str], results: list[Estimate], budget: Budget | None, transpose: bool = False) -> str:
+    """Columns of estimates with deltas and ratios against the first (and, with a budget,
+    whether each fits); each workload said once, or per column where they differ."""
     first = results[0]
-    headers = ["metric", *args.models]
+    training = any(r.workload.training for r in results)
+    metrics = [(label, name, fmt) for label, name, fmt in _METRIC_FORMATS if training or name not in _TRAINING_ONLY]
+    if first.latency_s is not None:
+        metrics.append(("latency", "latency_s", units.format_seconds))
     rows = []
-    for label, name, fmt in _METRIC_FORMATS:
-        if not workload.training and name in _TRAINING_ONLY:
-            continue
+    for label, name, fmt in metrics:
         row = [label]
         for result in results:
             value, base = getattr(result, name), getattr(first, name)
@@ -350,12 +414,33 @@ def _run_compare(args: argparse.Namespace) -> int:
                 cell += f" ({'+' if delta >= 0 else '-'}{fmt(abs(delta))}, {ratio})"
             row.append(cell)
         rows.append(row)
-    if args.device:
-        rows.append(["latency", *[units.format_seconds(r.latency_s) for r in results]])
-    heads = sorted({r.head for r in results})
-    print(f"{_workload_text(workload, ', '.join(heads))}; deltas and ratios against {args.models[0]}")
-    print(_table(headers, rows))
-    return 0
+    if budget is not None:
+        row = [f"fits {units.format_bytes(budget.memory)}"]
+        for result in results:
+            verdict = _verdict(result, budget)
+            margin = units.format_bytes(abs(verdict["margin_bytes"]))
+            row.append(f"yes ({margin} free)" if verdict["fits"] else f"no (over by {margin})")
+        rows.append(row)
+    texts = [_workload_text(r.workload, r.head) for r in results]
+    if len(set(texts)) == 1:
+        heading = f"{texts[0]}; deltas and ratios against {labels[0]}"
+    else:
+        heading = "\n".join(f"{label}: {text}" for label, text in zip(labels, texts))
+        heading += f"\ndeltas and ratios against {labels[0]}"
+    if transpose:  # a row per model: better for many models
+        table = _table(["model", *[row[0] for row in rows]], [[label, *cells] for label, *cells in
+                                                             zip(labels, *[row[1:] for row in rows])])
+    else:
+        table = _table(["metric", *labels], rows)
+    return f"{heading}\n{table}"
+
+
+def _fit_budget(args: argparse.Namespace) -> Budget | None:
+    """The memory the verdicts compare against: --memory, else --device's (None without either)."""
+    memory = getattr(args, "memory", None)
+    if memory is None and args.device is None:
+        return None
+    return Budget(memory=_with_unit("--memory", memory, "16GiB or 150MB"), device=args.device)
 
 
 def _run_search(args: argparse.Namespace) -> int:
