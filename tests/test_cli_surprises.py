@@ -113,6 +113,15 @@ def test_the_plot_draws_the_front_it_was_asked_for(tmp_path, monkeypatch):
     line = next(line for line in axes.get_lines() if line.get_label() == "Pareto front")
     np.testing.assert_allclose(line.get_xdata(), expected["params"] / 1e6)
     np.testing.assert_allclose(line.get_ydata(), expected["flops_fwd"] / 1e9)
+    assert "head model, inference" in axes.get_title() and "batch 1 x 128 tokens" in axes.get_title()
+    if len(expected) <= 15:
+        labels = {text.get_text() for text in axes.texts}
+        assert {f"{int(r['layers'])}x{int(r['hidden'])}" for r in expected} == labels
+    drawn.clear()
+    assert cli.main(["search", *AXES, "--memory", "300MiB", "--plot", path]) == 0
+    (figure, _), = drawn
+    budget_line = next(line for line in figure.axes[0].get_lines() if line.get_label() == "peak_bytes budget")
+    assert budget_line.get_ydata()[0] == pytest.approx(300 / 1024)  # GiB
     written_note = run("search", *AXES, "--memory", "1GiB", "--plot", str(tmp_path / "fits.png"))
     assert f"wrote {tmp_path / 'fits.png'}" in written_note.stderr and (tmp_path / "fits.png").stat().st_size > 0
 
@@ -240,3 +249,48 @@ def test_compare_takes_workload_fields_per_column_and_transposes():
     assert transposed[-3].startswith("bert-base-uncased ") and transposed[-1].startswith(models[2])
     failed = run("estimate", "bert-base-uncased:precision=int8", check=False)
     assert failed.returncode == 2 and "workload fields" in failed.stderr
+
+
+def test_search_says_its_whole_setting():
+    """Batch and sequence length always; the accounting from the device; --json carries
+    the space, budget and workload."""
+    out = run("search", *AXES, "--memory", "1GiB", "--count").stdout
+    assert "cuda accounting; batch 1 x 128 tokens" in out
+    out = run("search", *AXES, "--batch", "1,8", "--device", "snapdragon-8-gen-2-cpu", "--count").stdout
+    assert "cpu accounting; 128 tokens" in out  # a CPU device counts what PyTorch saves on CPU
+    assert "cuda accounting" in run("search", *AXES, "--device", "snapdragon-8-gen-2-cpu", "--backend", "cuda",
+                                    "--count").stdout
+    data = json.loads(run("search", *AXES, "--memory", "1GiB", "--json", "--top", "2").stdout)
+    assert data["space"]["axes"]["layers"] == "2..12 step 2" and data["budget"]["memory"] == 2**30
+    assert data["workload"]["seq_len"] == 128 and data["head"] == "model" and len(data["rows"]) == 2
+
+
+def test_progress_shows_a_rate_and_the_time_left(capsys):
+    from bertsize import cli
+
+    show = cli._progress_printer(1_000_000)
+    show(0.25, 12)
+    show(1.0, 40)
+    err = capsys.readouterr().err
+    assert "25.0 % done, 12 fits so far" in err and "points/s" in err and "left" in err
+    assert err.endswith("\n")
+
+
+def test_notebooks_render_tables_and_dicts_carry_latency():
+    estimate = bertsize.estimate("bert-base-uncased", device="nvidia-t4")
+    html = estimate._repr_html_()
+    assert html.startswith("<table>") and "109,482,240" in html and "latency" in html
+    assert estimate.to_dict()["latency_s"] == estimate.latency_s
+    assert json.loads(json.dumps(estimate.to_dict()))["encoder"]["hidden"] == 768
+    rows = estimate.breakdown()
+    assert "<td style=\"text-align:left\">attention</td>" in rows._repr_html_() and rows[1].component == "attention"
+    space = bertsize.Space("bert-base-uncased", layers=range(2, 6))
+    result = bertsize.search(space, bertsize.Budget(device="nvidia-t4"))
+    assert "4 of 4 valid configurations fit" in result._repr_html_()
+    pytest.importorskip("pandas")
+    frame = result.to_pandas()
+    expected = [bertsize.estimate(bertsize.preset("bert-base-uncased").replace(layers=n), device="nvidia-t4").latency_s
+                for n in range(2, 6)]
+    assert sorted(frame["latency_s"]) == pytest.approx(sorted(expected))
+    empty = bertsize.search(space, bertsize.Budget(params=1))
+    assert "0 of 4 valid configurations fit" in empty._repr_html_()

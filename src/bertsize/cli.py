@@ -12,6 +12,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Sequence
 
 from bertsize import __version__, units
@@ -181,8 +182,9 @@ def _add_workload(parser: argparse.ArgumentParser, shape: bool = True) -> None:
     group.add_argument("--recompute", type=str.lower, choices=RECOMPUTES, default="none")
     group.add_argument("--zero", type=int, choices=(0, 1, 2, 3), default=0, help="ZeRO stage")
     group.add_argument("--dp", type=_positive_int, default=1, metavar="N", help="data-parallel ranks")
-    group.add_argument("--backend", type=str.lower, choices=BACKENDS, default="cuda",
-                       help="memory accounting: cuda (Korthikanti et al.) or cpu (what PyTorch saves)")
+    group.add_argument("--backend", type=str.lower, choices=BACKENDS,
+                       help="memory accounting: cuda (Korthikanti et al.) or cpu (what PyTorch saves); default: "
+                            "cpu on a CPU --device, else cuda")
 
 
 def _positive_int(text: str) -> int:
@@ -205,7 +207,7 @@ def _workload(args: argparse.Namespace, precision: str | None = None, optimizer:
     return Workload(
         **shape, training=args.train, precision=precision, optimizer=optimizer,
         attention=args.attention, recompute=args.recompute, zero_stage=args.zero, data_parallel=args.dp,
-        backend=args.backend, num_choices=args.num_choices,
+        backend=args.backend or _accounting(args.device), num_choices=args.num_choices,
     )
 
 
@@ -255,6 +257,11 @@ def _config_path(name: str) -> str | None:
 
 
 _PRESET_NAMES = frozenset(name.lower() for preset_name in presets() for name in (preset_name, *aliases(preset_name)))
+
+
+def _accounting(chosen: Device | str | None) -> str:
+    """The memory accounting a device implies: what PyTorch saves on a CPU device, else cuda's."""
+    return "cpu" if chosen is not None and device(chosen).kind == "cpu" else "cuda"
 
 
 def _device(name: str) -> Device | str:
@@ -465,7 +472,8 @@ def _run_search(args: argparse.Namespace) -> int:
     limit = 0 if args.count else 200_000
     head = _head(args, args.base)
     result = search(space, budget, workload, head, num_labels=args.num_labels, limit=limit, threads=args.threads,
-                    progress=_progress if sys.stderr.isatty() or os.environ.get("BERTSIZE_PROGRESS") else None)
+                    progress=(_progress_printer(space.size) if sys.stderr.isatty() or os.environ.get("BERTSIZE_PROGRESS")
+                              else None))
     if budget.empty:
         print("note: no budget given, so every valid configuration fits (the T4 demonstration's budget and "
               "workload apply only when no axis is given)", file=sys.stderr)
@@ -473,10 +481,10 @@ def _run_search(args: argparse.Namespace) -> int:
     summary = (f"{result.count:,} of {result.total - result.skipped:,} valid configurations fit "
                f"({result.skipped:,} of {result.total:,} points skipped as invalid)\n"
                f"space: {args.base}, {shape}\nbudget: {_budget_text(budget)}\n"
-               f"workload: {_workload_text(workload, head, with_shape=False)}")
+               f"workload: {_search_workload_text(workload, head, space)}")
     if args.count:
-        print(json.dumps({"count": result.count, "skipped": result.skipped, "total": result.total}) if args.json
-              else summary)
+        print(json.dumps({"count": result.count, "skipped": result.skipped, "total": result.total,
+                          **_setting_json(space, budget, workload, head)}) if args.json else summary)
         return 0
     if args.pareto:
         rows = result.pareto(args.pareto)
@@ -490,11 +498,12 @@ def _run_search(args: argparse.Namespace) -> int:
         rows = result.top_k(top, by=args.by, ascending=ascending)
         title = f"top {top} by {args.by}"
     if args.plot:
-        _plot(result, budget, args.plot, args.pareto)
+        _plot(result, budget, args.plot, args.pareto, _search_workload_text(workload, head, space))
         print(f"wrote {args.plot}", file=sys.stderr)
     if args.json:
         print(json.dumps({"count": result.count, "skipped": result.skipped, "total": result.total,
-                          "rows": [_row_json(row) for row in rows]}, indent=2))
+                          **_setting_json(space, budget, workload, head), "rows": [_row_json(row) for row in rows]},
+                         indent=2))
     elif args.csv:
         names = rows.dtype.names
         print(",".join(names))
@@ -515,6 +524,14 @@ def _with_unit(option: str, text: str | None, example: str) -> str | None:
     return text
 
 
+def _search_workload_text(work: Workload, head: str, space: Space) -> str:
+    """The workload of a search: batch and seq_len where no axis sets them."""
+    fixed = [f"batch {work.batch}" if "batch" not in space.axes else "",
+             f"{work.seq_len} tokens" if "seq_len" not in space.axes else ""]
+    shape = " x ".join(filter(None, fixed))
+    return _workload_text(work, head, with_shape=False) + (f"; {shape}" if shape else "")
+
+
 def _spec(name: str, text: str) -> range | list[int]:
     """START:STOP[:STEP] inclusive (a range: no list of its values), a,b,c, or one value."""
     try:
@@ -529,9 +546,20 @@ def _spec(name: str, text: str) -> range | list[int]:
         raise _UsageError(f"cannot read --{name.replace('_', '-')} {text!r}: write START:STOP[:STEP], a,b,c or N") from None
 
 
-def _progress(done: float, fits: int) -> None:
-    print(f"\rsearching: {100 * done:5.1f} % done, {fits:,} fits so far", end="" if done < 1 else "\n",
-          file=sys.stderr, flush=True)
+def _progress_printer(total: int):
+    """A search progress callback that prints the share done, the fits so far, the rate
+    of points walked and the time left (on stderr)."""
+    start = time.perf_counter()
+
+    def show(done: float, fits: int) -> None:
+        elapsed = time.perf_counter() - start
+        rate = done * total / elapsed if elapsed > 0 else 0.0
+        left = elapsed * (1 - done) / done if done > 0 else float("inf")
+        eta = units.format_seconds(left) if left != float("inf") else "?"
+        print(f"\rsearching: {100 * done:5.1f} % done, {fits:,} fits so far, {rate:,.3g} points/s, {eta} left ",
+              end="" if done < 1 else "\n", file=sys.stderr, flush=True)
+
+    return show
 
 
 def _budget_text(budget: Budget) -> str:
@@ -570,11 +598,32 @@ def _fits_table(rows, axes: list[str]) -> str:
     return _table(headers, table)
 
 
+def _setting_json(space: Space, budget: Budget, workload: Workload, head: str) -> dict[str, object]:
+    """What a search asked: the space (base and axes), the budget and the workload."""
+    return {
+        "space": {"base": dataclasses.asdict(space.base), "axes": {n: describe_axis(v) for n, v in space.axes.items()}},
+        "budget": {"memory": budget.memory, "params": budget.params, "min_params": budget.min_params,
+                   "flops": budget.flops, "latency": budget.latency,
+                   "device": None if budget.device is None else budget.device.name},
+        "workload": dataclasses.asdict(workload), "head": head,
+    }
+
+
 def _row_json(row) -> dict[str, object]:
     return {name: row[name].item() for name in row.dtype.names}
 
 
-def _plot(result, budget: Budget, path: str, pareto: str | None) -> None:
+#: Fronts of at most this many points get a label per point.
+_LABELLED_FRONT = 15
+
+
+def _bound_of(budget: Budget, objective: str) -> float | None:
+    """The budget's bound on an objective (memory bounds peak_bytes), or None."""
+    return {"peak_bytes": budget.memory, "params": budget.params, "flops": budget.flops,
+            "latency_s": budget.latency}.get(objective)
+
+
+def _plot(result, budget: Budget, path: str, pareto: str | None, workload: str) -> None:
     try:
         import matplotlib
 
@@ -594,11 +643,19 @@ def _plot(result, budget: Budget, path: str, pareto: str | None) -> None:
         fits = result.to_numpy()
         axes.scatter(objective_values(fits, x_name) / x_scale, objective_values(fits, y_name) / y_scale, s=6,
                      alpha=0.35, label=f"{result.count:,} fits")
-    axes.plot(objective_values(front, x_name) / x_scale, objective_values(front, y_name) / y_scale, "o-",
-              color="C3", markersize=4, label="Pareto front")
+    front_x, front_y = objective_values(front, x_name) / x_scale, objective_values(front, y_name) / y_scale
+    axes.plot(front_x, front_y, "o-", color="C3", markersize=4, label="Pareto front")
+    if len(front) <= _LABELLED_FRONT:  # name each front point by its shape
+        for row, x, y in zip(front, front_x, front_y):
+            axes.annotate(f"{int(row['layers'])}x{int(row['hidden'])}", (x, y), textcoords="offset points",
+                          xytext=(3, 3), fontsize=6)
+    for name, draw in ((x_name, axes.axvline), (y_name, axes.axhline)):
+        bound = _bound_of(budget, name)
+        if bound is not None:
+            draw(bound / _plot_axis(name)[1], color="0.4", linestyle="--", linewidth=1, label=f"{name} budget")
     axes.set_xlabel(x_label)
     axes.set_ylabel(y_label)
-    axes.set_title(f"bertsize search: {_budget_text(budget)}", fontsize=9)
+    axes.set_title(f"bertsize search: {_budget_text(budget)}\n{workload}", fontsize=8)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
     figure.tight_layout()

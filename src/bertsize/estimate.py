@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from bertsize import _abi, _validate, oracle, roofline, validity
+from bertsize import _abi, _html, _validate, oracle, roofline, validity
 from bertsize._backend import kernel
 from bertsize.devices import device as lookup_device
 from bertsize.families import FAMILIES
@@ -90,33 +90,62 @@ class Estimate(NamedTuple):
             values["latency_s"] = self.latency_s
         return values
 
-    def breakdown(self) -> tuple[ComponentCost, ...]:
+    def breakdown(self) -> Breakdown:
         """Per-component rows (computed on demand by the pure-Python oracle)."""
         return breakdown(self.encoder, self.workload, self.head, self.num_labels)
 
-    def __str__(self) -> str:
-        from bertsize import units
+    def to_dict(self) -> dict[str, object]:
+        """Every metric (``latency_s`` None without a device), the encoder and workload
+        fields, the head and num_labels: plain values, JSON-ready."""
+        return {**{name: getattr(self, name) for name in METRICS}, "latency_s": self.latency_s,
+                "encoder": dataclasses.asdict(self.encoder), "workload": dataclasses.asdict(self.workload),
+                "head": self.head, "num_labels": self.num_labels}
 
+    def _title(self) -> str:
         work = self.workload
         mode = "training" if work.training else "inference"
-        lines = [
-            f"{self.encoder.family} L={self.encoder.layers} H={self.encoder.hidden} A={self.encoder.heads} "
-            f"head={self.head}: {mode}, batch {work.batch} x seq {work.seq_len}, {work.precision}, {work.backend}",
-            f"  params            {units.format_count(self.params):>12}  ({self.params:,})",
-            f"  forward           {units.format_flops(self.flops_fwd):>12}",
-        ]
-        if work.training:
-            lines.append(f"  backward          {units.format_flops(self.flops_bwd):>12}")
+        return (f"{self.encoder.family} L={self.encoder.layers} H={self.encoder.hidden} A={self.encoder.heads} "
+                f"head={self.head}: {mode}, batch {work.batch} x seq {work.seq_len}, {work.precision}, {work.backend}")
+
+    def _rows(self) -> list[tuple[str, str]]:
+        """(label, value with units) of each metric worth showing."""
+        from bertsize import units
+
+        rows = [("params", units.format_count(self.params)), ("forward", units.format_flops(self.flops_fwd))]
+        if self.workload.training:
+            rows.append(("backward", units.format_flops(self.flops_bwd)))
         for label, value in (
             ("weights", self.weight_bytes), ("gradients", self.grad_bytes),
             ("optimizer", self.optimizer_bytes), ("activations", self.activation_bytes),
             ("peak memory", self.peak_bytes),
         ):
             if value or label in ("weights", "activations", "peak memory"):
-                lines.append(f"  {label:<17} {units.format_bytes(value):>12}")
+                rows.append((label, units.format_bytes(value)))
         if self.latency_s is not None:
-            lines.append(f"  latency           {units.format_seconds(self.latency_s):>12}")
-        return "\n".join(lines)
+            rows.append(("latency", units.format_seconds(self.latency_s)))
+        return rows
+
+    def __str__(self) -> str:
+        lines = [f"  {label:<17} {value:>12}" for label, value in self._rows()]
+        lines[0] += f"  ({self.params:,})"  # the exact count beside the rounded one
+        return "\n".join([self._title(), *lines])
+
+    def _repr_html_(self) -> str:
+        rows = self._rows()
+        rows[0] = ("params", f"{rows[0][1]} ({self.params:,})")
+        return _html.table(["metric", "value"], rows, self._title())
+
+
+class Breakdown(tuple):
+    """The per-component rows of :meth:`Estimate.breakdown` (a tuple of
+    :class:`ComponentCost`), shown as a table in notebooks."""
+
+    def _repr_html_(self) -> str:
+        from bertsize import units
+
+        rows = [(r.component, units.format_count(r.params), units.format_flops(r.flops_fwd),
+                 units.format_flops(r.elementwise_flops_fwd), units.format_bytes(r.activation_bytes)) for r in self]
+        return _html.table(["component", "params", "matmul fwd", "elementwise fwd", "saved activations"], rows)
 
 
 def _as_encoder(encoder: object) -> object:
@@ -247,12 +276,12 @@ def _options_and_row(encoder: Encoder, workload: Workload, head: str, num_labels
 
 
 def breakdown(encoder: Encoder, workload: Workload, head: str = "model",
-              num_labels: int | None = None) -> tuple[ComponentCost, ...]:
+              num_labels: int | None = None) -> Breakdown:
     """Per-component parameters, FLOPs and saved activations (pure-Python oracle)."""
     encoder = _as_encoder(encoder)
     labels = check_arguments(encoder, workload, head, num_labels)
     rows = oracle.breakdown(*_options_and_row(encoder, workload, head, labels))
-    return tuple(ComponentCost(component=name, **rows[name]) for name in COMPONENTS)
+    return Breakdown(ComponentCost(component=name, **rows[name]) for name in COMPONENTS)
 
 
 def count_params(encoder: Encoder, head: str = "model", num_labels: int | None = None) -> int:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from bertsize import _tables, _validate, program, symbolic, validity
+from bertsize import _html, _tables, _validate, program, symbolic, validity
 from bertsize._backend import kernel, walker
 from bertsize.estimate import METRICS, device_constants, estimate, row_of
 from bertsize.families import FAMILIES
@@ -125,6 +125,15 @@ class Result:
                 "Use .count, .top_k(k, by=...) or .pareto(...), tighten the budget, or search with a higher limit"
             )
         return np.concatenate([part._fits for part in self._parts])
+
+    def _repr_html_(self) -> str:
+        """The counts and, when anything fits, the top 10 by params (notebooks)."""
+        caption = f"{self.count:,} of {self.total - self.skipped:,} valid configurations fit ({self.skipped:,} skipped)"
+        if not self.count:
+            return _html.table(["result"], [[caption]])
+        rows = self.top_k(10)
+        names = [n for n in rows.dtype.names if n not in ("flops_bwd", "macs_fwd")]
+        return _html.table(names, [[row[n].item() for n in names] for row in rows], caption + "; top 10 by params")
 
     def to_pandas(self):
         """The fits as a pandas DataFrame (pandas is optional)."""
@@ -422,7 +431,9 @@ class _Walk:
             return self._walks[key]
         budget, work = self.budget, self.workload
         limits = budget.limits()
-        with_latency = any(q == "latency_s" for q, _, _ in limits) or any(n == "latency_s" for n, _ in objectives)
+        # with a device every fit carries its latency (to_numpy, to_pandas, top_k rows)
+        with_latency = (budget.device is not None or any(q == "latency_s" for q, _, _ in limits)
+                        or any(n == "latency_s" for n, _ in objectives))
         if with_latency and budget.device is None:
             raise ValueError("latency needs a device in the budget (Budget(device='nvidia-t4', ...))")
         names: list[str] = []
