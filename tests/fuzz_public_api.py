@@ -62,6 +62,7 @@ def _names(error: Exception, *names: str) -> None:
 
 
 def _oracle(encoder, workload, head, num_labels):
+    num_labels = encoder.num_labels if num_labels is None else num_labels  # None: the Encoder's classes
     options = Options.of(encoder.options, workload.options, head)
     values, too_big = oracle.metric_values(options, dict(zip(validity.FIELDS, row_of(encoder, workload, num_labels))))
     return None if too_big else values

@@ -294,3 +294,31 @@ def test_notebooks_render_tables_and_dicts_carry_latency():
     assert sorted(frame["latency_s"]) == pytest.approx(sorted(expected))
     empty = bertsize.search(space, bertsize.Budget(params=1))
     assert "0 of 4 valid configurations fit" in empty._repr_html_()
+
+
+def test_nothing_fits_says_the_nearest_miss():
+    """An empty table said nothing of which limit failed or by how much.  The best value
+    per bound is checked against every point of the space, evaluated."""
+    space = bertsize.Space("bert-base-uncased", layers=range(2, 13, 2), hidden=range(128, 769, 128), head_dim=64,
+                           ffn_ratio=4)
+    budget = bertsize.Budget(memory="10MB", device="snapdragon-8-gen-2-cpu", latency="1ms")
+    assert bertsize.search(space, budget).count == 0
+    miss = bertsize.nearest_miss(space, budget)
+    layers, hidden = np.meshgrid(np.arange(2, 13, 2), np.arange(128, 769, 128), indexing="ij")
+    columns = {"layers": layers.ravel(), "hidden": hidden.ravel(), "heads": hidden.ravel() // 64,
+               "intermediate": 4 * hidden.ravel()}
+    every = bertsize.evaluate(columns, "bert-base-uncased", device="snapdragon-8-gen-2-cpu")
+    (memory, peak, _, bound, best, excess), (_, _, _, _, fastest, slack) = miss.limits
+    assert (memory, peak, bound) == ("memory", "peak_bytes", 10_000_000)
+    assert best == int(every["peak_bytes"].min()) and excess == best - 10_000_000 > 0
+    assert fastest == pytest.approx(float(every["latency_s"].min())) and slack < 0  # latency alone can be met
+    ratios = np.maximum(every["peak_bytes"] / 10_000_000, every["latency_s"] / 1e-3)
+    assert miss.worst_ratio == pytest.approx(float(ratios.min()))
+    out = run("search", *AXES, "--memory", "10MB", "--device", "snapdragon-8-gen-2-cpu", "--latency", "1ms").stdout
+    fmt = bertsize.units.format_bytes
+    assert f"peak memory: smallest {fmt(best)}, {fmt(excess)} beyond the bound of {fmt(10_000_000)}" in out
+    assert "latency: smallest" in out and "closest to fitting" in out and "layers 2, hidden 128" in out
+    data = json.loads(run("search", *AXES, "--memory", "10MB", "--count", "--json").stdout)
+    assert data["count"] == 0 and data["nearest_miss"]["limits"][0]["best"] == best
+    with pytest.raises(ValueError, match="at least one bound"):
+        bertsize.nearest_miss(space, bertsize.Budget())

@@ -12,7 +12,7 @@ from bertsize.evaluate import COLUMNS, evaluate
 from bertsize.hf_config import from_hf_config, hf_head, supported_model_types
 from bertsize.model import ACTIVATIONS, FAMILIES, HEADS, Encoder
 from bertsize.presets import preset, presets
-from bertsize.search import Result, max_batch, max_seq_len, search
+from bertsize.search import NearestMiss, Result, max_batch, max_seq_len, nearest_miss, search
 from bertsize.space import Budget, Space
 from bertsize.workload import ATTENTIONS, BACKENDS, OPTIMIZERS, PRECISIONS, RECOMPUTES, Workload
 
@@ -20,8 +20,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS", "ATTENTIONS", "BACKENDS", "COLUMNS", "FAMILIES", "HEADS", "MAX_THREADS", "METRICS", "OPTIMIZERS",
-    "PRECISIONS", "RECOMPUTES", "Budget", "ComponentCost", "Device", "Encoder", "Estimate", "Result", "Space",
-    "Workload", "__version__", "breakdown", "build_info", "calibrate", "count_params", "device", "devices",
-    "estimate", "evaluate", "from_hf_config", "hf_head", "max_batch", "max_seq_len", "measure", "preset", "presets",
-    "search", "supported_model_types",
+    "PRECISIONS", "RECOMPUTES", "__version__", "Budget", "ComponentCost", "Device", "Encoder", "Estimate",
+    "NearestMiss", "Result", "Space", "Workload", "breakdown", "build_info", "calibrate", "count_params", "device",
+    "devices", "estimate", "evaluate", "from_hf_config", "hf_head", "max_batch", "max_seq_len", "measure",
+    "nearest_miss", "preset", "presets", "search", "supported_model_types"
 ]

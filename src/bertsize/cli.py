@@ -22,7 +22,7 @@ from bertsize.estimate import METRICS, Estimate, count_params, estimate
 from bertsize.hf_config import from_hf_config, hf_head
 from bertsize.model import HEADS, Encoder
 from bertsize.presets import aliases, preset, presets
-from bertsize.search import OBJECTIVES, max_batch, max_seq_len, objective_values, search
+from bertsize.search import OBJECTIVES, max_batch, max_seq_len, nearest_miss, objective_values, search
 from bertsize.space import AXES, Budget, Space, describe_axis
 from bertsize.workload import ATTENTIONS, BACKENDS, OPTIMIZERS, PRECISIONS, RECOMPUTES, Workload
 
@@ -482,9 +482,14 @@ def _run_search(args: argparse.Namespace) -> int:
                f"({result.skipped:,} of {result.total:,} points skipped as invalid)\n"
                f"space: {args.base}, {shape}\nbudget: {_budget_text(budget)}\n"
                f"workload: {_search_workload_text(workload, head, space)}")
+    miss = None
+    if result.count == 0 and not budget.empty and result.total > result.skipped:
+        miss = nearest_miss(space, budget, workload, head, num_labels=args.num_labels)
+        summary += "\n" + _miss_text(miss)
     if args.count:
         print(json.dumps({"count": result.count, "skipped": result.skipped, "total": result.total,
-                          **_setting_json(space, budget, workload, head)}) if args.json else summary)
+                          **_setting_json(space, budget, workload, head),
+                          **({"nearest_miss": _miss_json(miss)} if miss else {})}) if args.json else summary)
         return 0
     if args.pareto:
         rows = result.pareto(args.pareto)
@@ -502,8 +507,8 @@ def _run_search(args: argparse.Namespace) -> int:
         print(f"wrote {args.plot}", file=sys.stderr)
     if args.json:
         print(json.dumps({"count": result.count, "skipped": result.skipped, "total": result.total,
-                          **_setting_json(space, budget, workload, head), "rows": [_row_json(row) for row in rows]},
-                         indent=2))
+                          **_setting_json(space, budget, workload, head), "rows": [_row_json(row) for row in rows],
+                          **({"nearest_miss": _miss_json(miss)} if miss else {})}, indent=2))
     elif args.csv:
         names = rows.dtype.names
         print(",".join(names))
@@ -596,6 +601,32 @@ def _fits_table(rows, axes: list[str]) -> str:
             cells.append(units.format_seconds(float(row["latency_s"])))
         table.append(cells)
     return _table(headers, table)
+
+
+#: How each bounded quantity is written.
+_QUANTITY_FORMATS = {"peak_bytes": ("peak memory", units.format_bytes), "params": ("params", units.format_count),
+                     "flops": ("FLOPs", units.format_flops), "latency_s": ("latency", units.format_seconds)}
+
+
+def _miss_text(miss) -> str:
+    """Nothing fits: each bound's best reachable value and the closest configuration."""
+    lines = ["nothing fits; the best the space reaches, per bound:"]
+    for field, quantity, kind, bound, best, excess in miss.limits:
+        label, fmt = _QUANTITY_FORMATS[quantity]
+        word = "smallest" if kind == "max" else "largest"
+        where = f"{fmt(excess)} beyond the bound of {fmt(bound)}" if excess > 0 else f"within {fmt(bound)}"
+        lines.append(f"  {label}: {word} {fmt(best)}, {where}")
+    row = miss.closest
+    shape = ", ".join(f"{name} {int(row[name])}" for name in ("layers", "hidden", "heads", "intermediate", "batch",
+                                                               "seq_len"))
+    lines.append(f"closest to fitting ({miss.worst_ratio:.2f}x its tightest bound): {shape}")
+    return "\n".join(lines)
+
+
+def _miss_json(miss) -> dict[str, object]:
+    return {"limits": [dict(zip(("field", "quantity", "kind", "bound", "best", "excess"), item))
+                       for item in miss.limits],
+            "closest": _row_json(miss.closest), "worst_ratio": miss.worst_ratio}
 
 
 def _setting_json(space: Space, budget: Budget, workload: Workload, head: str) -> dict[str, object]:

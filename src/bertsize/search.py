@@ -12,6 +12,7 @@ import hashlib
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from bertsize.families import FAMILIES
 from bertsize.evaluate import COLUMNS, check_threads, evaluate
 from bertsize.model import HEADS, Encoder
 from bertsize.options import Options
-from bertsize.space import DECREASING, DERIVED, Budget, Space, derived_values
+from bertsize.space import DECREASING, DERIVED, LIMITS, Budget, Space, derived_values
 from bertsize.workload import Workload
 
 _INT64_MAX = 2**63 - 1
@@ -216,6 +217,60 @@ class Result:
 # --------------------------------------------------------------------------------------
 # inverse queries
 # --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NearestMiss:
+    """Why nothing fits, and what comes closest.
+
+    Attributes:
+        limits: per bound of the budget, ``(field, quantity, kind, bound, best, excess)``:
+            the best value any valid configuration of the space reaches (the smallest, or
+            for ``min_params`` the largest) and how far it stays beyond the bound (<= 0:
+            this bound alone can be met; nothing fits because of the others).
+        closest: the configuration closest to fitting (a row of fits, every metric), and
+            ``worst_ratio`` its largest value / bound (bound / value for a minimum):
+            chosen among the configurations that are best in one bounded quantity.
+    """
+
+    limits: tuple[tuple[str, str, str, object, object, object], ...]
+    closest: np.void
+    worst_ratio: float
+
+
+def nearest_miss(space: Space, budget: Budget, workload: Workload | None = None, head: str = "model", *,
+                 num_labels: int | None = None) -> NearestMiss:
+    """For a budget nothing in ``space`` meets: each bound's best reachable value and the
+    configuration closest to fitting (see :class:`NearestMiss`).  Walks the space once
+    per bound, without a budget."""
+    if not isinstance(budget, Budget):
+        raise TypeError(f"budget must be a bertsize.Budget, got {type(budget).__name__}")
+    if budget.empty:
+        raise ValueError("nearest_miss needs a budget with at least one bound")
+    # no bound, but the device (for latency); memory=None would mean the device's memory
+    unbounded = Budget(memory=_INT64_MAX, device=budget.device)
+    everything = search(space, unbounded, workload, head, num_labels=num_labels, limit=0)
+    if everything.count == 0:
+        raise ValueError("no valid configuration in the space: nothing can come close")
+    names = {quantity: name for name, (quantity, _) in LIMITS.items()}
+    limits, candidates = [], []
+    for quantity, kind, bound in budget.limits():
+        row = everything.top_k(1, by=quantity, ascending=kind == "max")[0]
+        best = objective_values(row, quantity).item()
+        limits.append((names[quantity] if kind == "max" else "min_params", quantity, kind, bound, best,
+                       best - bound if kind == "max" else bound - best))
+        candidates.append(row)
+
+    def worst(row) -> float:
+        ratios = []
+        for quantity, kind, bound in budget.limits():
+            value = float(objective_values(row, quantity))
+            ratios.append((value / bound if bound else math.inf) if kind == "max" else
+                          (bound / value if value else math.inf))
+        return max(ratios)
+
+    closest = min(candidates, key=worst)
+    return NearestMiss(tuple(limits), closest, worst(closest))
+
+
 def max_batch(encoder: Encoder, workload: Workload, budget: Budget, head: str = "model",
               num_labels: int | None = None) -> int | None:
     """The largest batch that fits the budget (every bounded quantity grows with the
