@@ -314,10 +314,10 @@ class QuestionAnswering(Head):
         return positions
 
 
-class CausalLM(Head):
-    """The decoder LM classes (``is_decoder=True``): the family's masked-LM body and
-    loss (HF shifts the labels and pads them, so every position has a target) under a
-    causal self-attention mask."""
+class CausalLM(MaskedLM):
+    """The decoder LM classes (``is_decoder=True``): the masked-LM head (no pooler, the
+    family's body and loss; HF shifts the labels and pads them, so every position has a
+    target) under a causal self-attention mask."""
 
     causal = True
 
@@ -326,12 +326,6 @@ class CausalLM(Head):
 
     def class_suffix(self, family) -> str:
         return family.causal_lm_suffix
-
-    def runs_pooler(self, family, pooler: bool) -> bool:
-        return False  # built with add_pooling_layer=False
-
-    def forward(self, t, m, x, pooled):
-        return [m.family.masked_lm.forward(t, m, x)]
 
 
 class NextSentence(Head):
