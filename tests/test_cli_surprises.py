@@ -322,3 +322,23 @@ def test_nothing_fits_says_the_nearest_miss():
     assert data["count"] == 0 and data["nearest_miss"]["limits"][0]["best"] == best
     with pytest.raises(ValueError, match="at least one bound"):
         bertsize.nearest_miss(space, bertsize.Budget())
+
+
+def test_per_module_table_with_depth():
+    """Issue 16, item 4: the per-module table, folded by --depth, with latency shares and
+    bounds on a device; --json carries the rows."""
+    out = run("estimate", "bert-base-uncased", "--modules", "--device", "a100-40gb", "--precision", "fp16",
+              "--batch", "32", "--seq-len", "512").stdout
+    header = next(line for line in out.splitlines() if line.startswith("module"))
+    for column in ("params", "weights", "matmul fwd", "latency", "bound"):
+        assert column in header
+    assert "layers x12" in out and "layer.attention.query" in out and "compute" in out and "memory" in out
+    folded = run("estimate", "bert-base-uncased", "--depth", "1", "--head", "masked_lm").stdout
+    body = folded[folded.index("module"):].splitlines()[2:]
+    assert [line.split()[0] for line in body] == ["embeddings", "layers", "head", "total"]
+    data = json.loads(run("estimate", "bert-base-uncased", "--depth", "2", "--device", "t4", "--json").stdout)
+    rows = {row["module"]: row for row in data["modules"]}
+    expected = bertsize.estimate("bert-base-uncased", device="t4")
+    assert sum(row["params"] for row in data["modules"] if "/" not in row["module"]) == expected.params
+    assert rows["layers/attention"]["bound"] is not None and "layers/attention/core" not in rows
+    assert run("estimate", "bert-base-uncased", "--depth", "0", check=False).returncode == 2

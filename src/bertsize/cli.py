@@ -88,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="also the largest batch that fits (needs --device or --memory)")
     est.add_argument("--max-seq-len", action="store_true",
                      help="also the longest sequence that fits (needs --device or --memory)")
+    est.add_argument("--modules", action="store_true",
+                     help="a per-module table instead of the per-component one: embeddings, layers and their "
+                          "attention / FFN / norms, each op, pooler, head; with --device, latency and whether each "
+                          "is compute- or memory-bound")
+    est.add_argument("--depth", type=_positive_int, metavar="N",
+                     help="fold the per-module table to N levels, e.g. --depth 2 (implies --modules)")
     est.add_argument("--transpose", action="store_true", help="with 'all': a row per column")
     est.add_argument("--json", action="store_true", help="print JSON")
     est.set_defaults(run=_run_estimate)
@@ -305,17 +311,23 @@ def _run_estimate(args: argparse.Namespace) -> int:
         answers["max_batch"] = max_batch(encoder, workload, budget, head, args.num_labels)
     if args.max_seq_len:
         answers["max_seq_len"] = max_seq_len(encoder, workload, budget, head, args.num_labels)
+    modules = result.profile(args.device, args.depth) if args.modules or args.depth else None
     if args.json:
+        if modules is not None:
+            answers["modules"] = modules.to_dicts()
         print(json.dumps({**_as_json(result), **answers}, indent=2))
         return 0
     print(_title(args.model, result))
     print(_table(["metric", "value"], _metric_rows(result)))
     print()
-    rows = [[r.component, units.format_count(r.params), units.format_flops(r.flops_fwd),
-             units.format_flops(r.elementwise_flops_fwd),
-             units.format_bytes(r.activation_bytes) if result.workload.training else "-"]
-            for r in result.breakdown()]
-    print(_table(["component", "params", "matmul fwd", "elementwise fwd", "saved activations"], rows))
+    if modules is not None:
+        print(modules.table())
+    else:
+        rows = [[r.component, units.format_count(r.params), units.format_flops(r.flops_fwd),
+                 units.format_flops(r.elementwise_flops_fwd),
+                 units.format_bytes(r.activation_bytes) if result.workload.training else "-"]
+                for r in result.breakdown()]
+        print(_table(["component", "params", "matmul fwd", "elementwise fwd", "saved activations"], rows))
     if budget is not None:
         print()
         print(_verdict_text(answers["verdict"], budget, args.memory is None))

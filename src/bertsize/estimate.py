@@ -6,18 +6,20 @@ import dataclasses
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from bertsize import _abi, _html, _validate, oracle, roofline, validity
+from bertsize import _abi, _html, _validate, module_table, oracle, roofline, validity
 from bertsize._backend import kernel
 from bertsize.devices import device as lookup_device
 from bertsize.families import FAMILIES
 from bertsize.metrics import NAMES as METRICS
 from bertsize.model import HEADS, Encoder
+from bertsize.module_table import ModuleCost, Profile
 from bertsize.options import Options
 from bertsize.presets import preset
 from bertsize.tracer import COMPONENTS
 from bertsize.workload import Workload
 
-__all__ = ["METRICS", "ComponentCost", "Estimate", "breakdown", "count_params", "estimate"]
+__all__ = ["METRICS", "ComponentCost", "Estimate", "ModuleCost", "Profile", "breakdown", "count_params", "estimate",
+           "profile"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,10 @@ class Estimate(NamedTuple):
     def breakdown(self) -> Breakdown:
         """Per-component rows (computed on demand by the pure-Python oracle)."""
         return breakdown(self.encoder, self.workload, self.head, self.num_labels)
+
+    def profile(self, device: object = None, depth: int | None = None) -> Profile:
+        """The per-module table of this step (:func:`bertsize.profile`)."""
+        return profile(self.encoder, self.workload, self.head, self.num_labels, device, depth)
 
     def to_dict(self) -> dict[str, object]:
         """Every metric (``latency_s`` None without a device), the encoder and workload
@@ -282,6 +288,29 @@ def breakdown(encoder: Encoder, workload: Workload, head: str = "model",
     labels = check_arguments(encoder, workload, head, num_labels)
     rows = oracle.breakdown(*_options_and_row(encoder, workload, head, labels))
     return Breakdown(ComponentCost(component=name, **rows[name]) for name in COMPONENTS)
+
+
+def profile(encoder: Encoder | str, workload: Workload | None = None, head: str = "model",
+            num_labels: int | None = None, device: object = None, depth: int | None = None) -> Profile:
+    """The per-module table of one step, as FLOPs profilers print it: embeddings, the
+    layers and their attention / FFN / norms, each primitive, pooler, head (and, for
+    training, the optimizer update) — params, weight bytes, forward FLOPs, saved
+    activations and, with a ``device``, roofline seconds and whether each op is
+    compute- or memory-bound (pure-Python oracle; see :mod:`bertsize.module_table`).
+
+    Args:
+        encoder, workload, head, num_labels: as :func:`estimate`.
+        device: a :class:`~bertsize.Device` or catalog name: adds latencies.
+        depth: keep the rows down to this depth (1: the top-level modules); None: all.
+    """
+    encoder = _as_encoder(encoder)
+    workload = _DEFAULT_WORKLOAD if workload is None else workload
+    labels = check_arguments(encoder, workload, head, num_labels)
+    if depth is not None:
+        _validate.integer("depth", depth, minimum=1)
+    constants = None if device is None else roofline.Constants(*device_constants(device, workload.precision))
+    table = module_table.build(*_options_and_row(encoder, workload, head, labels), constants)
+    return table if depth is None else table.fold(depth)
 
 
 def count_params(encoder: Encoder, head: str = "model", num_labels: int | None = None) -> int:

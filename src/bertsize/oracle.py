@@ -18,11 +18,12 @@ from bertsize.tracer import COMPONENTS, Exact, Trace, Tracer
 from bertsize.validity import FIELDS
 
 
-def trace(options: Options, row: Mapping[str, int]) -> Trace:
-    """The forward of ``options``' HF class at the sizes of ``row`` (field -> int)."""
+def trace(options: Options, row: Mapping[str, int], profile: bool = False) -> Trace:
+    """The forward of ``options``' HF class at the sizes of ``row`` (field -> int);
+    ``profile``: with its per-module tallies (:mod:`bertsize.module_table`)."""
     num = Exact()
     sizes = Sizes.of(row, num, options)
-    return trace_recipe(Tracer(num, options, sizes), Model.of(options, sizes))
+    return trace_recipe(Tracer(num, options, sizes, profile=profile), Model.of(options, sizes))
 
 
 def metric_values(options: Options, row: Mapping[str, int], forward: Trace | None = None,
@@ -43,11 +44,22 @@ def metric_values(options: Options, row: Mapping[str, int], forward: Trace | Non
 def latency_terms(options: Options, row: Mapping[str, int], forward: Trace | None = None) -> list[roofline.Term]:
     """The roofline's timed ops of one step, exact (:func:`bertsize.roofline.terms`)."""
     forward = trace(options, row) if forward is None else forward
+    return roofline.terms(forward, options, *_update_inputs(options, forward))
+
+
+def optimizer_term(options: Options, forward: Trace) -> roofline.Term:
+    """The roofline term of a training step's optimizer update."""
+    return roofline.optimizer_term(*_update_inputs(options, forward))
+
+
+def _update_inputs(options: Options, forward: Trace) -> tuple[int, list[int]]:
+    """What the optimizer update reads: the parameter count and the per-rank bytes of
+    weights, gradients and optimizer state."""
     num = Exact()
     params = metrics.QUANTITIES["params"].formula(forward, options, num)
     per_rank = [states.per_rank_bytes(state, forward.parameters.values(), options, num,
                                       forward.matmul_weight_elements) for state in ("weights", "grads", "optimizer")]
-    return roofline.terms(forward, options, params, per_rank)
+    return params, per_rank
 
 
 def latency(options: Options, row: Mapping[str, int], device: roofline.Constants, forward: Trace | None = None) -> float:

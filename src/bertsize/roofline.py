@@ -53,16 +53,38 @@ def constants(options, device) -> Constants:
 def terms(trace: Trace, options, params, per_rank_states) -> list[Term]:
     """The timed ops of one step: the forward's, with their repeats in a training step,
     and the optimizer update.  ``per_rank_states``: (weights, grads, optimizer) bytes."""
+    result = op_terms(trace.ops, trace, options)
+    if options.training:
+        result.append(optimizer_term(params, per_rank_states))
+    return result
+
+
+def op_terms(ops, trace: Trace, options) -> list[Term]:
+    """The timed forward ``ops`` of ``trace``: once each for inference; in a training
+    step forward and backward, and again where recomputation repeats them."""
     result = []
-    for op in trace.ops:
+    for op in ops:
         repeats = op.count
         if options.training:
             repeats = 3 * op.count + (op.count if op.group in trace.recomputed_groups else 0)
         result.append(Term(op.flops, op.elements, op.raw_elements, op.raw_factor, repeats))
-    if options.training:
-        weights, grads, optimizer = per_rank_states
-        result.append(Term(12 * params, 0, 2 * weights + grads + 2 * optimizer, 1.0, 1))
     return result
+
+
+def optimizer_term(params, per_rank_states) -> Term:
+    """The optimizer update of a training step: 12 FLOPs per parameter; it reads
+    weights, gradients and optimizer state and writes weights and optimizer state."""
+    weights, grads, optimizer = per_rank_states
+    return Term(12 * params, 0, 2 * weights + grads + 2 * optimizer, 1.0, 1)
+
+
+def compute_bound(term: Term, device: Constants) -> bool:
+    """Whether the op of ``term`` takes longer computing than moving its bytes."""
+    return term.flops / device.flops_per_second >= _memory_seconds(term, device)
+
+
+def _memory_seconds(term: Term, device: Constants) -> float:
+    return (device.activation_bytes * term.elements + term.raw_factor * term.raw) / device.bytes_per_second
 
 
 def seconds(timed: list[Term], device: Constants) -> float:
@@ -70,6 +92,6 @@ def seconds(timed: list[Term], device: Constants) -> float:
     total = 0.0
     for term in timed:
         compute = term.flops / device.flops_per_second
-        memory = (device.activation_bytes * term.elements + term.raw_factor * term.raw) / device.bytes_per_second
+        memory = _memory_seconds(term, device)
         total += term.repeats * ((compute if compute > memory else memory) + device.overhead)
     return total

@@ -12,7 +12,10 @@ sizes of the tracer's number domain:
   (``backend="cpu"``: what PyTorch 2.13 saves on CPU, storage by storage;
   ``backend="cuda"``: Korthikanti et al. 2022 — the compute precision, 1-byte dropout
   masks, no LayerNorm statistics);
-* the ops of the roofline: FLOPs, activation elements moved, raw bytes (weights, masks).
+* the ops of the roofline: FLOPs, activation elements moved, raw bytes (weights, masks);
+* with ``profile=True``, all of it per *module* too: the path of scopes an op runs in
+  (components, the layer group, the primitive's name: ``("layers", "attention",
+  "layer.attention.query")``), for the per-module table of :mod:`bertsize.module_table`.
 
 Two domains run it: :data:`EXACT` (Python ints: the oracle) and
 :class:`bertsize.symbolic.Symbolic` (polynomials: the plan compiler).  The primitives
@@ -95,6 +98,8 @@ class Parameter:
     kind: str
     count: object = 1
     used: object = 1
+    #: the module path where the parameter is declared (see :class:`ModuleTally`)
+    path: tuple = ()
 
     @property
     def numel(self):
@@ -147,6 +152,34 @@ class Op:
 
 
 @dataclass
+class ModuleTally:
+    """What the ops of one module path do (profiling only): forward matmul and
+    elementwise FLOPs (all its repeats), and its roofline ops, one per call site."""
+
+    matmul_flops: object = 0
+    elementwise_flops: object = 0
+    ops: list[Op] = field(default_factory=list)
+
+
+class _Scope:
+    """``with tracer.scope(name):`` — the ops inside run in module ``name``."""
+
+    __slots__ = ("outer", "path", "tracer")
+
+    def __init__(self, tracer: Tracer, name: str) -> None:
+        self.tracer, self.path = tracer, (*tracer.path, name)
+
+    def __enter__(self) -> None:
+        tracer = self.tracer
+        self.outer, tracer.path = tracer.path, self.path
+        if tracer._modules is not None and self.path not in tracer._modules:
+            tracer._modules[self.path] = ModuleTally()  # entered first: the walk's order
+
+    def __exit__(self, *exc: object) -> None:
+        self.tracer.path = self.outer
+
+
+@dataclass
 class Trace:
     """What one forward does: the recipe's result, in the tracer's domain.
 
@@ -168,6 +201,11 @@ class Trace:
     ops: list[Op]
     #: roofline groups whose ops the backward recomputes
     recomputed_groups: tuple[str, ...]
+    #: profiling only (else empty): per module path, its tally, its saved bytes, and
+    #: how many times a layer group's path repeats
+    modules: dict[tuple, ModuleTally] = field(default_factory=dict)
+    module_saved_bytes: dict[tuple, object] = field(default_factory=dict)
+    module_repeats: dict[tuple, object] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------
@@ -183,9 +221,10 @@ class Tracer:
         sizes: the row's sizes in that domain (:class:`bertsize.recipe.Sizes`).
         decide: how ``branch`` answers a condition the domain leaves open (the plan
             compiler's path explorer); the int domain never leaves one open.
+        profile: also tally everything per module path (:attr:`Trace.modules`).
     """
 
-    def __init__(self, num, options, sizes, decide: Callable | None = None) -> None:
+    def __init__(self, num, options, sizes, decide: Callable | None = None, profile: bool = False) -> None:
         self.num, self.options, self.sizes = num, options, sizes
         self._decide = decide
         work = options
@@ -201,6 +240,9 @@ class Tracer:
         self.dtype = "fp32" if work.precision == "fp32" else self.low
         self.weight_format = WEIGHT_FORMAT_BYTES[work.precision]
         self.component = "embeddings"
+        self.path: tuple[str, ...] = ()
+        self._modules: dict[tuple, ModuleTally] | None = {} if profile else None
+        self._repeats: dict[tuple, object] = {}
         self.group = "other"
         self.multiplier = 1
         self._weight_sets = (1, 1)
@@ -212,9 +254,9 @@ class Tracer:
         self._checkpointing = False  # inside a layer that full recomputation repeats
         self._recomputed: set[str] = set()
         self._transients: list = []
-        # storage -> (component, multiplier); insertion order = first saver
-        self._saved: dict[Storage, tuple[str, object]] = {}
-        self._sink: dict[Storage, tuple[str, object]] | None = None
+        # storage -> (component, multiplier, module path); insertion order = first saver
+        self._saved: dict[Storage, tuple[str, object, tuple]] = {}
+        self._sink: dict[Storage, tuple[str, object, tuple]] | None = None
         # inference liveness: (storages read, storage written) per op, in order
         self._events: list[tuple[tuple[Storage, ...], Storage]] = []
         self._ops: dict[tuple, Op] = {}
@@ -230,17 +272,23 @@ class Tracer:
 
     @contextmanager
     def in_component(self, name: str) -> Iterator[None]:
+        """The ops inside belong to component ``name`` (and run in a module of that name)."""
         previous, self.component = self.component, name
         try:
-            yield
+            with self.scope(name):
+                yield
         finally:
             self.component = previous
 
+    def scope(self, name: str) -> _Scope:
+        """The ops inside run in the module ``name``, nested in the current one."""
+        return _Scope(self, name)
+
     def layer_group(self, count, body: Callable[[Tensor], Tensor], x: Tensor, weight_sets=None,
-                    shared: tuple[Tensor, ...] = ()) -> Tensor:
+                    shared: tuple[Tensor, ...] = (), name: str = "layers") -> Tensor:
         """``count`` layers of one kind, each ``body``, sharing ``weight_sets`` weight
         sets (default one per layer; ALBERT shares fewer); ``shared``: tensors other
-        than x that every layer reads (a decoder's mask).
+        than x that every layer reads (a decoder's mask); ``name``: the group's module.
 
         The layer is traced once, standing for all ``count``: its input and output have
         one shape and dtype (checked), so every layer sees what the first sees.
@@ -248,14 +296,18 @@ class Tracer:
         sets = count if weight_sets is None else weight_sets
         if x.storage in self._saved:
             raise RuntimeError("a layer group's input is already saved: its layers would not trace alike")
+        scope = self.scope(name)
+        self._repeats[scope.path] = count
         if self.training and self.options.recompute == "full":
-            for tensor in shared:  # an input of every checkpointed call: kept once
-                self.save(tensor)
+            with scope:
+                for tensor in shared:  # an input of every checkpointed call: kept once
+                    self.save(tensor)
         outer = (self.multiplier, self.group, self._weight_sets)
         self.multiplier, self.group = self.multiplier * count, "layer"
         self._weight_sets = (sets, self.num.min(sets, count))
         try:
-            y = self._checkpointed(body, x) if self.training and self.options.recompute == "full" else body(x)
+            with scope:
+                y = self._checkpointed(body, x) if self.training and self.options.recompute == "full" else body(x)
         finally:
             self.multiplier, self.group, self._weight_sets = outer
         if (y.rows, y.width, y.dtype) != (x.rows, x.width, x.dtype):
@@ -287,7 +339,7 @@ class Tracer:
         if not shape:
             raise KeyError(f"parameter {name!r} is used before it is declared")
         sets, used = self._weight_sets
-        param = Parameter(name, shape, self.component, kind, sets, used)
+        param = Parameter(name, shape, self.component, kind, sets, used, self.path)
         self.parameters[name] = param
         return param
 
@@ -303,7 +355,13 @@ class Tracer:
             return
         sink = self._saved if self._sink is None else self._sink
         if tensor.storage not in sink:
-            sink[tensor.storage] = (self.component, self.multiplier)
+            sink[tensor.storage] = (self.component, self.multiplier, self.path)
+
+    def _tally(self) -> ModuleTally:
+        tally = self._modules.get(self.path)
+        if tally is None:  # an op outside every scope
+            tally = self._modules[self.path] = ModuleTally()
+        return tally
 
     def _op(self, flops, elements, raw_elements=0, raw_factor: float = 1.0) -> None:
         key = (flops, elements, raw_elements, raw_factor, self.group)
@@ -312,14 +370,22 @@ class Tracer:
             self._ops[key] = Op(flops, elements, raw_elements, raw_factor, self.group, self.multiplier)
         else:
             op.count = op.count + self.multiplier
+        if self._modules is not None:
+            self._tally().ops.append(Op(flops, elements, raw_elements, raw_factor, self.group, self.multiplier))
 
     def _matmul(self, flops) -> None:
         self.matmul_flops[self.component] = self.matmul_flops[self.component] + flops * self.multiplier
         if self._checkpointing:
             self.recompute_flops = self.recompute_flops + flops * self.multiplier
+        if self._modules is not None:
+            tally = self._tally()
+            tally.matmul_flops = tally.matmul_flops + flops * self.multiplier
 
     def _elementwise(self, flops) -> None:
         self.elementwise_flops[self.component] = self.elementwise_flops[self.component] + flops * self.multiplier
+        if self._modules is not None:
+            tally = self._tally()
+            tally.elementwise_flops = tally.elementwise_flops + flops * self.multiplier
 
     def first_token(self, x: Tensor) -> Tensor:
         """``x[:, 0]``: one row per sequence, a view over x's storage."""
@@ -329,175 +395,184 @@ class Tracer:
         """``x.split(1, dim=-1)``, each piece squeezed and made ``contiguous()``: one
         (rows, width) copy per column of x, where rows x width = x.rows (HF's start and
         end logits are (batch, seq_len) copies of a (batch, seq_len, 2) tensor)."""
-        pieces = []
-        for _ in range(x.width):
-            self._op(0, 2 * rows * width)  # a strided read, a write
-            pieces.append(self._new(rows, width, x.dtype, x))
-        return pieces
+        with self.scope("split"):
+            pieces = []
+            for _ in range(x.width):
+                self._op(0, 2 * rows * width)  # a strided read, a write
+                pieces.append(self._new(rows, width, x.dtype, x))
+            return pieces
 
     # ----- primitives ----------------------------------------------------------------
     def embedding(self, name: str, num_embeddings, width, rows) -> Tensor:
         """Look up ``rows`` rows of the table ``name`` (num_embeddings x width)."""
-        self.parameter(f"{name}.weight", (num_embeddings, width), "embedding")
-        self._op(0, 2 * rows * width)  # gather the rows, write them
-        # An embedding lookup runs in the weight's dtype: fp32 under CPU autocast.
-        return self._new(rows, width, "fp32" if self.autocast else self.dtype)
+        with self.scope(name):
+            self.parameter(f"{name}.weight", (num_embeddings, width), "embedding")
+            self._op(0, 2 * rows * width)  # gather the rows, write them
+            # An embedding lookup runs in the weight's dtype: fp32 under CPU autocast.
+            return self._new(rows, width, "fp32" if self.autocast else self.dtype)
 
     def add(self, a: Tensor, b: Tensor) -> Tensor:
         """a + b, b broadcast over a's rows (position embeddings are (1, s, e))."""
-        dtype = "fp32" if "fp32" in (a.dtype, b.dtype) else a.dtype
-        self._elementwise(a.numel)
-        self._op(a.numel, a.numel + b.numel + a.numel)
-        return self._new(a.rows, a.width, dtype, a, b)
+        with self.scope("add"):
+            dtype = "fp32" if "fp32" in (a.dtype, b.dtype) else a.dtype
+            self._elementwise(a.numel)
+            self._op(a.numel, a.numel + b.numel + a.numel)
+            return self._new(a.rows, a.width, dtype, a, b)
 
     def linear(self, name: str, x: Tensor, in_features, out_features, *, weight: Parameter | None = None,
                bias: bool = True) -> Tensor:
         """``nn.Linear(in_features, out_features)`` named ``name`` on x's rows; ``weight``
         ties the weight to another parameter (the MLM decoder to the word embeddings)."""
-        if weight is None:
-            weight = self.parameter(f"{name}.weight", (out_features, in_features), "linear")
-        self._matmul_weights.setdefault(weight.name, weight)
-        rows = x.rows
-        flops = 2 * rows * in_features * out_features
-        self._matmul(flops)
-        if bias:
-            self.parameter(f"{name}.bias", (out_features,), "bias")
-            self._elementwise(rows * out_features)
-        self._op(flops + (rows * out_features if bias else 0),
-                 rows * in_features + (out_features if bias else 0) + rows * out_features,
-                 in_features * out_features, self.weight_format)
-        if self.autocast and x.dtype != self.low:
-            # Autocast casts the input afresh for every Linear (only leaf tensors are
-            # cached), so Q, K and V each save their own 16-bit copy of an fp32 input.
-            x = self._new(x.rows, x.width, self.low, x)
-        self.save(x)
-        return self._new(rows, out_features, self.low if self.autocast else x.dtype, x)
+        with self.scope(name):
+            if weight is None:
+                weight = self.parameter(f"{name}.weight", (out_features, in_features), "linear")
+            self._matmul_weights.setdefault(weight.name, weight)
+            rows = x.rows
+            flops = 2 * rows * in_features * out_features
+            self._matmul(flops)
+            if bias:
+                self.parameter(f"{name}.bias", (out_features,), "bias")
+                self._elementwise(rows * out_features)
+            self._op(flops + (rows * out_features if bias else 0),
+                     rows * in_features + (out_features if bias else 0) + rows * out_features,
+                     in_features * out_features, self.weight_format)
+            if self.autocast and x.dtype != self.low:
+                # Autocast casts the input afresh for every Linear (only leaf tensors are
+                # cached), so Q, K and V each save their own 16-bit copy of an fp32 input.
+                x = self._new(x.rows, x.width, self.low, x)
+            self.save(x)
+            return self._new(rows, out_features, self.low if self.autocast else x.dtype, x)
 
     def dropout(self, x: Tensor, active: bool) -> Tensor:
         """Dropout of a positive probability when ``active``."""
-        if not (self.training and active):
-            return x  # F.dropout(training=False) and p == 0 return the input itself
-        self._elementwise(x.numel)
-        self._op(x.numel, 2 * x.numel, x.numel)  # + a 1-byte mask
-        # CPU keeps the scaled Bernoulli noise in the input's dtype (MulBackward saves
-        # it); CUDA's fused kernel keeps a 1-byte mask.
-        self.save(self._new(x.rows, x.width, x.dtype if self.cpu else "mask"))
-        return self._new(x.rows, x.width, x.dtype, x)
+        with self.scope("dropout"):
+            if not (self.training and active):
+                return x  # F.dropout(training=False) and p == 0 return the input itself
+            self._elementwise(x.numel)
+            self._op(x.numel, 2 * x.numel, x.numel)  # + a 1-byte mask
+            # CPU keeps the scaled Bernoulli noise in the input's dtype (MulBackward saves
+            # it); CUDA's fused kernel keeps a 1-byte mask.
+            self.save(self._new(x.rows, x.width, x.dtype if self.cpu else "mask"))
+            return self._new(x.rows, x.width, x.dtype, x)
 
     def layer_norm(self, name: str, x: Tensor, width) -> Tensor:
         """``nn.LayerNorm(width)`` named ``name`` (weight and bias)."""
-        self.parameter(f"{name}.weight", (width,), "norm")
-        self.parameter(f"{name}.bias", (width,), "norm")
-        self._elementwise(7 * x.numel)
-        self._op(7 * x.numel, 2 * x.numel + 2 * width)
-        self.save(x)
-        if self.cpu and self.training:  # mean and rstd, fp32, one per row
-            self.save(self._new(x.rows, 1, "fp32"))
-            self.save(self._new(x.rows, 1, "fp32"))
-        return self._new(x.rows, x.width, x.dtype, x)
+        with self.scope(name):
+            self.parameter(f"{name}.weight", (width,), "norm")
+            self.parameter(f"{name}.bias", (width,), "norm")
+            self._elementwise(7 * x.numel)
+            self._op(7 * x.numel, 2 * x.numel + 2 * width)
+            self.save(x)
+            if self.cpu and self.training:  # mean and rstd, fp32, one per row
+                self.save(self._new(x.rows, 1, "fp32"))
+                self.save(self._new(x.rows, 1, "fp32"))
+            return self._new(x.rows, x.width, x.dtype, x)
 
     def activation(self, x: Tensor, kind: str) -> Tensor:
         """``kind``: "gelu" (F.gelu, erf form), "gelu_new" (HF's Python tanh form),
         "relu", "tanh"."""
-        flops = ACTIVATION_FLOPS[kind]
-        self._op(flops * x.numel, 2 * x.numel)
-        self._elementwise(flops * x.numel)
-        if kind == "gelu":
+        with self.scope(kind):
+            flops = ACTIVATION_FLOPS[kind]
+            self._op(flops * x.numel, 2 * x.numel)
+            self._elementwise(flops * x.numel)
+            if kind == "gelu":
+                self.save(x)
+                return self._new(x.rows, x.width, x.dtype, x)
+            if kind in ("relu", "tanh"):
+                out = self._new(x.rows, x.width, x.dtype, x)
+                self.save(out)  # both backward formulas use the result
+                return out
+            # gelu_new: 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x**3))), op by op:
+            # pow saves x, tanh its result, and the final product both of its factors.
             self.save(x)
-            return self._new(x.rows, x.width, x.dtype, x)
-        if kind in ("relu", "tanh"):
-            out = self._new(x.rows, x.width, x.dtype, x)
-            self.save(out)  # both backward formulas use the result
-            return out
-        # gelu_new: 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x**3))), op by op:
-        # pow saves x, tanh its result, and the final product both of its factors.
-        self.save(x)
-        tanh = self._new(x.rows, x.width, x.dtype, x)
-        one_plus = self._new(x.rows, x.width, x.dtype, tanh)
-        half_x = self._new(x.rows, x.width, x.dtype, x)
-        for tensor in (tanh, one_plus, half_x):
-            self.save(tensor)
-        return self._new(x.rows, x.width, x.dtype, half_x, one_plus)
+            tanh = self._new(x.rows, x.width, x.dtype, x)
+            one_plus = self._new(x.rows, x.width, x.dtype, tanh)
+            half_x = self._new(x.rows, x.width, x.dtype, x)
+            for tensor in (tanh, one_plus, half_x):
+                self.save(tensor)
+            return self._new(x.rows, x.width, x.dtype, half_x, one_plus)
 
     def causal_mask(self, x: Tensor) -> Tensor | None:
         """A decoder's causal mask for the layers whose input is ``x``: eager attention
         adds a materialised (b, 1, s, s) mask in x's dtype to the scores; SDPA and flash
         kernels take ``is_causal`` and no tensor (None)."""
-        if self.options.attention != "eager":
-            return None
-        s = self.sizes
-        self._op(0, s.batch * s.seq_len * s.seq_len)
-        return self._new(s.batch * s.seq_len, s.seq_len, x.dtype)
+        with self.scope("causal_mask"):
+            if self.options.attention != "eager":
+                return None
+            s = self.sizes
+            self._op(0, s.batch * s.seq_len * s.seq_len)
+            return self._new(s.batch * s.seq_len, s.seq_len, x.dtype)
 
     def attention_core(self, q: Tensor, k: Tensor, v: Tensor, heads, dropout: bool,
                        mask: Tensor | None = None) -> Tensor:
         """softmax(q·kᵀ·scale + mask)·v for all heads (q, k, v are (b·s, h)); returns
         the (b·s, h) context.  ``dropout``: on the probabilities; ``mask``: a causal
         mask from :meth:`causal_mask`, broadcast over the heads."""
-        s = self.sizes
-        b, seq, h = s.batch, s.seq_len, q.width
-        scores = b * heads * seq * seq
-        self._matmul(2 * b * seq * seq * h)  # q·kᵀ: (b·a) × (s×d)·(d×s)
-        self._matmul(2 * b * seq * seq * h)  # p·v:  (b·a) × (s×s)·(s×d)
-        dropout = self.training and dropout
-        self._elementwise(6 * scores)  # scale + softmax
-        attention = self.options.attention
-        fused = attention == "flash" or (attention == "sdpa" and not (self.cpu and dropout))
-        tokens_h = q.numel
-        outer_group, self.group = self.group, "core"
-        if fused:
-            if dropout:
+        with self.scope("core"):
+            s = self.sizes
+            b, seq, h = s.batch, s.seq_len, q.width
+            scores = b * heads * seq * seq
+            self._matmul(2 * b * seq * seq * h)  # q·kᵀ: (b·a) × (s×d)·(d×s)
+            self._matmul(2 * b * seq * seq * h)  # p·v:  (b·a) × (s×s)·(s×d)
+            dropout = self.training and dropout
+            self._elementwise(6 * scores)  # scale + softmax
+            attention = self.options.attention
+            fused = attention == "flash" or (attention == "sdpa" and not (self.cpu and dropout))
+            tokens_h = q.numel
+            outer_group, self.group = self.group, "core"
+            if fused:
+                if dropout:
+                    self._elementwise(scores)
+                # one kernel: q, k, v in, the output out; the s x s scores stay on chip
+                self._op(4 * b * seq * seq * h + (7 if dropout else 6) * scores, 4 * tokens_h)
+                self.group = outer_group
+                # Flash-style kernels save q, k, v, the output and the fp32 log-sum-exp per
+                # (batch, head, token); the output is laid out (b, s, a, d), so the
+                # out-projection reads it in place.
+                for tensor in (q, k, v):
+                    self.save(tensor)
+                out = self._new(q.rows, q.width, q.dtype, q, k, v)
+                self.save(out)
+                if self.training:
+                    self.save(self._new(b * heads * seq, 1, "fp32"))
+                return out
+            self._op(2 * b * seq * seq * h, 2 * tokens_h + scores)  # q.kT
+            self._op(scores, 2 * scores)  # scale
+            self._op(5 * scores, 2 * scores)  # softmax
+            if self.training and self.options.recompute == "selective":
+                self.recompute_flops = self.recompute_flops + 4 * b * seq * seq * h * self.multiplier
+                self._recomputed.add("core")
+            out_dtype = q.dtype
+            # CPU SDPA with dropout falls back to the math path, which upcasts 16-bit inputs.
+            dtype = "fp32" if attention == "sdpa" and self.autocast else q.dtype
+            if self.cpu and self.training:
+                # torch.matmul on the (b, a, s, d) views copies q, kᵀ and v contiguous and
+                # saves the copies.
+                q, k = self._new(q.rows, q.width, dtype, q), self._new(k.rows, k.width, dtype, k)
+            self.save(q)
+            self.save(k)
+            logits = self._new(b * heads * seq, seq, dtype, q, k)
+            scaled = self._new(logits.rows, seq, dtype, logits)
+            if mask is not None:
+                # 16-bit scores plus autocast's fp32 mask promote to fp32 (type promotion)
                 self._elementwise(scores)
-            # one kernel: q, k, v in, the output out; the s x s scores stay on chip
-            self._op(4 * b * seq * seq * h + (7 if dropout else 6) * scores, 4 * tokens_h)
+                self._op(scores, 2 * scores + mask.numel)
+                scaled = self._new(logits.rows, seq, "fp32" if "fp32" in (dtype, mask.dtype) else dtype, scaled, mask)
+            probs = self._new(logits.rows, seq, scaled.dtype, scaled)
+            with self._selective():
+                self.save(probs)
+                probs = self.dropout(probs, dropout)
+                if probs.dtype != dtype:  # autocast casts fp32 probabilities to 16 bits for p·v
+                    probs = self._new(probs.rows, seq, dtype, probs)
+                self.save(probs)
+            if self.cpu and self.training:
+                v = self._new(v.rows, v.width, dtype, v)
+            self.save(v)
+            self._op(2 * b * seq * seq * h, scores + 2 * tokens_h)  # p.v
             self.group = outer_group
-            # Flash-style kernels save q, k, v, the output and the fp32 log-sum-exp per
-            # (batch, head, token); the output is laid out (b, s, a, d), so the
-            # out-projection reads it in place.
-            for tensor in (q, k, v):
-                self.save(tensor)
-            out = self._new(q.rows, q.width, q.dtype, q, k, v)
-            self.save(out)
-            if self.training:
-                self.save(self._new(b * heads * seq, 1, "fp32"))
-            return out
-        self._op(2 * b * seq * seq * h, 2 * tokens_h + scores)  # q.kT
-        self._op(scores, 2 * scores)  # scale
-        self._op(5 * scores, 2 * scores)  # softmax
-        if self.training and self.options.recompute == "selective":
-            self.recompute_flops = self.recompute_flops + 4 * b * seq * seq * h * self.multiplier
-            self._recomputed.add("core")
-        out_dtype = q.dtype
-        # CPU SDPA with dropout falls back to the math path, which upcasts 16-bit inputs.
-        dtype = "fp32" if attention == "sdpa" and self.autocast else q.dtype
-        if self.cpu and self.training:
-            # torch.matmul on the (b, a, s, d) views copies q, kᵀ and v contiguous and
-            # saves the copies.
-            q, k = self._new(q.rows, q.width, dtype, q), self._new(k.rows, k.width, dtype, k)
-        self.save(q)
-        self.save(k)
-        logits = self._new(b * heads * seq, seq, dtype, q, k)
-        scaled = self._new(logits.rows, seq, dtype, logits)
-        if mask is not None:
-            # 16-bit scores plus autocast's fp32 mask promote to fp32 (type promotion)
-            self._elementwise(scores)
-            self._op(scores, 2 * scores + mask.numel)
-            scaled = self._new(logits.rows, seq, "fp32" if "fp32" in (dtype, mask.dtype) else dtype, scaled, mask)
-        probs = self._new(logits.rows, seq, scaled.dtype, scaled)
-        with self._selective():
-            self.save(probs)
-            probs = self.dropout(probs, dropout)
-            if probs.dtype != dtype:  # autocast casts fp32 probabilities to 16 bits for p·v
-                probs = self._new(probs.rows, seq, dtype, probs)
-            self.save(probs)
-        if self.cpu and self.training:
-            v = self._new(v.rows, v.width, dtype, v)
-        self.save(v)
-        self._op(2 * b * seq * seq * h, scores + 2 * tokens_h)  # p.v
-        self.group = outer_group
-        context = self._new(q.rows, q.width, dtype, probs, v)
-        # transpose(1, 2).contiguous() copies the (b, a, s, d) result to (b, s, a, d)
-        return self._new(q.rows, q.width, out_dtype, context)
+            context = self._new(q.rows, q.width, dtype, probs, v)
+            # transpose(1, 2).contiguous() copies the (b, a, s, d) result to (b, s, a, d)
+            return self._new(q.rows, q.width, out_dtype, context)
 
     @contextmanager
     def _selective(self) -> Iterator[None]:
@@ -518,33 +593,39 @@ class Tracer:
     def cross_entropy(self, logits: Tensor) -> None:
         """Cross-entropy over logits' columns: log_softmax runs in fp32 (autocast's fp32
         list) and saves its output; nll_loss saves the fp32 scalar total_weight."""
-        if not self.training:
-            return
-        logits = self._fp32(logits)
-        self.save(self._new(logits.rows, logits.width, "fp32", logits))
-        self.save(self._new(1, 1, "fp32"))
+        with self.scope("loss"):
+            if not self.training:
+                return
+            logits = self._fp32(logits)
+            self.save(self._new(logits.rows, logits.width, "fp32", logits))
+            self.save(self._new(1, 1, "fp32"))
 
     def binary_cross_entropy(self, logits: Tensor) -> None:
         """BCEWithLogits saves its fp32 input and the labels.float() target it is given."""
-        if not self.training:
-            return
-        logits = self._fp32(logits)
-        self.save(logits)
-        self.save(self._new(logits.rows, logits.width, "fp32"))
+        with self.scope("loss"):
+            if not self.training:
+                return
+            logits = self._fp32(logits)
+            self.save(logits)
+            self.save(self._new(logits.rows, logits.width, "fp32"))
 
     def mse(self, prediction: Tensor) -> None:
         """MSE loss (regression) saves its fp32 prediction."""
-        if not self.training:
-            return
-        self.save(self._fp32(prediction))
+        with self.scope("loss"):
+            if not self.training:
+                return
+            self.save(self._fp32(prediction))
 
     # ----- the result ----------------------------------------------------------------
     def finish(self, outputs: list[Tensor]) -> Trace:
         """Sum the saved storages and, for inference, the live-set peak."""
         num = self.num
         saved = dict.fromkeys(COMPONENTS, 0)
-        for storage, (component, multiplier) in self._saved.items():
+        module_saved: dict[tuple, object] = {}
+        for storage, (component, multiplier, path) in self._saved.items():
             saved[component] = saved[component] + storage.nbytes * multiplier
+            if self._modules is not None:
+                module_saved[path] = module_saved.get(path, 0) + storage.nbytes * multiplier
         live_peak = 0 if self.training else self._live_peak(outputs)
         transient = num.max(0, *self._transients) if self._transients else 0
         weights = sum((p.numel * p.used for p in self._matmul_weights.values()), 0)
@@ -552,7 +633,8 @@ class Tracer:
             parameters=self.parameters, matmul_flops=self.matmul_flops, elementwise_flops=self.elementwise_flops,
             saved_bytes=saved, recompute_flops=self.recompute_flops, recompute_transient_bytes=transient,
             live_peak_bytes=live_peak, matmul_weight_elements=weights, ops=list(self._ops.values()),
-            recomputed_groups=tuple(sorted(self._recomputed)),
+            recomputed_groups=tuple(sorted(self._recomputed)), modules=self._modules or {},
+            module_saved_bytes=module_saved, module_repeats=self._repeats,
         )
 
     def _live_peak(self, outputs: list[Tensor]):
