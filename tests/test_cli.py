@@ -115,7 +115,7 @@ BAD = [
     (["estimate", "bert-base-uncase"], "unknown preset 'bert-base-uncase'"),
     (["estimate", "bert-base-uncased", "--batch", "0"], "expected a positive number, got 0"),
     (["estimate", "bert-base-uncased", "--precision", "fp8"], "invalid choice: 'fp8'"),
-    (["estimate", "bert-base-uncased", "--heads", "7"], "heads=7 does not divide hidden=768"),
+    (["estimate", "bert-base-uncased", "--heads", "7"], "--heads 7 does not divide --hidden 768"),
     (["estimate", "bert-base-uncased", "--device", "a200"], "unknown device 'a200'"),
     (["estimate", "missing/config.json"], "no such config file"),
     (["compare", "bert-base-uncased:layers=x"], "needs a whole number"),

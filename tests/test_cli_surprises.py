@@ -3,6 +3,7 @@ surprises a new user met), on the installed command where the output is what mat
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -342,3 +343,66 @@ def test_per_module_table_with_depth():
     assert sum(row["params"] for row in data["modules"] if "/" not in row["module"]) == expected.params
     assert rows["layers/attention"]["bound"] is not None and "layers/attention/core" not in rows
     assert run("estimate", "bert-base-uncased", "--depth", "0", check=False).returncode == 2
+
+
+def test_skipped_points_are_counted_by_reason():
+    """Issue 16, item 5: the skipped points by the first rule each breaks, against a
+    brute force over every point with the rules written out here."""
+    layers, hidden, heads, seq_len = range(2, 13, 2), range(100, 801, 50), [4, 8, 12], [128, 512, 1024]
+    space = bertsize.Space("bert-base-uncased", layers=layers, hidden=hidden, heads=heads, seq_len=seq_len)
+    expected = {}
+    for _, h, a, s in itertools.product(layers, hidden, heads, seq_len):
+        reason = ("heads does not divide hidden" if h % a else
+                  "seq_len beyond the position table (max_positions)" if s > 512 else None)
+        if reason:
+            expected[reason] = expected.get(reason, 0) + 1
+    result = bertsize.search(space, bertsize.Budget(params="200M"))
+    assert result.skip_reasons() == expected and sum(expected.values()) == result.skipped
+    derived = bertsize.search(bertsize.Space("bert-base-uncased", hidden=hidden, head_dim=[64, 50]),
+                              bertsize.Budget(params="200M"))
+    assert derived.skip_reasons() == {"head_dim does not divide hidden": sum(h % d != 0 for h in hidden
+                                                                             for d in (64, 50))}
+    sharded = [bertsize.search(space, bertsize.Budget(params="200M"), shard=(i, 3)) for i in range(3)]
+    assert bertsize.Result.merge(sharded).skip_reasons() == expected
+    out = run("search", "--layers", "2:12:2", "--hidden", "100:800:50", "--heads", "4,8,12",
+              "--seq-len", "128,512,1024", "--params", "200M", "--count").stdout
+    assert f"{expected['heads does not divide hidden']:,} heads does not divide hidden" in out
+    data = json.loads(run("search", "--layers", "2:12:2", "--hidden", "100:800:50", "--heads", "4,8,12",
+                          "--seq-len", "128,512,1024", "--params", "200M", "--count", "--json").stdout)
+    assert data["skip_reasons"] == expected
+
+
+def test_every_flag_has_help_with_an_example_that_parses():
+    """Issue 16, item 7: help text and an example for every flag, and each example is a
+    command line the parser accepts."""
+    import argparse
+    import shlex
+
+    from bertsize import cli
+
+    parser = cli._parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    required = {"estimate": ["bert-base-uncased"], "compare": ["bert-base-uncased"]}
+    checked = 0
+    for name, command in commands.items():
+        for action in command._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help and "e.g. " in action.help, (name, action.dest)
+            if action.option_strings:
+                example = shlex.split(action.help.rsplit("e.g. ", 1)[1].split(" or ")[0].rstrip(")"))
+                parsed = command.parse_args([*required.get(name, []), *example])
+                assert getattr(parsed, action.dest) not in (None, False) or action.default is not None, example
+                checked += 1
+    assert checked > 80
+
+
+@pytest.mark.parametrize(("args", "words", "api_words"), [
+    (["estimate", "bert-base-uncased", "--seq-len", "1000"], "--seq-len 1000 exceeds", "seq_len="),
+    (["estimate", "bert-base-uncased", "--device", "foo"], "'bertsize devices' lists", "bertsize.devices()"),
+    (["search", "--layers", "1:4", "--by", "latency_s", "--params", "100M"], "search with --device", "Budget("),
+    (["estimate", "bert-base-uncased", "--hidden-groups", "2"], "leave out --hidden-groups", "=None"),
+])
+def test_errors_are_worded_for_the_terminal(args, words, api_words):
+    result = run(*args, check=False)
+    assert result.returncode == 2 and words in result.stderr and api_words not in result.stderr

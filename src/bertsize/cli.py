@@ -55,13 +55,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (| head): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (_UsageError, ValueError, TypeError, OverflowError, OSError) as error:
+    except _UsageError as error:
         print(f"bertsize: error: {error}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, OverflowError, OSError) as error:
+        print(f"bertsize: error: {terminal_words(str(error))}", file=sys.stderr)
         return 2
     except MemoryError:
         print("bertsize: error: out of memory; use fewer axis values, a tighter budget or a smaller --top",
               file=sys.stderr)
         return 2
+
+
+#: The options whose values the API's messages quote as ``field=value``.
+_FLAGS = {**{name: f"--{name.replace('_', '-')}" for name in (
+    "batch", "seq_len", "layers", "hidden", "heads", "intermediate", "vocab", "max_positions", "type_vocab",
+    "embedding", "hidden_groups", "num_labels", "num_choices", "precision", "optimizer", "head", "attention",
+    "recompute", "backend", "by", "device", "memory", "latency", "params", "flops", "threads")},
+    "zero_stage": "--zero", "data_parallel": "--dp"}
+_API_WORDS = [
+    (re.compile(r"\bbertsize\.(devices|presets)\(\)"), r"'bertsize \1'"),
+    (re.compile(r"\b(?:Budget|Workload|Space)\(((?:\w+=[^,)]*(?:, )?)+)\)"), lambda m: _as_flags(m[1], m[0])),
+    (re.compile(r"\bleave (\w+)=None\b"), lambda m: f"leave out {_FLAGS[m[1]]}" if m[1] in _FLAGS else m[0]),
+    (re.compile(r"\b(\w+)=('?)([^\s',;:()]+)\2"), lambda m: f"{_FLAGS[m[1]]} {m[3]}" if m[1] in _FLAGS else m[0]),
+]
+
+
+def _as_flags(arguments: str, call: str) -> str:
+    """``latency=..., device='nvidia-t4'`` as ``--latency ... --device nvidia-t4`` (the
+    call itself when an argument has no flag)."""
+    pairs = [argument.split("=", 1) for argument in arguments.split(", ")]
+    if any(name not in _FLAGS for name, _ in pairs):
+        return call
+    return " ".join(f"{_FLAGS[name]} {value.strip(chr(39))}" for name, value in pairs)
+
+
+def terminal_words(message: str) -> str:
+    """An API error in the terminal's words: ``seq_len=1000`` as ``--seq-len 1000``,
+    ``bertsize.devices()`` as ``'bertsize devices'``, ``Budget(device=...)`` as ``--device``."""
+    for pattern, replacement in _API_WORDS:
+        message = pattern.sub(replacement, message)
+    return message
 
 
 # --------------------------------------------------------------------------------------
@@ -82,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_workload(est)
     est.add_argument("--device", help="a device (bertsize devices) or a device JSON file (Device.save): adds the "
                      "roofline latency and a verdict: whether the step fits its memory")
-    est.add_argument("--memory", help="a memory to fit in, e.g. 16GiB (default: the device's, less the "
+    est.add_argument("--memory", help="a memory to fit in (default: the device's, less the "
                      f"{MEMORY_RESERVE:.0%} reserve): adds the verdict")
     est.add_argument("--max-batch", action="store_true",
                      help="also the largest batch that fits (needs --device or --memory)")
@@ -93,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
                           "attention / FFN / norms, each op, pooler, head; with --device, latency and whether each "
                           "is compute- or memory-bound")
     est.add_argument("--depth", type=_positive_int, metavar="N",
-                     help="fold the per-module table to N levels, e.g. --depth 2 (implies --modules)")
+                     help="fold the per-module table to N levels (implies --modules)")
     est.add_argument("--transpose", action="store_true", help="with 'all': a row per column")
     est.add_argument("--json", action="store_true", help="print JSON")
     est.set_defaults(run=_run_estimate)
@@ -109,7 +143,7 @@ def _parser() -> argparse.ArgumentParser:
                            "fields (bert-base-uncased:precision=int8,batch=8)")
     _add_workload(cmp_)
     cmp_.add_argument("--device", help="a device (bertsize devices): adds the roofline latency and whether each fits")
-    cmp_.add_argument("--memory", help="a memory to fit in, e.g. 16GiB: adds whether each fits")
+    cmp_.add_argument("--memory", help="a memory to fit in: adds whether each fits")
     cmp_.add_argument("--transpose", action="store_true", help="a row per model (for many models)")
     cmp_.add_argument("--json", action="store_true", help="print JSON")
     cmp_.set_defaults(run=_run_compare)
@@ -124,13 +158,14 @@ def _parser() -> argparse.ArgumentParser:
     sea.add_argument("--base", default="bert-base-uncased", help="preset or config.json fixing the other fields")
     axes = sea.add_argument_group("axes")
     for name in AXES:
-        axes.add_argument(f"--{name.replace('_', '-')}", dest=f"axis_{name}", metavar="SPEC")
+        axes.add_argument(f"--{name.replace('_', '-')}", dest=f"axis_{name}", metavar="SPEC",
+                          help=f"the values of {name}: START:STOP[:STEP], a comma list, or one value")
     budget = sea.add_argument_group("budget")
-    budget.add_argument("--memory", help="peak memory, e.g. 16GiB or 150MB (default: the device's, less 8%%)")
-    budget.add_argument("--params", help="most parameters, e.g. 110M")
+    budget.add_argument("--memory", help="most peak memory, with a unit: 16GiB, 150MB (default: the device's, less 8%%)")
+    budget.add_argument("--params", help="most parameters: 110M, 1.5B")
     budget.add_argument("--min-params", help="fewest parameters")
-    budget.add_argument("--flops", help="most FLOPs per step, e.g. 2T")
-    budget.add_argument("--latency", help="most seconds per step on --device, e.g. 20ms")
+    budget.add_argument("--flops", help="most FLOPs per step: 2T, 500G")
+    budget.add_argument("--latency", help="most seconds per step on --device, with a unit: 20ms, 1s")
     budget.add_argument("--device", help="a device (bertsize devices)")
     _add_workload(sea, shape=False)  # batch and seq_len are axes here
     out = sea.add_argument_group("output")
@@ -141,7 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     order = out.add_mutually_exclusive_group()
     order.add_argument("--ascending", action="store_true", help="smallest first")
     order.add_argument("--descending", action="store_true", help="largest first")
-    out.add_argument("--pareto", metavar="A,B", help="show the Pareto front of two objectives, e.g. params,latency_s")
+    out.add_argument("--pareto", metavar="A,B", help="show the Pareto front of two objectives A and B")
     out.add_argument("--count", action="store_true", help="only count")
     sea.add_argument("--threads", type=_positive_int, metavar="N",
                      help=f"OpenMP threads for counting (1 to {MAX_THREADS}; default: all)")
@@ -158,13 +193,54 @@ def _parser() -> argparse.ArgumentParser:
     pre = commands.add_parser("presets", help="list the presets")
     pre.add_argument("--json", action="store_true", help="print JSON")
     pre.set_defaults(run=_run_presets)
+    for command in commands.choices.values():
+        _add_examples(command)
     return parser
+
+
+#: An example of every option (and positional), appended to its help as "; e.g. --batch 32".
+EXAMPLES = {
+    "model": "bert-base-uncased, google/electra-small-discriminator or ./config.json",
+    "models": "bert-base-uncased distilbert-base-uncased:precision=int8",
+    "--head": "--head token_classification", "--num-labels": "--num-labels 9", "--num-choices": "--num-choices 4",
+    "--batch": "--batch 32", "--seq-len": "--seq-len 512", "--train": "--train", "--precision": "--precision bf16",
+    "--optimizer": "--optimizer adafactor", "--attention": "--attention sdpa", "--recompute": "--recompute full",
+    "--zero": "--zero 2 --dp 8", "--dp": "--dp 8", "--backend": "--backend cpu", "--device": "--device nvidia-t4",
+    "--memory": "--memory 16GiB", "--max-batch": "--device nvidia-t4 --max-batch",
+    "--max-seq-len": "--memory 8GiB --max-seq-len", "--modules": "--modules --device nvidia-a100-40gb",
+    "--depth": "--depth 2", "--transpose": "--transpose", "--json": "--json", "--base": "--base roberta-base",
+    "--params": "--params 110M", "--min-params": "--min-params 20M", "--flops": "--flops 2T",
+    "--latency": "--latency 20ms --device nvidia-t4", "--top": "--top 5", "--by": "--by latency_s --device nvidia-t4",
+    "--ascending": "--by params --ascending", "--descending": "--by peak_bytes --descending",
+    "--pareto": "--pareto params,peak_bytes", "--count": "--count", "--threads": "--threads 2", "--csv": "--csv",
+    "--plot": "--plot fits.png",
+}
+#: Example values of the architecture fields: overrides take one, search axes a range or list.
+_FIELD_EXAMPLES = {"layers": ("6", "2:12:2"), "hidden": ("512", "256:1024:128"), "heads": ("8", "4,8,16"),
+                   "head_dim": ("64", "64"), "intermediate": ("2048", "1024:4096:1024"), "ffn_ratio": ("4", "2,4"),
+                   "vocab": ("32000", "30522,50265"), "max_positions": ("1024", "512"), "type_vocab": ("1", "1,2"),
+                   "embedding": ("128", "128,256"), "hidden_groups": ("1", "1,2"), "batch": ("32", "8:64:8"),
+                   "seq_len": ("512", "128,512")}
+
+
+def _add_examples(parser: argparse.ArgumentParser) -> None:
+    """Append its example to every action's help (overrides and axes: from the field)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        flag = action.option_strings[0] if action.option_strings else action.dest
+        example = EXAMPLES.get(flag)
+        field = action.dest.removeprefix("axis_")
+        if field in _FIELD_EXAMPLES and (action.dest.startswith("axis_") or flag not in EXAMPLES):
+            example = f"{flag} {_FIELD_EXAMPLES[field][1 if action.dest.startswith('axis_') else 0]}"
+        action.help = f"{action.help}; e.g. {example}" if action.help else f"e.g. {example}"
 
 
 def _add_encoder_overrides(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("architecture overrides")
     for field in _OVERRIDES:
-        group.add_argument(f"--{field.replace('_', '-')}", dest=field, type=_positive_int, metavar="N")
+        group.add_argument(f"--{field.replace('_', '-')}", dest=field, type=_positive_int, metavar="N",
+                           help=f"{field.replace('_', ' ')}, replacing the model's")
 
 
 def _add_workload(parser: argparse.ArgumentParser, shape: bool = True) -> None:
@@ -177,15 +253,21 @@ def _add_workload(parser: argparse.ArgumentParser, shape: bool = True) -> None:
     group.add_argument("--num-choices", type=_positive_int, default=1, metavar="N",
                        help="multiple choice: sequences per example; --batch counts examples (default: 1)")
     if shape:
-        group.add_argument("--batch", type=_positive_int, default=1, metavar="N")
-        group.add_argument("--seq-len", type=_positive_int, default=128, metavar="N")
+        group.add_argument("--batch", type=_positive_int, default=1, metavar="N",
+                           help="sequences per step (per data-parallel rank; default: 1)")
+        group.add_argument("--seq-len", type=_positive_int, default=128, metavar="N",
+                           help="tokens per sequence (default: 128)")
     group.add_argument("--train", action="store_true", help="a training step (default: inference)")
     group.add_argument("--precision", type=str.lower, choices=(*PRECISIONS, "all"),
                        help="default: fp32 (fp16 in search's demonstration); estimate takes 'all': a column each")
     group.add_argument("--optimizer", type=str.lower, choices=(*OPTIMIZERS, "all"), default="adamw",
                        help="default: adamw; estimate --train takes 'all': a column each")
-    group.add_argument("--attention", type=str.lower, choices=ATTENTIONS, default="eager")
-    group.add_argument("--recompute", type=str.lower, choices=RECOMPUTES, default="none")
+    group.add_argument("--attention", type=str.lower, choices=ATTENTIONS, default="eager",
+                       help="the attention implementation: eager materialises the scores, sdpa and flash fuse "
+                            "them (default: eager)")
+    group.add_argument("--recompute", type=str.lower, choices=RECOMPUTES, default="none",
+                       help="activation recomputation in training: full (gradient checkpointing per layer) or "
+                            "selective (the attention core only; default: none)")
     group.add_argument("--zero", type=int, choices=(0, 1, 2, 3), default=0, help="ZeRO stage")
     group.add_argument("--dp", type=_positive_int, default=1, metavar="N", help="data-parallel ranks")
     group.add_argument("--backend", type=str.lower, choices=BACKENDS,
@@ -490,8 +572,10 @@ def _run_search(args: argparse.Namespace) -> int:
         print("note: no budget given, so every valid configuration fits (the T4 demonstration's budget and "
               "workload apply only when no axis is given)", file=sys.stderr)
     shape = ", ".join(f"{name} {describe_axis(space.axes[name])}" for name in space.axes)
+    reasons = result.skip_reasons() if result.skipped else {}
+    why = "".join(f"\n  {count:,} {reason}" for reason, count in reasons.items())
     summary = (f"{result.count:,} of {result.total - result.skipped:,} valid configurations fit "
-               f"({result.skipped:,} of {result.total:,} points skipped as invalid)\n"
+               f"({result.skipped:,} of {result.total:,} points skipped as invalid){':' if why else ''}{why}\n"
                f"space: {args.base}, {shape}\nbudget: {_budget_text(budget)}\n"
                f"workload: {_search_workload_text(workload, head, space)}")
     miss = None
@@ -499,8 +583,8 @@ def _run_search(args: argparse.Namespace) -> int:
         miss = nearest_miss(space, budget, workload, head, num_labels=args.num_labels)
         summary += "\n" + _miss_text(miss)
     if args.count:
-        print(json.dumps({"count": result.count, "skipped": result.skipped, "total": result.total,
-                          **_setting_json(space, budget, workload, head),
+        print(json.dumps({"count": result.count, "skipped": result.skipped, "skip_reasons": reasons,
+                          "total": result.total, **_setting_json(space, budget, workload, head),
                           **({"nearest_miss": _miss_json(miss)} if miss else {})}) if args.json else summary)
         return 0
     if args.pareto:
@@ -518,8 +602,8 @@ def _run_search(args: argparse.Namespace) -> int:
         _plot(result, budget, args.plot, args.pareto, _search_workload_text(workload, head, space))
         print(f"wrote {args.plot}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"count": result.count, "skipped": result.skipped, "total": result.total,
-                          **_setting_json(space, budget, workload, head), "rows": [_row_json(row) for row in rows],
+        print(json.dumps({"count": result.count, "skipped": result.skipped, "skip_reasons": reasons,
+                          "total": result.total, **_setting_json(space, budget, workload, head), "rows": [_row_json(row) for row in rows],
                           **({"nearest_miss": _miss_json(miss)} if miss else {})}, indent=2))
     elif args.csv:
         names = rows.dtype.names

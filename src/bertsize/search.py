@@ -108,6 +108,15 @@ class Result:
         self._best: tuple[str, int, np.ndarray] | None = None
         self._parts: list[Result] = [self]
 
+    def skip_reasons(self) -> dict[str, int]:
+        """The skipped points by the first rule each breaks, in the order the rules are
+        checked ("heads does not divide hidden": 1,200); the counts sum to ``skipped``."""
+        reasons: dict[str, int] = {}
+        for part in self._parts:
+            for reason, count in part._plan.skip_reasons().items():
+                reasons[reason] = reasons.get(reason, 0) + count
+        return reasons
+
     def __repr__(self) -> str:
         shown = "materialised" if self.materialised else "not materialised"
         return f"Result(count={self.count:,}, skipped={self.skipped:,}, total={self.total:,}; fits {shown})"
@@ -180,8 +189,7 @@ class Result:
         """``name`` is an objective this search can rank by: latency needs a device."""
         _validate.choice(field, name, OBJECTIVES)
         if name == "latency_s" and self._plan.budget.device is None:
-            raise ValueError(f"{field}='latency_s' needs a device: search with Budget(device=...) "
-                             "(the CLI's --device)")
+            raise ValueError(f"{field}='latency_s' needs a device: search with Budget(device=...)")
 
     @staticmethod
     def merge(results: Sequence[Result]) -> Result:
@@ -371,16 +379,9 @@ class _Walk:
         varying = set(self.set_by) | {DERIVED[n][1] for n in names if n in DERIVED}
         self.constants = tuple((name, value) for name, value in zip(validity.FIELDS, self.template)
                                if name not in self.set_by)
-        self.pairs, fixed_valid, pair_totals = self._validity()
-        paired = {axis for a, b, _ in self.pairs for axis in (a, b) if axis >= 0}
-        others = math.prod(len(v) for k, v in enumerate(self.values) if k not in paired)
         outer = len(self.values[0])
-        shard_outer = len(range(self.shard, outer, self.shards))
-        self.total = space.size * shard_outer // outer
-        valid = fixed_valid * math.prod(pair_totals) * others
-        self.valid = valid * shard_outer // outer if not self.pairs or 0 not in paired else None
-        if self.valid is None:  # the outermost axis is paired: count its shard exactly
-            self.valid = self._valid_in_shard(fixed_valid, others)
+        self.total = space.size * len(range(self.shard, outer, self.shards)) // outer
+        self.pairs, fixed_valid, self.valid = self._count_valid()
         if self.valid > _INT64_MAX:
             raise ValueError(f"the space has {self.valid:,} valid points, more than the 2**63 - 1 the kernel counts")
         self._fixed_valid = fixed_valid
@@ -411,12 +412,13 @@ class _Walk:
             axes.add(self.names.index(self.set_by[DERIVED[axis][1]]))
         return axes
 
-    def _validity(self):
+    def _validity(self, upto: int | None = None):
         """Validity tables: for each set of one or two axes some constraint reads (or a
         derived axis and the axis it reads), the prefix sums of the valid value
-        combinations; constraints on no axis decide ``fixed_valid``, 1 or 0."""
+        combinations; constraints on no axis decide ``fixed_valid``, 1 or 0.  ``upto``:
+        only the family's first ``upto`` constraints (default all)."""
         groups: dict[tuple[int, ...], list[int]] = {}
-        constraints = FAMILIES[self.options.family].row_constraints
+        constraints = FAMILIES[self.options.family].row_constraints[:upto]
         for index, constraint in enumerate(constraints):
             axes = tuple(sorted(self._axes_of(constraint.field) | self._axes_of(constraint.other)))
             if len(axes) > 2:
@@ -472,12 +474,37 @@ class _Walk:
                 ok &= fits
         return fields, ok
 
-    def _valid_in_shard(self, fixed_valid, others):
-        rows = np.arange(self.shard, len(self.values[0]), self.shards)
+    def _count_valid(self, upto: int | None = None):
+        """(validity tables, fixed_valid, the valid points of the shard) under the
+        family's first ``upto`` constraints (default all)."""
+        pairs, fixed_valid, pair_totals = self._validity(upto)
+        paired = {axis for a, b, _ in pairs for axis in (a, b) if axis >= 0}
+        others = math.prod(len(v) for k, v in enumerate(self.values) if k not in paired)
+        outer = len(self.values[0])
+        if 0 not in paired:
+            valid = fixed_valid * math.prod(pair_totals) * others
+            return pairs, fixed_valid, valid * len(range(self.shard, outer, self.shards)) // outer
+        # the outermost axis is paired: count its shard exactly
+        rows = np.arange(self.shard, outer, self.shards)
         total = 1
-        for a, b, pair in self.pairs:
+        for a, b, pair in pairs:
             total *= pair.along_a(rows) if a == 0 else pair.along_b(rows) if b == 0 else pair.total()
-        return fixed_valid * total * others
+        return pairs, fixed_valid, fixed_valid * total * others
+
+    def skip_reasons(self) -> dict[str, int]:
+        """Skipped points by the first rule they break (the counts sum to the skipped)."""
+        constraints = FAMILIES[self.options.family].row_constraints
+        reasons: dict[str, int] = {}
+        before = self.total
+        for upto in range(len(constraints) + 1):
+            valid = self._count_valid(upto)[2]
+            if valid != before:
+                reason = validity.rule(constraints[upto - 1]) if upto else " or ".join(
+                    f"{name} does not divide {DERIVED[name][1]}" for name in self.names
+                    if name in DERIVED and DERIVED[name][2] == "divided")
+                reasons[reason] = reasons.get(reason, 0) + before - valid
+            before = valid
+        return reasons
 
     # ----- the walker ------------------------------------------------------------------
     def _walk(self, objectives=_DEFAULT_OBJECTIVES):

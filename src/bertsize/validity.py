@@ -138,3 +138,20 @@ def describe(constraint: Constraint, row: Sequence[int], family: str) -> str:
         return f"{name}={value} differs from {constraint.other}={other}, but family {family!r} {constraint.why}"
     return (f"{name}={value} exceeds the {other - constraint.k} positions this encoder supports "
             f"({constraint.other}={other})")
+
+
+def rule(constraint: Constraint) -> str:
+    """What a row that breaks ``constraint`` is, in words that need no row (the reasons
+    a search counts its skipped points by)."""
+    name, other, k = constraint.field, constraint.other, constraint.k
+    if constraint.kind == "at_least":
+        return f"{name} not positive" if k == 1 else f"{name} below {k}"
+    if constraint.kind == "equals":
+        return f"{name} not {k} ({constraint.why})" if constraint.why else f"{name} not {k}"
+    if constraint.kind == "divides":
+        return f"{name} does not divide {other}"
+    if constraint.kind == "zero_or_equal":
+        return f"{name} differs from {other} (the family {constraint.why})"
+    extra = f" - {k}" if k else ""
+    return f"{name} beyond the position table ({other}{extra})"
+
