@@ -324,7 +324,8 @@ def test_sizes_past_int64_are_overflow_errors_naming_the_field(field):
         bertsize.evaluate({field: [8, 2**63]}, SMALL)
     with pytest.raises(OverflowError, match=rf"column '{field}': {2**64} does not fit in int64"):
         bertsize.evaluate({field: 2**64}, SMALL)
-    one_line_error(cli("estimate", "bert-base-uncased", f"--{field.replace('_', '-')}", str(2**63)), field)
+    flag = f"--{field.replace('_', '-')}"  # the CLI names the flag
+    one_line_error(cli("estimate", "bert-base-uncased", flag, str(2**63)), flag)
 
 
 @pytest.mark.parametrize("changes, error, message", [
