@@ -16,7 +16,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 _CLASS_PREFIX = {
     "bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRoberta",
-    "distilbert": "DistilBert", "albert": "Albert", "electra": "Electra",
+    "distilbert": "DistilBert", "albert": "Albert", "electra": "Electra", "camembert": "Camembert",
+    "roberta-prelayernorm": "RobertaPreLayerNorm", "xlm-roberta-xl": "XLMRobertaXL", "megatron-bert": "MegatronBert",
 }
 _CLASS_SUFFIX = {
     "model": "Model", "masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",
@@ -97,7 +98,7 @@ def inputs(enc, head: str, batch: int, seq_len: int, num_labels: int = 2, seed: 
     if head in ("masked_lm", "causal_lm"):
         result["labels"] = ids.clone()
     elif head == "pretraining":
-        if enc.family == "bert":
+        if enc.family in ("bert", "megatron-bert"):  # masked LM and next sentence
             result.update(labels=ids.clone(), next_sentence_label=torch.randint(0, 2, (batch,), generator=generator))
         elif enc.family == "albert":
             result.update(labels=ids.clone(), sentence_order_label=torch.randint(0, 2, (batch,), generator=generator))

@@ -92,3 +92,20 @@ def workloads(draw, max_batch: int = 2**20, max_seq_len: int = 2**20) -> bertsiz
         attention=draw(st.sampled_from(attentions)), recompute=draw(st.sampled_from(recomputes)),
         zero_stage=draw(st.integers(0, 3)), data_parallel=draw(st.integers(1, 64)), backend=backend,
     )
+
+
+#: Families whose HF classes run only eager attention (MegatronBertPreTrainedModel
+#: supports neither SDPA nor flash attention).
+EAGER_ONLY = ("megatron-bert",)
+
+
+def attention_for(family: str, attention: str) -> str:
+    """``attention``, or eager where the family's HF classes run no other."""
+    return "eager" if family in EAGER_ONLY else attention
+
+
+def runnable(encoder: bertsize.Encoder, workload: bertsize.Workload) -> bertsize.Workload:
+    """The workload with an attention the encoder's HF classes run (the draws of a
+    workload are independent of the encoder's)."""
+    return workload.replace(attention=attention_for(encoder.family, workload.attention))
+

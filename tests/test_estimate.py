@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import bertsize
-from strategies import heads_for, small_encoders
+from strategies import attention_for, heads_for, small_encoders
 
 TINY = bertsize.preset("bert-tiny")  # L=2, H=128, A=2, I=512, V=30522
 
@@ -141,7 +141,7 @@ def test_every_metric_is_non_decreasing_in_every_size(data, encoder):
     work = bertsize.Workload(
         batch=data.draw(st.integers(1, 4)), seq_len=data.draw(st.integers(1, 12)),
         training=data.draw(st.booleans()), precision=data.draw(st.sampled_from(bertsize.PRECISIONS[:3])),
-        attention=data.draw(st.sampled_from(("eager", "sdpa"))), backend=data.draw(st.sampled_from(bertsize.BACKENDS)),
+        attention=attention_for(encoder.family, data.draw(st.sampled_from(("eager", "sdpa")))), backend=data.draw(st.sampled_from(bertsize.BACKENDS)),
     )
     before = bertsize.estimate(encoder, work, head)
     grown = [encoder.replace(**{f: getattr(encoder, f) + data.draw(st.integers(1, 8))}) for f in SIZE_FIELDS]

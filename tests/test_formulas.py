@@ -14,6 +14,16 @@ import bertsize
 from strategies import heads_for, small_encoders
 
 
+#: The families whose classes are RoBERTa's (a dense classification head, pooled multiple choice).
+ROBERTA_LIKE = ("roberta", "xlm-roberta", "camembert", "roberta-prelayernorm", "xlm-roberta-xl")
+#: The families whose classes are BERT's (pooled classification, next-sentence pre-training).
+BERT_LIKE = ("bert", "megatron-bert")
+#: Pre-LayerNorm layers: a LayerNorm before attention and FFN, and a final one after the last layer.
+PRE_LN = ("roberta-prelayernorm", "xlm-roberta-xl", "megatron-bert")
+#: No LayerNorm on the embeddings (the pre-LN models whose first layer normalises them).
+NO_EMBEDDING_NORM = ("xlm-roberta-xl", "megatron-bert")
+
+
 def _sizes(e: bertsize.Encoder):
     return e.layers, e.hidden, e.heads, e.intermediate, e.vocab, e.max_positions, e.type_vocab, e.embedding_size
 
@@ -31,15 +41,17 @@ def _has_pooler(e: bertsize.Encoder, head: str) -> bool:
     if head == "model":
         return e.pooler
     if head == "multiple_choice":  # RoBERTa's and XLM-R's multiple choice pool too
-        return e.family in ("bert", "albert", "roberta", "xlm-roberta")
+        return e.family in ("albert", *BERT_LIKE, *ROBERTA_LIKE)
     pooled_heads = ("pretraining", "sequence_classification", "next_sentence_prediction")
-    return head in pooled_heads and e.family in ("bert", "albert")
+    return head in pooled_heads and e.family in ("albert", *BERT_LIKE)
 
 
 def params_by_hand(e: bertsize.Encoder, head: str, C: int) -> int:
     L, H, _, I, V, P, T, E = _sizes(e)
     layer = 4 * (H * H + H) + 2 * H + (H * I + I) + (I * H + H) + 2 * H  # q k v o, LN, FFN up/down, LN
-    total = (V + P + T) * E + 2 * E + (e.weight_sets if e.family == "albert" else L) * layer
+    total = (V + P + T) * E + (e.weight_sets if e.family == "albert" else L) * layer
+    total += 0 if e.family in NO_EMBEDDING_NORM else 2 * E
+    total += 2 * H if e.family in PRE_LN else 0  # the LayerNorm after the last layer
     if _projects(e):
         total += E * H + H
     if _has_pooler(e, head):
@@ -49,13 +61,14 @@ def params_by_hand(e: bertsize.Encoder, head: str, C: int) -> int:
     if not e.tie_word_embeddings:
         # the decoder's own V x W weight; BERT-style heads keep their bias apart from the
         # decoder's, and untying unties it too (ELECTRA, DistilBERT have no such bias)
-        mlm += V * W + (V if e.family in ("bert", "roberta", "xlm-roberta", "albert") else 0)
+        mlm += V * W + (V if e.family in ("albert", *BERT_LIKE, *ROBERTA_LIKE) else 0)
     if head in ("masked_lm", "causal_lm"):  # the decoder LM has the masked-LM body
         total += mlm
     elif head == "pretraining":
-        total += {"bert": mlm + 2 * H + 2, "albert": mlm + H * C + C, "electra": H * H + H + H + 1}[e.family]
+        total += {"bert": mlm + 2 * H + 2, "megatron-bert": mlm + 2 * H + 2, "albert": mlm + H * C + C,
+                  "electra": H * H + H + H + 1}[e.family]
     elif head == "sequence_classification":
-        total += H * C + C if e.family in ("bert", "albert") else H * H + H + H * C + C
+        total += H * C + C if e.family in ("albert", *BERT_LIKE) else H * H + H + H * C + C
     elif head == "token_classification":
         total += H * C + C
     elif head == "question_answering":
@@ -81,10 +94,10 @@ def forward_flops_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int
     if head in ("masked_lm", "causal_lm"):  # the decoder LM has the masked-LM body
         total += mlm
     elif head == "pretraining":
-        total += {"bert": mlm + 2 * b * H * 2, "albert": mlm + 2 * b * H * C,
+        total += {"bert": mlm + 2 * b * H * 2, "megatron-bert": mlm + 2 * b * H * 2, "albert": mlm + 2 * b * H * C,
                   "electra": 2 * n * H * H + 2 * n * H}[e.family]
     elif head == "sequence_classification":
-        total += 2 * b * H * C if e.family in ("bert", "albert") else 2 * b * H * H + 2 * b * H * C
+        total += 2 * b * H * C if e.family in ("albert", *BERT_LIKE) else 2 * b * H * H + 2 * b * H * C
     elif head == "token_classification":
         total += 2 * n * H * C
     elif head == "question_answering":
@@ -104,14 +117,17 @@ def saved_bytes_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int, 
     b = b * choices if head == "multiple_choice" else b
     n, d = b * s, int(dropout)
     # embeddings: the LayerNorm's input, the dropout mask, the projection's input
-    total = 2 * n * E + d * n * E + (2 * n * E if _projects(e) else 0)
+    total = (0 if e.family in NO_EMBEDDING_NORM else 2 * n * E) + d * n * E + (2 * n * E if _projects(e) else 0)
     # a layer: the q/k/v input, q, k, v, the out-projection's input, two LayerNorm inputs,
     # the FFN's input; GELU's input and the down-projection's input; the probabilities
     # (their mask and dropped copy too); the two hidden dropout masks, less the one
-    # DistilBERT lacks after the attention and the one ALBERT never applies after the FFN
-    masks = 2 - (e.family in ("distilbert", "albert"))
+    # DistilBERT lacks after the attention and the one ALBERT and XLM-R XL never apply
+    # after the FFN.  Pre-LN keeps as many: each LayerNorm's input is the branch's input
+    # (the layer's input, then the attention's sum) and the q/k/v and FFN inputs are the
+    # LayerNorms' outputs, where post-LN saves the layer's input and the two sums.
+    masks = 2 - (e.family in ("distilbert", "albert", "xlm-roberta-xl"))
     layer = 16 * n * H + 4 * n * I + 2 * b * A * s * s + d * (masks * n * H + 3 * b * A * s * s)
-    total += L * layer
+    total += L * layer + (2 * n * H if e.family in PRE_LN else 0)  # the final LayerNorm's input
     if _has_pooler(e, head):  # the dense saves the whole last hidden state, tanh its output
         total += 2 * n * H + 2 * b * H
     if head in ("masked_lm", "causal_lm"):  # the decoder LM has the masked-LM body

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import bertsize
-from strategies import heads_for, small_encoders
+from strategies import attention_for, heads_for, small_encoders
 
 torch = pytest.importorskip("torch")
 hf = pytest.importorskip("hf_reference")
@@ -63,6 +63,7 @@ def test_presets_masked_lm(name, attention):
 def test_random_configs_every_head(data, encoder):
     head = data.draw(heads_for(encoder))
     precision, attention = data.draw(st.sampled_from(MODES))
+    attention = attention_for(encoder.family, attention)
     batch, seq_len = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 10))
     num_labels = 2 if head == "pretraining" else data.draw(st.integers(1, 4))
     model = hf.build(encoder, head, num_labels, attention)

@@ -18,7 +18,7 @@ import bertsize
 from bertsize import _abi, oracle, program, validity
 from bertsize.estimate import row_of
 from bertsize.options import Options
-from strategies import any_encoders, heads_for, small_encoders, workloads
+from strategies import any_encoders, heads_for, runnable, small_encoders, workloads
 
 kernel = importlib.import_module("bertsize._kernel")
 INT64_MAX = 2**63 - 1
@@ -59,6 +59,7 @@ def _extreme(**changes):
 @example(data=None, encoder=_extreme(max_positions=2**53), workload=bertsize.Workload(batch=2**53 - 1, seq_len=1))
 @example(data=None, encoder=_extreme(max_positions=2**53), workload=bertsize.Workload(batch=2**53 + 1, seq_len=1))
 def test_kernel_equals_oracle(data, encoder, workload):
+    workload = runnable(encoder, workload)
     head, num_labels = "model", 2
     if data is not None:
         head = data.draw(heads_for(encoder))
@@ -86,6 +87,7 @@ def test_inference_flops_past_half_of_int64_do_not_overflow():
 @given(data=st.data(), encoder=small_encoders(max_layers=6), workload=workloads(max_batch=16, max_seq_len=16))
 def test_kernel_equals_oracle_on_small_models(data, encoder, workload):
     """Sizes where no metric overflows, so every comparison is of values."""
+    workload = runnable(encoder, workload)
     head = data.draw(heads_for(encoder))
     num_labels = data.draw(st.integers(1, 8))
     workload = workload.replace(seq_len=min(workload.seq_len, encoder.max_seq_len))
@@ -124,6 +126,7 @@ def test_scalar_calls_in_a_sequence_equal_the_oracle(data, base, workload):
     """The scalar path skips the overflow checks for rows inside sizes it has proved safe
     for the call's options, a corner grown from earlier calls: a sequence of calls that
     differ only in sizes, small and past int64 in any order, each equals the oracle."""
+    workload = runnable(base, workload)
     head = data.draw(heads_for(base))
     # small rows with one or two large fields, then rows as large as two of them in every
     # field: the ones a corner grown from both covers
@@ -237,6 +240,7 @@ def test_first_value_past_int64_raises():
 
 @given(data=st.data(), base=any_encoders(), workload=workloads(max_batch=64, max_seq_len=64))
 def test_evaluate_rows_equal_scalar_calls(data, base, workload):
+    workload = runnable(base, workload)
     head = data.draw(heads_for(base))
     rows = data.draw(st.integers(1, 12))
     names = ["layers", "hidden", "heads", "intermediate", "vocab", "batch", "seq_len"]
@@ -276,6 +280,7 @@ def test_rows_around_2_52_equal_scalar_calls(data, base, workload):
     """The kernel evaluates a stage of rows in double precision when every value is below
     2**52, else in int64: rows on both sides, and stages of both kinds, equal the scalar
     path (int64, checked) row by row."""
+    workload = runnable(base, workload)
     head = data.draw(heads_for(base))
     base = base.replace(max_positions=max(base.max_positions, 4096))
     work = workload.replace(seq_len=min(workload.seq_len, base.max_seq_len))

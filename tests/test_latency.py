@@ -15,7 +15,7 @@ import bertsize
 from bertsize import oracle, roofline, validity
 from bertsize.estimate import row_of
 from bertsize.options import Options
-from strategies import any_encoders, heads_for, small_encoders, workloads
+from strategies import any_encoders, heads_for, runnable, small_encoders, workloads
 
 kernel = importlib.import_module("bertsize._kernel")
 estimate_module = importlib.import_module("bertsize.estimate")
@@ -36,6 +36,7 @@ DEVICES = st.builds(
 
 @given(data=st.data(), encoder=any_encoders(), workload=workloads(max_batch=2**12, max_seq_len=2**12), device=DEVICES)
 def test_kernel_latency_equals_the_oracle_op_by_op_sum(data, encoder, workload, device):
+    workload = runnable(encoder, workload)
     head = data.draw(heads_for(encoder))
     assume(encoder.max_seq_len >= 1)
     workload = workload.replace(seq_len=min(workload.seq_len, encoder.max_seq_len))
@@ -52,6 +53,7 @@ SIZES = ("layers", "intermediate", "vocab", "max_positions")
 @given(data=st.data(), encoder=small_encoders(max_layers=4, min_positions=16),
        workload=workloads(max_batch=8, max_seq_len=12), device=DEVICES)
 def test_latency_is_non_decreasing_in_every_size(data, encoder, workload, device):
+    workload = runnable(encoder, workload)
     head = data.draw(heads_for(encoder))
     workload = workload.replace(seq_len=min(workload.seq_len, encoder.max_seq_len - 1))
 

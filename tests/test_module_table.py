@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import bertsize
-from strategies import heads_for, small_encoders, workloads
+from strategies import heads_for, runnable, small_encoders, workloads
 
 # The HF module each of our modules is, written out per family from the HF modeling code:
 # (our path under "layers", the module under one HF layer).  The attention core is what an
@@ -106,7 +106,7 @@ def test_rows_add_up_to_the_estimate(data, encoder):
     """On both backends: the top-level rows sum to estimate()'s params, FLOPs, saved
     activations, inference weights and latency, and every row is the sum of its children."""
     head = data.draw(heads_for(encoder))
-    work = data.draw(workloads(max_batch=4, max_seq_len=16))
+    work = runnable(encoder, data.draw(workloads(max_batch=4, max_seq_len=16)))
     device = data.draw(st.sampled_from(bertsize.devices()))
     estimate = bertsize.estimate(encoder, work, head, device=device)
     table = estimate.profile(device)

@@ -20,7 +20,7 @@ from bertsize import _reference, oracle, program, symbolic, validity
 from bertsize.estimate import row_of
 from bertsize.metrics import NAMES, QUANTITIES
 from bertsize.options import Options
-from strategies import any_encoders, heads_for, small_encoders, workloads
+from strategies import any_encoders, heads_for, runnable, small_encoders, workloads
 
 kernel = importlib.import_module("bertsize._kernel")
 INT64_MAX = 2**63 - 1
@@ -48,6 +48,7 @@ def _extreme(**changes):
 def test_programs_equal_the_oracle(data, encoder, workload):
     """The compiled plan (every quantity, every field a row input) says what the recipe
     on ints says, overflow included, in the programs' own semantics (program.run)."""
+    workload = runnable(encoder, workload)
     head, num_labels = "model", 2
     if data is not None:
         head = data.draw(heads_for(encoder))
@@ -69,6 +70,7 @@ def test_the_evaluator_runs_programs_as_their_semantics(data, encoder, workload)
     """The C evaluator's checked path equals program.run on any row: valid or not, near
     2**52, 2**53 and 2**63 - 1; and a specialised program (constants folded) equals the
     general one on rows with those constants."""
+    workload = runnable(encoder, workload)
     head = data.draw(heads_for(encoder))
     options, _ = _call(encoder, workload, head, 2)
     general = program.emit(program.compile_plan(options), {}, NAMES)
@@ -137,6 +139,7 @@ def test_monotonicity_read_off_the_program_names_the_exceptions():
 def test_what_the_program_calls_monotone_is(data, encoder, workload):
     """Where is_monotone says a quantity never falls along a field, it does not, on
     drawn neighbours (the search's pruning relies on it)."""
+    workload = runnable(encoder, workload)
     head = data.draw(heads_for(encoder))
     workload = workload.replace(seq_len=min(workload.seq_len, encoder.max_seq_len - 1))
     field = data.draw(st.sampled_from(["layers", "intermediate", "vocab", "batch", "seq_len", "max_positions"]))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import bertsize
-from strategies import heads_for, small_encoders
+from strategies import attention_for, heads_for, small_encoders
 
 PURE = bertsize.build_info()["implementation"] == "python"
 
@@ -90,7 +90,7 @@ def cases(draw):
     workload = bertsize.Workload(
         batch=draw(st.integers(1, 4)), seq_len=draw(st.integers(1, 8)), training=training,
         precision=draw(st.sampled_from(["fp32", "bf16"])), backend=draw(st.sampled_from(bertsize.BACKENDS)),
-        attention=draw(st.sampled_from(["eager", "sdpa"])),
+        attention=attention_for(base.family, draw(st.sampled_from(["eager", "sdpa"]))),
     )
     head = draw(heads_for(base))
     # budgets drawn from the metrics the space really has, so that some points fit

@@ -57,7 +57,11 @@ class Options:
         training, precision, optimizer, attention, recompute, backend, zero_stage, ranks, choices = workload_options
         if not HEADS[head].per_choice:
             choices = 1
-        runs_pooler = HEADS[head].runs_pooler(FAMILIES[family], pooler)
+        spec = FAMILIES[family]
+        if attention not in spec.attentions:
+            raise ValueError(f"attention={attention!r}: family {family!r} runs only "
+                             f"{', '.join(map(repr, spec.attentions))} attention in HF")
+        runs_pooler = HEADS[head].runs_pooler(spec, pooler)
         causal = decoder or HEADS[head].causal
         if not training:  # no optimizer, no gradients, no dropout
             optimizer, hidden, attention_dropout, classifier = "adamw", False, False, False

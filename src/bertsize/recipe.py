@@ -93,6 +93,9 @@ def trace(t: Tracer, m: Model) -> Trace:
     sets = m.s.hidden_groups if m.family.weight_sharing else None
     x = t.layer_group(m.s.layers, lambda y: layer(t, m, y, mask), x, weight_sets=sets,
                       shared=() if mask is None else (mask,))
+    if m.family.norm_position == "pre":  # pre-LN layers leave the last sum unnormalised
+        with t.in_component("norms"):
+            x = t.layer_norm("encoder.LayerNorm", x, m.s.hidden)
     pooled = None
     if m.pooler:
         with t.in_component("pooler"):
@@ -110,8 +113,9 @@ def embeddings(t: Tracer, m: Model) -> Tensor:
         if family.token_types:
             x = t.add(x, t.embedding("embeddings.token_type_embeddings", s.type_vocab, width, rows))
         x = t.add(x, t.embedding("embeddings.position_embeddings", s.max_positions, width, s.seq_len))
-        with t.in_component("norms"):
-            x = t.layer_norm("embeddings.LayerNorm", x, width)
+        if family.embedding_norm:
+            with t.in_component("norms"):
+                x = t.layer_norm("embeddings.LayerNorm", x, width)
         x = t.dropout(x, m.hidden_dropout)
         if m.projects:
             x = t.linear("embeddings.projection", x, width, s.hidden)
@@ -120,22 +124,41 @@ def embeddings(t: Tracer, m: Model) -> Tensor:
 
 def layer(t: Tracer, m: Model, x: Tensor, mask: Tensor | None = None) -> Tensor:
     """One transformer layer: self-attention (under ``mask``, a decoder's causal mask)
-    and the FFN, each with a residual add and a (post-)LayerNorm."""
-    s, family, h = m.s, m.family, m.s.hidden
-    with t.in_component("attention"):
-        q, k, v = (t.linear(f"layer.attention.{name}", x, h, h) for name in ("query", "key", "value"))
-        context = t.attention_core(q, k, v, s.heads, m.attention_dropout, mask)
-        attended = t.linear("layer.attention.output", context, h, h)
-        if family.attention_output_dropout:
-            attended = t.dropout(attended, m.hidden_dropout)
-        attended = t.add(attended, x)
+    and the FFN, each with a residual add and a LayerNorm — after the add (post-LN) or
+    at the start of the branch (pre-LN, the family's ``norm_position``)."""
+    pre = m.family.norm_position == "pre"
+    attended = _residual(t, m, x, "attention", "layer.attention.LayerNorm", pre,
+                         lambda y: _self_attention(t, m, y, mask))
+    return _residual(t, m, attended, "ffn", "layer.output.LayerNorm", pre, lambda y: _ffn(t, m, y))
+
+
+def _residual(t: Tracer, m: Model, x: Tensor, component: str, norm: str, pre: bool, branch) -> Tensor:
+    """x + branch(x) and its LayerNorm ``norm``: post-LN normalises the sum, pre-LN the
+    branch's input."""
+    h = m.s.hidden
+    if pre:
+        with t.in_component("norms"):
+            y = t.layer_norm(norm, x, h)
+        with t.in_component(component):
+            return t.add(branch(y), x)
+    with t.in_component(component):
+        summed = t.add(branch(x), x)
     with t.in_component("norms"):
-        attended = t.layer_norm("layer.attention.LayerNorm", attended, h)
-    with t.in_component("ffn"):
-        inner = t.activation(t.linear("layer.intermediate", attended, h, s.intermediate), m.activation)
-        out = t.linear("layer.output", inner, s.intermediate, h)
-        if family.ffn_output_dropout:
-            out = t.dropout(out, m.hidden_dropout)
-        out = t.add(out, attended)
-    with t.in_component("norms"):
-        return t.layer_norm("layer.output.LayerNorm", out, h)
+        return t.layer_norm(norm, summed, h)
+
+
+def _self_attention(t: Tracer, m: Model, x: Tensor, mask: Tensor | None) -> Tensor:
+    """The projections, the attention core and the output projection (and its dropout)."""
+    h = m.s.hidden
+    q, k, v = (t.linear(f"layer.attention.{name}", x, h, h) for name in ("query", "key", "value"))
+    context = t.attention_core(q, k, v, m.s.heads, m.attention_dropout, mask)
+    out = t.linear("layer.attention.output", context, h, h)
+    return t.dropout(out, m.hidden_dropout) if m.family.attention_output_dropout else out
+
+
+def _ffn(t: Tracer, m: Model, x: Tensor) -> Tensor:
+    """intermediate -> activation -> output (and its dropout)."""
+    s = m.s
+    inner = t.activation(t.linear("layer.intermediate", x, s.hidden, s.intermediate), m.activation)
+    out = t.linear("layer.output", inner, s.intermediate, s.hidden)
+    return t.dropout(out, m.hidden_dropout) if m.family.ffn_output_dropout else out

@@ -13,13 +13,15 @@ DEFAULTS = {"type_vocab": 1, "activation": "gelu", "hidden_dropout": 0.1, "atten
             "classifier_dropout": None}
 
 
-def roberta_family(name: str, hf_prefix: str, model_type: str, vocab_default: int, presets) -> Family:
-    """RoBERTa's spec under another name (XLM-R shares every trait)."""
+def roberta_family(name: str, hf_prefix: str, model_type: str, config_defaults: dict, presets, **traits) -> Family:
+    """RoBERTa's spec under another name (XLM-R and CamemBERT share every trait; the
+    pre-LayerNorm variants change ``traits``); ``config_defaults``: where the config
+    class's defaults differ from BertConfig's."""
     return Family(
         name=name,
         hf_prefix=hf_prefix,
         config=HFConfig(model_types=(model_type,), keys=CONFIG_KEYS,
-                        defaults={**CONFIG_DEFAULTS, "vocab_size": vocab_default}),
+                        defaults={**CONFIG_DEFAULTS, **config_defaults}),
         presets=presets,
         constraints=(TOKEN_TYPES, NOT_FACTORISED),
         masked_lm=MaskedLMBody(activation="gelu"),
@@ -29,6 +31,7 @@ def roberta_family(name: str, hf_prefix: str, model_type: str, vocab_default: in
         causal_lm_suffix="ForCausalLM",
         defaults=DEFAULTS,
         position_offset=2,
+        **traits,
     )
 
 
@@ -37,7 +40,7 @@ def _preset(name: str, layers: int, hidden: int, repository: str) -> Preset:
                   f"https://huggingface.co/{repository}/blob/main/config.json", (repository,))
 
 
-SPEC = roberta_family("roberta", "Roberta", "roberta", 50265, (
+SPEC = roberta_family("roberta", "Roberta", "roberta", {"vocab_size": 50265}, (
     _preset("roberta-base", 12, 768, "FacebookAI/roberta-base"),
     _preset("roberta-large", 24, 1024, "FacebookAI/roberta-large"),
     _preset("distilroberta-base", 6, 768, "distilbert/distilroberta-base"),

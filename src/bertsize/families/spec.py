@@ -55,6 +55,13 @@ class Family:
         projection: a Linear from the embedding width to hidden after the embeddings:
             "never", "always" (ALBERT) or "when_widths_differ" (ELECTRA).
         weight_sharing: ALBERT: ``hidden_groups`` weight sets shared by the layers.
+        norm_position: "post" (BERT: a LayerNorm after each residual add) or "pre"
+            (a LayerNorm before the attention and before the FFN, inside the residual
+            branch, and one after the last layer: Megatron-BERT, XLM-R XL).
+        embedding_norm: a LayerNorm on the embeddings (pre-LN Megatron-BERT and XLM-R
+            XL have none).
+        attentions: the attention implementations its HF classes accept
+            (``config._attn_implementation``; Megatron-BERT's only eager).
         attention_output_dropout, ffn_output_dropout: dropout after the attention
             output projection / the FFN (DistilBERT has none after the first; ALBERT
             defines the second and never applies it).
@@ -83,6 +90,9 @@ class Family:
     position_offset: int = 0
     projection: str = "never"
     weight_sharing: bool = False
+    norm_position: str = "post"
+    embedding_norm: bool = True
+    attentions: tuple[str, ...] = ("eager", "sdpa", "flash")
     attention_output_dropout: bool = True
     ffn_output_dropout: bool = True
     pooler: bool = True

@@ -13,7 +13,7 @@ def _preset(name: str, layers: int, hidden: int) -> Preset:
                   f"https://huggingface.co/{repository}/blob/main/config.json", (repository,))
 
 
-SPEC = roberta_family("xlm-roberta", "XLMRoberta", "xlm-roberta", 30522, (
+SPEC = roberta_family("xlm-roberta", "XLMRoberta", "xlm-roberta", {}, (
     _preset("xlm-roberta-base", 12, 768),
     _preset("xlm-roberta-large", 24, 1024),
 ))

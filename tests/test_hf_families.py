@@ -1,0 +1,96 @@
+"""The look-alike families (issue 14, item 5) against their real HF classes, every head:
+CamemBERT (RoBERTa's classes renamed) and the pre-LayerNorm families — RoBERTa-PreLayerNorm,
+XLM-R XL, Megatron-BERT — whose LayerNorms move before attention and FFN (one more after
+the last layer, none on XL's and Megatron's embeddings) and whose saved activations differ
+from their post-LN twins'.  Parameters, forward and backward FLOPs at two shapes, and the
+CPU saved activations in fp32 and bf16 autocast, eager and SDPA, every dropout on."""
+
+from __future__ import annotations
+
+import pytest
+
+import bertsize
+
+torch = pytest.importorskip("torch")
+hf = pytest.importorskip("hf_reference")
+
+pytestmark = pytest.mark.hf
+
+FAMILIES = ("camembert", "roberta-prelayernorm", "xlm-roberta-xl", "megatron-bert")
+SHAPES = [(2, 16), (1, 7)]
+
+
+def _encoder(family: str, **fields) -> bertsize.Encoder:
+    positions = 40 if family == "megatron-bert" else 42  # RoBERTa-style ids start at 2
+    return bertsize.Encoder(family=family, layers=2, hidden=32, heads=4, intermediate=48, vocab=99,
+                            max_positions=positions, type_vocab=2, hidden_dropout=0.1, attention_dropout=0.1,
+                            **fields)
+
+
+CASES = [(family, head) for family in FAMILIES for head in bertsize.HEADS if _encoder(family).has_head(head)]
+
+
+@pytest.mark.parametrize(("family", "head"), CASES)
+def test_params_and_flops(family, head):
+    encoder = _encoder(family)
+    labels = 2 if head == "pretraining" else 3
+    model = hf.build(encoder, head, num_labels=labels)
+    assert bertsize.count_params(encoder, head, labels) == hf.count_params(model)
+    for batch, seq_len in SHAPES:
+        forward, backward = hf.measure_flops(model, hf.inputs(encoder, head, batch, seq_len, labels))
+        estimate = bertsize.estimate(encoder, bertsize.Workload(batch=batch, seq_len=seq_len, training=True),
+                                     head, labels)
+        assert (estimate.flops_fwd, estimate.flops_bwd) == (forward, backward), (batch, seq_len)
+
+
+# HF's MegatronBertModel refuses attn_implementation="sdpa" (its PreTrainedModel has no
+# _supports_sdpa); bertsize refuses it too (test_megatron_bert_runs_only_eager_attention)
+SDPA = {"camembert", "roberta-prelayernorm", "xlm-roberta-xl"}
+
+
+@pytest.mark.parametrize(("family", "head", "attention"),
+                         [(f, h, a) for f, h in CASES for a in ("eager", "sdpa") if a == "eager" or f in SDPA])
+def test_saved_activations(family, head, attention):
+    encoder = _encoder(family)
+    labels = 2 if head == "pretraining" else 3
+    model = hf.build(encoder, head, num_labels=labels, attention=attention)
+    for precision in ("fp32", "bf16"):
+        dtype = torch.bfloat16 if precision == "bf16" else None
+        saved, casts = hf.measure_saved(model, hf.inputs(encoder, head, 2, 9, labels), dtype)
+        work = bertsize.Workload(batch=2, seq_len=9, training=True, precision=precision, attention=attention,
+                                 backend="cpu")
+        estimate = bertsize.estimate(encoder, work, head, labels)
+        assert estimate.activation_bytes == saved, precision
+        assert estimate.weight_bytes - 4 * estimate.params == casts, precision
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_gradient_checkpointing(family):
+    """With HF gradient checkpointing only each layer's input (and the final LayerNorm's
+    work, outside the layers) survives the forward."""
+    encoder = _encoder(family)
+    model = hf.build(encoder, "masked_lm")
+    model.gradient_checkpointing_enable()
+    saved, _ = hf.measure_saved(model, hf.inputs(encoder, "masked_lm", 2, 9))
+    work = bertsize.Workload(batch=2, seq_len=9, training=True, backend="cpu", recompute="full")
+    assert bertsize.estimate(encoder, work, "masked_lm").activation_bytes == saved
+
+
+def test_xlm_roberta_xl_has_roberta_parameters_and_saves_more():
+    """Goyal et al. 2021: XL moves the embeddings' LayerNorm after the last layer; the
+    parameters stay RoBERTa's, the training activations do not."""
+    sizes = dict(layers=2, hidden=32, heads=4, intermediate=48, vocab=99, max_positions=42, type_vocab=1)
+    xl = bertsize.Encoder(family="xlm-roberta-xl", **sizes)
+    post = bertsize.Encoder(family="xlm-roberta", **sizes)
+    assert bertsize.count_params(xl, "masked_lm") == bertsize.count_params(post, "masked_lm")
+    work = bertsize.Workload(batch=2, seq_len=16, training=True)
+    assert bertsize.estimate(xl, work).activation_bytes != bertsize.estimate(post, work).activation_bytes
+
+
+def test_megatron_bert_runs_only_eager_attention():
+    encoder = _encoder("megatron-bert")
+    with pytest.raises(ValueError):
+        hf.build(encoder, "model", attention="sdpa")  # what HF does
+    for attention in ("sdpa", "flash"):
+        with pytest.raises(ValueError, match=f"attention='{attention}': family 'megatron-bert' runs only 'eager'"):
+            bertsize.estimate(encoder, bertsize.Workload(attention=attention))
