@@ -18,6 +18,7 @@ _CLASS_PREFIX = {
     "bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRoberta",
     "distilbert": "DistilBert", "albert": "Albert", "electra": "Electra", "camembert": "Camembert",
     "roberta-prelayernorm": "RobertaPreLayerNorm", "xlm-roberta-xl": "XLMRobertaXL", "megatron-bert": "MegatronBert",
+    "mpnet": "MPNet",
 }
 _CLASS_SUFFIX = {
     "model": "Model", "masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",

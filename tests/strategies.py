@@ -6,6 +6,10 @@ from hypothesis import strategies as st
 
 import bertsize
 
+#: Families without segment embeddings, and those whose layers have no causal mode.
+NO_SEGMENTS = ("distilbert", "mpnet")
+NO_DECODER = ("distilbert", "albert", "mpnet")
+
 
 @st.composite
 def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_positions: int = 8) -> bertsize.Encoder:
@@ -27,7 +31,7 @@ def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_po
         classifier_dropout=draw(st.sampled_from((0.0, 0.2))),
         tie_word_embeddings=draw(st.booleans()),
     )
-    if family != "distilbert":
+    if family not in NO_SEGMENTS:
         fields["type_vocab"] = draw(st.integers(1, 3))
     if family in ("albert", "electra"):
         fields["embedding"] = draw(st.integers(1, 24))
@@ -35,7 +39,7 @@ def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_po
         fields["hidden_groups"] = draw(st.integers(1, 3))
     if family not in ("distilbert", "electra"):
         fields["pooler"] = draw(st.booleans())
-    if family not in ("distilbert", "albert"):  # the families whose layers have a causal mode
+    if family not in NO_DECODER:  # the families whose layers have a causal mode
         fields["is_decoder"] = draw(st.booleans())
     return bertsize.Encoder(**fields)
 
@@ -63,7 +67,7 @@ def any_encoders(draw, families=bertsize.FAMILIES) -> bertsize.Encoder:
         classifier_dropout=draw(st.sampled_from((0.0, 0.2))),
         tie_word_embeddings=draw(st.booleans()),
     )
-    if family != "distilbert":
+    if family not in NO_SEGMENTS:
         fields["type_vocab"] = draw(SIZE)
     if family in ("albert", "electra"):
         fields["embedding"] = draw(st.one_of(st.none(), SIZE))
@@ -71,7 +75,7 @@ def any_encoders(draw, families=bertsize.FAMILIES) -> bertsize.Encoder:
         fields["hidden_groups"] = draw(st.one_of(st.integers(1, 4), SIZE))
     if family not in ("distilbert", "electra"):
         fields["pooler"] = draw(st.booleans())
-    if family not in ("distilbert", "albert"):
+    if family not in NO_DECODER:
         fields["is_decoder"] = draw(st.booleans())
     return bertsize.Encoder(**fields)
 
@@ -94,9 +98,9 @@ def workloads(draw, max_batch: int = 2**20, max_seq_len: int = 2**20) -> bertsiz
     )
 
 
-#: Families whose HF classes run only eager attention (MegatronBertPreTrainedModel
-#: supports neither SDPA nor flash attention).
-EAGER_ONLY = ("megatron-bert",)
+#: Families whose HF classes run only eager attention (MegatronBertPreTrainedModel and
+#: MPNetPreTrainedModel support neither SDPA nor flash attention).
+EAGER_ONLY = ("megatron-bert", "mpnet")
 
 
 def attention_for(family: str, attention: str) -> str:
@@ -104,8 +108,15 @@ def attention_for(family: str, attention: str) -> str:
     return "eager" if family in EAGER_ONLY else attention
 
 
+#: Families whose HF classes cannot checkpoint layers (MPNet's).
+NO_CHECKPOINTING = ("mpnet",)
+
+
 def runnable(encoder: bertsize.Encoder, workload: bertsize.Workload) -> bertsize.Workload:
-    """The workload with an attention the encoder's HF classes run (the draws of a
-    workload are independent of the encoder's)."""
-    return workload.replace(attention=attention_for(encoder.family, workload.attention))
+    """The workload with an attention and a recomputation the encoder's HF classes run
+    (the draws of a workload are independent of the encoder's)."""
+    recompute = workload.recompute
+    if encoder.family in NO_CHECKPOINTING and recompute == "full":
+        recompute = "none"
+    return workload.replace(attention=attention_for(encoder.family, workload.attention), recompute=recompute)
 

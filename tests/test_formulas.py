@@ -15,7 +15,7 @@ from strategies import heads_for, small_encoders
 
 
 #: The families whose classes are RoBERTa's (a dense classification head, pooled multiple choice).
-ROBERTA_LIKE = ("roberta", "xlm-roberta", "camembert", "roberta-prelayernorm", "xlm-roberta-xl")
+ROBERTA_LIKE = ("roberta", "xlm-roberta", "camembert", "roberta-prelayernorm", "xlm-roberta-xl", "mpnet")
 #: The families whose classes are BERT's (pooled classification, next-sentence pre-training).
 BERT_LIKE = ("bert", "megatron-bert")
 #: Pre-LayerNorm layers: a LayerNorm before attention and FFN, and a final one after the last layer.
@@ -52,6 +52,7 @@ def params_by_hand(e: bertsize.Encoder, head: str, C: int) -> int:
     total = (V + P + T) * E + (e.weight_sets if e.family == "albert" else L) * layer
     total += 0 if e.family in NO_EMBEDDING_NORM else 2 * E
     total += 2 * H if e.family in PRE_LN else 0  # the LayerNorm after the last layer
+    total += 32 * e.heads if e.family == "mpnet" else 0  # the shared relative-position bias: 32 buckets x heads
     if _projects(e):
         total += E * H + H
     if _has_pooler(e, head):

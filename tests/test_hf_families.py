@@ -16,14 +16,15 @@ hf = pytest.importorskip("hf_reference")
 
 pytestmark = pytest.mark.hf
 
-FAMILIES = ("camembert", "roberta-prelayernorm", "xlm-roberta-xl", "megatron-bert")
+FAMILIES = ("camembert", "roberta-prelayernorm", "xlm-roberta-xl", "megatron-bert", "mpnet")
 SHAPES = [(2, 16), (1, 7)]
 
 
 def _encoder(family: str, **fields) -> bertsize.Encoder:
     positions = 40 if family == "megatron-bert" else 42  # RoBERTa-style ids start at 2
+    segments = 0 if family == "mpnet" else 2  # MPNet has no segment embeddings
     return bertsize.Encoder(family=family, layers=2, hidden=32, heads=4, intermediate=48, vocab=99,
-                            max_positions=positions, type_vocab=2, hidden_dropout=0.1, attention_dropout=0.1,
+                            max_positions=positions, type_vocab=segments, hidden_dropout=0.1, attention_dropout=0.1,
                             **fields)
 
 
@@ -64,7 +65,7 @@ def test_saved_activations(family, head, attention):
         assert estimate.weight_bytes - 4 * estimate.params == casts, precision
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", [f for f in FAMILIES if f != "mpnet"])
 def test_gradient_checkpointing(family):
     """With HF gradient checkpointing only each layer's input (and the final LayerNorm's
     work, outside the layers) survives the forward."""
@@ -94,3 +95,26 @@ def test_megatron_bert_runs_only_eager_attention():
     for attention in ("sdpa", "flash"):
         with pytest.raises(ValueError, match=f"attention='{attention}': family 'megatron-bert' runs only 'eager'"):
             bertsize.estimate(encoder, bertsize.Workload(attention=attention))
+
+
+def test_mpnet_refuses_what_its_hf_classes_cannot_run():
+    encoder = _encoder("mpnet")
+    model = hf.build(encoder, "model")
+    assert not model.supports_gradient_checkpointing  # HF: no gradient checkpointing for MPNet
+    with pytest.raises(ValueError, match="recompute='full': family 'mpnet'"):
+        bertsize.estimate(encoder, bertsize.Workload(training=True, recompute="full"))
+    with pytest.raises(ValueError, match="attention='sdpa': family 'mpnet' runs only 'eager'"):
+        bertsize.estimate(encoder, bertsize.Workload(attention="sdpa"))
+
+
+def test_mpnet_relative_bias_by_hand():
+    """The shared bias: 32 x heads parameters, one in-place add of b·heads·s² per layer
+    (the elementwise FLOPs grow by exactly that over a twin without it, RoBERTa's)."""
+    sizes = dict(layers=3, hidden=32, heads=4, intermediate=48, vocab=99, max_positions=42)
+    mpnet = bertsize.Encoder(family="mpnet", type_vocab=0, **sizes)
+    roberta = bertsize.Encoder(family="roberta", type_vocab=1, **sizes)
+    assert bertsize.count_params(mpnet) == bertsize.count_params(roberta) - 32 + 32 * 4  # no segment row of 32
+    b, s = 2, 10
+    work = bertsize.Workload(batch=b, seq_len=s)
+    extra = bertsize.estimate(mpnet, work).elementwise_flops_fwd - bertsize.estimate(roberta, work).elementwise_flops_fwd
+    assert extra == 3 * b * 4 * s * s - b * s * 32  # the bias adds; RoBERTa's segment-embedding add is gone

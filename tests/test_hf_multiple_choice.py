@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import bertsize
-from strategies import small_encoders
+from strategies import attention_for, small_encoders
 
 torch = pytest.importorskip("torch")
 hf = pytest.importorskip("hf_reference")
@@ -61,6 +61,7 @@ def test_parameters_flops_and_saved_activations(family):
 def test_random_configs(data, encoder):
     batch, seq_len, choices = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 10)), data.draw(st.integers(1, 4))
     precision, attention = data.draw(st.sampled_from(MODES))
+    attention = attention_for(encoder.family, attention)
     model = hf.build(encoder, "multiple_choice", attention=attention)
     inputs = hf.inputs(encoder, "multiple_choice", batch, seq_len, num_choices=choices)
     saved, casts = hf.measure_saved(model, inputs, torch.bfloat16 if precision == "bf16" else None)

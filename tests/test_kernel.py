@@ -18,7 +18,7 @@ import bertsize
 from bertsize import _abi, oracle, program, validity
 from bertsize.estimate import row_of
 from bertsize.options import Options
-from strategies import any_encoders, heads_for, runnable, small_encoders, workloads
+from strategies import NO_SEGMENTS, any_encoders, heads_for, runnable, small_encoders, workloads
 
 kernel = importlib.import_module("bertsize._kernel")
 INT64_MAX = 2**63 - 1
@@ -111,7 +111,7 @@ def _row_call(base, workload, row):
     the fields base's family has)."""
     changes = {name: row[name] for name in ("layers", "heads", "intermediate", "vocab", "max_positions")}
     changes["hidden"] = row["heads"] * row["width"]
-    if base.family != "distilbert":
+    if base.family not in NO_SEGMENTS:
         changes["type_vocab"] = row["type_vocab"]
     if base.family in ("albert", "electra"):
         changes["embedding"] = row["embedding"]

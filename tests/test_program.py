@@ -205,7 +205,7 @@ def test_max_batch_honours_every_budget_field():
         bertsize.max_batch(tiny, work, bertsize.Budget(params=10**9))
 
 
-_FAMILY_NAME = re.compile(r"""["'](bert|roberta|xlm-roberta|distilbert|albert|electra)["']""")
+_FAMILY_NAME = re.compile(r"""["'](%s)["']""" % "|".join(map(re.escape, bertsize.FAMILIES)))
 _HEAD_NAME = re.compile(r"""==\s*["'](model|masked_lm|pretraining|sequence_classification)["']""")
 
 

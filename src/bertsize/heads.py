@@ -88,16 +88,18 @@ class PreClassifier:
 @dataclass(frozen=True)
 class DenseClassifier:
     """RoBERTa / XLM-R (tanh), ELECTRA (gelu): dropout -> dense -> activation ->
-    dropout -> out_proj on the first token."""
+    dropout -> out_proj on the first token.  ``dropout``: which of the encoder's
+    dropouts (MPNet's head applies the hidden dropout)."""
 
     activation: str
+    dropout: str = "classifier"
     uses_pooler = False
 
     def forward(self, t: Tracer, m, features: Tensor) -> Tensor:
-        h = m.s.hidden
-        y = t.linear("classifier.dense", t.dropout(features, m.classifier_dropout), h, h)
+        h, active = m.s.hidden, _dropout_active(m, self.dropout)
+        y = t.linear("classifier.dense", t.dropout(features, active), h, h)
         y = t.activation(y, self.activation)
-        return t.linear("classifier.out_proj", t.dropout(y, m.classifier_dropout), h, m.s.num_labels)
+        return t.linear("classifier.out_proj", t.dropout(y, active), h, m.s.num_labels)
 
 
 @dataclass(frozen=True)

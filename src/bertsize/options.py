@@ -61,6 +61,9 @@ class Options:
         if attention not in spec.attentions:
             raise ValueError(f"attention={attention!r}: family {family!r} runs only "
                              f"{', '.join(map(repr, spec.attentions))} attention in HF")
+        if training and recompute == "full" and not spec.gradient_checkpointing:
+            raise ValueError(f"recompute='full': family {family!r}'s HF classes do not support gradient "
+                             "checkpointing")
         runs_pooler = HEADS[head].runs_pooler(spec, pooler)
         causal = decoder or HEADS[head].causal
         if not training:  # no optimizer, no gradients, no dropout

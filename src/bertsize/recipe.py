@@ -90,9 +90,14 @@ def trace(t: Tracer, m: Model) -> Trace:
     x = embeddings(t, m)
     # a decoder's causal mask, built once in the dtype of the layers' input
     mask = t.causal_mask(x) if t.options.causal else None
+    bias = None
+    if m.family.relative_bias_buckets:  # computed once, added to every layer's scores
+        with t.in_component("attention"):
+            bias = t.relative_position_bias("encoder.relative_attention_bias", m.family.relative_bias_buckets,
+                                            m.s.heads)
     sets = m.s.hidden_groups if m.family.weight_sharing else None
-    x = t.layer_group(m.s.layers, lambda y: layer(t, m, y, mask), x, weight_sets=sets,
-                      shared=() if mask is None else (mask,))
+    x = t.layer_group(m.s.layers, lambda y: layer(t, m, y, mask, bias), x, weight_sets=sets,
+                      shared=tuple(tensor for tensor in (mask, bias) if tensor is not None))
     if m.family.norm_position == "pre":  # pre-LN layers leave the last sum unnormalised
         with t.in_component("norms"):
             x = t.layer_norm("encoder.LayerNorm", x, m.s.hidden)
@@ -122,13 +127,13 @@ def embeddings(t: Tracer, m: Model) -> Tensor:
     return x
 
 
-def layer(t: Tracer, m: Model, x: Tensor, mask: Tensor | None = None) -> Tensor:
-    """One transformer layer: self-attention (under ``mask``, a decoder's causal mask)
-    and the FFN, each with a residual add and a LayerNorm — after the add (post-LN) or
+def layer(t: Tracer, m: Model, x: Tensor, mask: Tensor | None = None, bias: Tensor | None = None) -> Tensor:
+    """One transformer layer: self-attention (under ``mask``, a decoder's causal mask;
+    with ``bias``, a relative-position bias on the scores) and the FFN, each with a residual add and a LayerNorm — after the add (post-LN) or
     at the start of the branch (pre-LN, the family's ``norm_position``)."""
     pre = m.family.norm_position == "pre"
     attended = _residual(t, m, x, "attention", "layer.attention.LayerNorm", pre,
-                         lambda y: _self_attention(t, m, y, mask))
+                         lambda y: _self_attention(t, m, y, mask, bias))
     return _residual(t, m, attended, "ffn", "layer.output.LayerNorm", pre, lambda y: _ffn(t, m, y))
 
 
@@ -147,11 +152,11 @@ def _residual(t: Tracer, m: Model, x: Tensor, component: str, norm: str, pre: bo
         return t.layer_norm(norm, summed, h)
 
 
-def _self_attention(t: Tracer, m: Model, x: Tensor, mask: Tensor | None) -> Tensor:
+def _self_attention(t: Tracer, m: Model, x: Tensor, mask: Tensor | None, bias: Tensor | None) -> Tensor:
     """The projections, the attention core and the output projection (and its dropout)."""
     h = m.s.hidden
     q, k, v = (t.linear(f"layer.attention.{name}", x, h, h) for name in ("query", "key", "value"))
-    context = t.attention_core(q, k, v, m.s.heads, m.attention_dropout, mask)
+    context = t.attention_core(q, k, v, m.s.heads, m.attention_dropout, mask, bias)
     out = t.linear("layer.attention.output", context, h, h)
     return t.dropout(out, m.hidden_dropout) if m.family.attention_output_dropout else out
 

@@ -503,11 +503,27 @@ class Tracer:
             self._op(0, s.batch * s.seq_len * s.seq_len)
             return self._new(s.batch * s.seq_len, s.seq_len, x.dtype)
 
+    def relative_position_bias(self, name: str, buckets, heads) -> Tensor:
+        """A relative-position bias shared by every layer (MPNet's): the (buckets x
+        heads) table ``name`` looked up for each (query, key) pair, expanded over the
+        batch and made contiguous — a (b, heads, s, s) tensor in the table's dtype."""
+        with self.scope(name):
+            s = self.sizes
+            self.parameter(f"{name}.weight", (buckets, heads), "embedding")
+            pairs = s.seq_len * s.seq_len
+            dtype = "fp32" if self.autocast else self.dtype  # the lookup runs in the weight's dtype
+            self._op(0, 2 * pairs * heads)  # gather the rows, write them
+            table = self._new(pairs, heads, dtype)
+            self._op(0, pairs * heads + s.batch * heads * pairs)  # expand(...).contiguous()
+            return self._new(s.batch * heads * s.seq_len, s.seq_len, dtype, table)
+
     def attention_core(self, q: Tensor, k: Tensor, v: Tensor, heads, dropout: bool,
-                       mask: Tensor | None = None) -> Tensor:
+                       mask: Tensor | None = None, bias: Tensor | None = None) -> Tensor:
         """softmax(q·kᵀ·scale + mask)·v for all heads (q, k, v are (b·s, h)); returns
         the (b·s, h) context.  ``dropout``: on the probabilities; ``mask``: a causal
-        mask from :meth:`causal_mask`, broadcast over the heads."""
+        mask from :meth:`causal_mask`, broadcast over the heads; ``bias``: a
+        relative-position bias (:meth:`relative_position_bias`) added to the scaled
+        scores in place, which only the eager core takes."""
         with self.scope("core"):
             s = self.sizes
             b, seq, h = s.batch, s.seq_len, q.width
@@ -518,6 +534,8 @@ class Tracer:
             self._elementwise(6 * scores)  # scale + softmax
             attention = self.options.attention
             fused = attention == "flash" or (attention == "sdpa" and not (self.cpu and dropout))
+            if bias is not None and fused:
+                raise RuntimeError("a relative-position bias is added by the eager attention core only")
             tokens_h = q.numel
             outer_group, self.group = self.group, "core"
             if fused:
@@ -553,6 +571,10 @@ class Tracer:
             self.save(k)
             logits = self._new(b * heads * seq, seq, dtype, q, k)
             scaled = self._new(logits.rows, seq, dtype, logits)
+            if bias is not None:  # scores += bias: in place, in the scores' dtype
+                self._elementwise(scores)
+                self._op(scores, 2 * scores + bias.numel)
+                self._events.append(((scaled.storage, bias.storage), scaled.storage))
             if mask is not None:
                 # 16-bit scores plus autocast's fp32 mask promote to fp32 (type promotion)
                 self._elementwise(scores)

@@ -61,7 +61,11 @@ class Family:
         embedding_norm: a LayerNorm on the embeddings (pre-LN Megatron-BERT and XLM-R
             XL have none).
         attentions: the attention implementations its HF classes accept
-            (``config._attn_implementation``; Megatron-BERT's only eager).
+            (``config._attn_implementation``; Megatron-BERT's and MPNet's only eager).
+        gradient_checkpointing: whether its HF classes checkpoint layers (MPNet's cannot:
+            ``recompute="full"`` is refused).
+        relative_bias_buckets: buckets of a relative-position bias shared by every layer
+            (MPNet: 32), 0 for none.
         attention_output_dropout, ffn_output_dropout: dropout after the attention
             output projection / the FFN (DistilBERT has none after the first; ALBERT
             defines the second and never applies it).
@@ -93,6 +97,8 @@ class Family:
     norm_position: str = "post"
     embedding_norm: bool = True
     attentions: tuple[str, ...] = ("eager", "sdpa", "flash")
+    gradient_checkpointing: bool = True
+    relative_bias_buckets: int = 0
     attention_output_dropout: bool = True
     ffn_output_dropout: bool = True
     pooler: bool = True
