@@ -18,7 +18,7 @@ _CLASS_PREFIX = {
     "bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRoberta",
     "distilbert": "DistilBert", "albert": "Albert", "electra": "Electra", "camembert": "Camembert",
     "roberta-prelayernorm": "RobertaPreLayerNorm", "xlm-roberta-xl": "XLMRobertaXL", "megatron-bert": "MegatronBert",
-    "mpnet": "MPNet",
+    "mpnet": "MPNet", "ernie": "Ernie",
 }
 _CLASS_SUFFIX = {
     "model": "Model", "masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",
@@ -49,6 +49,8 @@ def hf_config(enc, num_labels: int = 2, attention: str = "eager"):
         )
         if enc.is_decoder:
             kwargs["is_decoder"] = True
+        if enc.task_types:  # ERNIE's task-type table
+            kwargs.update(use_task_id=True, task_type_vocab_size=enc.task_types)
         if enc.family == "albert":
             kwargs.update(embedding_size=enc.embedding_size, num_hidden_groups=enc.hidden_groups,
                           classifier_dropout_prob=enc.classifier_dropout)
@@ -99,7 +101,7 @@ def inputs(enc, head: str, batch: int, seq_len: int, num_labels: int = 2, seed: 
     if head in ("masked_lm", "causal_lm"):
         result["labels"] = ids.clone()
     elif head == "pretraining":
-        if enc.family in ("bert", "megatron-bert"):  # masked LM and next sentence
+        if enc.family in ("bert", "megatron-bert", "ernie"):  # masked LM and next sentence
             result.update(labels=ids.clone(), next_sentence_label=torch.randint(0, 2, (batch,), generator=generator))
         elif enc.family == "albert":
             result.update(labels=ids.clone(), sentence_order_label=torch.randint(0, 2, (batch,), generator=generator))

@@ -41,6 +41,8 @@ def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_po
         fields["pooler"] = draw(st.booleans())
     if family not in NO_DECODER:  # the families whose layers have a causal mode
         fields["is_decoder"] = draw(st.booleans())
+    if family == "ernie":
+        fields["task_types"] = draw(st.integers(0, 4))
     return bertsize.Encoder(**fields)
 
 
@@ -77,6 +79,8 @@ def any_encoders(draw, families=bertsize.FAMILIES) -> bertsize.Encoder:
         fields["pooler"] = draw(st.booleans())
     if family not in NO_DECODER:
         fields["is_decoder"] = draw(st.booleans())
+    if family == "ernie":
+        fields["task_types"] = draw(st.one_of(st.integers(0, 16), SIZE))
     return bertsize.Encoder(**fields)
 
 

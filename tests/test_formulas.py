@@ -17,7 +17,7 @@ from strategies import heads_for, small_encoders
 #: The families whose classes are RoBERTa's (a dense classification head, pooled multiple choice).
 ROBERTA_LIKE = ("roberta", "xlm-roberta", "camembert", "roberta-prelayernorm", "xlm-roberta-xl", "mpnet")
 #: The families whose classes are BERT's (pooled classification, next-sentence pre-training).
-BERT_LIKE = ("bert", "megatron-bert")
+BERT_LIKE = ("bert", "megatron-bert", "ernie")
 #: Pre-LayerNorm layers: a LayerNorm before attention and FFN, and a final one after the last layer.
 PRE_LN = ("roberta-prelayernorm", "xlm-roberta-xl", "megatron-bert")
 #: No LayerNorm on the embeddings (the pre-LN models whose first layer normalises them).
@@ -53,6 +53,7 @@ def params_by_hand(e: bertsize.Encoder, head: str, C: int) -> int:
     total += 0 if e.family in NO_EMBEDDING_NORM else 2 * E
     total += 2 * H if e.family in PRE_LN else 0  # the LayerNorm after the last layer
     total += 32 * e.heads if e.family == "mpnet" else 0  # the shared relative-position bias: 32 buckets x heads
+    total += (e.task_types or 0) * E  # ERNIE's task-type table
     if _projects(e):
         total += E * H + H
     if _has_pooler(e, head):
@@ -66,7 +67,8 @@ def params_by_hand(e: bertsize.Encoder, head: str, C: int) -> int:
     if head in ("masked_lm", "causal_lm"):  # the decoder LM has the masked-LM body
         total += mlm
     elif head == "pretraining":
-        total += {"bert": mlm + 2 * H + 2, "megatron-bert": mlm + 2 * H + 2, "albert": mlm + H * C + C,
+        total += {"bert": mlm + 2 * H + 2, "megatron-bert": mlm + 2 * H + 2, "ernie": mlm + 2 * H + 2,
+                  "albert": mlm + H * C + C,
                   "electra": H * H + H + H + 1}[e.family]
     elif head == "sequence_classification":
         total += H * C + C if e.family in ("albert", *BERT_LIKE) else H * H + H + H * C + C
@@ -95,7 +97,8 @@ def forward_flops_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int
     if head in ("masked_lm", "causal_lm"):  # the decoder LM has the masked-LM body
         total += mlm
     elif head == "pretraining":
-        total += {"bert": mlm + 2 * b * H * 2, "megatron-bert": mlm + 2 * b * H * 2, "albert": mlm + 2 * b * H * C,
+        total += {"bert": mlm + 2 * b * H * 2, "megatron-bert": mlm + 2 * b * H * 2, "ernie": mlm + 2 * b * H * 2,
+                  "albert": mlm + 2 * b * H * C,
                   "electra": 2 * n * H * H + 2 * n * H}[e.family]
     elif head == "sequence_classification":
         total += 2 * b * H * C if e.family in ("albert", *BERT_LIKE) else 2 * b * H * H + 2 * b * H * C

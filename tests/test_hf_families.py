@@ -1,5 +1,6 @@
-"""The look-alike families (issue 14, item 5) against their real HF classes, every head:
-CamemBERT (RoBERTa's classes renamed) and the pre-LayerNorm families — RoBERTa-PreLayerNorm,
+"""The look-alike families (issue 14, items 4 and 5) against their real HF classes, every
+head: CamemBERT (RoBERTa's classes renamed), MPNet (a shared relative-position bias), ERNIE
+(a task-type table, added in place) and the pre-LayerNorm families — RoBERTa-PreLayerNorm,
 XLM-R XL, Megatron-BERT — whose LayerNorms move before attention and FFN (one more after
 the last layer, none on XL's and Megatron's embeddings) and whose saved activations differ
 from their post-LN twins'.  Parameters, forward and backward FLOPs at two shapes, and the
@@ -16,13 +17,15 @@ hf = pytest.importorskip("hf_reference")
 
 pytestmark = pytest.mark.hf
 
-FAMILIES = ("camembert", "roberta-prelayernorm", "xlm-roberta-xl", "megatron-bert", "mpnet")
+FAMILIES = ("camembert", "roberta-prelayernorm", "xlm-roberta-xl", "megatron-bert", "mpnet", "ernie")
 SHAPES = [(2, 16), (1, 7)]
 
 
 def _encoder(family: str, **fields) -> bertsize.Encoder:
     positions = 40 if family == "megatron-bert" else 42  # RoBERTa-style ids start at 2
     segments = 0 if family == "mpnet" else 2  # MPNet has no segment embeddings
+    if family == "ernie":
+        fields.setdefault("task_types", 3)  # use_task_id, ERNIE 3.0's 3 task types
     return bertsize.Encoder(family=family, layers=2, hidden=32, heads=4, intermediate=48, vocab=99,
                             max_positions=positions, type_vocab=segments, hidden_dropout=0.1, attention_dropout=0.1,
                             **fields)
@@ -46,7 +49,7 @@ def test_params_and_flops(family, head):
 
 # HF's MegatronBertModel refuses attn_implementation="sdpa" (its PreTrainedModel has no
 # _supports_sdpa); bertsize refuses it too (test_megatron_bert_runs_only_eager_attention)
-SDPA = {"camembert", "roberta-prelayernorm", "xlm-roberta-xl"}
+SDPA = {"camembert", "roberta-prelayernorm", "xlm-roberta-xl", "ernie"}
 
 
 @pytest.mark.parametrize(("family", "head", "attention"),
@@ -118,3 +121,16 @@ def test_mpnet_relative_bias_by_hand():
     work = bertsize.Workload(batch=b, seq_len=s)
     extra = bertsize.estimate(mpnet, work).elementwise_flops_fwd - bertsize.estimate(roberta, work).elementwise_flops_fwd
     assert extra == 3 * b * 4 * s * s - b * s * 32  # the bias adds; RoBERTa's segment-embedding add is gone
+
+
+def test_ernie_task_table_is_read_as_hf_reads_it():
+    """use_task_id false: no table (ErnieConfig's default); true: task_type_vocab_size x hidden."""
+    plain = bertsize.from_hf_config({"model_type": "ernie", "task_type_vocab_size": 16})
+    tasks = bertsize.from_hf_config({"model_type": "ernie", "use_task_id": True, "task_type_vocab_size": 16})
+    assert plain.task_types is None and tasks.task_types == 16
+    assert bertsize.count_params(tasks) - bertsize.count_params(plain) == 16 * 768
+    with torch.device("meta"):
+        model = hf.build(tasks, "masked_lm")
+    assert bertsize.count_params(tasks, "masked_lm") == hf.count_params(model)
+    with pytest.raises(ValueError, match="task_types=3 is ERNIE's"):
+        bertsize.Encoder(family="bert", task_types=3)

@@ -63,6 +63,9 @@ def from_hf_config(config: object) -> Encoder:
         values[mapping.aliases.get(key, key)] = value
     _reject_unmodelled(model_type, values, mapping)
     fields = {name: values[key] for name, key in mapping.keys.items() if key in values}
+    for name, gate in mapping.gated.items():
+        if not _flag(gate, values.get(gate, False)):
+            fields[name] = 0
     num_labels = _num_labels(values)
     _check_problem_type(values.get("problem_type"), num_labels)
     encoder = Encoder(family=spec.name, **fields, num_labels=num_labels,
@@ -180,6 +183,10 @@ def to_hf_config(encoder: Encoder, num_labels: int = 2, attention: str = "eager"
         fields[spec.config.keys["embedding"]] = encoder.embedding_size
     for key, field_name in spec.config.same_activity.items():
         fields[key] = getattr(encoder, field_name)
+    for name, gate in spec.config.gated.items():
+        fields[gate] = getattr(encoder, name) > 0
+        if not fields[gate]:
+            fields[spec.config.keys[name]] = spec.config.defaults[spec.config.keys[name]]
     config = getattr(transformers, spec.hf_prefix + "Config")(
         **fields, num_labels=num_labels, tie_word_embeddings=encoder.tie_word_embeddings,
         is_decoder=encoder.is_decoder)

@@ -69,6 +69,8 @@ class Encoder:
             (``config.num_labels``; :func:`bertsize.from_hf_config` reads it).
         is_decoder: causal self-attention for every head (HF's ``is_decoder``); the
             ``causal_lm`` head is causal either way.
+        task_types: ERNIE only: rows of the task-type embedding table
+            (``task_type_vocab_size`` when ``use_task_id``); 0 or ``None``: no table.
     """
 
     layers: int = 12
@@ -89,18 +91,19 @@ class Encoder:
     tie_word_embeddings: bool = True
     num_labels: int = 2
     is_decoder: bool = False
+    task_types: int | None = None
 
     def __init__(self, layers=12, hidden=768, heads=12, intermediate=None, vocab=30522, max_positions=512,
                  type_vocab=None, embedding=None, pooler=None, family="bert", hidden_groups=None, activation=None,
                  hidden_dropout=None, attention_dropout=None, classifier_dropout=None, tie_word_embeddings=True,
-                 num_labels=2, is_decoder=False) -> None:
+                 num_labels=2, is_decoder=False, task_types=None) -> None:
         self._resolve(layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler,
                       family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout,
-                      tie_word_embeddings, num_labels, is_decoder)
+                      tie_word_embeddings, num_labels, is_decoder, task_types)
 
     def _resolve(self, layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler,
                  family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout,
-                 tie_word_embeddings, num_labels, is_decoder) -> None:
+                 tie_word_embeddings, num_labels, is_decoder, task_types) -> None:
         """Validate, fill in the family's defaults, and pack (see :mod:`bertsize._abi`).
         Written for speed (an AutoML loop builds an Encoder per trial): plain checks for
         the common values, the message-producing validators for the rest."""
@@ -159,6 +162,12 @@ class Encoder:
             is_decoder = _validate.flag("is_decoder", is_decoder)
         if is_decoder and not spec.decodes:
             raise ValueError(f"is_decoder=True is impossible for family {family!r}: its HF layers have no causal mode")
+        if task_types is not None and (type(task_types) is not int or task_types < 0):
+            task_types = _validate.integer("task_types", task_types, minimum=0)
+        task_types = task_types or None  # 0: no table, as None
+        if task_types and not spec.task_types:
+            raise ValueError(f"task_types={task_types!r} is ERNIE's task-type embedding; family {family!r} has none "
+                             "(leave task_types=None)")
         values = (layers, hidden, heads, intermediate, vocab, max_positions, type_vocab,
                   0 if embedding is None else embedding, 1 if hidden_groups is None else hidden_groups)
         row = _abi.pack(values, validity.ENCODER_FIELDS)
@@ -167,13 +176,13 @@ class Encoder:
         if bad >= 0:
             raise ValueError(validity.describe(constraints[bad], values, family))
         options = (family, activation, pooler, hidden_dropout > 0, attention_dropout > 0, classifier_dropout > 0,
-                   tie_word_embeddings, is_decoder)
+                   tie_word_embeddings, is_decoder, task_types or 0)
         self.__dict__.update(layers=layers, hidden=hidden, heads=heads, intermediate=intermediate, vocab=vocab,
                              max_positions=max_positions, type_vocab=type_vocab, embedding=embedding, pooler=pooler,
                              family=family, hidden_groups=hidden_groups, activation=activation,
                              hidden_dropout=hidden_dropout, attention_dropout=attention_dropout,
                              classifier_dropout=classifier_dropout, tie_word_embeddings=tie_word_embeddings,
-                             num_labels=num_labels, is_decoder=is_decoder, _row=row, _plan_key=_abi.plan_key(options),
+                             num_labels=num_labels, is_decoder=is_decoder, task_types=task_types, _row=row, _plan_key=_abi.plan_key(options),
                              options=options)
 
     # ----- pickling: the fields only (the packing is rebuilt where it lands) -----------

@@ -29,6 +29,8 @@ class Options:
         training, precision, optimizer, attention, recompute, backend, zero_stage,
         data_parallel, num_choices: the :class:`~bertsize.Workload` choices
             (num_choices is 1 for heads that run one sequence per example).
+        task_types: ERNIE's task-type table rows (0: none) — a size, but a structural
+            constant of a model (one plan per value, as num_choices).
     """
 
     family: str
@@ -49,11 +51,12 @@ class Options:
     zero_stage: int
     data_parallel: int
     num_choices: int = 1
+    task_types: int = 0
 
     @classmethod
     def of(cls, encoder_options: tuple, workload_options: tuple, head: str) -> Options:
         """From an Encoder's and a Workload's ``options`` tuples and a head name."""
-        family, activation, pooler, hidden, attention_dropout, classifier, tied, decoder = encoder_options
+        family, activation, pooler, hidden, attention_dropout, classifier, tied, decoder, tasks = encoder_options
         training, precision, optimizer, attention, recompute, backend, zero_stage, ranks, choices = workload_options
         if not HEADS[head].per_choice:
             choices = 1
@@ -71,7 +74,7 @@ class Options:
         if zero_stage == 0:
             ranks = 1
         return cls(family, head, activation, runs_pooler, hidden, attention_dropout, classifier, tied, causal, training,
-                   precision, optimizer, attention, recompute, backend, zero_stage, ranks, choices)
+                   precision, optimizer, attention, recompute, backend, zero_stage, ranks, choices, tasks)
 
     @property
     def mixed_precision(self) -> bool:

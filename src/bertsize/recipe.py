@@ -118,6 +118,9 @@ def embeddings(t: Tracer, m: Model) -> Tensor:
         if family.token_types:
             x = t.add(x, t.embedding("embeddings.token_type_embeddings", s.type_vocab, width, rows))
         x = t.add(x, t.embedding("embeddings.position_embeddings", s.max_positions, width, s.seq_len))
+        if t.options.task_types:  # ERNIE: embeddings += task_type_embeddings(zeros), in place
+            x = t.add(x, t.embedding("embeddings.task_type_embeddings", t.options.task_types, width, rows),
+                      in_place=True)
         if family.embedding_norm:
             with t.in_component("norms"):
                 x = t.layer_norm("embeddings.LayerNorm", x, width)

@@ -411,12 +411,16 @@ class Tracer:
             # An embedding lookup runs in the weight's dtype: fp32 under CPU autocast.
             return self._new(rows, width, "fp32" if self.autocast else self.dtype)
 
-    def add(self, a: Tensor, b: Tensor) -> Tensor:
-        """a + b, b broadcast over a's rows (position embeddings are (1, s, e))."""
+    def add(self, a: Tensor, b: Tensor, in_place: bool = False) -> Tensor:
+        """a + b, b broadcast over a's rows (position embeddings are (1, s, e));
+        ``in_place``: ``a += b``, into a's storage and dtype."""
         with self.scope("add"):
-            dtype = "fp32" if "fp32" in (a.dtype, b.dtype) else a.dtype
             self._elementwise(a.numel)
             self._op(a.numel, a.numel + b.numel + a.numel)
+            if in_place:
+                self._events.append(((a.storage, b.storage), a.storage))
+                return a
+            dtype = "fp32" if "fp32" in (a.dtype, b.dtype) else a.dtype
             return self._new(a.rows, a.width, dtype, a, b)
 
     def linear(self, name: str, x: Tensor, in_features, out_features, *, weight: Parameter | None = None,

@@ -24,6 +24,9 @@ class HFConfig:
         required: keys that must hold one value (what bertsize does not model yet).
         same_activity: dropout key -> the Encoder field that stands for it too: both
             must be zero or both positive.
+        gated: Encoder field -> the flag key without which the field's key is not
+            read (the field is 0 then: ERNIE's ``task_type_vocab_size`` under
+            ``use_task_id``).
     """
 
     model_types: tuple[str, ...]
@@ -32,6 +35,7 @@ class HFConfig:
     aliases: Mapping[str, str] = field(default_factory=dict)
     required: Mapping[str, object] = field(default_factory=dict)
     same_activity: Mapping[str, str] = field(default_factory=dict)
+    gated: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class Family:
             ``recompute="full"`` is refused).
         relative_bias_buckets: buckets of a relative-position bias shared by every layer
             (MPNet: 32), 0 for none.
+        task_types: the embeddings may have a task-type table (ERNIE's ``use_task_id``;
+            its rows are :attr:`Encoder.task_types`).
         attention_output_dropout, ffn_output_dropout: dropout after the attention
             output projection / the FFN (DistilBERT has none after the first; ALBERT
             defines the second and never applies it).
@@ -99,6 +105,7 @@ class Family:
     attentions: tuple[str, ...] = ("eager", "sdpa", "flash")
     gradient_checkpointing: bool = True
     relative_bias_buckets: int = 0
+    task_types: bool = False
     attention_output_dropout: bool = True
     ffn_output_dropout: bool = True
     pooler: bool = True
