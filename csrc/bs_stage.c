@@ -61,6 +61,9 @@ uint64_t bs_unproved(const bs_program *p, const int64_t *least, const int64_t *l
         case BS_EQUALS: proved = f_fixed && least[f] == k; break;
         case BS_DIVIDES: proved = 0; break;
         case BS_ZERO_OR_EQUAL: proved = (f_fixed && least[f] == 0) || (f_fixed && g_fixed && least[f] == least[g]); break;
+        case BS_MULTIPLE:
+            proved = f_fixed && g_fixed && least[g] >= 0 && least[g] <= INT64_MAX / k && least[f] == k * least[g];
+            break;
         default: proved = least[g] >= INT64_MIN + k && largest[f] <= least[g] - k; break; /* BS_WITHIN */
         }
         if (!proved) rules |= (uint64_t)1 << c;
@@ -90,6 +93,10 @@ BS_VECTOR_CLONES int bs_stage_valid(const bs_program *p, const int64_t *const *c
         case BS_WITHIN:
             for (ptrdiff_t i = 0; i < count; ++i) bad |= f[i] > g[i] - k;
             break;
+        case BS_MULTIPLE: {  /* fields in [0, 2^52) and k <= 2^11 (validity.py): k * g cannot overflow */
+            for (ptrdiff_t i = 0; i < count; ++i) bad |= f[i] != k * g[i];
+            break;
+        }
         default:  /* BS_DIVIDES, fields in [0, 2^52): q * f == g for the rounded quotient */
             for (ptrdiff_t i = 0; i < count; ++i) {
                 const double x = bs_to_double(f[i]), y = bs_to_double(g[i]);

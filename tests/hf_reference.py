@@ -18,7 +18,7 @@ _CLASS_PREFIX = {
     "bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRoberta",
     "distilbert": "DistilBert", "albert": "Albert", "electra": "Electra", "camembert": "Camembert",
     "roberta-prelayernorm": "RobertaPreLayerNorm", "xlm-roberta-xl": "XLMRobertaXL", "megatron-bert": "MegatronBert",
-    "mpnet": "MPNet", "ernie": "Ernie",
+    "mpnet": "MPNet", "ernie": "Ernie", "modernbert": "ModernBert",
 }
 _CLASS_SUFFIX = {
     "model": "Model", "masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",
@@ -30,7 +30,17 @@ _CLASS_SUFFIX = {
 
 def hf_config(enc, num_labels: int = 2, attention: str = "eager"):
     """The transformers config object describing ``enc``."""
-    if enc.family == "distilbert":
+    if enc.family == "modernbert":
+        config = transformers.ModernBertConfig(
+            vocab_size=enc.vocab, hidden_size=enc.hidden, num_hidden_layers=enc.layers,
+            num_attention_heads=enc.heads, intermediate_size=enc.intermediate,
+            max_position_embeddings=enc.max_positions, hidden_activation=enc.activation,
+            mlp_dropout=enc.hidden_dropout, embedding_dropout=enc.hidden_dropout,
+            attention_dropout=enc.attention_dropout, classifier_dropout=enc.classifier_dropout,
+            classifier_pooling=enc.pooling, local_attention=enc.local_attention, num_labels=num_labels, tie_word_embeddings=enc.tie_word_embeddings,
+            pad_token_id=0, bos_token_id=1, eos_token_id=2, cls_token_id=1, sep_token_id=2,
+        )
+    elif enc.family == "distilbert":
         config = transformers.DistilBertConfig(
             vocab_size=enc.vocab, dim=enc.hidden, n_layers=enc.layers, n_heads=enc.heads,
             hidden_dim=enc.intermediate, max_position_embeddings=enc.max_positions,
@@ -79,7 +89,7 @@ def build(enc, head: str = "model", num_labels: int = 2, attention: str = "eager
     # BERT's decoder LM class is BertLMHeadModel; the other families' <Family>ForCausalLM
     suffix = "LMHeadModel" if (enc.family, head) == ("bert", "causal_lm") else _CLASS_SUFFIX[head]
     model_class = getattr(transformers, _CLASS_PREFIX[enc.family] + suffix)
-    if head == "model" and enc.family not in ("distilbert", "electra"):
+    if head == "model" and enc.family not in ("distilbert", "electra", "modernbert"):
         model = model_class(config, add_pooling_layer=enc.pooler)
     else:
         model = model_class(config)

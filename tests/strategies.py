@@ -7,8 +7,14 @@ from hypothesis import strategies as st
 import bertsize
 
 #: Families without segment embeddings, and those whose layers have no causal mode.
-NO_SEGMENTS = ("distilbert", "mpnet")
-NO_DECODER = ("distilbert", "albert", "mpnet")
+NO_SEGMENTS = ("distilbert", "mpnet", "modernbert")
+NO_DECODER = ("distilbert", "albert", "mpnet", "modernbert")
+#: Families whose base model has no pooler.
+NO_POOLER = ("distilbert", "electra", "modernbert")
+#: ModernBERT is modelled with 64-wide heads (hidden = 64 x heads).
+HEAD_WIDTH = {"modernbert": 64}
+#: Families with sliding-window layers (a mask that exists from some sequence length on).
+WINDOWED = ("modernbert",)
 
 
 @st.composite
@@ -16,7 +22,7 @@ def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_po
     """Tiny encoders of any family: every structural option, sizes a CPU runs in ms."""
     family = draw(st.sampled_from(families))
     heads = draw(st.integers(1, 4))
-    hidden = heads * draw(st.integers(1, 8))
+    hidden = heads * (HEAD_WIDTH.get(family) or draw(st.integers(1, 8)))
     fields = dict(
         family=family,
         layers=draw(st.integers(1, max_layers)),
@@ -37,12 +43,14 @@ def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_po
         fields["embedding"] = draw(st.integers(1, 24))
     if family == "albert":
         fields["hidden_groups"] = draw(st.integers(1, 3))
-    if family not in ("distilbert", "electra"):
+    if family not in NO_POOLER:
         fields["pooler"] = draw(st.booleans())
     if family not in NO_DECODER:  # the families whose layers have a causal mode
         fields["is_decoder"] = draw(st.booleans())
     if family == "ernie":
         fields["task_types"] = draw(st.integers(0, 4))
+    if family == "modernbert":  # windows below and above the sequences drawn (the mask comes and goes)
+        fields.update(pooling=draw(st.sampled_from(("cls", "mean"))), local_attention=draw(st.integers(2, 40)))
     return bertsize.Encoder(**fields)
 
 
@@ -59,7 +67,7 @@ def any_encoders(draw, families=bertsize.FAMILIES) -> bertsize.Encoder:
     or pass int64."""
     family = draw(st.sampled_from(families))
     heads = draw(st.one_of(st.integers(1, 16), st.integers(1, 2**20)))
-    hidden = heads * draw(st.one_of(st.integers(1, 64), st.integers(1, 2**20)))
+    hidden = heads * (HEAD_WIDTH.get(family) or draw(st.one_of(st.integers(1, 64), st.integers(1, 2**20))))
     fields = dict(
         family=family, layers=draw(SIZE), hidden=hidden, heads=heads, intermediate=draw(SIZE),
         vocab=draw(SIZE), max_positions=draw(SIZE),
@@ -75,12 +83,15 @@ def any_encoders(draw, families=bertsize.FAMILIES) -> bertsize.Encoder:
         fields["embedding"] = draw(st.one_of(st.none(), SIZE))
     if family == "albert":
         fields["hidden_groups"] = draw(st.one_of(st.integers(1, 4), SIZE))
-    if family not in ("distilbert", "electra"):
+    if family not in NO_POOLER:
         fields["pooler"] = draw(st.booleans())
     if family not in NO_DECODER:
         fields["is_decoder"] = draw(st.booleans())
     if family == "ernie":
         fields["task_types"] = draw(st.one_of(st.integers(0, 16), SIZE))
+    if family == "modernbert":
+        fields.update(pooling=draw(st.sampled_from(("cls", "mean"))),
+                      local_attention=draw(st.one_of(st.integers(2, 256), st.integers(2, 2**40))))
     return bertsize.Encoder(**fields)
 
 
@@ -102,14 +113,16 @@ def workloads(draw, max_batch: int = 2**20, max_seq_len: int = 2**20) -> bertsiz
     )
 
 
-#: Families whose HF classes run only eager attention (MegatronBertPreTrainedModel and
-#: MPNetPreTrainedModel support neither SDPA nor flash attention).
-EAGER_ONLY = ("megatron-bert", "mpnet")
+#: The attention implementations of families whose HF classes (or bertsize) lack some:
+#: MegatronBertPreTrainedModel and MPNetPreTrainedModel support neither SDPA nor flash
+#: attention; ModernBERT's flash attention (its window cuts the work) is not modelled.
+ATTENTIONS = {"megatron-bert": ("eager",), "mpnet": ("eager",), "modernbert": ("eager", "sdpa")}
 
 
 def attention_for(family: str, attention: str) -> str:
-    """``attention``, or eager where the family's HF classes run no other."""
-    return "eager" if family in EAGER_ONLY else attention
+    """``attention``, or the last the family runs where it lacks that one."""
+    runs = ATTENTIONS.get(family, (attention,))
+    return attention if attention in runs else runs[-1]
 
 
 #: Families whose HF classes cannot checkpoint layers (MPNet's).

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import bertsize
-from strategies import attention_for, heads_for, small_encoders
+from strategies import HEAD_WIDTH, attention_for, heads_for, small_encoders
 
 TINY = bertsize.preset("bert-tiny")  # L=2, H=128, A=2, I=512, V=30522
 
@@ -149,7 +149,9 @@ def test_every_metric_is_non_decreasing_in_every_size(data, encoder):
     # projection only while its embedding width differs from hidden, so moving hidden
     # across the embedding width adds or removes a Linear (and, under CPU autocast,
     # changes the residual stream's dtype).  search() visits every point then.
-    if not (encoder.family == "electra" and encoder.embedding is not None):
+    if encoder.family in HEAD_WIDTH:  # hidden is heads x the head width: a head more
+        grown.append(encoder.replace(hidden=encoder.hidden + HEAD_WIDTH[encoder.family], heads=encoder.heads + 1))
+    elif not (encoder.family == "electra" and encoder.embedding is not None):
         grown.append(encoder.replace(hidden=encoder.hidden + encoder.heads))  # keeps heads | hidden
     if encoder.type_vocab:
         grown.append(encoder.replace(type_vocab=encoder.type_vocab + 1))

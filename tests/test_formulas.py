@@ -46,7 +46,27 @@ def _has_pooler(e: bertsize.Encoder, head: str) -> bool:
     return head in pooled_heads and e.family in ("albert", *BERT_LIKE)
 
 
+def _modernbert_params(e: bertsize.Encoder, head: str, C: int) -> int:
+    """ModernBERT: no biases, no position table; per layer Wqkv (3H x H), Wo, Wi (2I x H),
+    Wo (H x I) and two weight-only LayerNorms, less layer 0's attention norm; the
+    embedding and final norms; heads behind a bias-free dense + LayerNorm."""
+    L, H, _, I, V, _, _, _ = _sizes(e)
+    total = V * H + H + L * (4 * H * H + 3 * H * I + 2 * H) - H + H
+    head_body = H * H + H
+    if head == "masked_lm":  # the decoder tied to the embeddings, with its own bias
+        total += head_body + V + (0 if e.tie_word_embeddings else V * H)
+    elif head in ("sequence_classification", "token_classification"):
+        total += head_body + H * C + C
+    elif head == "question_answering":
+        total += head_body + 2 * H + 2
+    elif head == "multiple_choice":
+        total += head_body + H + 1
+    return total
+
+
 def params_by_hand(e: bertsize.Encoder, head: str, C: int) -> int:
+    if e.family == "modernbert":
+        return _modernbert_params(e, head, C)
     L, H, _, I, V, P, T, E = _sizes(e)
     layer = 4 * (H * H + H) + 2 * H + (H * I + I) + (I * H + H) + 2 * H  # q k v o, LN, FFN up/down, LN
     total = (V + P + T) * E + (e.weight_sets if e.family == "albert" else L) * layer
@@ -88,6 +108,13 @@ def forward_flops_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int
     L, H, _, I, V, _, _, E = _sizes(e)
     b = b * choices if head == "multiple_choice" else b  # sequences: every choice of every example
     n = b * s
+    if e.family == "modernbert":  # Wqkv, q·kᵀ and p·v (masks change no FLOP), Wo, Wi (H -> 2I), Wo (I -> H)
+        total = L * (8 * n * H * H + 4 * b * s * s * H + 6 * n * H * I)
+        rows = {"masked_lm": n, "token_classification": n, "question_answering": n,
+                "sequence_classification": b, "multiple_choice": b}.get(head, 0)
+        outputs = {"masked_lm": V, "token_classification": C, "question_answering": 2,
+                   "sequence_classification": C, "multiple_choice": 1}.get(head, 0)
+        return total + (2 * rows * H * H + 2 * rows * H * outputs if rows else 0)
     layer = 4 * 2 * n * H * H + 2 * (2 * b * s * s * H) + 2 * 2 * n * H * I  # projections, q·kᵀ and p·v, FFN
     total = L * layer + (2 * n * E * H if _projects(e) else 0)
     if _has_pooler(e, head):
@@ -120,6 +147,8 @@ def saved_bytes_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int, 
     L, H, A, I, V, _, _, E = _sizes(e)
     b = b * choices if head == "multiple_choice" else b
     n, d = b * s, int(dropout)
+    if e.family == "modernbert":
+        return _modernbert_saved(e, head, C, b, s, d)
     # embeddings: the LayerNorm's input, the dropout mask, the projection's input
     total = (0 if e.family in NO_EMBEDDING_NORM else 2 * n * E) + d * n * E + (2 * n * E if _projects(e) else 0)
     # a layer: the q/k/v input, q, k, v, the out-projection's input, two LayerNorm inputs,
@@ -160,6 +189,32 @@ def saved_bytes_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int, 
             total += 2 * n * H + 2 * b * H + (dropped if dropout else 2 * b * H)
         else:  # the pooled output, saved by tanh, or its dropped copy
             total += d * dropped
+    return total
+
+
+def _modernbert_saved(e: bertsize.Encoder, head: str, C: int, b: int, s: int, d: int) -> int:
+    """ModernBERT under the same accounting.  Embeddings: the LayerNorm's input and the
+    dropout mask.  A layer: Wqkv's input; the rotated q and k; the probabilities in fp32
+    (``softmax(dtype=float32)``), their mask and the 16-bit copy p·v reads (dropped or
+    not); v, copied out of the fused QKV output by matmul; Wo's input and the output
+    dropout's mask; the MLP LayerNorm's input, Wi's input, Wi's whole (n, 2I) output
+    (the GeGLU's halves are views of it), GELU's output, the MLP dropout's mask and Wo's
+    input; every layer but the first its attention LayerNorm's input.  RoPE's cos and sin,
+    (s, 64) each, once per attention kind present (global; local from 2 layers); eager
+    saves no window mask.  The final LayerNorm's input, then the head."""
+    L, H, A, I, V, _, _, _ = _sizes(e)
+    n, scores = b * s, b * A * s * s
+    layer = 14 * n * H + 8 * n * I + 6 * scores + d * (scores + n * H + n * I)
+    kinds = 1 + (L >= 2)
+    total = 2 * n * H + d * n * H + L * layer + (L - 1) * 2 * n * H + kinds * 2 * (2 * s * 64) + 2 * n * H
+    if head == "masked_lm":  # the head's dense, GELU and LayerNorm inputs, the decoder's; the loss
+        total += 8 * n * H + 4 * n * V + 4
+    elif head == "token_classification":
+        total += 8 * n * H + d * n * H + 4 * n * C + 4
+    elif head == "question_answering":
+        total += 8 * n * H + d * n * H + 2 * (4 * n + 4)
+    elif head == "multiple_choice":  # the pooled rows (a gathered copy or the mean), one score each
+        total += 8 * b * H + d * b * H + 4 * b + 4
     return total
 
 

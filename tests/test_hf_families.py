@@ -17,7 +17,7 @@ hf = pytest.importorskip("hf_reference")
 
 pytestmark = pytest.mark.hf
 
-FAMILIES = ("camembert", "roberta-prelayernorm", "xlm-roberta-xl", "megatron-bert", "mpnet", "ernie")
+FAMILIES = ("camembert", "roberta-prelayernorm", "xlm-roberta-xl", "megatron-bert", "mpnet", "ernie", "modernbert")
 SHAPES = [(2, 16), (1, 7)]
 
 
@@ -26,7 +26,11 @@ def _encoder(family: str, **fields) -> bertsize.Encoder:
     segments = 0 if family == "mpnet" else 2  # MPNet has no segment embeddings
     if family == "ernie":
         fields.setdefault("task_types", 3)  # use_task_id, ERNIE 3.0's 3 task types
-    return bertsize.Encoder(family=family, layers=2, hidden=32, heads=4, intermediate=48, vocab=99,
+    if family == "modernbert":  # 64-wide heads; a window shorter than the longer shape (a mask) but not the shorter
+        fields.update(hidden=128, heads=2, local_attention=16, layers=fields.get("layers", 4))
+        segments = 0
+    fields = {"layers": 2, "hidden": 32, "heads": 4, **fields}
+    return bertsize.Encoder(family=family, intermediate=48, vocab=99,
                             max_positions=positions, type_vocab=segments, hidden_dropout=0.1, attention_dropout=0.1,
                             **fields)
 
@@ -49,7 +53,7 @@ def test_params_and_flops(family, head):
 
 # HF's MegatronBertModel refuses attn_implementation="sdpa" (its PreTrainedModel has no
 # _supports_sdpa); bertsize refuses it too (test_megatron_bert_runs_only_eager_attention)
-SDPA = {"camembert", "roberta-prelayernorm", "xlm-roberta-xl", "ernie"}
+SDPA = {"camembert", "roberta-prelayernorm", "xlm-roberta-xl", "ernie", "modernbert"}
 
 
 @pytest.mark.parametrize(("family", "head", "attention"),
@@ -134,3 +138,44 @@ def test_ernie_task_table_is_read_as_hf_reads_it():
     assert bertsize.count_params(tasks, "masked_lm") == hf.count_params(model)
     with pytest.raises(ValueError, match="task_types=3 is ERNIE's"):
         bertsize.Encoder(family="bert", task_types=3)
+
+
+@pytest.mark.parametrize("attention", ["eager", "sdpa"])
+@pytest.mark.parametrize("head", ["sequence_classification", "multiple_choice"])
+def test_modernbert_mean_pooling(head, attention):
+    """classifier_pooling="mean" (the published checkpoints'): the mean of each sequence's
+    rows, nothing floating saved for it; HF's multiple choice needs the (all-ones) mask."""
+    encoder = _encoder("modernbert", pooling="mean", classifier_dropout=0.1)
+    model = hf.build(encoder, head, num_labels=3, attention=attention)
+    choices = 3 if head == "multiple_choice" else 1
+    inputs = hf.inputs(encoder, head, 2, 9, 3, num_choices=choices)
+    inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
+    for precision in ("fp32", "bf16"):
+        saved, _ = hf.measure_saved(model, inputs, torch.bfloat16 if precision == "bf16" else None)
+        work = bertsize.Workload(batch=2, seq_len=9, training=True, precision=precision, attention=attention,
+                                 backend="cpu", num_choices=choices)
+        assert bertsize.estimate(encoder, work, head, 3).activation_bytes == saved, precision
+    forward, backward = hf.measure_flops(hf.build(encoder, head, num_labels=3), inputs)
+    estimate = bertsize.estimate(encoder, bertsize.Workload(batch=2, seq_len=9, training=True, num_choices=choices),
+                                 head, 3)
+    assert (estimate.flops_fwd, estimate.flops_bwd) == (forward, backward)
+
+
+def test_modernbert_config_and_refusals():
+    """A config reads as HF reads it; what is not modelled is refused, naming the key."""
+    config = {"model_type": "modernbert", "classifier_pooling": "mean", "local_attention": 64,
+              "embedding_dropout": 0.1, "mlp_dropout": 0.1}
+    encoder = bertsize.from_hf_config(config)
+    assert (encoder.pooling, encoder.local_attention, encoder.hidden_dropout) == ("mean", 64, 0.1)
+    with torch.device("meta"):
+        model = hf.build(bertsize.preset("answerdotai/ModernBERT-base"), "masked_lm")
+    assert bertsize.count_params("answerdotai/ModernBERT-base", "masked_lm") == hf.count_params(model)
+    for key, value in (("norm_bias", True), ("global_attn_every_n_layers", 2), ("sparse_prediction", True)):
+        with pytest.raises(ValueError, match=key):
+            bertsize.from_hf_config({**config, key: value})
+    with pytest.raises(ValueError, match="embedding_dropout"):
+        bertsize.from_hf_config({**config, "embedding_dropout": 0.0})
+    with pytest.raises(ValueError, match="attention='flash': family 'modernbert' runs only 'eager', 'sdpa'"):
+        bertsize.estimate(encoder, bertsize.Workload(attention="flash"))
+    with pytest.raises(ValueError, match="64 x heads"):
+        bertsize.Encoder(family="modernbert", hidden=96, heads=2)

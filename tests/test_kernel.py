@@ -18,7 +18,7 @@ import bertsize
 from bertsize import _abi, oracle, program, validity
 from bertsize.estimate import row_of
 from bertsize.options import Options
-from strategies import NO_SEGMENTS, any_encoders, heads_for, runnable, small_encoders, workloads
+from strategies import HEAD_WIDTH, NO_SEGMENTS, any_encoders, heads_for, runnable, small_encoders, workloads
 
 kernel = importlib.import_module("bertsize._kernel")
 INT64_MAX = 2**63 - 1
@@ -110,7 +110,7 @@ def _row_call(base, workload, row):
     """The encoder and workload of a row of SEQUENCE_FIELDS on `base` (hidden = heads * width;
     the fields base's family has)."""
     changes = {name: row[name] for name in ("layers", "heads", "intermediate", "vocab", "max_positions")}
-    changes["hidden"] = row["heads"] * row["width"]
+    changes["hidden"] = row["heads"] * HEAD_WIDTH.get(base.family, row["width"])
     if base.family not in NO_SEGMENTS:
         changes["type_vocab"] = row["type_vocab"]
     if base.family in ("albert", "electra"):
@@ -249,7 +249,7 @@ def test_evaluate_rows_equal_scalar_calls(data, base, workload):
         columns[name] = data.draw(st.lists(st.integers(1, 4096), min_size=rows, max_size=rows))
     if "heads" in columns or "hidden" in columns:  # keep heads | hidden
         heads = np.array(columns.get("heads", [base.heads] * rows))
-        columns["hidden"] = list(heads * data.draw(st.integers(1, 64)))
+        columns["hidden"] = list(heads * (HEAD_WIDTH.get(base.family) or data.draw(st.integers(1, 64))))
         columns["heads"] = list(heads)
     if base.family in ("albert", "electra") and data.draw(st.booleans()):
         # a factorised embedding per row: 0 (= hidden), equal to hidden, or its own width

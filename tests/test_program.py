@@ -20,7 +20,7 @@ from bertsize import _reference, oracle, program, symbolic, validity
 from bertsize.estimate import row_of
 from bertsize.metrics import NAMES, QUANTITIES
 from bertsize.options import Options
-from strategies import any_encoders, heads_for, runnable, small_encoders, workloads
+from strategies import WINDOWED, any_encoders, heads_for, runnable, small_encoders, workloads
 
 kernel = importlib.import_module("bertsize._kernel")
 INT64_MAX = 2**63 - 1
@@ -104,6 +104,9 @@ def test_the_plane_read_off_a_program_gives_every_batch_and_sequence_length(data
     options, row = _call(encoder, work, head, 2)
     constants = tuple((n, v) for n, v in zip(validity.FIELDS, row) if n not in ("batch", "seq_len"))
     plane = program.plane_program(options, constants, ["peak_bytes", "flops"], [])
+    if encoder.family in WINDOWED:  # the window mask comes at seq_len >= local_attention / 2: no closed form
+        assert plane is None
+        return
     assert plane is not None
     c0, k0, k1, k2, f0, g0, g1, g2 = program.run(plane, row)[0]
     for _ in range(3):

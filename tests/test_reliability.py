@@ -287,8 +287,8 @@ _LONG_WALK = textwrap.dedent("""
     # 8-bit AdamW's threshold makes the walk visit every one of 6.4e8 points (minutes)
     budget = bertsize.Budget(memory="64GiB")
     work = bertsize.Workload(training=True, optimizer="adamw_8bit")
-    print("walking", flush=True)
-    try:
+    try:  # the signal may come as soon as "walking" is out: inside the try
+        print("walking", flush=True)
         bertsize.search(space, budget, work, limit=0)
     except KeyboardInterrupt:
         print("interrupted", flush=True)

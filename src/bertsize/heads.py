@@ -39,13 +39,15 @@ class MaskedLMBody:
     width: str = "hidden"
     activation: str | None = None
     output_bias: bool = True
+    #: whether the transform's dense and LayerNorm have biases (ModernBERT's have none)
+    transform_bias: bool = True
 
     def forward(self, t: Tracer, m, x: Tensor) -> Tensor:
         s = m.s
         width = s.embedding if self.width == "embedding" else s.hidden
-        y = t.activation(t.linear("cls.predictions.transform.dense", x, s.hidden, width),
+        y = t.activation(t.linear("cls.predictions.transform.dense", x, s.hidden, width, bias=self.transform_bias),
                          self.activation or m.activation)
-        y = t.layer_norm("cls.predictions.transform.LayerNorm", y, width)
+        y = t.layer_norm("cls.predictions.transform.LayerNorm", y, width, bias=self.transform_bias)
         weight = t.parameter(_WORD_EMBEDDINGS) if m.tied_embeddings else None
         if not m.tied_embeddings and self.output_bias:
             t.parameter("cls.predictions.bias", (s.vocab,), "unused")
@@ -54,13 +56,20 @@ class MaskedLMBody:
         return logits
 
 
+class FirstToken:
+    """What a sequence classifier reads when no pooler runs: the first token's row."""
+
+    def features(self, t: Tracer, m, x: Tensor) -> Tensor:
+        return t.first_token(x)
+
+
 def _dropout_active(m, which: str) -> bool:
     """Whether the encoder's ``which`` dropout ("classifier" or "hidden") is active."""
     return m.classifier_dropout if which == "classifier" else m.hidden_dropout
 
 
 @dataclass(frozen=True)
-class PooledClassifier:
+class PooledClassifier(FirstToken):
     """BERT, ALBERT: dropout -> classifier on the pooled output.  ``dropout``: which of
     the encoder's dropouts (RoBERTa's multiple choice applies the hidden dropout)."""
 
@@ -73,7 +82,7 @@ class PooledClassifier:
 
 
 @dataclass(frozen=True)
-class PreClassifier:
+class PreClassifier(FirstToken):
     """DistilBERT: pre_classifier -> ReLU -> dropout -> classifier on the first token."""
 
     uses_pooler = False
@@ -86,7 +95,7 @@ class PreClassifier:
 
 
 @dataclass(frozen=True)
-class DenseClassifier:
+class DenseClassifier(FirstToken):
     """RoBERTa / XLM-R (tanh), ELECTRA (gelu): dropout -> dense -> activation ->
     dropout -> out_proj on the first token.  ``dropout``: which of the encoder's
     dropouts (MPNet's head applies the hidden dropout)."""
@@ -103,7 +112,7 @@ class DenseClassifier:
 
 
 @dataclass(frozen=True)
-class SequenceSummary:
+class SequenceSummary(FirstToken):
     """ELECTRA's multiple-choice summary: the first token -> dense -> activation ->
     dropout (``summary_last_dropout``: the classifier dropout) -> classifier."""
 
@@ -134,6 +143,32 @@ class TokenClassifier:
 
 #: Logits per token of question answering: HF splits qa_outputs into start and end.
 SPAN_LOGITS = 2
+
+
+@dataclass(frozen=True)
+class HeadClassifier:
+    """ModernBERT's classification heads: ``ModernBertPredictionHead`` (dense without
+    bias -> GELU -> LayerNorm without bias) -> classifier dropout -> classifier.
+    What a sequence is classified by (:meth:`features`): the <cls> row or the mean of
+    its rows (``Encoder.pooling``); ``gather``: the <cls> rows are gathered (multiple
+    choice indexes them, a copy) rather than viewed; ``outputs``: logits per row
+    (question answering's start and end), else the call's or num_labels."""
+
+    gather: bool = False
+    outputs: int | None = None
+    uses_pooler = False
+
+    def features(self, t: Tracer, m, x: Tensor) -> Tensor:
+        if t.options.pooling == "mean":
+            return t.mean_pool(x)
+        first = t.first_token(x)
+        return t.copy(first) if self.gather else first
+
+    def forward(self, t: Tracer, m, features: Tensor, outputs=None) -> Tensor:
+        h = m.s.hidden
+        y = t.activation(t.linear("head.dense", features, h, h, bias=False), "gelu")
+        y = t.dropout(t.layer_norm("head.norm", y, h, bias=False), m.classifier_dropout)
+        return t.linear("classifier", y, h, outputs or self.outputs or m.s.num_labels)
 
 
 @dataclass(frozen=True)
@@ -266,7 +301,7 @@ class SequenceClassification(Head):
         return family.classifier.uses_pooler
 
     def forward(self, t, m, x, pooled):
-        features = pooled if pooled is not None else t.first_token(x)
+        features = pooled if pooled is not None else m.family.classifier.features(t, m, x)
         logits = m.family.classifier.forward(t, m, features)
         # HF's problem_type: one label is a regression (MSE), more are classes
         if t.branch(t.num.compare("eq", m.s.num_labels, 1)):
@@ -286,7 +321,7 @@ class MultipleChoice(Head):
         return family.choice_classifier.uses_pooler
 
     def forward(self, t, m, x, pooled):
-        features = pooled if pooled is not None else t.first_token(x)
+        features = pooled if pooled is not None else m.family.choice_classifier.features(t, m, x)
         scores = m.family.choice_classifier.forward(t, m, features, outputs=1)
         t.cross_entropy(scores)  # over scores.view(-1, num_choices), a view of the same storage
         return [scores]

@@ -71,6 +71,11 @@ class Encoder:
             ``causal_lm`` head is causal either way.
         task_types: ERNIE only: rows of the task-type embedding table
             (``task_type_vocab_size`` when ``use_task_id``); 0 or ``None``: no table.
+        pooling: ModernBERT only: how sequence classification and multiple choice pool
+            the last hidden state (``classifier_pooling``): "cls" or "mean"; ``None``:
+            the config class's default ("cls").
+        local_attention: ModernBERT only: the sliding window of its local layers, in
+            tokens (``local_attention``; ``None``: 128, the config class's default).
     """
 
     layers: int = 12
@@ -92,18 +97,20 @@ class Encoder:
     num_labels: int = 2
     is_decoder: bool = False
     task_types: int | None = None
+    pooling: str | None = None
+    local_attention: int | None = None
 
     def __init__(self, layers=12, hidden=768, heads=12, intermediate=None, vocab=30522, max_positions=512,
                  type_vocab=None, embedding=None, pooler=None, family="bert", hidden_groups=None, activation=None,
                  hidden_dropout=None, attention_dropout=None, classifier_dropout=None, tie_word_embeddings=True,
-                 num_labels=2, is_decoder=False, task_types=None) -> None:
+                 num_labels=2, is_decoder=False, task_types=None, pooling=None, local_attention=None) -> None:
         self._resolve(layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler,
                       family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout,
-                      tie_word_embeddings, num_labels, is_decoder, task_types)
+                      tie_word_embeddings, num_labels, is_decoder, task_types, pooling, local_attention)
 
     def _resolve(self, layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler,
                  family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout,
-                 tie_word_embeddings, num_labels, is_decoder, task_types) -> None:
+                 tie_word_embeddings, num_labels, is_decoder, task_types, pooling, local_attention) -> None:
         """Validate, fill in the family's defaults, and pack (see :mod:`bertsize._abi`).
         Written for speed (an AutoML loop builds an Encoder per trial): plain checks for
         the common values, the message-producing validators for the rest."""
@@ -168,6 +175,20 @@ class Encoder:
         if task_types and not spec.task_types:
             raise ValueError(f"task_types={task_types!r} is ERNIE's task-type embedding; family {family!r} has none "
                              "(leave task_types=None)")
+        if pooling is not None or spec.poolings:
+            if pooling is None:
+                pooling = spec.poolings[0]
+            elif not spec.poolings:
+                raise ValueError(f"pooling={pooling!r} is ModernBERT's classifier pooling; family {family!r} "
+                                 "classifies its first token or pooled output (leave pooling=None)")
+            else:
+                _validate.choice("pooling", pooling, spec.poolings)
+        if local_attention is not None or spec.window:
+            if not spec.window:
+                raise ValueError(f"local_attention={local_attention!r} is ModernBERT's sliding window; family "
+                                 f"{family!r} attends globally (leave local_attention=None)")
+            local_attention = spec.window if local_attention is None else _validate.integer(
+                "local_attention", local_attention, minimum=2)
         values = (layers, hidden, heads, intermediate, vocab, max_positions, type_vocab,
                   0 if embedding is None else embedding, 1 if hidden_groups is None else hidden_groups)
         row = _abi.pack(values, validity.ENCODER_FIELDS)
@@ -176,13 +197,14 @@ class Encoder:
         if bad >= 0:
             raise ValueError(validity.describe(constraints[bad], values, family))
         options = (family, activation, pooler, hidden_dropout > 0, attention_dropout > 0, classifier_dropout > 0,
-                   tie_word_embeddings, is_decoder, task_types or 0)
+                   tie_word_embeddings, is_decoder, task_types or 0, pooling or "cls", local_attention or 0)
         self.__dict__.update(layers=layers, hidden=hidden, heads=heads, intermediate=intermediate, vocab=vocab,
                              max_positions=max_positions, type_vocab=type_vocab, embedding=embedding, pooler=pooler,
                              family=family, hidden_groups=hidden_groups, activation=activation,
                              hidden_dropout=hidden_dropout, attention_dropout=attention_dropout,
                              classifier_dropout=classifier_dropout, tie_word_embeddings=tie_word_embeddings,
-                             num_labels=num_labels, is_decoder=is_decoder, task_types=task_types, _row=row, _plan_key=_abi.plan_key(options),
+                             num_labels=num_labels, is_decoder=is_decoder, task_types=task_types, pooling=pooling,
+                             local_attention=local_attention, _row=row, _plan_key=_abi.plan_key(options),
                              options=options)
 
     # ----- pickling: the fields only (the packing is rebuilt where it lands) -----------

@@ -31,6 +31,8 @@ class Options:
             (num_choices is 1 for heads that run one sequence per example).
         task_types: ERNIE's task-type table rows (0: none) — a size, but a structural
             constant of a model (one plan per value, as num_choices).
+        pooling: what ModernBERT's classifiers pool, "cls" or "mean" (Encoder.pooling).
+        window: ModernBERT's sliding window in tokens (Encoder.local_attention; 0: none).
     """
 
     family: str
@@ -52,11 +54,14 @@ class Options:
     data_parallel: int
     num_choices: int = 1
     task_types: int = 0
+    pooling: str = "cls"
+    window: int = 0
 
     @classmethod
     def of(cls, encoder_options: tuple, workload_options: tuple, head: str) -> Options:
         """From an Encoder's and a Workload's ``options`` tuples and a head name."""
-        family, activation, pooler, hidden, attention_dropout, classifier, tied, decoder, tasks = encoder_options
+        (family, activation, pooler, hidden, attention_dropout, classifier, tied, decoder, tasks, pooling,
+         window) = encoder_options
         training, precision, optimizer, attention, recompute, backend, zero_stage, ranks, choices = workload_options
         if not HEADS[head].per_choice:
             choices = 1
@@ -74,7 +79,7 @@ class Options:
         if zero_stage == 0:
             ranks = 1
         return cls(family, head, activation, runs_pooler, hidden, attention_dropout, classifier, tied, causal, training,
-                   precision, optimizer, attention, recompute, backend, zero_stage, ranks, choices, tasks)
+                   precision, optimizer, attention, recompute, backend, zero_stage, ranks, choices, tasks, pooling, window)
 
     @property
     def mixed_precision(self) -> bool:

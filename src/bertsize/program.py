@@ -58,7 +58,7 @@ OPS = ("field", "const", "mul", "linear", "max", "min", "where", "eq", "ne", "ge
        "minus")
 OP = {name: code for code, name in enumerate(OPS)}
 #: The program ABI version: csrc/bs_program.h refuses another.
-ABI_VERSION = 1
+ABI_VERSION = 2
 INT64_MAX = 2**63 - 1
 
 

@@ -87,6 +87,21 @@ def _with_embedding_width(t: Tracer, m: Model) -> Model:
 def trace(t: Tracer, m: Model) -> Trace:
     """Replay the forward of ``m``'s HF class on the tracer ``t``."""
     m = _with_embedding_width(t, m)
+    if m.family.layout == "modern":
+        x = modernbert_encoder(t, m)
+    else:
+        x = bert_encoder(t, m)
+    pooled = None
+    if m.pooler:
+        with t.in_component("pooler"):
+            pooled = t.activation(t.linear("pooler.dense", t.first_token(x), m.s.hidden, m.s.hidden), "tanh")
+    with t.in_component("head"):
+        outputs = m.head.forward(t, m, x, pooled)
+    return t.finish(outputs)
+
+
+def bert_encoder(t: Tracer, m: Model) -> Tensor:
+    """BERT's embeddings and layers (post- or pre-LN): the last hidden state."""
     x = embeddings(t, m)
     # a decoder's causal mask, built once in the dtype of the layers' input
     mask = t.causal_mask(x) if t.options.causal else None
@@ -101,13 +116,67 @@ def trace(t: Tracer, m: Model) -> Trace:
     if m.family.norm_position == "pre":  # pre-LN layers leave the last sum unnormalised
         with t.in_component("norms"):
             x = t.layer_norm("encoder.LayerNorm", x, m.s.hidden)
-    pooled = None
-    if m.pooler:
-        with t.in_component("pooler"):
-            pooled = t.activation(t.linear("pooler.dense", t.first_token(x), m.s.hidden, m.s.hidden), "tanh")
-    with t.in_component("head"):
-        outputs = m.head.forward(t, m, x, pooled)
-    return t.finish(outputs)
+    return x
+
+
+#: ModernBERT's global_attn_every_n_layers: layers 0, 3, 6, ... attend globally
+GLOBAL_EVERY = 3
+
+
+def modernbert_encoder(t: Tracer, m: Model) -> Tensor:
+    """ModernBERT (Warner et al. 2024): token embeddings and a bias-free LayerNorm, then
+    pre-LN layers without biases — fused QKV, RoPE, GeGLU — where layer 0 has no
+    attention LayerNorm and every third layer attends globally, the others within a
+    sliding window (eager and SDPA: a mask over the full scores), and a final LayerNorm.
+    The layers run as up to three groups: layer 0, the other global layers, the local ones."""
+    s, h, num = m.s, m.s.hidden, t.num
+    with t.in_component("embeddings"):
+        x = t.embedding("embeddings.word_embeddings", s.vocab, h, s.batch * s.seq_len)
+        with t.in_component("norms"):
+            x = t.layer_norm("embeddings.norm", x, h, bias=False)
+        x = t.dropout(x, m.hidden_dropout)
+    head_width = m.family.head_width  # hidden = head_width x heads (a row constraint)
+    with t.in_component("attention"):
+        full = t.rotary_tables("rotary.global", x, head_width)
+    x = t.layer_group(1, lambda y: _modern_layer(t, m, y, "layers.0", full, None, first=True), x, name="layers.0")
+    globals_ = num.ceil_div(s.layers, GLOBAL_EVERY)
+    if t.branch(num.compare("gt", globals_, 1)):
+        x = t.layer_group(num.minus(globals_, 1), lambda y: _modern_layer(t, m, y, "layers.global", full, None), x,
+                          name="layers.global")
+    if t.branch(num.compare("gt", s.layers, 1)):  # every layer but each third is local
+        with t.in_component("attention"):
+            local = t.rotary_tables("rotary.local", x, head_width)
+            # HF skips the mask where the window covers every pair: seq_len < window // 2
+            mask = t.window_mask(x) if t.branch(num.compare("ge", s.seq_len, t.options.window // 2)) else None
+        # L - ceil(L/3) local layers, written floor(2L/3): the sizes' polynomials never subtract
+        x = t.layer_group(num.floor_div(2 * s.layers, GLOBAL_EVERY),
+                          lambda y: _modern_layer(t, m, y, "layers.local", local, mask), x,
+                          name="layers.local")  # the mask goes by keyword: no checkpoint input
+    with t.in_component("norms"):
+        return t.layer_norm("final_norm", x, h, bias=False)
+
+
+def _modern_layer(t: Tracer, m: Model, x: Tensor, name: str, tables, mask: Tensor | None, first: bool = False):
+    """One ModernBERT layer: x + attn(attn_norm(x)) (layer 0: no attn_norm), then
+    + mlp(mlp_norm(x)); its attention dropout also drops the attention's output."""
+    s, h = m.s, m.s.hidden
+    y = x
+    if not first:
+        with t.in_component("norms"):
+            y = t.layer_norm(f"{name}.attn_norm", x, h, bias=False)
+    with t.in_component("attention"):
+        q, k, v = t.views(t.linear(f"{name}.attn.Wqkv", y, h, 3 * h, bias=False), h, 3)
+        q, k = t.rotary(q, *tables), t.rotary(k, *tables)
+        context = t.attention_core(q, k, v, s.heads, m.attention_dropout, mask, softmax_fp32=True)
+        out = t.dropout(t.linear(f"{name}.attn.Wo", context, h, h, bias=False), m.attention_dropout)
+        attended = t.add(x, out)
+    with t.in_component("norms"):
+        y = t.layer_norm(f"{name}.mlp_norm", attended, h, bias=False)
+    with t.in_component("ffn"):
+        gated = t.gated(t.linear(f"{name}.mlp.Wi", y, h, 2 * s.intermediate, bias=False), s.intermediate,
+                        m.activation)
+        out = t.linear(f"{name}.mlp.Wo", t.dropout(gated, m.hidden_dropout), s.intermediate, h, bias=False)
+        return t.add(attended, out)
 
 
 def embeddings(t: Tracer, m: Model) -> Tensor:

@@ -132,6 +132,8 @@ class Tensor:
     width: object
     dtype: str
     storage: Storage
+    #: a column block of a wider storage (a fused QKV's q, k, v): not contiguous
+    strided: bool = False
 
     @property
     def numel(self):
@@ -349,13 +351,16 @@ class Tracer:
         self._events.append((tuple(t.storage for t in inputs), tensor.storage))
         return tensor
 
-    def save(self, tensor: Tensor) -> None:
-        """Autograd keeps ``tensor`` for backward (each storage counts once)."""
+    def save(self, tensor: Tensor, once: bool = False) -> None:
+        """Autograd keeps ``tensor`` for backward (each storage counts once); ``once``:
+        a tensor made outside the layer group and saved by its layers (RoPE's tables)
+        counts once, not once per layer."""
         if not self.training:
             return
         sink = self._saved if self._sink is None else self._sink
         if tensor.storage not in sink:
-            sink[tensor.storage] = (self.component, self.multiplier, self.path)
+            multiplier = self.num.min(self.multiplier, 1) if once else self.multiplier
+            sink[tensor.storage] = (self.component, multiplier, self.path)
 
     def _tally(self) -> ModuleTally:
         tally = self._modules.get(self.path)
@@ -390,6 +395,29 @@ class Tracer:
     def first_token(self, x: Tensor) -> Tensor:
         """``x[:, 0]``: one row per sequence, a view over x's storage."""
         return Tensor(self.sizes.batch, x.width, x.dtype, x.storage)
+
+    def views(self, x: Tensor, width, parts: int) -> list[Tensor]:
+        """``x.chunk(parts, dim=-1)`` (or a view and ``unbind``): ``parts`` column blocks
+        of ``width`` columns, views over x's storage (a fused QKV's q, k and v; a GLU's
+        halves)."""
+        return [Tensor(x.rows, width, x.dtype, x.storage, strided=True) for _ in range(parts)]
+
+    def mean_pool(self, x: Tensor) -> Tensor:
+        """``(x * mask).sum(dim=1) / mask.sum(dim=1)``: each sequence's mean row (the
+        boolean mask and its counts are not floating point: nothing floating is saved)."""
+        with self.scope("mean_pool"):
+            b = self.sizes.batch
+            self._elementwise(2 * x.numel + b * x.width)  # the mask product, the sum, the division
+            self._op(2 * x.numel + b * x.width, 3 * x.numel + 2 * b * x.width)
+            product = self._new(x.rows, x.width, x.dtype, x)
+            total = self._new(b, x.width, x.dtype, product)
+            return self._new(b, x.width, x.dtype, total)
+
+    def copy(self, x: Tensor) -> Tensor:
+        """A copy of x (advanced indexing gathers rows into a new tensor)."""
+        with self.scope("copy"):
+            self._op(0, 2 * x.numel)
+            return self._new(x.rows, x.width, x.dtype, x)
 
     def split_columns(self, x: Tensor, rows, width) -> list[Tensor]:
         """``x.split(1, dim=-1)``, each piece squeezed and made ``contiguous()``: one
@@ -459,11 +487,12 @@ class Tracer:
             self.save(self._new(x.rows, x.width, x.dtype if self.cpu else "mask"))
             return self._new(x.rows, x.width, x.dtype, x)
 
-    def layer_norm(self, name: str, x: Tensor, width) -> Tensor:
-        """``nn.LayerNorm(width)`` named ``name`` (weight and bias)."""
+    def layer_norm(self, name: str, x: Tensor, width, bias: bool = True) -> Tensor:
+        """``nn.LayerNorm(width)`` named ``name`` (weight and, with ``bias``, bias)."""
         with self.scope(name):
             self.parameter(f"{name}.weight", (width,), "norm")
-            self.parameter(f"{name}.bias", (width,), "norm")
+            if bias:
+                self.parameter(f"{name}.bias", (width,), "norm")
             self._elementwise(7 * x.numel)
             self._op(7 * x.numel, 2 * x.numel + 2 * width)
             self.save(x)
@@ -496,6 +525,57 @@ class Tracer:
                 self.save(tensor)
             return self._new(x.rows, x.width, x.dtype, half_x, one_plus)
 
+    def gated(self, x: Tensor, width, kind: str) -> Tensor:
+        """A GLU (ModernBERT's GeGLU): x's two column halves of ``width``,
+        ``act(first) * second``.  Both halves are views of x, so what the activation and
+        the product save is x's whole storage, and the activation's output."""
+        first, second = self.views(x, width, 2)
+        active = self.activation(first, kind)
+        with self.scope("gate"):
+            self._elementwise(active.numel)
+            self._op(active.numel, 3 * active.numel)
+            self.save(active)
+            self.save(second)
+            return self._new(active.rows, active.width, active.dtype, active, second)
+
+    def rotary_tables(self, name: str, x: Tensor, head_width) -> tuple[Tensor, Tensor]:
+        """RoPE's cos and sin, (s, head_width) each in x's dtype, computed once per
+        forward from the positions (their trigonometry is not counted as FLOPs: it is
+        independent of the batch and of hidden)."""
+        with self.scope(name):
+            s = self.sizes
+            self._op(0, 2 * s.seq_len * head_width)
+            return (self._new(s.seq_len, head_width, x.dtype), self._new(s.seq_len, head_width, x.dtype))
+
+    def rotary(self, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+        """RoPE on x (q or k, (b·s, h)), as HF's ``apply_rotary_pos_emb``: in fp32,
+        ``x·cos + rotate_half(x)·sin`` (3 FLOPs an element: two products and a sum; the
+        half negation and concatenation move data), cast back to x's dtype.  The two
+        products save cos and sin (once for every layer that shares them)."""
+        with self.scope("rotary"):
+            self._elementwise(3 * x.numel)
+            self._op(3 * x.numel, 2 * x.numel)
+            wide = x if x.dtype == "fp32" else self._new(x.rows, x.width, "fp32", x)
+            self.save(cos, once=True)
+            self.save(sin, once=True)
+            product = self._new(x.rows, x.width, "fp32", wide, cos)
+            rotated = self._new(x.rows, x.width, "fp32", wide)
+            turned = self._new(x.rows, x.width, "fp32", rotated, sin)
+            out = self._new(x.rows, x.width, "fp32", product, turned)
+            return out if x.dtype == "fp32" else self._new(x.rows, x.width, x.dtype, out)
+
+    def window_mask(self, x: Tensor) -> Tensor:
+        """The bidirectional sliding-window mask of local-attention layers (ModernBERT):
+        eager adds a materialised (b, 1, s, s) mask in x's dtype; SDPA gets a boolean
+        (s, s) mask expanded over the batch."""
+        with self.scope("window_mask"):
+            s = self.sizes
+            if self.options.attention == "eager":
+                self._op(0, s.batch * s.seq_len * s.seq_len)
+                return self._new(s.batch * s.seq_len, s.seq_len, x.dtype)
+            self._op(0, s.seq_len * s.seq_len)
+            return self._new(s.seq_len, s.seq_len, "mask")
+
     def causal_mask(self, x: Tensor) -> Tensor | None:
         """A decoder's causal mask for the layers whose input is ``x``: eager attention
         adds a materialised (b, 1, s, s) mask in x's dtype to the scores; SDPA and flash
@@ -522,12 +602,14 @@ class Tracer:
             return self._new(s.batch * heads * s.seq_len, s.seq_len, dtype, table)
 
     def attention_core(self, q: Tensor, k: Tensor, v: Tensor, heads, dropout: bool,
-                       mask: Tensor | None = None, bias: Tensor | None = None) -> Tensor:
+                       mask: Tensor | None = None, bias: Tensor | None = None, softmax_fp32: bool = False) -> Tensor:
         """softmax(q·kᵀ·scale + mask)·v for all heads (q, k, v are (b·s, h)); returns
         the (b·s, h) context.  ``dropout``: on the probabilities; ``mask``: a causal
         mask from :meth:`causal_mask`, broadcast over the heads; ``bias``: a
         relative-position bias (:meth:`relative_position_bias`) added to the scaled
-        scores in place, which only the eager core takes."""
+        scores in place, which only the eager core takes; ``softmax_fp32``: the eager
+        core's softmax runs in fp32 and its result is cast to q's dtype (ModernBERT's
+        ``softmax(..., dtype=float32).to(query.dtype)``)."""
         with self.scope("core"):
             s = self.sizes
             b, seq, h = s.batch, s.seq_len, q.width
@@ -553,6 +635,9 @@ class Tracer:
                 # out-projection reads it in place.
                 for tensor in (q, k, v):
                     self.save(tensor)
+                if mask is not None:  # the CPU kernel saves the mask as an additive one in q's dtype
+                    self._op(0, mask.numel + b * seq * seq)
+                    self.save(self._new(b * seq, seq, q.dtype, mask))
                 out = self._new(q.rows, q.width, q.dtype, q, k, v)
                 self.save(out)
                 if self.training:
@@ -584,14 +669,19 @@ class Tracer:
                 self._elementwise(scores)
                 self._op(scores, 2 * scores + mask.numel)
                 scaled = self._new(logits.rows, seq, "fp32" if "fp32" in (dtype, mask.dtype) else dtype, scaled, mask)
-            probs = self._new(logits.rows, seq, scaled.dtype, scaled)
+            softmax_fp32 = softmax_fp32 and attention == "eager"  # the model's code, not SDPA's math path
+            probs = self._new(logits.rows, seq, "fp32" if softmax_fp32 else scaled.dtype, scaled)
             with self._selective():
                 self.save(probs)
+                if softmax_fp32 and probs.dtype != out_dtype:  # .to(query.dtype), before the dropout
+                    probs = self._new(probs.rows, seq, out_dtype, probs)
                 probs = self.dropout(probs, dropout)
                 if probs.dtype != dtype:  # autocast casts fp32 probabilities to 16 bits for p·v
                     probs = self._new(probs.rows, seq, dtype, probs)
                 self.save(probs)
             if self.cpu and self.training:
+                v = self._new(v.rows, v.width, dtype, v)
+            elif self.training and v.strided:  # matmul's reshape copies a strided v, then saves the copy
                 v = self._new(v.rows, v.width, dtype, v)
             self.save(v)
             self._op(2 * b * seq * seq * h, scores + 2 * tokens_h)  # p.v

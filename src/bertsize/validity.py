@@ -26,7 +26,10 @@ WORKLOAD_FIELDS = ("batch", "seq_len")
 CALL_FIELDS = ("num_labels",)
 
 #: Constraint kinds, in the order of the C enum (csrc/bs_program.h).
-KINDS = ("at_least", "equals", "divides", "zero_or_equal", "within")
+KINDS = ("at_least", "equals", "divides", "zero_or_equal", "within", "multiple")
+#: The largest k of a "multiple" constraint (the C stage path multiplies fields below
+#: 2**52 by it in int64).
+MAX_MULTIPLE = 2**11
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,8 @@ class Constraint:
 
     Kinds (``field`` f, ``other`` g, ``k`` an int):
         ``at_least``: f >= k;  ``equals``: f == k;  ``divides``: f divides g;
-        ``zero_or_equal``: f == 0 or f == g;  ``within``: f <= g - k.
+        ``zero_or_equal``: f == 0 or f == g;  ``within``: f <= g - k;
+        ``multiple``: f == k·g (1 <= k <= :data:`MAX_MULTIPLE`).
 
     ``why`` completes the message of a violation (see :func:`describe`).
     """
@@ -45,6 +49,10 @@ class Constraint:
     other: str | None = None
     k: int = 0
     why: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind == "multiple" and not 1 <= self.k <= MAX_MULTIPLE:
+            raise ValueError(f"a 'multiple' constraint needs 1 <= k <= {MAX_MULTIPLE}, got {self.k}")
 
     def holds(self, row: Sequence[int]) -> bool:
         f = row[FIELD_INDEX[self.field]]
@@ -57,6 +65,8 @@ class Constraint:
             return f >= 1 and g % f == 0
         if self.kind == "zero_or_equal":
             return f == 0 or f == g
+        if self.kind == "multiple":
+            return f == self.k * g
         return f <= g - self.k
 
 
@@ -97,6 +107,7 @@ _EXPRESSIONS = {
     "divides": "r[{f}] >= 1 and r[{g}] % r[{f}] == 0",
     "zero_or_equal": "(r[{f}] == 0 or r[{f}] == r[{g}])",
     "within": "r[{f}] <= r[{g}] - {k}",
+    "multiple": "r[{f}] == {k} * r[{g}]",
 }
 
 
@@ -136,6 +147,9 @@ def describe(constraint: Constraint, row: Sequence[int], family: str) -> str:
         return f"{name}={value} does not divide {constraint.other}={other}: {constraint.why}"
     if constraint.kind == "zero_or_equal":
         return f"{name}={value} differs from {constraint.other}={other}, but family {family!r} {constraint.why}"
+    if constraint.kind == "multiple":
+        return (f"{name}={value} is not {constraint.k} x {constraint.other}={other}: family {family!r} "
+                f"{constraint.why}")
     return (f"{name}={value} exceeds the {other - constraint.k} positions this encoder supports "
             f"({constraint.other}={other})")
 
@@ -152,6 +166,8 @@ def rule(constraint: Constraint) -> str:
         return f"{name} does not divide {other}"
     if constraint.kind == "zero_or_equal":
         return f"{name} differs from {other} (the family {constraint.why})"
+    if constraint.kind == "multiple":
+        return f"{name} not {k} x {other}"
     extra = f" - {k}" if k else ""
     return f"{name} beyond the position table ({other}{extra})"
 

@@ -72,6 +72,14 @@ class Family:
             (MPNet: 32), 0 for none.
         task_types: the embeddings may have a task-type table (ERNIE's ``use_task_id``;
             its rows are :attr:`Encoder.task_types`).
+        layout: "bert" (the recipe's BERT embeddings and layers, with the traits above)
+            or "modern" (ModernBERT's: :func:`bertsize.recipe.modernbert_encoder`).
+        head_width: the features of a head where the layout fixes it (ModernBERT's RoPE
+            tables: 64), 0 where it is hidden / heads.
+        poolings: the ``classifier_pooling`` choices of its classifiers, default first
+            (ModernBERT: "cls", "mean"); empty where the first token or the pooler is read.
+        window: the default sliding window of local-attention layers, in tokens
+            (ModernBERT's ``local_attention``: 128); 0 where every layer is global.
         attention_output_dropout, ffn_output_dropout: dropout after the attention
             output projection / the FFN (DistilBERT has none after the first; ALBERT
             defines the second and never applies it).
@@ -106,6 +114,10 @@ class Family:
     gradient_checkpointing: bool = True
     relative_bias_buckets: int = 0
     task_types: bool = False
+    layout: str = "bert"
+    head_width: int = 0
+    poolings: tuple[str, ...] = ()
+    window: int = 0
     attention_output_dropout: bool = True
     ffn_output_dropout: bool = True
     pooler: bool = True
