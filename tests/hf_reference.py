@@ -126,6 +126,8 @@ def inputs(enc, head: str, batch: int, seq_len: int, num_labels: int = 2, seed: 
         result["labels"] = torch.randint(0, 2, (batch,), generator=generator)
     elif head == "multiple_choice":
         result["labels"] = torch.randint(0, num_choices, (batch,), generator=generator)
+        if enc.pooling == "mean":  # ModernBertForMultipleChoice's mean needs the (all-ones) mask
+            result["attention_mask"] = torch.ones_like(ids)
     elif head == "sequence_classification":
         if num_labels == 1:
             result["labels"] = torch.randn(batch, generator=generator)

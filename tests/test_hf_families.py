@@ -149,7 +149,7 @@ def test_modernbert_mean_pooling(head, attention):
     model = hf.build(encoder, head, num_labels=3, attention=attention)
     choices = 3 if head == "multiple_choice" else 1
     inputs = hf.inputs(encoder, head, 2, 9, 3, num_choices=choices)
-    inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
+    inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])  # what HF's mean needs; all ones changes nothing
     for precision in ("fp32", "bf16"):
         saved, _ = hf.measure_saved(model, inputs, torch.bfloat16 if precision == "bf16" else None)
         work = bertsize.Workload(batch=2, seq_len=9, training=True, precision=precision, attention=attention,

@@ -679,9 +679,13 @@ class Tracer:
                 if probs.dtype != dtype:  # autocast casts fp32 probabilities to 16 bits for p·v
                     probs = self._new(probs.rows, seq, dtype, probs)
                 self.save(probs)
-            if self.cpu and self.training:
-                v = self._new(v.rows, v.width, dtype, v)
-            elif self.training and v.strided:  # matmul's reshape copies a strided v, then saves the copy
+            if self.training and (v.dtype != dtype or (self.cpu and not v.strided)):
+                v = self._new(v.rows, v.width, dtype, v)  # autocast's upcast, or matmul's copy of the view
+            elif self.training and v.strided and self.branch(self.num.compare("gt", b, 1)) and self.branch(
+                    self.num.compare("gt", heads, 1)):
+                # v, a column block of a fused QKV output viewed as (b, a, s, d): matmul's
+                # reshape to (b·a, s, d) copies it unless a batch or head dimension of 1
+                # lets the view merge, and autograd saves what it multiplies
                 v = self._new(v.rows, v.width, dtype, v)
             self.save(v)
             self._op(2 * b * seq * seq * h, scores + 2 * tokens_h)  # p.v
