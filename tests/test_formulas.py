@@ -196,7 +196,8 @@ def _modernbert_saved(e: bertsize.Encoder, head: str, C: int, b: int, s: int, d:
     """ModernBERT under the same accounting.  Embeddings: the LayerNorm's input and the
     dropout mask.  A layer: Wqkv's input; the rotated q and k; the probabilities in fp32
     (``softmax(dtype=float32)``), their mask and the 16-bit copy p·v reads (dropped or
-    not); v, copied out of the fused QKV output by matmul; Wo's input and the output
+    not); v, which matmul copies out of the fused QKV output when batch and heads both
+    exceed 1 (else its (b, a, s, d) view merges and the whole (n, 3H) output is saved); Wo's input and the output
     dropout's mask; the MLP LayerNorm's input, Wi's input, Wi's whole (n, 2I) output
     (the GeGLU's halves are views of it), GELU's output, the MLP dropout's mask and Wo's
     input; every layer but the first its attention LayerNorm's input.  RoPE's cos and sin,
@@ -204,7 +205,8 @@ def _modernbert_saved(e: bertsize.Encoder, head: str, C: int, b: int, s: int, d:
     saves no window mask.  The final LayerNorm's input, then the head."""
     L, H, A, I, V, _, _, _ = _sizes(e)
     n, scores = b * s, b * A * s * s
-    layer = 14 * n * H + 8 * n * I + 6 * scores + d * (scores + n * H + n * I)
+    v = 2 * n * H if b > 1 and A > 1 else 6 * n * H
+    layer = 12 * n * H + v + 8 * n * I + 6 * scores + d * (scores + n * H + n * I)
     kinds = 1 + (L >= 2)
     total = 2 * n * H + d * n * H + L * layer + (L - 1) * 2 * n * H + kinds * 2 * (2 * s * 64) + 2 * n * H
     if head == "masked_lm":  # the head's dense, GELU and LayerNorm inputs, the decoder's; the loss
