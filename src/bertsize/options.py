@@ -68,7 +68,7 @@ class Options:
         spec = FAMILIES[family]
         if attention not in spec.attentions:
             raise ValueError(f"attention={attention!r}: family {family!r} runs only "
-                             f"{', '.join(map(repr, spec.attentions))} attention in HF")
+                             f"{', '.join(map(repr, spec.attentions))} attention {spec.attentions_why}")
         if training and recompute == "full" and not spec.gradient_checkpointing:
             raise ValueError(f"recompute='full': family {family!r}'s HF classes do not support gradient "
                              "checkpointing")

@@ -72,6 +72,7 @@ SPEC = Family(
     layout="modern",
     head_width=HEAD_WIDTH,
     attentions=("eager", "sdpa"),
+    attentions_why="here: with flash attention its sliding window cuts the work, which is not modelled yet",
     poolings=("cls", "mean"),
     window=128,
 )

@@ -65,7 +65,8 @@ class Family:
         embedding_norm: a LayerNorm on the embeddings (pre-LN Megatron-BERT and XLM-R
             XL have none).
         attentions: the attention implementations its HF classes accept
-            (``config._attn_implementation``; Megatron-BERT's and MPNet's only eager).
+            (``config._attn_implementation``; Megatron-BERT's and MPNet's only eager),
+            and ``attentions_why`` ends the refusal of another.
         gradient_checkpointing: whether its HF classes checkpoint layers (MPNet's cannot:
             ``recompute="full"`` is refused).
         relative_bias_buckets: buckets of a relative-position bias shared by every layer
@@ -111,6 +112,7 @@ class Family:
     norm_position: str = "post"
     embedding_norm: bool = True
     attentions: tuple[str, ...] = ("eager", "sdpa", "flash")
+    attentions_why: str = "in HF"
     gradient_checkpointing: bool = True
     relative_bias_buckets: int = 0
     task_types: bool = False
