@@ -115,8 +115,8 @@ def workloads(draw, max_batch: int = 2**20, max_seq_len: int = 2**20) -> bertsiz
 
 #: The attention implementations of families whose HF classes (or bertsize) lack some:
 #: MegatronBertPreTrainedModel and MPNetPreTrainedModel support neither SDPA nor flash
-#: attention; ModernBERT's flash attention (its window cuts the work) is not modelled.
-ATTENTIONS = {"megatron-bert": ("eager",), "mpnet": ("eager",), "modernbert": ("eager", "sdpa")}
+#: attention.
+ATTENTIONS = {"megatron-bert": ("eager",), "mpnet": ("eager",)}
 
 
 def attention_for(family: str, attention: str) -> str:

@@ -27,7 +27,7 @@ def _encoder(family: str, **fields) -> bertsize.Encoder:
     if family == "ernie":
         fields.setdefault("task_types", 3)  # use_task_id, ERNIE 3.0's 3 task types
     if family == "modernbert":  # 64-wide heads; a window shorter than the longer shape (a mask) but not the shorter
-        fields.update(hidden=128, heads=2, local_attention=16, layers=fields.get("layers", 4))
+        fields = {"hidden": 128, "heads": 2, "local_attention": 16, "layers": 4, **fields}
         segments = 0
     fields = {"layers": 2, "hidden": 32, "heads": 4, **fields}
     return bertsize.Encoder(family=family, intermediate=48, vocab=99,
@@ -175,7 +175,19 @@ def test_modernbert_config_and_refusals():
             bertsize.from_hf_config({**config, key: value})
     with pytest.raises(ValueError, match="embedding_dropout"):
         bertsize.from_hf_config({**config, "embedding_dropout": 0.0})
-    with pytest.raises(ValueError, match="attention='flash': family 'modernbert' runs only 'eager', 'sdpa'"):
-        bertsize.estimate(encoder, bertsize.Workload(attention="flash"))
     with pytest.raises(ValueError, match="64 x heads"):
         bertsize.Encoder(family="modernbert", hidden=96, heads=2)
+
+
+@pytest.mark.parametrize("seq_len", [5, 17, 18, 40])
+def test_modernbert_flash_skips_what_the_window_excludes(seq_len):
+    """Under flash attention a local layer's q·kᵀ and p·v cover the band |i - j| <= w
+    (w = local_attention // 2): s (2w + 1) - w (w + 1) pairs from s = w + 2 on, all s²
+    below; global layers and everything else cost what they cost under eager."""
+    encoder = _encoder("modernbert", layers=5, local_attention=32)  # layers 0 and 3 global, 3 local
+    b, w, H = 2, 16, encoder.hidden
+    band = seq_len * (2 * w + 1) - w * (w + 1) if seq_len >= w + 2 else seq_len * seq_len
+    work = bertsize.Workload(batch=b, seq_len=seq_len, precision="bf16")
+    eager = bertsize.estimate(encoder, work).flops_fwd
+    flash = bertsize.estimate(encoder, work.replace(attention="flash")).flops_fwd
+    assert eager - flash == 3 * 2 * (2 * b * H * (seq_len * seq_len - band))

@@ -146,19 +146,25 @@ def modernbert_encoder(t: Tracer, m: Model) -> Tensor:
     if t.branch(num.compare("gt", s.layers, 1)):  # every layer but each third is local
         with t.in_component("attention"):
             local = t.rotary_tables("rotary.local", x, head_width)
-            # HF skips the mask where the window covers every pair: seq_len < window // 2
-            mask = t.window_mask(x) if t.branch(num.compare("ge", s.seq_len, t.options.window // 2)) else None
+            # HF skips the mask where the window covers every pair (seq_len < window // 2);
+            # flash attention takes the window itself
+            mask = None
+            if t.options.attention != "flash" and t.branch(num.compare("ge", s.seq_len, t.options.window // 2)):
+                mask = t.window_mask(x)
         # L - ceil(L/3) local layers, written floor(2L/3): the sizes' polynomials never subtract
         x = t.layer_group(num.floor_div(2 * s.layers, GLOBAL_EVERY),
-                          lambda y: _modern_layer(t, m, y, "layers.local", local, mask), x,
+                          lambda y: _modern_layer(t, m, y, "layers.local", local, mask, window=t.options.window // 2), x,
                           name="layers.local")  # the mask goes by keyword: no checkpoint input
     with t.in_component("norms"):
         return t.layer_norm("final_norm", x, h, bias=False)
 
 
-def _modern_layer(t: Tracer, m: Model, x: Tensor, name: str, tables, mask: Tensor | None, first: bool = False):
+def _modern_layer(t: Tracer, m: Model, x: Tensor, name: str, tables, mask: Tensor | None, first: bool = False,
+                  window: int = 0):
     """One ModernBERT layer: x + attn(attn_norm(x)) (layer 0: no attn_norm), then
-    + mlp(mlp_norm(x)); its attention dropout also drops the attention's output."""
+    + mlp(mlp_norm(x)); its attention dropout also drops the attention's output.
+    ``window``: a local layer's half window (``config.sliding_window``), which only a
+    flash kernel turns into less work."""
     s, h = m.s, m.s.hidden
     y = x
     if not first:
@@ -167,7 +173,7 @@ def _modern_layer(t: Tracer, m: Model, x: Tensor, name: str, tables, mask: Tenso
     with t.in_component("attention"):
         q, k, v = t.views(t.linear(f"{name}.attn.Wqkv", y, h, 3 * h, bias=False), h, 3)
         q, k = t.rotary(q, *tables), t.rotary(k, *tables)
-        context = t.attention_core(q, k, v, s.heads, m.attention_dropout, mask, softmax_fp32=True)
+        context = t.attention_core(q, k, v, s.heads, m.attention_dropout, mask, softmax_fp32=True, window=window)
         out = t.dropout(t.linear(f"{name}.attn.Wo", context, h, h, bias=False), m.attention_dropout)
         attended = t.add(x, out)
     with t.in_component("norms"):

@@ -602,20 +602,29 @@ class Tracer:
             return self._new(s.batch * heads * s.seq_len, s.seq_len, dtype, table)
 
     def attention_core(self, q: Tensor, k: Tensor, v: Tensor, heads, dropout: bool,
-                       mask: Tensor | None = None, bias: Tensor | None = None, softmax_fp32: bool = False) -> Tensor:
+                       mask: Tensor | None = None, bias: Tensor | None = None, softmax_fp32: bool = False,
+                       window: int = 0) -> Tensor:
         """softmax(q·kᵀ·scale + mask)·v for all heads (q, k, v are (b·s, h)); returns
         the (b·s, h) context.  ``dropout``: on the probabilities; ``mask``: a causal
         mask from :meth:`causal_mask`, broadcast over the heads; ``bias``: a
         relative-position bias (:meth:`relative_position_bias`) added to the scaled
         scores in place, which only the eager core takes; ``softmax_fp32``: the eager
         core's softmax runs in fp32 and its result is cast to q's dtype (ModernBERT's
-        ``softmax(..., dtype=float32).to(query.dtype)``)."""
+        ``softmax(..., dtype=float32).to(query.dtype)``); ``window``: a sliding window
+        of that many positions either side of each query, which a flash kernel really
+        skips (ModernBERT's local layers: ``window_size=(w, w)``): its FLOPs are the
+        band's, s (2w + 1) - w (w + 1) (query, key) pairs from s = w + 2 on, s² below."""
         with self.scope("core"):
             s = self.sizes
             b, seq, h = s.batch, s.seq_len, q.width
-            scores = b * heads * seq * seq
-            self._matmul(2 * b * seq * seq * h)  # q·kᵀ: (b·a) × (s×d)·(d×s)
-            self._matmul(2 * b * seq * seq * h)  # p·v:  (b·a) × (s×s)·(s×d)
+            num = self.num
+            pairs = seq * seq
+            if window and self.options.attention == "flash":
+                pairs = num.where(num.compare("ge", seq, window + 2),
+                                  num.minus(seq * (2 * window + 1), window * (window + 1)), seq * seq)
+            scores = b * heads * pairs
+            self._matmul(2 * b * pairs * h)  # q·kᵀ: (b·a) × (s×d)·(d×s)
+            self._matmul(2 * b * pairs * h)  # p·v:  (b·a) × (s×s)·(s×d)
             dropout = self.training and dropout
             self._elementwise(6 * scores)  # scale + softmax
             attention = self.options.attention
@@ -628,7 +637,7 @@ class Tracer:
                 if dropout:
                     self._elementwise(scores)
                 # one kernel: q, k, v in, the output out; the s x s scores stay on chip
-                self._op(4 * b * seq * seq * h + (7 if dropout else 6) * scores, 4 * tokens_h)
+                self._op(4 * b * pairs * h + (7 if dropout else 6) * scores, 4 * tokens_h)
                 self.group = outer_group
                 # Flash-style kernels save q, k, v, the output and the fp32 log-sum-exp per
                 # (batch, head, token); the output is laid out (b, s, a, d), so the

@@ -5,10 +5,12 @@ pre-LN layers whose layer 0 has no attention LayerNorm and a final LayerNorm, an
 alternating attention: every third layer global, the others within a sliding window of
 ``local_attention`` tokens (:func:`bertsize.recipe.modernbert_encoder`).
 
-Under eager and SDPA attention — the implementations modelled here — the window is a
-mask over the full scores: it changes no FLOP and no saved tensor, only adds the mask;
-with flash attention the window would really cut FLOPs and memory, which bertsize does
-not model yet (``attention="flash"`` is refused).  Heads: ``ModernBertPredictionHead``
+Under eager and SDPA attention the window is a mask over the full scores: it changes no
+FLOP and no saved tensor, only adds the mask (from ``seq_len >= local_attention / 2``,
+where HF builds it).  With flash attention (``window_size=(w, w)``, w =
+``local_attention // 2``) the kernel skips what the window excludes: a local layer's
+attention FLOPs are the band's, and no mask exists; what flash saves (q, k, v, the output
+and the log-sum-exp) does not depend on the window.  Heads: ``ModernBertPredictionHead``
 (dense -> GELU -> LayerNorm) before the decoder or classifier; sequence classification
 and multiple choice pool the <cls> token or the mean (``Encoder.pooling``)."""
 
@@ -71,8 +73,6 @@ SPEC = Family(
     choice_classifier=HeadClassifier(gather=True),
     layout="modern",
     head_width=HEAD_WIDTH,
-    attentions=("eager", "sdpa"),
-    attentions_why="here: with flash attention its sliding window cuts the work, which is not modelled yet",
     poolings=("cls", "mean"),
     window=128,
 )
