@@ -91,7 +91,7 @@ def any_encoders(draw, families=bertsize.FAMILIES) -> bertsize.Encoder:
         fields["task_types"] = draw(st.one_of(st.integers(0, 16), SIZE))
     if family == "modernbert":
         fields.update(pooling=draw(st.sampled_from(("cls", "mean"))),
-                      local_attention=draw(st.one_of(st.integers(2, 256), st.integers(2, 2**40))))
+                      local_attention=draw(st.one_of(st.integers(2, 256), st.integers(2, 2**32))))
     return bertsize.Encoder(**fields)
 
 

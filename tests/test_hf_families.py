@@ -177,6 +177,11 @@ def test_modernbert_config_and_refusals():
         bertsize.from_hf_config({**config, "embedding_dropout": 0.0})
     with pytest.raises(ValueError, match="64 x heads"):
         bertsize.Encoder(family="modernbert", hidden=96, heads=2)
+    with pytest.raises(ValueError, match="local_attention must be at most 4,294,967,296"):
+        bertsize.Encoder(family="modernbert", local_attention=2**32 + 1)
+    at_most = bertsize.Encoder(family="modernbert", local_attention=2**32, max_positions=8192)  # constants fit int64
+    full = bertsize.estimate(at_most.replace(local_attention=128), bertsize.Workload(seq_len=64))
+    assert bertsize.estimate(at_most, bertsize.Workload(seq_len=4096, attention="flash")).flops_fwd > full.flops_fwd
 
 
 @pytest.mark.parametrize("seq_len", [5, 17, 18, 40])

@@ -75,7 +75,7 @@ class Encoder:
             the last hidden state (``classifier_pooling``): "cls" or "mean"; ``None``:
             the config class's default ("cls").
         local_attention: ModernBERT only: the sliding window of its local layers, in
-            tokens (``local_attention``; ``None``: 128, the config class's default).
+            tokens (``local_attention``, 2 to 2**32; ``None``: 128, the config class's default).
     """
 
     layers: int = 12
@@ -189,6 +189,9 @@ class Encoder:
                                  f"{family!r} attends globally (leave local_attention=None)")
             local_attention = spec.window if local_attention is None else _validate.integer(
                 "local_attention", local_attention, minimum=2)
+            if local_attention > MAX_WINDOW:
+                raise ValueError(f"local_attention must be at most {MAX_WINDOW:,} tokens (2**32: the flash band's "
+                                 f"constants stay in int64), got {local_attention:,}")
         values = (layers, hidden, heads, intermediate, vocab, max_positions, type_vocab,
                   0 if embedding is None else embedding, 1 if hidden_groups is None else hidden_groups)
         row = _abi.pack(values, validity.ENCODER_FIELDS)
@@ -289,6 +292,9 @@ class Encoder:
 
 
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Encoder))
+#: The largest sliding window (ModernBERT's local_attention): w = window / 2 keeps the flash
+#: band's w (w + 1) in int64.
+MAX_WINDOW = 2**32
 _FIELD_POSITION = {name: position for position, name in enumerate(_FIELD_NAMES)}
 #: The sizes Encoder.replace changes on its short path, and their index in the row.
 _SIZE_POSITION = {name: validity.FIELD_INDEX[name] for name in _SIZE_FIELDS}
