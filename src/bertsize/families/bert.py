@@ -23,6 +23,8 @@ CONFIG_DEFAULTS = {
 TOKEN_TYPES = validity.positive("type_vocab")
 NOT_FACTORISED = validity.Constraint("zero_or_equal", "embedding", "hidden",
                                      why="does not factorise its embeddings (leave embedding=None)")
+#: The row constraint of families without a segment (token-type) table.
+NO_SEGMENTS = validity.Constraint("equals", "type_vocab", k=0, why="it has no segment embeddings")
 
 
 def bert_sizes(layers: int, hidden: int, vocab: int = 30522) -> dict[str, int]:

@@ -3,8 +3,7 @@ no dropout after the attention output; its own config key names."""
 
 from __future__ import annotations
 
-from bertsize import validity
-from bertsize.families.bert import NOT_FACTORISED
+from bertsize.families.bert import NO_SEGMENTS, NOT_FACTORISED
 from bertsize.families.spec import Family, HFConfig, Preset
 from bertsize.heads import MaskedLMBody, PreClassifier, SpanClassifier, TokenClassifier
 
@@ -38,8 +37,7 @@ SPEC = Family(
         _preset("distilbert-base-cased", 28996),
         _preset("distilbert-base-multilingual-cased", 119547),
     ),
-    constraints=(validity.Constraint("equals", "type_vocab", k=0, why="it has no segment embeddings"),
-                 NOT_FACTORISED),
+    constraints=(NO_SEGMENTS, NOT_FACTORISED),
     masked_lm=MaskedLMBody(output_bias=False),
     classifier=PreClassifier(),
     pretraining=None,

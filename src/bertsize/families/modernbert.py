@@ -17,6 +17,7 @@ and multiple choice pool the <cls> token or the mean (``Encoder.pooling``)."""
 from __future__ import annotations
 
 from bertsize import validity
+from bertsize.families.bert import NO_SEGMENTS, NOT_FACTORISED
 from bertsize.families.spec import Family, HFConfig, Preset
 from bertsize.heads import SPAN_LOGITS, HeadClassifier, MaskedLMBody
 
@@ -56,9 +57,7 @@ SPEC = Family(
         _preset("answerdotai/ModernBERT-large", 28, 1024, 2624,
                 f"{_HUB}/answerdotai/ModernBERT-large/blob/main/config.json; Warner et al. 2024, Table 3"),
     ),
-    constraints=(validity.Constraint("equals", "type_vocab", k=0, why="it has no segment embeddings"),
-                 validity.Constraint("zero_or_equal", "embedding", "hidden",
-                                     why="does not factorise its embeddings (leave embedding=None)"),
+    constraints=(NO_SEGMENTS, NOT_FACTORISED,
                  validity.Constraint("multiple", "hidden", "heads", k=HEAD_WIDTH,
                                      why=f"is modelled with {HEAD_WIDTH}-wide heads (its RoPE tables' width)")),
     masked_lm=MaskedLMBody(activation="gelu", output_bias=False, transform_bias=False),

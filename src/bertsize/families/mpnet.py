@@ -10,8 +10,7 @@ index arithmetic on s² integers, not counted as FLOPs (as no other index math i
 
 from __future__ import annotations
 
-from bertsize import validity
-from bertsize.families.bert import CONFIG_KEYS, NOT_FACTORISED
+from bertsize.families.bert import CONFIG_KEYS, NO_SEGMENTS, NOT_FACTORISED
 from bertsize.families.spec import Family, HFConfig, Preset
 from bertsize.heads import DenseClassifier, MaskedLMBody, PooledClassifier, TokenClassifier
 
@@ -37,8 +36,7 @@ SPEC = Family(
                "https://huggingface.co/sentence-transformers/all-mpnet-base-v2/blob/main/config.json",
                ("all-mpnet-base-v2",)),
     ),
-    constraints=(validity.Constraint("equals", "type_vocab", k=0, why="it has no segment embeddings"),
-                 NOT_FACTORISED),
+    constraints=(NO_SEGMENTS, NOT_FACTORISED),
     masked_lm=MaskedLMBody(activation="gelu"),
     classifier=DenseClassifier(activation="tanh", dropout="hidden"),
     pretraining=None,
