@@ -18,7 +18,7 @@ _CLASS_PREFIX = {
     "bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRoberta",
     "distilbert": "DistilBert", "albert": "Albert", "electra": "Electra", "camembert": "Camembert",
     "roberta-prelayernorm": "RobertaPreLayerNorm", "xlm-roberta-xl": "XLMRobertaXL", "megatron-bert": "MegatronBert",
-    "mpnet": "MPNet", "ernie": "Ernie", "modernbert": "ModernBert",
+    "mpnet": "MPNet", "ernie": "Ernie", "modernbert": "ModernBert", "deberta-v2": "DebertaV2",
 }
 _CLASS_SUFFIX = {
     "model": "Model", "masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",
@@ -39,6 +39,20 @@ def hf_config(enc, num_labels: int = 2, attention: str = "eager"):
             attention_dropout=enc.attention_dropout, classifier_dropout=enc.classifier_dropout,
             classifier_pooling=enc.pooling, local_attention=enc.local_attention, num_labels=num_labels, tie_word_embeddings=enc.tie_word_embeddings,
             pad_token_id=0, bos_token_id=1, eos_token_id=2, cls_token_id=1, sep_token_id=2,
+        )
+    elif enc.family == "deberta-v2":
+        rel = enc.disentangled
+        config = transformers.DebertaV2Config(
+            vocab_size=enc.vocab, hidden_size=enc.hidden, num_hidden_layers=enc.layers,
+            num_attention_heads=enc.heads, intermediate_size=enc.intermediate,
+            max_position_embeddings=enc.max_positions, type_vocab_size=enc.type_vocab,
+            embedding_size=enc.embedding_size, hidden_act=enc.activation, hidden_dropout_prob=enc.hidden_dropout,
+            attention_probs_dropout_prob=enc.attention_dropout, cls_dropout=enc.classifier_dropout,
+            relative_attention=True, position_buckets=rel.span,
+            pos_att_type=[kind for kind, on in (("p2c", rel.p2c), ("c2p", rel.c2p)) if on],
+            share_att_key=rel.share_att_key, norm_rel_ebd="layer_norm" if rel.norm_rel_ebd else "none",
+            position_biased_input=rel.position_biased_input, num_labels=num_labels,
+            tie_word_embeddings=enc.tie_word_embeddings,
         )
     elif enc.family == "distilbert":
         config = transformers.DistilBertConfig(
@@ -89,7 +103,7 @@ def build(enc, head: str = "model", num_labels: int = 2, attention: str = "eager
     # BERT's decoder LM class is BertLMHeadModel; the other families' <Family>ForCausalLM
     suffix = "LMHeadModel" if (enc.family, head) == ("bert", "causal_lm") else _CLASS_SUFFIX[head]
     model_class = getattr(transformers, _CLASS_PREFIX[enc.family] + suffix)
-    if head == "model" and enc.family not in ("distilbert", "electra", "modernbert"):
+    if head == "model" and enc.family not in ("distilbert", "electra", "modernbert", "deberta-v2"):
         model = model_class(config, add_pooling_layer=enc.pooler)
     else:
         model = model_class(config)

@@ -8,13 +8,24 @@ import bertsize
 
 #: Families without segment embeddings, and those whose layers have no causal mode.
 NO_SEGMENTS = ("distilbert", "mpnet", "modernbert")
-NO_DECODER = ("distilbert", "albert", "mpnet", "modernbert")
+NO_DECODER = ("distilbert", "albert", "mpnet", "modernbert", "deberta-v2")
 #: Families whose base model has no pooler.
-NO_POOLER = ("distilbert", "electra", "modernbert")
+NO_POOLER = ("distilbert", "electra", "modernbert", "deberta-v2")
 #: ModernBERT is modelled with 64-wide heads (hidden = 64 x heads).
 HEAD_WIDTH = {"modernbert": 64}
 #: Families with sliding-window layers (a mask that exists from some sequence length on).
 WINDOWED = ("modernbert",)
+#: Families whose embedding width may differ from hidden.
+FACTORISED = ("albert", "electra", "deberta-v2")
+
+
+@st.composite
+def disentangled(draw, spans=st.integers(1, 12)) -> bertsize.Disentangled:
+    """DeBERTa's relative-attention settings: c2p, p2c or both (shared keys need both)."""
+    c2p, p2c = draw(st.sampled_from(((True, True), (True, False), (False, True))))
+    return bertsize.Disentangled(span=draw(spans), c2p=c2p, p2c=p2c,
+                                 share_att_key=c2p and p2c and draw(st.booleans()), norm_rel_ebd=draw(st.booleans()),
+                                 position_biased_input=draw(st.booleans()))
 
 
 @st.composite
@@ -39,7 +50,7 @@ def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_po
     )
     if family not in NO_SEGMENTS:
         fields["type_vocab"] = draw(st.integers(1, 3))
-    if family in ("albert", "electra"):
+    if family in FACTORISED:
         fields["embedding"] = draw(st.integers(1, 24))
     if family == "albert":
         fields["hidden_groups"] = draw(st.integers(1, 3))
@@ -51,6 +62,8 @@ def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_po
         fields["task_types"] = draw(st.integers(0, 4))
     if family == "modernbert":  # windows below and above the sequences drawn (the mask comes and goes)
         fields.update(pooling=draw(st.sampled_from(("cls", "mean"))), local_attention=draw(st.integers(2, 40)))
+    if family == "deberta-v2":  # segments or none, and every relative-attention setting
+        fields.update(type_vocab=draw(st.integers(0, 3)), disentangled=draw(disentangled()))
     return bertsize.Encoder(**fields)
 
 
@@ -79,7 +92,7 @@ def any_encoders(draw, families=bertsize.FAMILIES) -> bertsize.Encoder:
     )
     if family not in NO_SEGMENTS:
         fields["type_vocab"] = draw(SIZE)
-    if family in ("albert", "electra"):
+    if family in FACTORISED:
         fields["embedding"] = draw(st.one_of(st.none(), SIZE))
     if family == "albert":
         fields["hidden_groups"] = draw(st.one_of(st.integers(1, 4), SIZE))
@@ -92,6 +105,9 @@ def any_encoders(draw, families=bertsize.FAMILIES) -> bertsize.Encoder:
     if family == "modernbert":
         fields.update(pooling=draw(st.sampled_from(("cls", "mean"))),
                       local_attention=draw(st.one_of(st.integers(2, 256), st.integers(2, 2**32))))
+    if family == "deberta-v2":
+        fields.update(type_vocab=draw(st.one_of(st.just(0), SIZE)),
+                      disentangled=draw(disentangled(st.one_of(st.integers(1, 512), st.integers(1, 2**32)))))
     return bertsize.Encoder(**fields)
 
 
@@ -114,9 +130,9 @@ def workloads(draw, max_batch: int = 2**20, max_seq_len: int = 2**20) -> bertsiz
 
 
 #: The attention implementations of families whose HF classes (or bertsize) lack some:
-#: MegatronBertPreTrainedModel and MPNetPreTrainedModel support neither SDPA nor flash
-#: attention.
-ATTENTIONS = {"megatron-bert": ("eager",), "mpnet": ("eager",)}
+#: MegatronBertPreTrainedModel, MPNetPreTrainedModel and DebertaV2PreTrainedModel support
+#: neither SDPA nor flash attention.
+ATTENTIONS = {"megatron-bert": ("eager",), "mpnet": ("eager",), "deberta-v2": ("eager",)}
 
 
 def attention_for(family: str, attention: str) -> str:

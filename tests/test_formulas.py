@@ -64,9 +64,85 @@ def _modernbert_params(e: bertsize.Encoder, head: str, C: int) -> int:
     return total
 
 
+def _deberta_params(e: bertsize.Encoder, head: str, C: int) -> int:
+    """DeBERTa-v2: word (and, with position_biased_input, absolute position; with T > 0,
+    segment) tables E wide, embed_proj (E x H, no bias) when E != H, a LayerNorm at H;
+    the 2·span x H relative table and its LayerNorm (norm_rel_ebd); BERT's layers, plus
+    one projection (H x H + H) per scored term when the keys are not shared; heads behind
+    ContextPooler's dense (H x H + H); the legacy masked LM transforms to E."""
+    L, H, _, I, V, P, T, E = _sizes(e)
+    rel = e.disentangled
+    layer = 4 * (H * H + H) + 2 * H + (H * I + I) + (I * H + H) + 2 * H
+    layer += 0 if rel.share_att_key else (rel.c2p + rel.p2c) * (H * H + H)
+    total = (V + T + (P if rel.position_biased_input else 0)) * E + (E * H if E != H else 0) + 2 * H
+    total += 2 * rel.span * H + (2 * H if rel.norm_rel_ebd else 0) + L * layer
+    pooled = H * H + H
+    if head == "masked_lm":
+        total += H * E + E + 2 * E + V + (V * E + V if not e.tie_word_embeddings else 0)
+    elif head == "sequence_classification":
+        total += pooled + H * C + C
+    elif head == "token_classification":
+        total += H * C + C
+    elif head == "question_answering":
+        total += 2 * H + 2
+    elif head == "multiple_choice":
+        total += pooled + H + 1
+    return total
+
+
+def _deberta_flops(e: bertsize.Encoder, head: str, C: int, b: int, s: int) -> int:
+    """Forward matmul FLOPs of DeBERTa-v2 (b sequences): per layer the four projections,
+    q·kᵀ and p·v, the FFN, for each scored term the (s x 2·span) product of the queries
+    (c2p) or keys (p2c) with the projected positions, and the positions' projections —
+    two with shared keys (query_proj and key_proj), else one per term — 2·(2·span)·H²
+    each, whatever b and s; embed_proj; ContextPooler's dense on each first token."""
+    L, H, _, I, V, _, _, E = _sizes(e)
+    rel, n = e.disentangled, b * s
+    terms = rel.c2p + rel.p2c
+    projections = 2 if rel.share_att_key else terms
+    layer = 8 * n * H * H + 4 * b * s * s * H + 4 * n * H * I + terms * 2 * n * (2 * rel.span) * H
+    total = L * (layer + projections * 2 * (2 * rel.span) * H * H) + (2 * n * E * H if E != H else 0)
+    head_flops = {"masked_lm": 2 * n * H * E + 2 * n * E * V, "sequence_classification": 2 * b * H * H + 2 * b * H * C,
+                  "token_classification": 2 * n * H * C, "question_answering": 2 * n * H * 2,
+                  "multiple_choice": 2 * b * H * H + 2 * b * H}
+    return total + head_flops.get(head, 0)
+
+
+def _deberta_saved(e: bertsize.Encoder, head: str, C: int, b: int, s: int, d: int) -> int:
+    """DeBERTa-v2 under the sheet's accounting.  Embeddings: the projection's input
+    (when E != H), the LayerNorm's input, the padding-mask column the product saves, the
+    dropout mask.  A layer: the q/k/v input; the contiguous copies of q, of kᵀ / scale and
+    of v (and of k itself when p2c multiplies it); a 0-d scale per division (q·kᵀ and each
+    term); per term the position table repeated over the batch and the gather's
+    (s x 2·span) input; the probabilities, and with dropout their mask and dropped copy;
+    the out-projection's input, the two LayerNorms' inputs, the FFN's input, GELU's and
+    the down-projection's inputs, two hidden dropout masks.  The positions' dropout
+    (mask and dropped copy) per layer; without dropout each layer's projections read the
+    one normalised table (saved once; the weight itself without norm_rel_ebd)."""
+    L, H, A, I, V, _, _, E = _sizes(e)
+    rel, n = e.disentangled, b * s
+    terms, rows = rel.c2p + rel.p2c, 2 * rel.span
+    total = (2 * n * E if E != H else 0) + 2 * n * H + 2 * n + d * n * H
+    layer = 16 * n * H + 2 * n * H * rel.p2c + 4 * n * I + 2 * (1 + terms) + d * 2 * n * H
+    layer += terms * (2 * b * rows * H + 2 * b * A * s * rows) + 2 * b * A * s * s + d * 3 * b * A * s * s
+    layer += d * 3 * rows * H
+    total += L * layer + (0 if d or not rel.norm_rel_ebd else 2 * rows * H)
+    if head == "masked_lm":
+        total += 2 * n * H + 3 * 2 * n * E + 4 * n * V + 4
+    elif head == "token_classification":
+        total += 2 * n * H + d * n * H + 4 * n * C + 4
+    elif head == "question_answering":
+        total += 2 * n * H + 2 * (4 * n + 4)
+    elif head == "multiple_choice":  # the pooler's dense reads x[:, 0] (all of x), GELU's input, its output or the dropped copy
+        total += 2 * n * H + 2 * b * H + (3 * b * H if d else 2 * b * H) + 4 * b + 4
+    return total
+
+
 def params_by_hand(e: bertsize.Encoder, head: str, C: int) -> int:
     if e.family == "modernbert":
         return _modernbert_params(e, head, C)
+    if e.family == "deberta-v2":
+        return _deberta_params(e, head, C)
     L, H, _, I, V, P, T, E = _sizes(e)
     layer = 4 * (H * H + H) + 2 * H + (H * I + I) + (I * H + H) + 2 * H  # q k v o, LN, FFN up/down, LN
     total = (V + P + T) * E + (e.weight_sets if e.family == "albert" else L) * layer
@@ -108,6 +184,8 @@ def forward_flops_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int
     L, H, _, I, V, _, _, E = _sizes(e)
     b = b * choices if head == "multiple_choice" else b  # sequences: every choice of every example
     n = b * s
+    if e.family == "deberta-v2":
+        return _deberta_flops(e, head, C, b, s)
     if e.family == "modernbert":  # Wqkv, q·kᵀ and p·v (masks change no FLOP), Wo, Wi (H -> 2I), Wo (I -> H)
         total = L * (8 * n * H * H + 4 * b * s * s * H + 6 * n * H * I)
         rows = {"masked_lm": n, "token_classification": n, "question_answering": n,
@@ -149,6 +227,8 @@ def saved_bytes_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int, 
     n, d = b * s, int(dropout)
     if e.family == "modernbert":
         return _modernbert_saved(e, head, C, b, s, d)
+    if e.family == "deberta-v2":
+        return _deberta_saved(e, head, C, b, s, d)
     # embeddings: the LayerNorm's input, the dropout mask, the projection's input
     total = (0 if e.family in NO_EMBEDDING_NORM else 2 * n * E) + d * n * E + (2 * n * E if _projects(e) else 0)
     # a layer: the q/k/v input, q, k, v, the out-projection's input, two LayerNorm inputs,

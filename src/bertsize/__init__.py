@@ -7,6 +7,7 @@ ELECTRA for one configuration (:func:`estimate`) or millions (:func:`evaluate`).
 from bertsize._backend import MAX_THREADS, build_info
 from bertsize.calibration import calibrate, measure
 from bertsize.devices import Device, device, devices
+from bertsize.disentangled import Disentangled
 from bertsize.estimate import (METRICS, ComponentCost, Estimate, ModuleCost, Profile, breakdown, count_params, estimate,
                                profile)
 from bertsize.evaluate import COLUMNS, evaluate
@@ -21,7 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS", "ATTENTIONS", "BACKENDS", "COLUMNS", "FAMILIES", "HEADS", "MAX_THREADS", "METRICS", "OPTIMIZERS",
-    "PRECISIONS", "RECOMPUTES", "__version__", "Budget", "ComponentCost", "Device", "Encoder", "Estimate",
+    "PRECISIONS", "RECOMPUTES", "__version__", "Budget", "ComponentCost", "Device", "Disentangled", "Encoder", "Estimate",
     "ModuleCost", "NearestMiss", "Profile", "Result", "Space", "Workload", "breakdown", "build_info", "calibrate", "count_params", "device",
     "devices", "estimate", "evaluate", "from_hf_config", "hf_head", "max_batch", "max_seq_len", "measure",
     "nearest_miss", "preset", "presets", "profile", "search", "supported_model_types"

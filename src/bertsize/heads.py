@@ -59,6 +59,9 @@ class MaskedLMBody:
 class FirstToken:
     """What a sequence classifier reads when no pooler runs: the first token's row."""
 
+    #: whether the loss gathers the labelled rows first (DeBERTa's sequence classifier)
+    gathers_labels = False
+
     def features(self, t: Tracer, m, x: Tensor) -> Tensor:
         return t.first_token(x)
 
@@ -112,6 +115,24 @@ class DenseClassifier(FirstToken):
 
 
 @dataclass(frozen=True)
+class ContextPooler(FirstToken):
+    """DeBERTa's sequence classifiers: ``ContextPooler`` (the first token -> dense ->
+    GELU; its own ``pooler_dropout`` is 0 in every checkpoint) -> the classifier
+    dropout (``cls_dropout``, else the hidden dropout) -> classifier.
+    ``gathers_labels``: the classification loss first gathers the rows whose label is
+    not negative (``DebertaV2ForSequenceClassification``), which saves the logits."""
+
+    gathers_labels: bool = False
+    uses_pooler = False
+
+    def forward(self, t: Tracer, m, features: Tensor, outputs=None) -> Tensor:
+        h = m.s.hidden
+        outputs = m.s.num_labels if outputs is None else outputs
+        y = t.activation(t.linear("pooler.dense", features, h, h), "gelu")
+        return t.linear("classifier", t.dropout(y, m.classifier_dropout), h, outputs)
+
+
+@dataclass(frozen=True)
 class SequenceSummary(FirstToken):
     """ELECTRA's multiple-choice summary: the first token -> dense -> activation ->
     dropout (``summary_last_dropout``: the classifier dropout) -> classifier."""
@@ -157,6 +178,7 @@ class HeadClassifier:
     gather: bool = False
     outputs: int | None = None
     uses_pooler = False
+    gathers_labels = False
 
     def features(self, t: Tracer, m, x: Tensor) -> Tensor:
         if t.options.pooling == "mean":
@@ -307,7 +329,7 @@ class SequenceClassification(Head):
         if t.branch(t.num.compare("eq", m.s.num_labels, 1)):
             t.mse(logits)
         else:
-            t.cross_entropy(logits)
+            t.cross_entropy(t.gather_rows(logits) if m.family.classifier.gathers_labels else logits)
         return [logits]
 
 

@@ -63,6 +63,7 @@ def from_hf_config(config: object) -> Encoder:
         values[mapping.aliases.get(key, key)] = value
     _reject_unmodelled(model_type, values, mapping)
     fields = {name: values[key] for name, key in mapping.keys.items() if key in values}
+    fields.update({name: kind.from_hf(values) for name, kind in mapping.composites.items()})
     for name, gate in mapping.gated.items():
         if not _flag(gate, values.get(gate, False)):
             fields[name] = 0
@@ -183,6 +184,8 @@ def to_hf_config(encoder: Encoder, num_labels: int = 2, attention: str = "eager"
         fields[spec.config.keys["embedding"]] = encoder.embedding_size
     for key, field_name in spec.config.same_activity.items():
         fields[key] = getattr(encoder, field_name)
+    for name in spec.config.composites:
+        fields.update(getattr(encoder, name).hf_keys())
     for name, gate in spec.config.gated.items():
         fields[gate] = getattr(encoder, name) > 0
         if not fields[gate]:

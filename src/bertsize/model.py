@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bertsize import _abi, _validate, validity
 from bertsize._backend import kernel
+from bertsize.disentangled import Disentangled
 from bertsize.families import FAMILIES as _SPECS
 from bertsize.heads import HEADS as _HEAD_SPECS
 
@@ -76,6 +77,8 @@ class Encoder:
             the config class's default ("cls").
         local_attention: ModernBERT only: the sliding window of its local layers, in
             tokens (``local_attention``, 2 to 2**32; ``None``: 128, the config class's default).
+        disentangled: DeBERTa-v2 only: its relative-position attention
+            (:class:`bertsize.Disentangled`); ``None``: DeBERTa-v3's settings.
     """
 
     layers: int = 12
@@ -99,18 +102,21 @@ class Encoder:
     task_types: int | None = None
     pooling: str | None = None
     local_attention: int | None = None
+    disentangled: Disentangled | None = None
 
     def __init__(self, layers=12, hidden=768, heads=12, intermediate=None, vocab=30522, max_positions=512,
                  type_vocab=None, embedding=None, pooler=None, family="bert", hidden_groups=None, activation=None,
                  hidden_dropout=None, attention_dropout=None, classifier_dropout=None, tie_word_embeddings=True,
-                 num_labels=2, is_decoder=False, task_types=None, pooling=None, local_attention=None) -> None:
+                 num_labels=2, is_decoder=False, task_types=None, pooling=None, local_attention=None,
+                 disentangled=None) -> None:
         self._resolve(layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler,
                       family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout,
-                      tie_word_embeddings, num_labels, is_decoder, task_types, pooling, local_attention)
+                      tie_word_embeddings, num_labels, is_decoder, task_types, pooling, local_attention, disentangled)
 
     def _resolve(self, layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler,
                  family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout,
-                 tie_word_embeddings, num_labels, is_decoder, task_types, pooling, local_attention) -> None:
+                 tie_word_embeddings, num_labels, is_decoder, task_types, pooling, local_attention,
+                 disentangled) -> None:
         """Validate, fill in the family's defaults, and pack (see :mod:`bertsize._abi`).
         Written for speed (an AutoML loop builds an Encoder per trial): plain checks for
         the common values, the message-producing validators for the rest."""
@@ -192,6 +198,15 @@ class Encoder:
             if local_attention > MAX_WINDOW:
                 raise ValueError(f"local_attention must be at most {MAX_WINDOW:,} tokens (2**32: the flash band's "
                                  f"constants stay in int64), got {local_attention:,}")
+        if disentangled is not None or spec.disentangled is not None:
+            if spec.disentangled is None:
+                raise ValueError(f"disentangled={disentangled!r} is DeBERTa's relative-position attention; family "
+                                 f"{family!r} has none (leave disentangled=None)")
+            if disentangled is None:
+                disentangled = spec.disentangled
+            elif type(disentangled) is not Disentangled:
+                raise TypeError(f"disentangled must be a bertsize.Disentangled, got {disentangled!r} "
+                                f"({type(disentangled).__name__})")
         values = (layers, hidden, heads, intermediate, vocab, max_positions, type_vocab,
                   0 if embedding is None else embedding, 1 if hidden_groups is None else hidden_groups)
         row = _abi.pack(values, validity.ENCODER_FIELDS)
@@ -200,14 +215,15 @@ class Encoder:
         if bad >= 0:
             raise ValueError(validity.describe(constraints[bad], values, family))
         options = (family, activation, pooler, hidden_dropout > 0, attention_dropout > 0, classifier_dropout > 0,
-                   tie_word_embeddings, is_decoder, task_types or 0, pooling or "cls", local_attention or 0)
+                   tie_word_embeddings, is_decoder, task_types or 0, pooling or "cls", local_attention or 0,
+                   disentangled)
         self.__dict__.update(layers=layers, hidden=hidden, heads=heads, intermediate=intermediate, vocab=vocab,
                              max_positions=max_positions, type_vocab=type_vocab, embedding=embedding, pooler=pooler,
                              family=family, hidden_groups=hidden_groups, activation=activation,
                              hidden_dropout=hidden_dropout, attention_dropout=attention_dropout,
                              classifier_dropout=classifier_dropout, tie_word_embeddings=tie_word_embeddings,
                              num_labels=num_labels, is_decoder=is_decoder, task_types=task_types, pooling=pooling,
-                             local_attention=local_attention, _row=row, _plan_key=_abi.plan_key(options),
+                             local_attention=local_attention, disentangled=disentangled, _row=row, _plan_key=_abi.plan_key(options),
                              options=options)
 
     # ----- pickling: the fields only (the packing is rebuilt where it lands) -----------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bertsize.disentangled import Disentangled
 from bertsize.families import FAMILIES
 from bertsize.heads import HEADS
 
@@ -33,6 +34,7 @@ class Options:
             constant of a model (one plan per value, as num_choices).
         pooling: what ModernBERT's classifiers pool, "cls" or "mean" (Encoder.pooling).
         window: ModernBERT's sliding window in tokens (Encoder.local_attention; 0: none).
+        disentangled: DeBERTa's relative-position attention (Encoder.disentangled).
     """
 
     family: str
@@ -56,12 +58,13 @@ class Options:
     task_types: int = 0
     pooling: str = "cls"
     window: int = 0
+    disentangled: Disentangled | None = None
 
     @classmethod
     def of(cls, encoder_options: tuple, workload_options: tuple, head: str) -> Options:
         """From an Encoder's and a Workload's ``options`` tuples and a head name."""
         (family, activation, pooler, hidden, attention_dropout, classifier, tied, decoder, tasks, pooling,
-         window) = encoder_options
+         window, disentangled) = encoder_options
         training, precision, optimizer, attention, recompute, backend, zero_stage, ranks, choices = workload_options
         if not HEADS[head].per_choice:
             choices = 1
@@ -79,7 +82,8 @@ class Options:
         if zero_stage == 0:
             ranks = 1
         return cls(family, head, activation, runs_pooler, hidden, attention_dropout, classifier, tied, causal, training,
-                   precision, optimizer, attention, recompute, backend, zero_stage, ranks, choices, tasks, pooling, window)
+                   precision, optimizer, attention, recompute, backend, zero_stage, ranks, choices, tasks, pooling, window,
+                   disentangled)
 
     @property
     def mixed_precision(self) -> bool:

@@ -89,6 +89,8 @@ def trace(t: Tracer, m: Model) -> Trace:
     m = _with_embedding_width(t, m)
     if m.family.layout == "modern":
         x = modernbert_encoder(t, m)
+    elif m.family.layout == "deberta":
+        x = deberta_encoder(t, m)
     else:
         x = bert_encoder(t, m)
     pooled = None
@@ -183,6 +185,55 @@ def _modern_layer(t: Tracer, m: Model, x: Tensor, name: str, tables, mask: Tenso
                         m.activation)
         out = t.linear(f"{name}.mlp.Wo", t.dropout(gated, m.hidden_dropout), s.intermediate, h, bias=False)
         return t.add(attended, out)
+
+
+def deberta_encoder(t: Tracer, m: Model) -> Tensor:
+    """DeBERTa-v2 / v3 (He et al. 2021): embeddings (word; absolute positions only with
+    ``position_biased_input``; segments when type_vocab > 0; ``embed_proj`` without bias
+    when the embedding width differs), a LayerNorm at hidden, the padding mask, dropout;
+    then BERT's post-LN layers with disentangled attention, all reading one relative-
+    position table (its LayerNorm computed once) and one (b, 1, s, s) mask."""
+    s, h, settings = m.s, m.s.hidden, t.options.disentangled
+    rows = s.batch * s.seq_len
+    with t.in_component("embeddings"):
+        x = t.embedding("embeddings.word_embeddings", s.vocab, s.embedding, rows)
+        if settings.position_biased_input:
+            x = t.add(x, t.embedding("embeddings.position_embeddings", s.max_positions, s.embedding, s.seq_len))
+        if t.branch(t.num.compare("gt", s.type_vocab, 0)):
+            x = t.add(x, t.embedding("embeddings.token_type_embeddings", s.type_vocab, s.embedding, rows))
+        if m.projects:
+            x = t.linear("embeddings.embed_proj", x, s.embedding, h, bias=False)
+        with t.in_component("norms"):
+            x = t.layer_norm("embeddings.LayerNorm", x, h)
+        x = t.dropout(t.mask_tokens(x), m.hidden_dropout)
+    with t.in_component("attention"):
+        table = t.relative_embeddings("encoder.rel_embeddings", 2 * settings.span, h, settings.norm_rel_ebd)
+        mask = t.pair_mask(x)
+    return t.layer_group(s.layers, lambda y: _deberta_layer(t, m, y, table, mask), x, shared=(mask, table))
+
+
+def _deberta_layer(t: Tracer, m: Model, x: Tensor, table: Tensor, mask: Tensor) -> Tensor:
+    attended = _residual(t, m, x, "attention", "layer.attention.output.LayerNorm", False,
+                         lambda y: _disentangled_attention(t, m, y, table, mask))
+    return _residual(t, m, attended, "ffn", "layer.output.LayerNorm", False, lambda y: _ffn(t, m, y))
+
+
+def _disentangled_attention(t: Tracer, m: Model, x: Tensor, table: Tensor, mask: Tensor) -> Tensor:
+    """Projections of the tokens and, after the position dropout, of the relative
+    table (by the layer's query / key projections when ``share_att_key``, else by
+    ``pos_key_proj`` for c2p and ``pos_query_proj`` for p2c), the core, the output."""
+    h, settings = m.s.hidden, t.options.disentangled
+    prefix = "layer.attention.self"
+    q, k, v = (t.linear(f"{prefix}.{name}_proj", x, h, h) for name in ("query", "key", "value"))
+    table = t.dropout(table, m.hidden_dropout)
+    if settings.share_att_key:  # HF projects through query_proj first, then key_proj
+        by_query = t.linear(f"{prefix}.query_proj", table, h, h)
+        positions = {"c2p": t.linear(f"{prefix}.key_proj", table, h, h), "p2c": by_query}
+    else:
+        names = {"c2p": "pos_key_proj", "p2c": "pos_query_proj"}
+        positions = {kind: t.linear(f"{prefix}.{names[kind]}", table, h, h) for kind in settings.kinds}
+    context = t.disentangled_core(q, k, v, positions, m.s.heads, m.attention_dropout, mask)
+    return t.dropout(t.linear("layer.attention.output.dense", context, h, h), m.hidden_dropout)
 
 
 def embeddings(t: Tracer, m: Model) -> Tensor:

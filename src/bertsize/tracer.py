@@ -250,6 +250,11 @@ class Tracer:
         self._weight_sets = (1, 1)
         self.parameters: dict[str, Parameter] = {}
         self._matmul_weights: dict[str, Parameter] = {}
+        # storages that are a parameter read as an activation (DeBERTa's relative table):
+        # saving them costs nothing, and autocast's cast of one is a weight copy
+        self._weight_inputs: dict[Storage, Parameter] = {}
+        # storages a layer group's layers all read (its ``shared``): saved once, not per layer
+        self._shared: set[Storage] = set()
         self.matmul_flops = dict.fromkeys(COMPONENTS, 0)
         self.elementwise_flops = dict.fromkeys(COMPONENTS, 0)
         self.recompute_flops = 0
@@ -290,7 +295,8 @@ class Tracer:
                     shared: tuple[Tensor, ...] = (), name: str = "layers") -> Tensor:
         """``count`` layers of one kind, each ``body``, sharing ``weight_sets`` weight
         sets (default one per layer; ALBERT shares fewer); ``shared``: tensors other
-        than x that every layer reads (a decoder's mask); ``name``: the group's module.
+        than x that every layer reads (a decoder's mask; saved by a layer, they count
+        once); ``name``: the group's module.
 
         The layer is traced once, standing for all ``count``: its input and output have
         one shape and dtype (checked), so every layer sees what the first sees.
@@ -304,14 +310,15 @@ class Tracer:
             with scope:
                 for tensor in shared:  # an input of every checkpointed call: kept once
                     self.save(tensor)
-        outer = (self.multiplier, self.group, self._weight_sets)
+        outer = (self.multiplier, self.group, self._weight_sets, self._shared)
+        self._shared = self._shared | {tensor.storage for tensor in shared}
         self.multiplier, self.group = self.multiplier * count, "layer"
         self._weight_sets = (sets, self.num.min(sets, count))
         try:
             with scope:
                 y = self._checkpointed(body, x) if self.training and self.options.recompute == "full" else body(x)
         finally:
-            self.multiplier, self.group, self._weight_sets = outer
+            self.multiplier, self.group, self._weight_sets, self._shared = outer
         if (y.rows, y.width, y.dtype) != (x.rows, x.width, x.dtype):
             raise RuntimeError(f"a layer maps {x.dtype} ({x.rows}, {x.width}) to {y.dtype} ({y.rows}, {y.width}): "
                                "its group's layers would not trace alike")
@@ -359,6 +366,7 @@ class Tracer:
             return
         sink = self._saved if self._sink is None else self._sink
         if tensor.storage not in sink:
+            once = once or tensor.storage in self._shared
             multiplier = self.num.min(self.multiplier, 1) if once else self.multiplier
             sink[tensor.storage] = (self.component, multiplier, self.path)
 
@@ -419,6 +427,14 @@ class Tracer:
             self._op(0, 2 * x.numel)
             return self._new(x.rows, x.width, x.dtype, x)
 
+    def gather_rows(self, x: Tensor) -> Tensor:
+        """``torch.gather`` of x's rows (DeBERTa's labelled logits, here every row): a
+        copy, and gather saves its input."""
+        with self.scope("gather"):
+            self._op(0, 2 * x.numel)
+            self.save(x)
+            return self._new(x.rows, x.width, x.dtype, x)
+
     def split_columns(self, x: Tensor, rows, width) -> list[Tensor]:
         """``x.split(1, dim=-1)``, each piece squeezed and made ``contiguous()``: one
         (rows, width) copy per column of x, where rows x width = x.rows (HF's start and
@@ -468,7 +484,12 @@ class Tracer:
             self._op(flops + (rows * out_features if bias else 0),
                      rows * in_features + (out_features if bias else 0) + rows * out_features,
                      in_features * out_features, self.weight_format)
-            if self.autocast and x.dtype != self.low:
+            read = self._weight_inputs.get(x.storage)
+            if self.autocast and read is not None:
+                # a leaf: autocast casts it once per forward (its cache), a weight copy
+                self._matmul_weights.setdefault(read.name, read)
+                x = Tensor(x.rows, x.width, self.low, x.storage)
+            elif self.autocast and x.dtype != self.low:
                 # Autocast casts the input afresh for every Linear (only leaf tensors are
                 # cached), so Q, K and V each save their own 16-bit copy of an fp32 input.
                 x = self._new(x.rows, x.width, self.low, x)
@@ -600,6 +621,132 @@ class Tracer:
             table = self._new(pairs, heads, dtype)
             self._op(0, pairs * heads + s.batch * heads * pairs)  # expand(...).contiguous()
             return self._new(s.batch * heads * s.seq_len, s.seq_len, dtype, table)
+
+    def relative_embeddings(self, name: str, rows, width, norm: bool) -> Tensor:
+        """DeBERTa's relative-position table ``name`` (rows x width) as its layers read
+        it: the weight itself, or with ``norm`` its LayerNorm ``encoder.LayerNorm``,
+        computed once per forward (its input is the weight: only the fp32 statistics
+        are saved)."""
+        with self.scope(name):
+            weight = self.parameter(f"{name}.weight", (rows, width), "embedding")
+            table = Tensor(rows, width, "fp32" if self.autocast else self.dtype, Storage(0))
+            self._weight_inputs[table.storage] = weight
+        if not norm:
+            return table
+        with self.in_component("norms"):
+            return self.layer_norm("encoder.LayerNorm", table, width)
+
+    def pair_mask(self, x: Tensor) -> Tensor:
+        """DeBERTa's (b, 1, s, s) attention mask, the outer product of the fp32
+        padding mask with itself, built once for every layer (no gradient: never saved)."""
+        with self.scope("pair_mask"):
+            s = self.sizes
+            pairs = s.batch * s.seq_len * s.seq_len
+            self._elementwise(pairs)
+            self._op(pairs, pairs + 2 * s.batch * s.seq_len)
+            return self._new(s.batch * s.seq_len, s.seq_len, "fp32")
+
+    def mask_tokens(self, x: Tensor) -> Tensor:
+        """``x * mask``: DeBERTa's embeddings zero padded tokens with the padding mask,
+        a (b·s, 1) column in x's dtype (HF's fp32 all-ones mask, cast), which the
+        product saves."""
+        with self.scope("mask"):
+            self._elementwise(x.numel)
+            self._op(x.numel, 2 * x.numel + x.rows)
+            self.save(self._new(x.rows, 1, x.dtype))
+            return self._new(x.rows, x.width, x.dtype, x)
+
+    def _heads_first(self, x: Tensor, rows=None) -> Tensor:
+        """``transpose_for_scores``: x viewed (b, s, a, d), permuted to (b·a, s, d) and
+        made contiguous, a copy (``rows``: its rows when it is repeated over the batch)."""
+        rows = x.rows if rows is None else rows
+        self._op(0, x.numel + rows * x.width)
+        return self._new(rows, x.width, x.dtype, x)
+
+    def _scalar(self, dtype: str) -> Tensor:
+        """A 0-d tensor (DeBERTa's ``sqrt(d · scale_factor)``), saved by each division."""
+        scalar = self._new(1, 1, dtype)
+        self.save(scalar)
+        return scalar
+
+    def disentangled_core(self, q: Tensor, k: Tensor, v: Tensor, positions: dict[str, Tensor], heads,
+                          dropout: bool, mask: Tensor) -> Tensor:
+        """DeBERTa's ``DisentangledSelfAttention`` after its projections: q, k, v are
+        the (b·s, h) Linear outputs, ``positions`` the projected relative-position
+        table of each scored term ("c2p": through the key projection, "p2c": the query
+        one; (2·span, h) each), ``mask`` the :meth:`pair_mask`.  Returns the context.
+
+        Scores: q·kᵀ / sqrt(d·(1 + terms)), plus for c2p the (s, 2·span) products q·posᵀ
+        and for p2c k·posᵀ, each gathered to (s, s) by relative distance and divided by
+        the same scale; masked, softmax, dropout, times v.  Every (b·a, s, d) operand is
+        a contiguous copy (``transpose_for_scores``), the position tables are repeated
+        over the batch, and the gathers save their (s, 2·span) inputs."""
+        with self.scope("core"):
+            s, num = self.sizes, self.num
+            b, seq, h = s.batch, s.seq_len, q.width
+            scores = b * heads * seq * seq
+            outer_group, self.group = self.group, "core"
+            q, k, v = (self._heads_first(x) for x in (q, k, v))
+            # kᵀ / scale: a scaled copy of k (the division saves the 0-d scale)
+            self._elementwise(k.numel)
+            self._op(k.numel, 2 * k.numel)
+            self._scalar(k.dtype)
+            scaled_k = self._new(k.rows, h, k.dtype, k)
+            self._matmul(2 * b * seq * seq * h)
+            self._op(2 * b * seq * seq * h, q.numel + k.numel + scores)
+            self.save(q)
+            self.save(scaled_k)
+            total = self._new(b * heads * seq, seq, q.dtype, q, scaled_k)
+            if self.training and self.options.recompute == "selective":
+                pair_flops = 2 * b * seq * seq * h + sum(2 * b * seq * p.rows * h for p in positions.values())
+                self.recompute_flops = self.recompute_flops + pair_flops * self.multiplier
+                self._recomputed.add("core")
+            operands = []
+            for kind in ("c2p", "p2c"):
+                table = positions.get(kind)
+                if table is not None:
+                    content = q if kind == "c2p" else k  # p2c multiplies the unscaled keys
+                    repeated = self._heads_first(table, rows=b * table.rows)  # .repeat(b, 1, 1)
+                    self.save(content)
+                    self.save(repeated)
+                    operands.append((content, repeated, table.rows))
+            relative = None
+            with self._selective():
+                for content, table, span2 in operands:
+                    self._matmul(2 * b * seq * span2 * h)
+                    self._op(2 * b * seq * span2 * h, content.numel + table.numel + b * heads * seq * span2)
+                    products = self._new(b * heads * seq, span2, content.dtype, content, table)
+                    self.save(products)  # torch.gather saves its input
+                    self._op(0, 2 * scores)
+                    gathered = self._new(b * heads * seq, seq, products.dtype, products)
+                    self._elementwise(2 * scores)  # / scale, then summed into the relative scores
+                    self._op(2 * scores, 4 * scores)
+                    self._scalar(products.dtype)
+                    term = self._new(b * heads * seq, seq, gathered.dtype, gathered)
+                    if relative is None:  # score = 0; score += term: a new tensor
+                        relative = self._new(term.rows, seq, term.dtype, term)
+                    else:  # then in place
+                        self._events.append(((relative.storage, term.storage), relative.storage))
+                self._elementwise(scores)  # attention_scores + rel_att
+                self._op(scores, 3 * scores)
+                total = self._new(total.rows, seq, total.dtype, total, relative)
+                # masked_fill(~mask.bool(), min): two boolean copies of the mask
+                self._op(0, 2 * b * seq * seq + 3 * scores)
+                flags = self._new(b * seq, seq, "mask", mask)
+                inverted = self._new(b * seq, seq, "mask", flags)
+                filled = self._new(total.rows, seq, total.dtype, total, inverted)
+                self._elementwise(5 * scores)
+                self._op(5 * scores, 2 * scores)
+                probs = self._new(filled.rows, seq, filled.dtype, filled)
+                self.save(probs)
+                probs = self.dropout(probs, dropout)
+                self.save(probs)
+            self.save(v)
+            self._matmul(2 * b * seq * seq * h)
+            self._op(2 * b * seq * seq * h, scores + 2 * v.numel)
+            self.group = outer_group
+            context = self._new(q.rows, h, q.dtype, probs, v)
+            return self._heads_first(context)  # permute back, contiguous
 
     def attention_core(self, q: Tensor, k: Tensor, v: Tensor, heads, dropout: bool,
                        mask: Tensor | None = None, bias: Tensor | None = None, softmax_fp32: bool = False,

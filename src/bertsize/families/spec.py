@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bertsize import validity
+from bertsize.disentangled import Disentangled
 from bertsize.heads import PooledClassifier, SpanClassifier, TokenClassifier
 from bertsize.validity import Constraint
 
@@ -27,6 +28,9 @@ class HFConfig:
         gated: Encoder field -> the flag key without which the field's key is not
             read (the field is 0 then: ERNIE's ``task_type_vocab_size`` under
             ``use_task_id``).
+        composites: Encoder field -> the class of its value, which reads it from
+            several keys (``from_hf(values)``) and writes them back (``hf_keys()``):
+            DeBERTa's :class:`~bertsize.Disentangled`.
     """
 
     model_types: tuple[str, ...]
@@ -36,6 +40,7 @@ class HFConfig:
     required: Mapping[str, object] = field(default_factory=dict)
     same_activity: Mapping[str, str] = field(default_factory=dict)
     gated: Mapping[str, str] = field(default_factory=dict)
+    composites: Mapping[str, type] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -73,14 +78,18 @@ class Family:
             (MPNet: 32), 0 for none.
         task_types: the embeddings may have a task-type table (ERNIE's ``use_task_id``;
             its rows are :attr:`Encoder.task_types`).
-        layout: "bert" (the recipe's BERT embeddings and layers, with the traits above)
-            or "modern" (ModernBERT's: :func:`bertsize.recipe.modernbert_encoder`).
+        layout: "bert" (the recipe's BERT embeddings and layers, with the traits above),
+            "modern" (ModernBERT's: :func:`bertsize.recipe.modernbert_encoder`) or
+            "deberta" (:func:`bertsize.recipe.deberta_encoder`).
         head_width: the features of a head where the layout fixes it (ModernBERT's RoPE
             tables: 64), 0 where it is hidden / heads.
         poolings: the ``classifier_pooling`` choices of its classifiers, default first
             (ModernBERT: "cls", "mean"); empty where the first token or the pooler is read.
         window: the default sliding window of local-attention layers, in tokens
             (ModernBERT's ``local_attention``: 128); 0 where every layer is global.
+        disentangled: the default :class:`~bertsize.Disentangled` settings of a
+            family with disentangled attention (DeBERTa-v2 / v3, layout "deberta");
+            None for the others.
         attention_output_dropout, ffn_output_dropout: dropout after the attention
             output projection / the FFN (DistilBERT has none after the first; ALBERT
             defines the second and never applies it).
@@ -120,6 +129,7 @@ class Family:
     head_width: int = 0
     poolings: tuple[str, ...] = ()
     window: int = 0
+    disentangled: Disentangled | None = None
     attention_output_dropout: bool = True
     ffn_output_dropout: bool = True
     pooler: bool = True
