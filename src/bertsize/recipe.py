@@ -209,7 +209,9 @@ def deberta_encoder(t: Tracer, m: Model) -> Tensor:
     with t.in_component("attention"):
         table = t.relative_embeddings("encoder.rel_embeddings", 2 * settings.span, h, settings.norm_rel_ebd)
         mask = t.pair_mask(x)
-    return t.layer_group(s.layers, lambda y: _deberta_layer(t, m, y, table, mask), x, shared=(mask, table))
+    # DebertaV2Layer takes the mask positionally, the relative table by keyword
+    return t.layer_group(s.layers, lambda y: _deberta_layer(t, m, y, table, mask), x, shared=(mask,),
+                         by_keyword=(table,))
 
 
 def _deberta_layer(t: Tracer, m: Model, x: Tensor, table: Tensor, mask: Tensor) -> Tensor:

@@ -292,11 +292,14 @@ class Tracer:
         return _Scope(self, name)
 
     def layer_group(self, count, body: Callable[[Tensor], Tensor], x: Tensor, weight_sets=None,
-                    shared: tuple[Tensor, ...] = (), name: str = "layers") -> Tensor:
+                    shared: tuple[Tensor, ...] = (), by_keyword: tuple[Tensor, ...] = (),
+                    name: str = "layers") -> Tensor:
         """``count`` layers of one kind, each ``body``, sharing ``weight_sets`` weight
         sets (default one per layer; ALBERT shares fewer); ``shared``: tensors other
-        than x that every layer reads (a decoder's mask; saved by a layer, they count
-        once); ``name``: the group's module.
+        than x that every layer takes as positional inputs (a decoder's mask: HF's
+        gradient checkpointing keeps them), ``by_keyword``: those it takes by keyword
+        (not checkpoint inputs); saved by a layer, either counts once; ``name``: the
+        group's module.
 
         The layer is traced once, standing for all ``count``: its input and output have
         one shape and dtype (checked), so every layer sees what the first sees.
@@ -311,7 +314,7 @@ class Tracer:
                 for tensor in shared:  # an input of every checkpointed call: kept once
                     self.save(tensor)
         outer = (self.multiplier, self.group, self._weight_sets, self._shared)
-        self._shared = self._shared | {tensor.storage for tensor in shared}
+        self._shared = self._shared | {tensor.storage for tensor in (*shared, *by_keyword)}
         self.multiplier, self.group = self.multiplier * count, "layer"
         self._weight_sets = (sets, self.num.min(sets, count))
         try:
