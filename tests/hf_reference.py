@@ -48,7 +48,9 @@ def hf_config(enc, num_labels: int = 2, attention: str = "eager"):
             max_position_embeddings=enc.max_positions, type_vocab_size=enc.type_vocab,
             embedding_size=enc.embedding_size, hidden_act=enc.activation, hidden_dropout_prob=enc.hidden_dropout,
             attention_probs_dropout_prob=enc.attention_dropout, cls_dropout=enc.classifier_dropout,
-            relative_attention=True, position_buckets=rel.span,
+            # HF's log buckets divide by span // 2: a span of 1 goes unbucketed
+            relative_attention=True, position_buckets=rel.span if rel.span > 1 else -1,
+            max_relative_positions=rel.span if rel.span == 1 else -1,
             pos_att_type=[kind for kind, on in (("p2c", rel.p2c), ("c2p", rel.c2p)) if on],
             share_att_key=rel.share_att_key, norm_rel_ebd="layer_norm" if rel.norm_rel_ebd else "none",
             position_biased_input=rel.position_biased_input, num_labels=num_labels,

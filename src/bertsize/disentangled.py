@@ -90,8 +90,12 @@ class Disentangled:
                    position_biased_input=values.get("position_biased_input", True))
 
     def hf_keys(self) -> dict[str, object]:
-        """The DebertaV2Config keys that build these settings."""
-        return {"relative_attention": True, "position_buckets": self.span, "max_relative_positions": -1,
+        """The DebertaV2Config keys that build these settings: the span as
+        ``position_buckets`` (HF's log buckets need two at least; a span of 1 is
+        ``max_relative_positions``, unbucketed — the same sizes)."""
+        buckets = self.span >= 2
+        return {"relative_attention": True, "position_buckets": self.span if buckets else -1,
+                "max_relative_positions": -1 if buckets else self.span,
                 "pos_att_type": "|".join(reversed(self.kinds)), "share_att_key": self.share_att_key,
                 "norm_rel_ebd": "layer_norm" if self.norm_rel_ebd else "none",
                 "position_biased_input": self.position_biased_input}
