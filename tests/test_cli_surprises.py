@@ -29,7 +29,9 @@ def test_the_demonstration_keeps_an_explicit_precision():
     """`bertsize search --precision fp32` ran fp16."""
     assert "fp32, eager attention" in run("search", "--precision", "fp32").stdout
     assert "fp16, eager attention" in run("search").stdout
-    assert "bf16, eager attention" in run("search", "--precision", "bf16").stdout
+    # the demonstration's T4 has no bf16 units: refused, not run at another precision
+    failed = run("search", "--precision", "bf16", check=False)
+    assert failed.returncode == 2 and "'nvidia-t4' cannot run precision 'bf16'" in failed.stderr
 
 
 def test_axes_without_a_budget_say_so():
@@ -217,7 +219,7 @@ def test_precision_and_optimizer_tables():
     gives them; each column is the API's estimate of that precision."""
     data = json.loads(run("estimate", "bert-large-uncased", "--precision", "all", "--seq-len", "512",
                           "--device", "nvidia-t4", "--json").stdout)
-    assert list(data) == list(bertsize.PRECISIONS)
+    assert list(data) == list(bertsize.device("nvidia-t4").precisions)  # what a T4 runs: no bf16
     for precision, column in data.items():
         expected = bertsize.estimate("bert-large-uncased", bertsize.Workload(seq_len=512, precision=precision),
                                      device="nvidia-t4")
@@ -245,7 +247,8 @@ def test_compare_takes_workload_fields_per_column_and_transposes():
     assert data[models[1]]["workload"]["precision"] == "int8"
     out = run("compare", *models, "--device", "nvidia-t4").stdout
     latency_row = next(line for line in out.splitlines() if line.startswith("latency"))
-    assert latency_row.count("(") == 2 and "x" in latency_row  # deltas against the first, like every row
+    assert latency_row.startswith("latency (roofline bound)")  # what the latency is
+    assert latency_row.count("(") == 3 and "x" in latency_row  # then deltas against the first, like every row
     transposed = run("compare", *models, "--transpose").stdout.splitlines()
     assert transposed[-3].startswith("bert-base-uncased ") and transposed[-1].startswith(models[2])
     failed = run("estimate", "bert-base-uncased:precision=int8", check=False)
@@ -406,3 +409,14 @@ def test_every_flag_has_help_with_an_example_that_parses():
 def test_errors_are_worded_for_the_terminal(args, words, api_words):
     result = run(*args, check=False)
     assert result.returncode == 2 and words in result.stderr and api_words not in result.stderr
+
+
+def test_latency_label_and_precision_refusal_at_the_terminal():
+    """The terminal says what a latency is, and refuses a precision the device lacks."""
+    out = run("estimate", "bert-base-uncased", "--device", "t4", "--precision", "fp16").stdout
+    assert "latency (roofline bound)" in out
+    failed = run("estimate", "bert-base-uncased", "--device", "t4", "--precision", "bf16", check=False)
+    assert failed.returncode == 2 and "cannot run precision 'bf16'" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    out = run("search", "--layers", "2,4", "--memory", "16GiB", "--device", "t4", "--count").stdout
+    assert "on nvidia-t4 (latency: roofline bound)" in out

@@ -29,7 +29,9 @@ def oracle_latency(encoder, workload, head, device):
 
 DEVICES = st.builds(
     bertsize.Device, name=st.just("drawn"), memory_bytes=st.just(2**34),
-    memory_bandwidth=st.floats(1e9, 5e12), peak=st.fixed_dictionaries({"fp32": st.floats(1e10, 1e15)}),
+    memory_bandwidth=st.floats(1e9, 5e12),
+    # a peak for every compute precision: the drawn device runs every workload precision
+    peak=st.fixed_dictionaries({key: st.floats(1e10, 1e15) for key in ("fp32", "fp16", "bf16", "int8")}),
     compute_efficiency=st.floats(0.05, 1.0), memory_efficiency=st.floats(0.05, 1.0), overhead_s=st.floats(0, 1e-4),
 )
 
@@ -129,7 +131,6 @@ def test_catalog():
         assert any(device.peak.values())
     assert bertsize.device("T4") is bertsize.device("nvidia-t4")
     assert bertsize.device("A100 80GB").name == "nvidia-a100-80gb"
-    assert bertsize.device("nvidia-t4").peak_for("bf16") == bertsize.device("nvidia-t4").peak["fp32"]  # no bf16 units
     with pytest.raises(ValueError, match=r"unknown device 'a200' \(did you mean 'nvidia-h200'\?\)"):
         bertsize.device("a200")
     assert bertsize.Budget(device="t4").memory == int(16 * 2**30 * 0.92)
@@ -196,3 +197,44 @@ def test_latency_column_equals_estimate_on_every_kernel_path():
         rows = vocabs == vocab
         assert (got["params"][rows] == expected.params).all()
         np.testing.assert_allclose(got["latency_s"][rows], expected.latency_s, rtol=1e-12)
+
+
+def test_precisions_the_device_runs():
+    """A dense precision needs its own units (no silent fallback to another peak);
+    weight-only int8 runs int8 matmuls, or dequantises to fp16 without int8 units; int4
+    always dequantises to 16 bits.  Asking for what a device lacks names the device and
+    what it runs."""
+    t4, v100, x86 = (bertsize.device(name) for name in ("nvidia-t4", "nvidia-v100-16gb", "generic-x86-server-cpu"))
+    assert t4.precisions == ("fp32", "fp16", "int8", "int4")  # Turing: no bf16 units
+    with pytest.raises(ValueError, match=r"device 'nvidia-t4' cannot run precision 'bf16': it has no bf16 units "
+                                         r"\(it runs fp32, fp16, int8, int4\)"):
+        bertsize.estimate("bert-base-uncased", bertsize.Workload(precision="bf16"), device="t4")
+    with pytest.raises(ValueError, match="nvidia-t4"):
+        bertsize.search(bertsize.Space(layers=[2, 4]), bertsize.Budget(memory="16GiB", device="t4"),
+                        bertsize.Workload(precision="bf16"))
+    assert (t4.compute_precision("int8"), v100.compute_precision("int8")) == ("int8", "fp16")  # V100: no int8 units
+    assert v100.peak_for("int8") == v100.peak["fp16"] and t4.peak_for("int4") == t4.peak["fp16"]
+    assert x86.precisions == ("fp32", "int8")  # no 16-bit units: neither fp16, bf16 nor a 16-bit dequantisation
+    for precision in ("fp16", "bf16", "int4"):
+        with pytest.raises(ValueError, match="generic-x86-server-cpu"):
+            x86.peak_for(precision)
+    for name in bertsize.devices():  # every catalog device runs what it publishes a dense peak for
+        found = bertsize.device(name)
+        assert {p for p in ("fp32", "fp16", "bf16") if found.peak[p]} <= set(found.precisions)
+
+
+def test_latency_says_what_it_is():
+    """A datasheet device's latency is a roofline lower bound; with measured
+    efficiencies or a per-op overhead it is calibrated: estimate(), to_dict(), str(),
+    search results and the CLI say which."""
+    work = bertsize.Workload(batch=8, precision="fp16")
+    bound = bertsize.estimate("bert-base-uncased", work, device="nvidia-t4")
+    assert bound.latency_kind == "roofline bound" and bound.to_dict()["latency_kind"] == "roofline bound"
+    assert "(roofline bound)" in str(bound)
+    measured = bertsize.device("nvidia-t4").replace(compute_efficiency=0.6, overhead_s=5e-6)
+    calibrated = bertsize.estimate("bert-base-uncased", work, device=measured)
+    assert calibrated.latency_kind == "calibrated" and calibrated.latency_s > bound.latency_s
+    assert bertsize.estimate("bert-base-uncased", work).latency_kind is None  # no device, no latency
+    result = bertsize.search(bertsize.Space(layers=[2, 4]), bertsize.Budget(memory="16GiB", device=measured), work)
+    assert result.latency_kind == "calibrated"
+    assert bertsize.search(bertsize.Space(layers=[2, 4]), bertsize.Budget(memory="16GiB"), work).latency_kind is None

@@ -157,10 +157,11 @@ cdef void _unpack(bytes packed, Py_ssize_t size, int64_t header, int64_t *row) e
 
 
 def estimate_tuple(type cls, object encoder, object workload, str head, int head_code, int64_t num_labels,
-                   tuple device):
+                   tuple device, object latency_kind=None):
     """estimate()'s whole scalar path: an instance of the tuple subclass ``cls``
     (bertsize.Estimate) with the metrics, the latency (or None without ``device``, a
-    bertsize.roofline.Constants tuple), then encoder, workload, head and num_labels —
+    bertsize.roofline.Constants tuple), then encoder, workload, head, num_labels and
+    ``latency_kind`` (what the latency is: bertsize.Device.latency_kind) —
     or an int status: 1 + the index of the constraint the row breaks, or -(1 + k) for
     the first metric k past int64.  Its program is built the first time an option set
     is seen (bertsize.program.scalar_program) and cached.
@@ -192,7 +193,7 @@ def estimate_tuple(type cls, object encoder, object workload, str head, int head
         free(v)
     if status:
         return status
-    result = PyType_GenericAlloc(cls, 15)
+    result = PyType_GenericAlloc(cls, 16)
     cdef Py_ssize_t k
     for k in range(10):
         _set_item(result, k, out[k])
@@ -201,6 +202,7 @@ def estimate_tuple(type cls, object encoder, object workload, str head, int head
     _set_item(result, 12, workload)
     _set_item(result, 13, head)
     _set_item(result, 14, num_labels)
+    _set_item(result, 15, latency_kind if device is not None else None)
     return result
 
 

@@ -52,7 +52,8 @@ def _quantities(options: Options, row: Sequence[int], names: Sequence[str], devi
     return result, too_big, seconds
 
 
-def estimate_tuple(cls, encoder, workload, head: str, head_code: int, num_labels: int, device: tuple | None):
+def estimate_tuple(cls, encoder, workload, head: str, head_code: int, num_labels: int, device: tuple | None,
+                   latency_kind: str | None = None):
     """As ``_kernel.estimate_tuple``."""
     options = Options.of(encoder.options, workload.options, head)
     row = (*_abi.unpack(encoder._row, ENCODER_FIELDS), *_abi.unpack(workload._row, WORKLOAD_FIELDS), num_labels)
@@ -63,7 +64,8 @@ def estimate_tuple(cls, encoder, workload, head: str, head_code: int, num_labels
     for k, name in enumerate(NAMES):
         if name in too_big:
             return -(1 + k)
-    return cls(*(values[name] for name in NAMES), seconds, encoder, workload, head, num_labels)
+    return cls(*(values[name] for name in NAMES), seconds, encoder, workload, head, num_labels,
+               latency_kind if device is not None else None)
 
 
 def replace_sizes(encoder, changes: Mapping[str, object], positions: Mapping[str, int]):

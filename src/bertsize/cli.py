@@ -434,6 +434,8 @@ def _precision_table(args: argparse.Namespace, encoder: Encoder, head: str, budg
         raise _UsageError("--optimizer all compares training steps: add --train")
     trainable = [p for p in PRECISIONS if p not in ("int8", "int4")]
     precisions = (trainable if args.train else list(PRECISIONS)) if args.precision == "all" else [args.precision or "fp32"]
+    if args.precision == "all" and args.device:  # the precisions the device computes in
+        precisions = [p for p in precisions if p in device(args.device).precisions]
     optimizers = list(OPTIMIZERS) if args.optimizer == "all" else [args.optimizer]
     base = _workload(args, precision=precisions[0], optimizer=optimizers[0])
     columns = [(p if len(optimizers) == 1 else f"{p} {o}" if len(precisions) > 1 else o, p, o)
@@ -502,7 +504,7 @@ def _comparison(labels: list[str], results: list[Estimate], budget: Budget | Non
     training = any(r.workload.training for r in results)
     metrics = [(label, name, fmt) for label, name, fmt in _METRIC_FORMATS if training or name not in _TRAINING_ONLY]
     if first.latency_s is not None:
-        metrics.append(("latency", "latency_s", units.format_seconds))
+        metrics.append((f"latency ({first.latency_kind})", "latency_s", units.format_seconds))
     rows = []
     for label, name, fmt in metrics:
         row = [label]
@@ -676,7 +678,7 @@ def _budget_text(budget: Budget) -> str:
     if budget.latency is not None:
         parts.append(f"latency <= {units.format_seconds(budget.latency)}")
     if budget.device is not None:
-        parts.append(f"on {budget.device.name}")
+        parts.append(f"on {budget.device.name} (latency: {budget.device.latency_kind})")
     return ", ".join(parts) or "no budget"
 
 
@@ -854,7 +856,7 @@ def _metric_rows(result: Estimate) -> list[list[str]]:
             continue
         rows.append([label, fmt(getattr(result, name))])
     if result.latency_s is not None:
-        rows.append(["latency", units.format_seconds(result.latency_s)])
+        rows.append([f"latency ({result.latency_kind})", units.format_seconds(result.latency_s)])
     return rows
 
 

@@ -20,16 +20,21 @@ from bertsize import _validate
 
 #: Precisions a device may publish a peak for.
 PEAK_KEYS = ("fp32", "tf32", "fp16", "bf16", "int8")
-#: Which published peak a workload precision's matmuls run at, in order of preference:
-#: bf16 falls back to fp32 where there are no bf16 units (T4, V100); int8 weight-only
-#: quantisation runs int8 matmuls where available; int4 (NF4) dequantises to 16 bits.
-_PEAK_FOR = {
+#: The precision a workload precision's matmuls compute in, in order of preference.  A
+#: dense precision needs units of its own (no silent fallback: a T4 has no bf16 units, so
+#: bf16 on a T4 is refused, not timed at fp32); weight-only int8 (LLM.int8) runs int8
+#: matmuls, or dequantises its weights to fp16 where the device has no int8 units; int4
+#: (NF4) always dequantises to 16 bits.
+COMPUTES_IN = {
     "fp32": ("fp32",),
-    "fp16": ("fp16", "fp32"),
-    "bf16": ("bf16", "fp32"),
-    "int8": ("int8", "fp16", "fp32"),
-    "int4": ("fp16", "bf16", "fp32"),
+    "fp16": ("fp16",),
+    "bf16": ("bf16",),
+    "int8": ("int8", "fp16"),
+    "int4": ("fp16", "bf16"),
 }
+#: What a latency is: a datasheet roofline (efficiencies 1, no per-op overhead) is a lower
+#: bound; with efficiencies or an overhead fit to measurements it is calibrated.
+LATENCY_KINDS = ("roofline bound", "calibrated")
 #: Share of device memory the memory budget of a Device leaves for the model: the rest is
 #: the CUDA context, cuBLAS / cuDNN workspaces and allocator fragmentation.
 MEMORY_RESERVE = 0.08
@@ -94,12 +99,38 @@ class Device:
         _validate.choice("kind", self.kind, KINDS)
         object.__setattr__(self, "sources", tuple(self.sources))
 
-    def peak_for(self, precision: str) -> float:
-        """Matmul FLOP/s for a workload precision (see the fallbacks above)."""
-        for key in _PEAK_FOR[precision]:
+    @property
+    def precisions(self) -> tuple[str, ...]:
+        """The workload precisions this device runs (:data:`COMPUTES_IN`)."""
+        return tuple(p for p, computes in COMPUTES_IN.items() if any(self.peak[key] for key in computes))
+
+    def compute_precision(self, precision: str) -> str:
+        """The precision a workload ``precision``'s matmuls compute in here: itself for
+        fp32 / fp16 / bf16, int8 or (dequantised) fp16 for int8 weights, fp16 or bf16
+        for int4 weights.
+
+        Raises:
+            ValueError: the device has no units for it (naming the device and the
+                precisions it runs).
+        """
+        for key in COMPUTES_IN[precision]:
             if self.peak[key]:
-                return self.peak[key]
-        raise ValueError(f"device {self.name!r} publishes no peak usable for precision {precision!r}")
+                return key
+        lacks = " or ".join(COMPUTES_IN[precision])
+        raise ValueError(f"device {self.name!r} cannot run precision {precision!r}: it has no {lacks} units "
+                         f"(it runs {', '.join(self.precisions)})")
+
+    def peak_for(self, precision: str) -> float:
+        """Matmul FLOP/s for a workload precision, at :meth:`compute_precision`."""
+        return self.peak[self.compute_precision(precision)]
+
+    @property
+    def latency_kind(self) -> str:
+        """"roofline bound" for the datasheet (efficiencies 1, no per-op overhead: no op
+        can run faster), "calibrated" once efficiencies or an overhead are set (by
+        :func:`bertsize.calibrate` or by hand)."""
+        datasheet = self.compute_efficiency == 1.0 and self.memory_efficiency == 1.0 and self.overhead_s == 0.0
+        return LATENCY_KINDS[0] if datasheet else LATENCY_KINDS[1]
 
     @property
     def budget_bytes(self) -> int:

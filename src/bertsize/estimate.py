@@ -62,6 +62,9 @@ class Estimate(NamedTuple):
             recomputed, with recomputation); inference: weights + activations.
         latency_s: seconds per step on a device (None without a device).
         encoder, workload, head, num_labels: what was estimated.
+        latency_kind: what ``latency_s`` is (:attr:`bertsize.Device.latency_kind`):
+            "roofline bound" on a datasheet device (no op runs faster), "calibrated"
+            with measured efficiencies; None without a device.
     """
 
     params: int
@@ -79,6 +82,7 @@ class Estimate(NamedTuple):
     workload: Workload
     head: str
     num_labels: int
+    latency_kind: str | None = None
 
     @property
     def flops_step(self) -> int:
@@ -104,6 +108,7 @@ class Estimate(NamedTuple):
         """Every metric (``latency_s`` None without a device), the encoder and workload
         fields, the head and num_labels: plain values, JSON-ready."""
         return {**{name: getattr(self, name) for name in METRICS}, "latency_s": self.latency_s,
+                "latency_kind": self.latency_kind,
                 "encoder": dataclasses.asdict(self.encoder), "workload": dataclasses.asdict(self.workload),
                 "head": self.head, "num_labels": self.num_labels}
 
@@ -128,7 +133,7 @@ class Estimate(NamedTuple):
             if value or label in ("weights", "activations", "peak memory"):
                 rows.append((label, units.format_bytes(value)))
         if self.latency_s is not None:
-            rows.append(("latency", units.format_seconds(self.latency_s)))
+            rows.append(("latency", f"{units.format_seconds(self.latency_s)} ({self.latency_kind})"))
         return rows
 
     def __str__(self) -> str:
@@ -224,12 +229,14 @@ def estimate(
             or not 0 < num_labels <= _INT64_MAX or type(head) is not str
             or (encoder.family, head) not in _VALID_HEADS):
         num_labels = check_arguments(encoder, workload, head, num_labels)
-    constants = None
+    constants = kind = None
     if device is not None:
-        constants = _DEVICES.get((device, workload.precision)) if type(device) is str else None
-        if constants is None:
-            constants = device_constants(device, workload.precision)
-    result = kernel.estimate_tuple(Estimate, encoder, workload, head, _HEAD_CODES[head], num_labels, constants)
+        timing = _DEVICES.get((device, workload.precision)) if type(device) is str else None
+        if timing is None:
+            timing = device_timing(device, workload.precision)
+        constants, kind = timing
+    result = kernel.estimate_tuple(Estimate, encoder, workload, head, _HEAD_CODES[head], num_labels, constants,
+                                   kind)
     if type(result) is int:
         raise_status(result, encoder, workload, head, num_labels)
     return result
@@ -238,14 +245,25 @@ def estimate(
 def device_constants(device: object, precision: str) -> tuple[float, float, float, float]:
     """The roofline's device side for a precision (bertsize.roofline.Constants as a
     tuple), cached per device name and precision."""
+    return device_timing(device, precision)[0]
+
+
+def device_timing(device: object, precision: str) -> tuple[tuple[float, float, float, float], str]:
+    """:func:`device_constants` and the device's latency kind, cached per device name
+    and precision.
+
+    Raises:
+        ValueError: the device does not run ``precision`` (:meth:`Device.compute_precision`).
+    """
     if isinstance(device, str):
         cached = _DEVICES.get((device, precision))
         if cached is None:
             if len(_DEVICES) > 256:
                 _DEVICES.clear()
-            cached = _DEVICES[(device, precision)] = device_constants(lookup_device(device), precision)
+            cached = _DEVICES[(device, precision)] = device_timing(lookup_device(device), precision)
         return cached
-    return dataclasses.astuple(roofline.constants(_Precision(precision), lookup_device(device)))
+    found = lookup_device(device)
+    return dataclasses.astuple(roofline.constants(_Precision(precision), found)), found.latency_kind
 
 
 class _Precision:
@@ -255,7 +273,7 @@ class _Precision:
         self.precision = precision
 
 
-#: (device name, precision) -> its roofline constants
+#: (device name, precision) -> its roofline constants and latency kind
 _DEVICES: dict[tuple[str, str], tuple] = {}
 _INT64_MAX = 2**63 - 1
 

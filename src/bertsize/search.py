@@ -122,6 +122,13 @@ class Result:
         return f"Result(count={self.count:,}, skipped={self.skipped:,}, total={self.total:,}; fits {shown})"
 
     @property
+    def latency_kind(self) -> str | None:
+        """What the fits' ``latency_s`` is (:attr:`bertsize.Device.latency_kind`); None
+        without a device in the budget."""
+        device = self._plan.budget.device
+        return None if device is None else device.latency_kind
+
+    @property
     def materialised(self) -> bool:
         """Whether the fits are held (``to_numpy`` works)."""
         return all(part._fits is not None for part in self._parts)
