@@ -53,7 +53,8 @@ def hf_config(enc, num_labels: int = 2, attention: str = "eager"):
             max_relative_positions=rel.span if rel.span == 1 else -1,
             pos_att_type=[kind for kind, on in (("p2c", rel.p2c), ("c2p", rel.c2p)) if on],
             share_att_key=rel.share_att_key, norm_rel_ebd="layer_norm" if rel.norm_rel_ebd else "none",
-            position_biased_input=rel.position_biased_input, num_labels=num_labels,
+            position_biased_input=rel.position_biased_input, conv_kernel_size=rel.conv_kernel_size,
+            conv_act=rel.conv_act, num_labels=num_labels,
             tie_word_embeddings=enc.tie_word_embeddings,
         )
     elif enc.family == "distilbert":

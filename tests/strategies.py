@@ -21,11 +21,14 @@ FACTORISED = ("albert", "electra", "deberta-v2")
 
 @st.composite
 def disentangled(draw, spans=st.integers(1, 12)) -> bertsize.Disentangled:
-    """DeBERTa's relative-attention settings: c2p, p2c or both (shared keys need both)."""
+    """DeBERTa's settings: c2p, p2c or both (shared keys need both), with or without the
+    convolution after layer 0."""
     c2p, p2c = draw(st.sampled_from(((True, True), (True, False), (False, True))))
     return bertsize.Disentangled(span=draw(spans), c2p=c2p, p2c=p2c,
                                  share_att_key=c2p and p2c and draw(st.booleans()), norm_rel_ebd=draw(st.booleans()),
-                                 position_biased_input=draw(st.booleans()))
+                                 position_biased_input=draw(st.booleans()),
+                                 conv_kernel_size=draw(st.sampled_from((0, 0, 1, 3, 5))),
+                                 conv_act=draw(st.sampled_from(("tanh", "gelu", "gelu_new", "relu"))))
 
 
 @st.composite

@@ -68,7 +68,8 @@ def _deberta_params(e: bertsize.Encoder, head: str, C: int) -> int:
     """DeBERTa-v2: word (and, with position_biased_input, absolute position; with T > 0,
     segment) tables E wide, embed_proj (E x H, no bias) when E != H, a LayerNorm at H;
     the 2·span x H relative table and its LayerNorm (norm_rel_ebd); BERT's layers, plus
-    one projection (H x H + H) per scored term when the keys are not shared; heads behind
+    one projection (H x H + H) per scored term when the keys are not shared; ConvLayer's
+    Conv1d (H x H x k + H) and LayerNorm; heads behind
     ContextPooler's dense (H x H + H); the legacy masked LM transforms to E."""
     L, H, _, I, V, P, T, E = _sizes(e)
     rel = e.disentangled
@@ -76,6 +77,7 @@ def _deberta_params(e: bertsize.Encoder, head: str, C: int) -> int:
     layer += 0 if rel.share_att_key else (rel.c2p + rel.p2c) * (H * H + H)
     total = (V + T + (P if rel.position_biased_input else 0)) * E + (E * H if E != H else 0) + 2 * H
     total += 2 * rel.span * H + (2 * H if rel.norm_rel_ebd else 0) + L * layer
+    total += (H * H * rel.conv_kernel_size + H + 2 * H) if rel.conv_kernel_size else 0  # Conv1d, its LayerNorm
     pooled = H * H + H
     if head == "masked_lm":
         total += H * E + E + 2 * E + V + (V * E + V if not e.tie_word_embeddings else 0)
@@ -95,13 +97,15 @@ def _deberta_flops(e: bertsize.Encoder, head: str, C: int, b: int, s: int) -> in
     q·kᵀ and p·v, the FFN, for each scored term the (s x 2·span) product of the queries
     (c2p) or keys (p2c) with the projected positions, and the positions' projections —
     two with shared keys (query_proj and key_proj), else one per term — 2·(2·span)·H²
-    each, whatever b and s; embed_proj; ContextPooler's dense on each first token."""
+    each, whatever b and s; embed_proj; the convolution after layer 0; ContextPooler's
+    dense on each first token."""
     L, H, _, I, V, _, _, E = _sizes(e)
     rel, n = e.disentangled, b * s
     terms = rel.c2p + rel.p2c
     projections = 2 if rel.share_att_key else terms
     layer = 8 * n * H * H + 4 * b * s * s * H + 4 * n * H * I + terms * 2 * n * (2 * rel.span) * H
     total = L * (layer + projections * 2 * (2 * rel.span) * H * H) + (2 * n * E * H if E != H else 0)
+    total += 2 * n * H * H * rel.conv_kernel_size  # the convolution: k taps of an H x H matmul per token
     head_flops = {"masked_lm": 2 * n * H * E + 2 * n * E * V, "sequence_classification": 2 * b * H * H + 2 * b * H * C,
                   "token_classification": 2 * n * H * C, "question_answering": 2 * n * H * 2,
                   "multiple_choice": 2 * b * H * H + 2 * b * H}
@@ -118,7 +122,8 @@ def _deberta_saved(e: bertsize.Encoder, head: str, C: int, b: int, s: int, d: in
     the out-projection's input, the two LayerNorms' inputs, the FFN's input, GELU's and
     the down-projection's inputs, two hidden dropout masks.  The positions' dropout
     (mask and dropped copy) per layer; without dropout each layer's projections read the
-    one normalised table (saved once; the weight itself without norm_rel_ebd)."""
+    one normalised table (saved once; the weight itself without norm_rel_ebd).  The
+    convolution after layer 0 (ConvLayer), when there is one."""
     L, H, A, I, V, _, _, E = _sizes(e)
     rel, n = e.disentangled, b * s
     terms, rows = rel.c2p + rel.p2c, 2 * rel.span
@@ -127,6 +132,11 @@ def _deberta_saved(e: bertsize.Encoder, head: str, C: int, b: int, s: int, d: in
     layer += terms * (2 * b * rows * H + 2 * b * A * s * rows) + 2 * b * A * s * s + d * 3 * b * A * s * s
     layer += d * 3 * rows * H
     total += L * layer + (0 if d or not rel.norm_rel_ebd else 2 * rows * H)
+    if rel.conv_kernel_size:
+        # the convolution's (contiguous, permuted) input, its dropout mask, what its
+        # activation saves (gelu_new: four tensors), the LayerNorm's input, the mask's cast
+        saves = 4 if rel.conv_act == "gelu_new" else 1
+        total += 2 * n * H + d * n * H + saves * 2 * n * H + 2 * n * H + 2 * n
     if head == "masked_lm":
         total += 2 * n * H + 3 * 2 * n * E + 4 * n * V + 4
     elif head == "token_classification":

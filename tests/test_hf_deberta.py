@@ -26,6 +26,11 @@ VARIANTS = [
     (D(span=4, share_att_key=False, c2p=False), 2, 0.0, 24, 2),
     (D(span=3, norm_rel_ebd=False), 1, 0.1, None, 0),
     (D(span=5, position_biased_input=True), 2, 0.1, 24, 2),
+    # DeBERTa-v2 xlarge's convolution after layer 0: layer 0, the convolution, the other layers
+    (D(span=8, conv_kernel_size=3, conv_act="gelu"), 3, 0.1, None, 0),
+    (D(span=4, share_att_key=False, conv_kernel_size=1), 2, 0.0, 24, 2),
+    (D(span=4, norm_rel_ebd=False, conv_kernel_size=5, conv_act="gelu_new"), 1, 0.1, None, 0),
+    (D(span=4, share_att_key=False, c2p=False, conv_kernel_size=3, conv_act="relu"), 2, 0.1, 24, 2),
 ]
 SHAPES = [(2, 9), (1, 5)]
 HEADS = [head for head in bertsize.HEADS if bertsize.Encoder(family="deberta-v2").has_head(head)]
@@ -72,7 +77,7 @@ def test_saved_activations(variant, head):
         assert estimate.weight_bytes - 4 * estimate.params == casts, precision
 
 
-@pytest.mark.parametrize("variant", [0, 1, 4])
+@pytest.mark.parametrize("variant", [0, 1, 4, 6])
 @pytest.mark.parametrize("head", ["masked_lm", "sequence_classification"])
 def test_gradient_checkpointing(variant, head):
     """Each layer keeps its input and the mask (positional checkpoint inputs); the
@@ -102,6 +107,34 @@ def test_published_checkpoints(name):
     with torch.device("meta"):
         model = hf.build(bertsize.preset(name), "model")
     assert bertsize.count_params(name) == hf.count_params(model) == KERAS_HUB_PARAMS[name]
+
+
+#: microsoft/deberta-v2-xlarge's config.json as published (xxlarge: 48 layers, attention_head_size 64)
+V2_XLARGE_CONFIG = {
+    "model_type": "deberta-v2", "attention_probs_dropout_prob": 0.1, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+    "hidden_size": 1536, "initializer_range": 0.02, "intermediate_size": 6144, "max_position_embeddings": 512,
+    "relative_attention": True, "position_buckets": 256, "norm_rel_ebd": "layer_norm", "share_att_key": True,
+    "pos_att_type": "p2c|c2p", "conv_kernel_size": 3, "conv_act": "gelu", "layer_norm_eps": 1e-7,
+    "max_relative_positions": -1, "position_biased_input": False, "num_attention_heads": 24,
+    "num_hidden_layers": 24, "type_vocab_size": 0, "vocab_size": 128100,
+}
+
+
+@pytest.mark.parametrize(("name", "config"), [
+    ("microsoft/deberta-v2-xlarge", V2_XLARGE_CONFIG),
+    ("microsoft/deberta-v2-xxlarge", {**V2_XLARGE_CONFIG, "num_hidden_layers": 48, "attention_head_size": 64}),
+])
+def test_v2_checkpoints_with_their_convolution(name, config):
+    """The published v2 configs read to their presets, and the models' parameters (meta
+    device) are bertsize's, the ConvLayer's Conv1d and LayerNorm included."""
+    transformers = pytest.importorskip("transformers")
+    assert bertsize.from_hf_config(config) == bertsize.preset(name)
+    with torch.device("meta"):
+        model = transformers.DebertaV2ForMaskedLM(transformers.DebertaV2Config(**config))
+    assert bertsize.count_params(name, "masked_lm") == hf.count_params(model)
+    H = config["hidden_size"]
+    conv = sum(p.numel() for p in model.deberta.encoder.conv.parameters())
+    assert conv == H * H * 3 + H + 2 * H  # Conv1d(H, H, 3) and its bias, the LayerNorm
 
 
 #: microsoft/deberta-v3-base's config.json as published
@@ -138,7 +171,7 @@ def test_config_reads_as_hf_reads_it():
     assert bertsize.count_params(encoder) == hf.count_params(model)
 
 
-@pytest.mark.parametrize(("key", "value"), [("conv_kernel_size", 3), ("legacy", False), ("relative_attention", False),
+@pytest.mark.parametrize(("key", "value"), [("conv_groups", 2), ("legacy", False), ("relative_attention", False),
                                             ("pooler_dropout", 0.1), ("pooler_hidden_act", "tanh"),
                                             ("attention_head_size", 32)])
 def test_config_refuses_what_is_not_modelled(key, value):
@@ -157,6 +190,10 @@ def test_refusals_name_the_setting():
         D(span=2.5)
     with pytest.raises(ValueError, match="Disentangled.span must be at most"):
         D(span=2**32 + 1)
+    with pytest.raises(ValueError, match="conv_kernel_size must be 0 or odd"):
+        D(conv_kernel_size=2)  # HF pads (k - 1) // 2 a side: an even kernel shortens the sequence
+    with pytest.raises(ValueError, match="unknown Disentangled.conv_act 'swish'"):
+        D(conv_kernel_size=3, conv_act="swish")
     with pytest.raises(ValueError, match="family 'bert' has none"):
         bertsize.Encoder(disentangled=D())
     with pytest.raises(TypeError, match="bertsize.Disentangled"):

@@ -1,4 +1,4 @@
-"""DeBERTa's disentangled attention settings: :class:`Disentangled`.
+"""DeBERTa-v2's settings beyond its sizes: :class:`Disentangled`.
 
 DeBERTa (He et al. 2021, arXiv:2006.03654; v3: arXiv:2111.09543) scores each (query,
 key) pair by content and by relative position.  A table of ``2 x span`` relative-position
@@ -6,8 +6,9 @@ embeddings is projected through every layer's query / key projections (a cost th
 not depend on the batch or the sequence length), and two products read it:
 content-to-position (c2p: the queries against the projected positions) and
 position-to-content (p2c: the keys against them), each gathered to (s, s) and added to
-the scores.  These settings change parameters, FLOPs and saved tensors; they are one
-value of :attr:`bertsize.Encoder.disentangled` and travel with the plan's options.
+the scores.  DeBERTa-v2 xlarge and xxlarge also convolve the first layer's output
+along the sequence.  These settings change parameters, FLOPs and saved tensors; they are
+one value of :attr:`bertsize.Encoder.disentangled` and travel with the plan's options.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from bertsize import _validate
 
 #: The largest span: 2 x span rows and their projections stay far inside int64.
 MAX_SPAN = 2**32
+#: The largest convolution kernel (its FLOPs' constant stays far inside int64).
+MAX_KERNEL = 2**16 - 1
+#: ``conv_act``: what ACT2FN applies after the convolution ("gelu": the erf form).
+CONV_ACTIVATIONS = ("tanh", "gelu", "gelu_new", "relu")
 _KINDS = ("c2p", "p2c")
 
 
@@ -39,6 +44,10 @@ class Disentangled:
             "layer_norm"), applied once per forward.
         position_biased_input: an absolute position table added to the embeddings
             (``position_biased_input``; DeBERTa-v3 has none).
+        conv_kernel_size: the kernel of the convolution DeBERTa-v2 applies to the first
+            layer's output (``ConvLayer``: Conv1d over the embeddings, its activation,
+            a residual add with the layer's output, a LayerNorm); odd, 0 for none.
+        conv_act: its activation (``conv_act``), one of :data:`CONV_ACTIVATIONS`.
 
     The defaults are DeBERTa-v3's (every microsoft/deberta-v3-* config).
     """
@@ -49,6 +58,8 @@ class Disentangled:
     share_att_key: bool = True
     norm_rel_ebd: bool = True
     position_biased_input: bool = False
+    conv_kernel_size: int = 0
+    conv_act: str = "tanh"
 
     def __post_init__(self) -> None:
         span = _validate.integer("Disentangled.span", self.span)
@@ -59,6 +70,11 @@ class Disentangled:
         if not (self.c2p or self.p2c):
             raise ValueError("Disentangled needs c2p, p2c or both (pos_att_type): without either DeBERTa still "
                              "projects its positions and discards them, which bertsize does not model")
+        kernel = _validate.integer("Disentangled.conv_kernel_size", self.conv_kernel_size, minimum=0)
+        if kernel > MAX_KERNEL or (kernel and kernel % 2 == 0):
+            raise ValueError(f"Disentangled.conv_kernel_size must be 0 or odd up to {MAX_KERNEL} (HF pads "
+                             f"(k - 1) // 2 each side: an even kernel shortens the sequence), got {kernel}")
+        _validate.choice("Disentangled.conv_act", self.conv_act, CONV_ACTIVATIONS)
         if self.share_att_key and not (self.c2p and self.p2c):
             raise ValueError("Disentangled(share_att_key=True) scores both c2p and p2c: with shared keys HF "
                              "projects the positions for both terms whichever pos_att_type names, and bertsize "
@@ -73,6 +89,11 @@ class Disentangled:
     def from_hf(cls, values: Mapping[str, object]) -> Disentangled:
         """The settings of a DebertaV2Config's keys (``values``: the config's dict over
         the config class's defaults), read as ``DisentangledSelfAttention`` reads them."""
+        width = values.get("attention_head_size")
+        heads, hidden = values.get("num_attention_heads"), values.get("hidden_size")
+        if width is not None and (type(width) is not int or type(heads) is not int or width * heads != hidden):
+            raise ValueError(f"attention_head_size={width!r} is not supported: bertsize models heads of "
+                             "hidden_size / num_attention_heads features")
         buckets = values.get("position_buckets", -1)
         relative = values.get("max_relative_positions", -1)
         for key, value in (("position_buckets", buckets), ("max_relative_positions", relative)):
@@ -87,7 +108,8 @@ class Disentangled:
         norm = [part.strip() for part in str(values.get("norm_rel_ebd", "none")).lower().split("|")]
         return cls(span=span, c2p="c2p" in kinds, p2c="p2c" in kinds,
                    share_att_key=values.get("share_att_key", False), norm_rel_ebd="layer_norm" in norm,
-                   position_biased_input=values.get("position_biased_input", True))
+                   position_biased_input=values.get("position_biased_input", True),
+                   conv_kernel_size=values.get("conv_kernel_size", 0), conv_act=values.get("conv_act", "tanh"))
 
     def hf_keys(self) -> dict[str, object]:
         """The DebertaV2Config keys that build these settings: the span as
@@ -98,4 +120,5 @@ class Disentangled:
                 "max_relative_positions": -1 if buckets else self.span,
                 "pos_att_type": "|".join(reversed(self.kinds)), "share_att_key": self.share_att_key,
                 "norm_rel_ebd": "layer_norm" if self.norm_rel_ebd else "none",
-                "position_biased_input": self.position_biased_input}
+                "position_biased_input": self.position_biased_input, "conv_kernel_size": self.conv_kernel_size,
+                "conv_act": self.conv_act}

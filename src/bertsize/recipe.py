@@ -192,9 +192,12 @@ def deberta_encoder(t: Tracer, m: Model) -> Tensor:
     ``position_biased_input``; segments when type_vocab > 0; ``embed_proj`` without bias
     when the embedding width differs), a LayerNorm at hidden, the padding mask, dropout;
     then BERT's post-LN layers with disentangled attention, all reading one relative-
-    position table (its LayerNorm computed once) and one (b, 1, s, s) mask."""
+    position table (its LayerNorm computed once) and one (b, 1, s, s) mask; with a
+    convolution (``conv_kernel_size``) the first layer's output goes through it, so the
+    layers run as two groups: layer 0, then the others."""
     s, h, settings = m.s, m.s.hidden, t.options.disentangled
     rows = s.batch * s.seq_len
+    padding = t.padding_mask()
     with t.in_component("embeddings"):
         x = t.embedding("embeddings.word_embeddings", s.vocab, s.embedding, rows)
         if settings.position_biased_input:
@@ -205,13 +208,36 @@ def deberta_encoder(t: Tracer, m: Model) -> Tensor:
             x = t.linear("embeddings.embed_proj", x, s.embedding, h, bias=False)
         with t.in_component("norms"):
             x = t.layer_norm("embeddings.LayerNorm", x, h)
-        x = t.dropout(t.mask_tokens(x), m.hidden_dropout)
+        embedded = t.dropout(t.mask_tokens(x, padding), m.hidden_dropout)
     with t.in_component("attention"):
         table = t.relative_embeddings("encoder.rel_embeddings", 2 * settings.span, h, settings.norm_rel_ebd)
-        mask = t.pair_mask(x)
-    # DebertaV2Layer takes the mask positionally, the relative table by keyword
-    return t.layer_group(s.layers, lambda y: _deberta_layer(t, m, y, table, mask), x, shared=(mask,),
-                         by_keyword=(table,))
+        mask = t.pair_mask(padding)
+
+    def layers(count, y: Tensor, name: str = "layers") -> Tensor:
+        # DebertaV2Layer takes the mask positionally, the relative table by keyword
+        return t.layer_group(count, lambda z: _deberta_layer(t, m, z, table, mask), y, shared=(mask,),
+                             by_keyword=(table,), name=name, own_weights=name != "layers")
+
+    if not settings.conv_kernel_size:
+        return layers(s.layers, embedded)
+    x = layers(1, embedded, "layers.0")
+    with t.in_component("attention"):
+        x = _deberta_conv(t, m, embedded, x, padding)
+    if t.branch(t.num.compare("gt", s.layers, 1)):
+        x = layers(t.num.minus(s.layers, 1), x, "layers.rest")
+    return x
+
+
+def _deberta_conv(t: Tracer, m: Model, embedded: Tensor, x: Tensor, padding: Tensor) -> Tensor:
+    """DeBERTa-v2's ``ConvLayer`` after layer 0: the embeddings convolved along the
+    sequence (padded positions zeroed in place), dropout, its activation, plus the
+    layer's output ``x``, a LayerNorm, times the padding mask."""
+    settings, h = t.options.disentangled, m.s.hidden
+    out = t.conv1d("encoder.conv.conv", embedded, h, settings.conv_kernel_size)
+    out = t.activation(t.dropout(out, m.hidden_dropout), settings.conv_act)
+    with t.in_component("norms"):
+        y = t.layer_norm("encoder.conv.LayerNorm", t.add(x, out), h)
+    return t.mask_tokens(y, padding)
 
 
 def _deberta_layer(t: Tracer, m: Model, x: Tensor, table: Tensor, mask: Tensor) -> Tensor:

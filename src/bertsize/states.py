@@ -21,7 +21,8 @@ Optimizer state per parameter tensor of n elements (shape r×c when 2-D):
 * adam, adamw: exp_avg + exp_avg_sq, fp32: 8n.
 * sgd: none.  sgd_momentum: the momentum buffer: 4n.
 * adafactor (HF ``transformers.optimization.Adafactor`` defaults, ``beta1=None``):
-  factored second moment, 4(r + c) for a matrix, 4n for a vector.
+  factored second moment, 4(r + c) for a matrix (4·o·(r + c) for an o x r x c tensor:
+  a convolution's weight), 4n for a vector.
 * adamw_8bit (bitsandbytes ``AdamW8bit``): tensors with n ≥ 4096 keep two uint8 states
   plus two fp32 absmax per block of 256: 2n + 8·⌈n/256⌉; smaller tensors keep 32-bit
   states: 8n.
@@ -119,9 +120,12 @@ def _optimizer_state_bytes(param: Parameter, optimizer: str, num):
     if optimizer == "sgd_momentum":
         return 4 * n
     if optimizer == "adafactor":
-        if len(param.shape) >= 2:
-            rows, cols = param.shape
-            return 4 * (rows + cols)
+        if len(param.shape) >= 2:  # factored over the last two dimensions
+            *leading, rows, cols = param.shape
+            outer = 1
+            for size in leading:
+                outer = outer * size
+            return 4 * outer * (rows + cols)
         return 4 * n
     # adamw_8bit
     return num.where(num.compare("ge", n, EIGHT_BIT_MIN_SIZE),

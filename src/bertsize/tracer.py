@@ -86,8 +86,8 @@ class Exact:
 class Parameter:
     """``count`` identical parameter tensors of the HF model (one per weight set).
 
-    ``kind``: "linear" (an ``nn.Linear`` weight, stored (out, in)), "bias", "embedding",
-    "norm", or "unused" (a parameter the forward never reads: no gradient, no optimizer
+    ``kind``: "linear" (an ``nn.Linear`` weight, stored (out, in)), "conv" (an
+    ``nn.Conv1d`` weight, (out, in, kernel)), "bias", "embedding", "norm", or "unused" (a parameter the forward never reads: no gradient, no optimizer
     state).  ``used`` of the ``count`` run in the forward (ALBERT allocates
     ``hidden_groups`` sets; with more groups than layers some never run).
     """
@@ -255,6 +255,7 @@ class Tracer:
         self._weight_inputs: dict[Storage, Parameter] = {}
         # storages a layer group's layers all read (its ``shared``): saved once, not per layer
         self._shared: set[Storage] = set()
+        self._names = ""  # the prefix of parameter names (a group with its own weights)
         self.matmul_flops = dict.fromkeys(COMPONENTS, 0)
         self.elementwise_flops = dict.fromkeys(COMPONENTS, 0)
         self.recompute_flops = 0
@@ -293,13 +294,14 @@ class Tracer:
 
     def layer_group(self, count, body: Callable[[Tensor], Tensor], x: Tensor, weight_sets=None,
                     shared: tuple[Tensor, ...] = (), by_keyword: tuple[Tensor, ...] = (),
-                    name: str = "layers") -> Tensor:
+                    name: str = "layers", own_weights: bool = False) -> Tensor:
         """``count`` layers of one kind, each ``body``, sharing ``weight_sets`` weight
         sets (default one per layer; ALBERT shares fewer); ``shared``: tensors other
         than x that every layer takes as positional inputs (a decoder's mask: HF's
         gradient checkpointing keeps them), ``by_keyword``: those it takes by keyword
         (not checkpoint inputs); saved by a layer, either counts once; ``name``: the
-        group's module.
+        group's module; ``own_weights``: its parameters are its own, named under
+        ``name`` (two groups of one layer kind, as DeBERTa's around its convolution).
 
         The layer is traced once, standing for all ``count``: its input and output have
         one shape and dtype (checked), so every layer sees what the first sees.
@@ -313,15 +315,17 @@ class Tracer:
             with scope:
                 for tensor in shared:  # an input of every checkpointed call: kept once
                     self.save(tensor)
-        outer = (self.multiplier, self.group, self._weight_sets, self._shared)
+        outer = (self.multiplier, self.group, self._weight_sets, self._shared, self._names)
         self._shared = self._shared | {tensor.storage for tensor in (*shared, *by_keyword)}
+        if own_weights:
+            self._names = f"{self._names}{name}."
         self.multiplier, self.group = self.multiplier * count, "layer"
         self._weight_sets = (sets, self.num.min(sets, count))
         try:
             with scope:
                 y = self._checkpointed(body, x) if self.training and self.options.recompute == "full" else body(x)
         finally:
-            self.multiplier, self.group, self._weight_sets, self._shared = outer
+            self.multiplier, self.group, self._weight_sets, self._shared, self._names = outer
         if (y.rows, y.width, y.dtype) != (x.rows, x.width, x.dtype):
             raise RuntimeError(f"a layer maps {x.dtype} ({x.rows}, {x.width}) to {y.dtype} ({y.rows}, {y.width}): "
                                "its group's layers would not trace alike")
@@ -345,6 +349,7 @@ class Tracer:
     def parameter(self, name: str, shape: tuple = (), kind: str = "") -> Parameter:
         """The parameter ``name``: registered on first use (in the current component and
         weight sets), the same one after."""
+        name = self._names + name
         existing = self.parameters.get(name)
         if existing is not None:
             return existing
@@ -639,25 +644,59 @@ class Tracer:
         with self.in_component("norms"):
             return self.layer_norm("encoder.LayerNorm", table, width)
 
-    def pair_mask(self, x: Tensor) -> Tensor:
-        """DeBERTa's (b, 1, s, s) attention mask, the outer product of the fp32
-        padding mask with itself, built once for every layer (no gradient: never saved)."""
+    def padding_mask(self) -> Tensor:
+        """The (b, s) fp32 attention mask of ones HF makes when it is given none, as a
+        (b·s, 1) column."""
+        with self.scope("padding_mask"):
+            s = self.sizes
+            self._op(0, s.batch * s.seq_len)
+            return self._new(s.batch * s.seq_len, 1, "fp32")
+
+    def pair_mask(self, padding: Tensor) -> Tensor:
+        """DeBERTa's (b, 1, s, s) attention mask, the outer product of the
+        ``padding`` mask with itself, built once for every layer (no gradient: never saved)."""
         with self.scope("pair_mask"):
             s = self.sizes
             pairs = s.batch * s.seq_len * s.seq_len
             self._elementwise(pairs)
             self._op(pairs, pairs + 2 * s.batch * s.seq_len)
-            return self._new(s.batch * s.seq_len, s.seq_len, "fp32")
+            return self._new(s.batch * s.seq_len, s.seq_len, "fp32", padding)
 
-    def mask_tokens(self, x: Tensor) -> Tensor:
-        """``x * mask``: DeBERTa's embeddings zero padded tokens with the padding mask,
-        a (b·s, 1) column in x's dtype (HF's fp32 all-ones mask, cast), which the
-        product saves."""
+    def mask_tokens(self, x: Tensor, padding: Tensor) -> Tensor:
+        """``x * mask``: DeBERTa zeroes padded tokens with the ``padding`` mask
+        (:meth:`padding_mask`) cast to x's dtype — the same storage when x is fp32 —,
+        which the product saves."""
         with self.scope("mask"):
             self._elementwise(x.numel)
             self._op(x.numel, 2 * x.numel + x.rows)
-            self.save(self._new(x.rows, 1, x.dtype))
-            return self._new(x.rows, x.width, x.dtype, x)
+            if padding.dtype != x.dtype:
+                padding = self._new(x.rows, 1, x.dtype, padding)
+            self.save(padding)
+            return self._new(x.rows, x.width, x.dtype, x, padding)
+
+    def conv1d(self, name: str, x: Tensor, width, kernel: int) -> Tensor:
+        """``nn.Conv1d(width, width, kernel, padding=(kernel - 1) // 2)`` named ``name``
+        along the sequence of x's (b·s, width) rows (an odd kernel keeps s), as DeBERTa
+        runs it: x permuted to (b, width, s) and made contiguous — a copy, which the
+        convolution saves (autocast: its 16-bit cast) —, the output permuted back and
+        made contiguous.  FLOPs: 2 · b · s · width² · kernel, and the bias."""
+        with self.scope(name):
+            weight = self.parameter(f"{name}.weight", (width, width, kernel), "conv")
+            self.parameter(f"{name}.bias", (width,), "bias")
+            self._matmul_weights.setdefault(weight.name, weight)  # autocast casts it too
+            flops = 2 * x.rows * width * width * kernel
+            self._matmul(flops)
+            self._elementwise(x.numel)
+            self._op(0, 2 * x.numel)
+            copy = self._new(x.rows, width, x.dtype, x)
+            if self.autocast and copy.dtype != self.low:
+                copy = self._new(x.rows, width, self.low, copy)
+            self.save(copy)
+            # bitsandbytes quantises nn.Linear only: the convolution's weight stays 16-bit
+            self._op(flops + x.numel, 2 * x.numel + width, width * width * kernel, max(self.weight_format, 2.0))
+            out = self._new(x.rows, width, self.low if self.autocast else copy.dtype, copy)
+            self._op(0, 2 * x.numel)
+            return self._new(x.rows, width, out.dtype, out)
 
     def _heads_first(self, x: Tensor, rows=None) -> Tensor:
         """``transpose_for_scores``: x viewed (b, s, a, d), permuted to (b·a, s, d) and

@@ -12,10 +12,12 @@ from hidden.  The classifiers read ``ContextPooler`` (dense -> GELU on the first
 the masked LM is the legacy head (``legacy=True``, every published config: BERT's
 transform to the embedding width and a decoder tied to the word embeddings).
 
-HF runs it with its own eager attention only.  Not modelled (refused, naming the key):
-the convolution after layer 0 (``conv_kernel_size``, DeBERTa-v2 xlarge / xxlarge),
-``legacy=False``'s head, another ``attention_head_size``, a ``pooler_dropout`` or
-``pooler_hidden_act`` other than the default, and ``relative_attention=False``.
+DeBERTa-v2 xlarge and xxlarge convolve the embeddings after the first layer
+(``conv_kernel_size``; the layers then run as two groups with their own weights).  HF runs
+it with its own eager attention only.  Not modelled (refused, naming the key): a grouped
+convolution (``conv_groups``), ``legacy=False``'s head, an ``attention_head_size`` other
+than hidden / heads, a ``pooler_dropout`` or ``pooler_hidden_act`` other than the default,
+and ``relative_attention=False``.
 The relative positions' bucketing and the gathers' indices are integer arithmetic, not
 counted as FLOPs (as no other index math is).
 """
@@ -39,16 +41,18 @@ _DEFAULTS = {"num_hidden_layers": 24, "hidden_size": 1536, "num_attention_heads"
              "relative_attention": False, "max_relative_positions": -1, "position_biased_input": True,
              "pos_att_type": None}
 #: What changes the model in ways not modelled: only the values HF builds by default.
-_REQUIRED = {"relative_attention": True, "conv_kernel_size": 0, "legacy": True, "pooler_dropout": 0,
-             "pooler_hidden_act": "gelu", "attention_head_size": None}
+_REQUIRED = {"relative_attention": True, "conv_groups": 1, "legacy": True, "pooler_dropout": 0,
+             "pooler_hidden_act": "gelu"}
 _HUB = "https://huggingface.co"
+_V2_CONV = Disentangled(conv_kernel_size=3, conv_act="gelu")
 #: DeBERTa-v3's vocabulary (its 128K-token SentencePiece model, as the configs give it).
 V3_VOCAB = 128100
 
 
-def _preset(name: str, layers: int, hidden: int, heads: int, vocab: int = V3_VOCAB) -> Preset:
+def _preset(name: str, layers: int, hidden: int, heads: int, vocab: int = V3_VOCAB, **fields) -> Preset:
     return Preset(name, dict(layers=layers, hidden=hidden, heads=heads, intermediate=4 * hidden, vocab=vocab,
-                             max_positions=512), f"{_HUB}/{name}/blob/main/config.json", (name.split("/")[1],))
+                             max_positions=512, **fields), f"{_HUB}/{name}/blob/main/config.json",
+                  (name.split("/")[1],))
 
 
 SPEC = Family(
@@ -64,6 +68,10 @@ SPEC = Family(
         _preset("microsoft/deberta-v3-base", 12, 768, 12),
         _preset("microsoft/deberta-v3-large", 24, 1024, 16),
         _preset("microsoft/mdeberta-v3-base", 12, 768, 12, vocab=251000),
+        # v2's largest: the same attention settings, and a convolution (kernel 3, GELU)
+        # after the first layer; He et al. 2021 report 900M and 1.5B parameters
+        _preset("microsoft/deberta-v2-xlarge", 24, 1536, 24, disentangled=_V2_CONV),
+        _preset("microsoft/deberta-v2-xxlarge", 48, 1536, 24, disentangled=_V2_CONV),
     ),
     constraints=(validity.Constraint("at_least", "type_vocab", k=0, why="0 means no segment table"),),
     masked_lm=MaskedLMBody(width="embedding"),
