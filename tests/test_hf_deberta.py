@@ -24,7 +24,7 @@ VARIANTS = [
     (D(span=4, share_att_key=False), 2, 0.0, 24, 0),
     (D(span=4, share_att_key=False, p2c=False), 1, 0.1, None, 2),
     (D(span=4, share_att_key=False, c2p=False), 2, 0.0, 24, 2),
-    (D(span=3, norm_rel_ebd=False), 1, 0.1, None, 0),
+    (D(span=3, norm_rel_ebd=False), 1, 0.0, None, 0),  # the projections read the weight itself (a slice)
     (D(span=5, position_biased_input=True), 2, 0.1, 24, 2),
     # DeBERTa-v2 xlarge's convolution after layer 0: layer 0, the convolution, the other layers
     (D(span=8, conv_kernel_size=3, conv_act="gelu"), 3, 0.1, None, 0),

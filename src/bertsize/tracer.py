@@ -250,9 +250,6 @@ class Tracer:
         self._weight_sets = (1, 1)
         self.parameters: dict[str, Parameter] = {}
         self._matmul_weights: dict[str, Parameter] = {}
-        # storages that are a parameter read as an activation (DeBERTa's relative table):
-        # saving them costs nothing, and autocast's cast of one is a weight copy
-        self._weight_inputs: dict[Storage, Parameter] = {}
         # storages a layer group's layers all read (its ``shared``): saved once, not per layer
         self._shared: set[Storage] = set()
         self._names = ""  # the prefix of parameter names (a group with its own weights)
@@ -492,12 +489,7 @@ class Tracer:
             self._op(flops + (rows * out_features if bias else 0),
                      rows * in_features + (out_features if bias else 0) + rows * out_features,
                      in_features * out_features, self.weight_format)
-            read = self._weight_inputs.get(x.storage)
-            if self.autocast and read is not None:
-                # a leaf: autocast casts it once per forward (its cache), a weight copy
-                self._matmul_weights.setdefault(read.name, read)
-                x = Tensor(x.rows, x.width, self.low, x.storage)
-            elif self.autocast and x.dtype != self.low:
+            if self.autocast and x.dtype != self.low:
                 # Autocast casts the input afresh for every Linear (only leaf tensors are
                 # cached), so Q, K and V each save their own 16-bit copy of an fp32 input.
                 x = self._new(x.rows, x.width, self.low, x)
@@ -634,11 +626,12 @@ class Tracer:
         """DeBERTa's relative-position table ``name`` (rows x width) as its layers read
         it: the weight itself, or with ``norm`` its LayerNorm ``encoder.LayerNorm``,
         computed once per forward (its input is the weight: only the fp32 statistics
-        are saved)."""
+        are saved).  The weight is read through a slice, a view that is not a leaf: a
+        saved view of it costs no activation bytes, but autocast casts it afresh for
+        each Linear (no cache), as any activation."""
         with self.scope(name):
-            weight = self.parameter(f"{name}.weight", (rows, width), "embedding")
+            self.parameter(f"{name}.weight", (rows, width), "embedding")
             table = Tensor(rows, width, "fp32" if self.autocast else self.dtype, Storage(0))
-            self._weight_inputs[table.storage] = weight
         if not norm:
             return table
         with self.in_component("norms"):
