@@ -133,10 +133,11 @@ def _deberta_saved(e: bertsize.Encoder, head: str, C: int, b: int, s: int, d: in
     layer += d * 3 * rows * H
     total += L * layer + (0 if d or not rel.norm_rel_ebd else 2 * rows * H)
     if rel.conv_kernel_size:
-        # the convolution's (contiguous, permuted) input, its dropout mask, what its
-        # activation saves (gelu_new: four tensors), the LayerNorm's input, the mask's cast
+        # the convolution's input: a permuted contiguous copy (none when s or H is 1: then
+        # the embeddings themselves, saved already); its dropout mask, what its activation
+        # saves (gelu_new: four tensors), the LayerNorm's input, the mask's cast
         saves = 4 if rel.conv_act == "gelu_new" else 1
-        total += 2 * n * H + d * n * H + saves * 2 * n * H + 2 * n * H + 2 * n
+        total += (2 * n * H if s > 1 and H > 1 else 0) + d * n * H + saves * 2 * n * H + 2 * n * H + 2 * n
     if head == "masked_lm":
         total += 2 * n * H + 3 * 2 * n * E + 4 * n * V + 4
     elif head == "token_classification":

@@ -670,9 +670,10 @@ class Tracer:
     def conv1d(self, name: str, x: Tensor, width, kernel: int) -> Tensor:
         """``nn.Conv1d(width, width, kernel, padding=(kernel - 1) // 2)`` named ``name``
         along the sequence of x's (b·s, width) rows (an odd kernel keeps s), as DeBERTa
-        runs it: x permuted to (b, width, s) and made contiguous — a copy, which the
-        convolution saves (autocast: its 16-bit cast) —, the output permuted back and
-        made contiguous.  FLOPs: 2 · b · s · width² · kernel, and the bias."""
+        runs it: x permuted to (b, width, s) and made contiguous — a copy when s and
+        width exceed 1, which the convolution saves (autocast: its 16-bit cast) —, the
+        output permuted back and made contiguous.  FLOPs: 2 · b · s · width² · kernel,
+        and the bias."""
         with self.scope(name):
             weight = self.parameter(f"{name}.weight", (width, width, kernel), "conv")
             self.parameter(f"{name}.bias", (width,), "bias")
@@ -680,8 +681,13 @@ class Tracer:
             flops = 2 * x.rows * width * width * kernel
             self._matmul(flops)
             self._elementwise(x.numel)
-            self._op(0, 2 * x.numel)
-            copy = self._new(x.rows, width, x.dtype, x)
+            copy = x
+            num = self.num
+            # permute(0, 2, 1).contiguous() copies unless a sequence or a width of 1 leaves
+            # the permuted view contiguous
+            if self.branch(num.compare("gt", self.sizes.seq_len, 1)) and self.branch(num.compare("gt", width, 1)):
+                self._op(0, 2 * x.numel)
+                copy = self._new(x.rows, width, x.dtype, x)
             if self.autocast and copy.dtype != self.low:
                 copy = self._new(x.rows, width, self.low, copy)
             self.save(copy)
