@@ -44,6 +44,24 @@ _CHECKPOINTS = [  # (name, sizes, hub repository)
     ("bert-base-multilingual-cased", bert_sizes(12, 768, 119547), "google-bert/bert-base-multilingual-cased"),
     ("bert-base-multilingual-uncased", bert_sizes(12, 768, 105879), "google-bert/bert-base-multilingual-uncased"),
 ]
+#: Sentence-embedding and distilled checkpoints with BERT's classes, as their config.json
+#: give them: (hub name, layers, hidden, heads, intermediate, vocab); MiniLM and the
+#: multilingual models keep 32-wide heads, TinyBERT 26-wide ones.
+_BERT_ARCHITECTURE = [
+    ("sentence-transformers/all-MiniLM-L6-v2", 6, 384, 12, 1536, 30522),
+    ("sentence-transformers/all-MiniLM-L12-v2", 12, 384, 12, 1536, 30522),
+    ("microsoft/MiniLM-L12-H384-uncased", 12, 384, 12, 1536, 30522),
+    ("sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2", 12, 384, 12, 1536, 250037),
+    ("huawei-noah/TinyBERT_General_4L_312D", 4, 312, 12, 1200, 30522),
+    ("huawei-noah/TinyBERT_General_6L_768D", 6, 768, 12, 3072, 30522),
+    ("BAAI/bge-small-en-v1.5", 12, 384, 12, 1536, 30522),
+    ("BAAI/bge-base-en-v1.5", 12, 768, 12, 3072, 30522),
+    ("BAAI/bge-large-en-v1.5", 24, 1024, 16, 4096, 30522),
+    ("intfloat/e5-small-v2", 12, 384, 12, 1536, 30522),
+    ("intfloat/e5-base-v2", 12, 768, 12, 3072, 30522),
+    ("intfloat/e5-large-v2", 24, 1024, 16, 4096, 30522),
+    ("intfloat/multilingual-e5-small", 12, 384, 12, 1536, 250037),
+]
 # The 24 "Well-Read Students Learn Better" miniatures (Turc et al. 2019), with the names
 # their README gives the four best known.
 _MINIATURE_ALIASES = {(2, 128): "bert-tiny", (4, 256): "bert-mini", (4, 512): "bert-small", (8, 512): "bert-medium"}
@@ -51,6 +69,9 @@ _MINIATURE_ALIASES = {(2, 128): "bert-tiny", (4, 256): "bert-mini", (4, 512): "b
 
 def _presets() -> tuple[Preset, ...]:
     presets = [Preset(name, sizes, _hub(repository), (repository,)) for name, sizes, repository in _CHECKPOINTS]
+    presets += [Preset(name, dict(layers=layers, hidden=hidden, heads=heads, intermediate=intermediate, vocab=vocab),
+                       _hub(name), (name.split("/")[1],))
+                for name, layers, hidden, heads, intermediate, vocab in _BERT_ARCHITECTURE]
     for layers in (2, 4, 6, 8, 10, 12):
         for hidden in (128, 256, 512, 768):
             name = f"google/bert_uncased_L-{layers}_H-{hidden}_A-{hidden // 64}"
