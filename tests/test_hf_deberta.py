@@ -211,3 +211,12 @@ def test_position_projections_do_not_grow_with_the_batch():
 
     per_token = flops(2, 128) - flops(1, 128)  # one more sequence of 128 tokens
     assert flops(1, 128) - per_token == L * 2 * 2 * (2 * span) * H * H
+
+
+def test_segment_table_is_a_search_axis():
+    """DeBERTa-v2 has a segment table only when type_vocab_size > 0: a design axis whose
+    rows cost hidden parameters each (v3 ships without one)."""
+    base = bertsize.preset("microsoft/deberta-v3-small")
+    budget = bertsize.Budget(params=bertsize.count_params(base) + base.hidden)  # room for one segment row
+    result = bertsize.search(bertsize.Space(base, type_vocab=[0, 1, 2]), budget)
+    assert (result.count, result.total) == (2, 3)

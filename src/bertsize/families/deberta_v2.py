@@ -79,7 +79,6 @@ SPEC = Family(
     pretraining=None,
     defaults={"type_vocab": 0, "activation": "gelu", "hidden_dropout": 0.1, "attention_dropout": 0.1,
               "classifier_dropout": None},
-    token_types=False,
     projection="when_widths_differ",
     pooler=False,
     attentions=("eager",),

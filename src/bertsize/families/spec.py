@@ -58,7 +58,8 @@ class Family:
     """Everything particular to one family of HF encoders.
 
     Architecture traits (what the recipe, :mod:`bertsize.recipe`, asks):
-        token_types: a token-type (segment) embedding table.
+        token_types: a token-type (segment) embedding table (DeBERTa-v2's exists
+            when type_vocab > 0).
         position_offset: position rows the model never uses (RoBERTa numbers positions
             from padding_idx + 1 = 2).
         projection: a Linear from the embedding width to hidden after the embeddings:
