@@ -217,6 +217,6 @@ def test_segment_table_is_a_search_axis():
     """DeBERTa-v2 has a segment table only when type_vocab_size > 0: a design axis whose
     rows cost hidden parameters each (v3 ships without one)."""
     base = bertsize.preset("microsoft/deberta-v3-small")
-    budget = bertsize.Budget(params=bertsize.count_params(base) + base.hidden)  # room for one segment row
-    result = bertsize.search(bertsize.Space(base, type_vocab=[0, 1, 2]), budget)
+    budget = bertsize.Budget(params=bertsize.count_params(base) + 2 * base.hidden)  # room for two segment rows
+    result = bertsize.search(bertsize.Space(base, type_vocab=[1, 2, 3]), budget)
     assert (result.count, result.total) == (2, 3)
