@@ -86,14 +86,22 @@ class PooledClassifier(FirstToken):
 
 @dataclass(frozen=True)
 class PreClassifier(FirstToken):
-    """DistilBERT: pre_classifier -> ReLU -> dropout -> classifier on the first token."""
+    """A dense layer and its activation on the first token -> classifier dropout ->
+    classifier.  DistilBERT: ``pre_classifier`` -> ReLU.  DeBERTa: ``ContextPooler``
+    (``pooler.dense`` -> GELU; its own ``pooler_dropout`` is 0 in every checkpoint), the
+    classifier dropout being ``cls_dropout``, else the hidden dropout.
+    ``gathers_labels``: the classification loss first gathers the rows whose label is
+    not negative (``DebertaV2ForSequenceClassification``), which saves the logits."""
 
+    dense: str = "pre_classifier"
+    activation: str = "relu"
+    gathers_labels: bool = False
     uses_pooler = False
 
     def forward(self, t: Tracer, m, features: Tensor, outputs=None) -> Tensor:
         h = m.s.hidden
         outputs = m.s.num_labels if outputs is None else outputs
-        y = t.activation(t.linear("pre_classifier", features, h, h), "relu")
+        y = t.activation(t.linear(self.dense, features, h, h), self.activation)
         return t.linear("classifier", t.dropout(y, m.classifier_dropout), h, outputs)
 
 
@@ -112,24 +120,6 @@ class DenseClassifier(FirstToken):
         y = t.linear("classifier.dense", t.dropout(features, active), h, h)
         y = t.activation(y, self.activation)
         return t.linear("classifier.out_proj", t.dropout(y, active), h, m.s.num_labels)
-
-
-@dataclass(frozen=True)
-class ContextPooler(FirstToken):
-    """DeBERTa's sequence classifiers: ``ContextPooler`` (the first token -> dense ->
-    GELU; its own ``pooler_dropout`` is 0 in every checkpoint) -> the classifier
-    dropout (``cls_dropout``, else the hidden dropout) -> classifier.
-    ``gathers_labels``: the classification loss first gathers the rows whose label is
-    not negative (``DebertaV2ForSequenceClassification``), which saves the logits."""
-
-    gathers_labels: bool = False
-    uses_pooler = False
-
-    def forward(self, t: Tracer, m, features: Tensor, outputs=None) -> Tensor:
-        h = m.s.hidden
-        outputs = m.s.num_labels if outputs is None else outputs
-        y = t.activation(t.linear("pooler.dense", features, h, h), "gelu")
-        return t.linear("classifier", t.dropout(y, m.classifier_dropout), h, outputs)
 
 
 @dataclass(frozen=True)

@@ -213,12 +213,14 @@ def deberta_encoder(t: Tracer, m: Model) -> Tensor:
         table = t.relative_embeddings("encoder.rel_embeddings", 2 * settings.span, h, settings.norm_rel_ebd)
         mask = t.pair_mask(padding)
 
+    convolves = settings.conv_kernel_size > 0  # then two groups, each with its own weights
+
     def layers(count, y: Tensor, name: str = "layers") -> Tensor:
         # DebertaV2Layer takes the mask positionally, the relative table by keyword
         return t.layer_group(count, lambda z: _deberta_layer(t, m, z, table, mask), y, shared=(mask,),
-                             by_keyword=(table,), name=name, own_weights=name != "layers")
+                             by_keyword=(table,), name=name, own_weights=convolves)
 
-    if not settings.conv_kernel_size:
+    if not convolves:
         return layers(s.layers, embedded)
     x = layers(1, embedded, "layers.0")
     with t.in_component("attention"):

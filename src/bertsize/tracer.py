@@ -723,7 +723,7 @@ class Tracer:
         a contiguous copy (``transpose_for_scores``), the position tables are repeated
         over the batch, and the gathers save their (s, 2·span) inputs."""
         with self.scope("core"):
-            s, num = self.sizes, self.num
+            s = self.sizes
             b, seq, h = s.batch, s.seq_len, q.width
             scores = b * heads * seq * seq
             outer_group, self.group = self.group, "core"

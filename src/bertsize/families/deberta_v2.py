@@ -27,7 +27,7 @@ from __future__ import annotations
 from bertsize import validity
 from bertsize.disentangled import Disentangled
 from bertsize.families.spec import Family, HFConfig, Preset
-from bertsize.heads import ContextPooler, MaskedLMBody, TokenClassifier
+from bertsize.heads import MaskedLMBody, PreClassifier, TokenClassifier
 
 #: DebertaV2Config's keys (transformers 5.x); cls_dropout, when set, is the classifier's.
 _KEYS = {"layers": "num_hidden_layers", "hidden": "hidden_size", "heads": "num_attention_heads",
@@ -75,7 +75,7 @@ SPEC = Family(
     ),
     constraints=(validity.Constraint("at_least", "type_vocab", k=0, why="0 means no segment table"),),
     masked_lm=MaskedLMBody(width="embedding"),
-    classifier=ContextPooler(gathers_labels=True),
+    classifier=PreClassifier(dense="pooler.dense", activation="gelu", gathers_labels=True),
     pretraining=None,
     defaults={"type_vocab": 0, "activation": "gelu", "hidden_dropout": 0.1, "attention_dropout": 0.1,
               "classifier_dropout": None},
@@ -84,7 +84,7 @@ SPEC = Family(
     attentions=("eager",),
     attentions_why="(its DisentangledSelfAttention)",
     token_classifier=TokenClassifier(dropout="hidden"),
-    choice_classifier=ContextPooler(),
+    choice_classifier=PreClassifier(dense="pooler.dense", activation="gelu"),
     layout="deberta",
     disentangled=Disentangled(),
 )
