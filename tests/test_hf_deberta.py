@@ -179,6 +179,13 @@ def test_config_refuses_what_is_not_modelled(key, value):
         bertsize.from_hf_config({**V3_BASE_CONFIG, key: value})
 
 
+@pytest.mark.parametrize(("key", "value"), [("pos_att_type", 5), ("norm_rel_ebd", 7), ("position_buckets", "256"),
+                                            ("conv_kernel_size", 2.0)])
+def test_config_values_of_the_wrong_kind_are_refused(key, value):
+    with pytest.raises(TypeError, match=key):
+        bertsize.from_hf_config({**V3_BASE_CONFIG, key: value})
+
+
 def test_refusals_name_the_setting():
     with pytest.raises(ValueError, match="attention='sdpa'"):
         bertsize.estimate("microsoft/deberta-v3-base", bertsize.Workload(attention="sdpa"))

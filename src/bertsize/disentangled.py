@@ -102,10 +102,15 @@ class Disentangled:
         kinds = values.get("pos_att_type") or []
         if isinstance(kinds, str):
             kinds = [kind.strip() for kind in kinds.lower().split("|")]
+        elif not isinstance(kinds, (list, tuple)):
+            raise TypeError(f"pos_att_type must be a string like 'p2c|c2p' or a list of terms, got {kinds!r}")
         unknown = [kind for kind in kinds if kind not in _KINDS]
         if unknown:
             raise ValueError(f"pos_att_type names {unknown[0]!r}; DeBERTa-v2 scores 'c2p' and 'p2c'")
-        norm = [part.strip() for part in str(values.get("norm_rel_ebd", "none")).lower().split("|")]
+        norm = values.get("norm_rel_ebd", "none")
+        if not isinstance(norm, str):
+            raise TypeError(f"norm_rel_ebd must be a string like 'layer_norm' or 'none', got {norm!r}")
+        norm = [part.strip() for part in norm.lower().split("|")]
         return cls(span=span, c2p="c2p" in kinds, p2c="p2c" in kinds,
                    share_att_key=values.get("share_att_key", False), norm_rel_ebd="layer_norm" in norm,
                    position_biased_input=values.get("position_biased_input", True),
