@@ -19,6 +19,7 @@ _CLASS_PREFIX = {
     "distilbert": "DistilBert", "albert": "Albert", "electra": "Electra", "camembert": "Camembert",
     "roberta-prelayernorm": "RobertaPreLayerNorm", "xlm-roberta-xl": "XLMRobertaXL", "megatron-bert": "MegatronBert",
     "mpnet": "MPNet", "ernie": "Ernie", "modernbert": "ModernBert", "deberta-v2": "DebertaV2",
+    "nomic_bert": "NomicBert", "jina_embeddings_v3": "JinaEmbeddingsV3",
 }
 _CLASS_SUFFIX = {
     "model": "Model", "masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",

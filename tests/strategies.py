@@ -8,13 +8,15 @@ import bertsize
 
 #: Families without segment embeddings, and those whose layers have no causal mode.
 NO_SEGMENTS = ("distilbert", "mpnet", "modernbert")
-NO_DECODER = ("distilbert", "albert", "mpnet", "modernbert", "deberta-v2")
+NO_DECODER = ("distilbert", "albert", "mpnet", "modernbert", "deberta-v2", "nomic_bert", "jina_embeddings_v3")
 #: Families whose base model has no pooler.
 NO_POOLER = ("distilbert", "electra", "modernbert", "deberta-v2")
-#: ModernBERT is modelled with 64-wide heads (hidden = 64 x heads).
-HEAD_WIDTH = {"modernbert": 64}
+#: The RoPE families are modelled with 64-wide heads (hidden = 64 x heads).
+HEAD_WIDTH = {"modernbert": 64, "nomic_bert": 64, "jina_embeddings_v3": 64}
 #: Families with sliding-window layers (a mask that exists from some sequence length on).
 WINDOWED = ("modernbert",)
+#: Families with RoPE: cos and sin tables of seq_len x 64, whatever the batch.
+ROTARY = ("modernbert", "nomic_bert", "jina_embeddings_v3")
 #: Families whose embedding width may differ from hidden.
 FACTORISED = ("albert", "electra", "deberta-v2")
 

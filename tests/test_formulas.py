@@ -15,13 +15,20 @@ from strategies import heads_for, small_encoders
 
 
 #: The families whose classes are RoBERTa's (a dense classification head, pooled multiple choice).
-ROBERTA_LIKE = ("roberta", "xlm-roberta", "camembert", "roberta-prelayernorm", "xlm-roberta-xl", "mpnet")
+ROBERTA_LIKE = ("roberta", "xlm-roberta", "camembert", "roberta-prelayernorm", "xlm-roberta-xl", "mpnet",
+                "jina_embeddings_v3")
 #: The families whose classes are BERT's (pooled classification, next-sentence pre-training).
 BERT_LIKE = ("bert", "megatron-bert", "ernie")
 #: Pre-LayerNorm layers: a LayerNorm before attention and FFN, and a final one after the last layer.
 PRE_LN = ("roberta-prelayernorm", "xlm-roberta-xl", "megatron-bert")
 #: No LayerNorm on the embeddings (the pre-LN models whose first layer normalises them).
 NO_EMBEDDING_NORM = ("xlm-roberta-xl", "megatron-bert")
+#: BERT's post-LN layers with RoPE (cos and sin tables of s x 64, no position table);
+#: nomic-bert's without biases and with a SwiGLU FFN (gate, up and down: three H x I
+#: Linears), Jina v3's with XLM-R's biases and heads.
+ROTARY = ("nomic_bert", "jina_embeddings_v3")
+#: The families whose sequence classifier reads the pooled output.
+POOLED = ("albert", *BERT_LIKE, "nomic_bert")
 
 
 def _sizes(e: bertsize.Encoder):
@@ -43,7 +50,7 @@ def _has_pooler(e: bertsize.Encoder, head: str) -> bool:
     if head == "multiple_choice":  # RoBERTa's and XLM-R's multiple choice pool too
         return e.family in ("albert", *BERT_LIKE, *ROBERTA_LIKE)
     pooled_heads = ("pretraining", "sequence_classification", "next_sentence_prediction")
-    return head in pooled_heads and e.family in ("albert", *BERT_LIKE)
+    return head in pooled_heads and e.family in POOLED
 
 
 def _modernbert_params(e: bertsize.Encoder, head: str, C: int) -> int:
@@ -156,7 +163,10 @@ def params_by_hand(e: bertsize.Encoder, head: str, C: int) -> int:
         return _deberta_params(e, head, C)
     L, H, _, I, V, P, T, E = _sizes(e)
     layer = 4 * (H * H + H) + 2 * H + (H * I + I) + (I * H + H) + 2 * H  # q k v o, LN, FFN up/down, LN
-    total = (V + P + T) * E + (e.weight_sets if e.family == "albert" else L) * layer
+    if e.family == "nomic_bert":  # q k v o and gate, up, down without biases; two LayerNorms
+        layer = 4 * H * H + 3 * H * I + 4 * H
+    positions = 0 if e.family in ROTARY else P
+    total = (V + positions + T) * E + (e.weight_sets if e.family == "albert" else L) * layer
     total += 0 if e.family in NO_EMBEDDING_NORM else 2 * E
     total += 2 * H if e.family in PRE_LN else 0  # the LayerNorm after the last layer
     total += 32 * e.heads if e.family == "mpnet" else 0  # the shared relative-position bias: 32 buckets x heads
@@ -170,7 +180,7 @@ def params_by_hand(e: bertsize.Encoder, head: str, C: int) -> int:
     if not e.tie_word_embeddings:
         # the decoder's own V x W weight; BERT-style heads keep their bias apart from the
         # decoder's, and untying unties it too (ELECTRA, DistilBERT have no such bias)
-        mlm += V * W + (V if e.family in ("albert", *BERT_LIKE, *ROBERTA_LIKE) else 0)
+        mlm += V * W + (V if e.family in (*POOLED, *ROBERTA_LIKE) else 0)
     if head in ("masked_lm", "causal_lm"):  # the decoder LM has the masked-LM body
         total += mlm
     elif head == "pretraining":
@@ -178,7 +188,7 @@ def params_by_hand(e: bertsize.Encoder, head: str, C: int) -> int:
                   "albert": mlm + H * C + C,
                   "electra": H * H + H + H + 1}[e.family]
     elif head == "sequence_classification":
-        total += H * C + C if e.family in ("albert", *BERT_LIKE) else H * H + H + H * C + C
+        total += H * C + C if e.family in POOLED else H * H + H + H * C + C
     elif head == "token_classification":
         total += H * C + C
     elif head == "question_answering":
@@ -204,7 +214,8 @@ def forward_flops_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int
         outputs = {"masked_lm": V, "token_classification": C, "question_answering": 2,
                    "sequence_classification": C, "multiple_choice": 1}.get(head, 0)
         return total + (2 * rows * H * H + 2 * rows * H * outputs if rows else 0)
-    layer = 4 * 2 * n * H * H + 2 * (2 * b * s * s * H) + 2 * 2 * n * H * I  # projections, q·kᵀ and p·v, FFN
+    ffn = 3 if e.family == "nomic_bert" else 2  # SwiGLU: gate, up and down
+    layer = 4 * 2 * n * H * H + 2 * (2 * b * s * s * H) + ffn * 2 * n * H * I  # projections, q·kᵀ and p·v, FFN
     total = L * layer + (2 * n * E * H if _projects(e) else 0)
     if _has_pooler(e, head):
         total += 2 * b * H * H
@@ -217,7 +228,7 @@ def forward_flops_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int
                   "albert": mlm + 2 * b * H * C,
                   "electra": 2 * n * H * H + 2 * n * H}[e.family]
     elif head == "sequence_classification":
-        total += 2 * b * H * C if e.family in ("albert", *BERT_LIKE) else 2 * b * H * H + 2 * b * H * C
+        total += 2 * b * H * C if e.family in POOLED else 2 * b * H * H + 2 * b * H * C
     elif head == "token_classification":
         total += 2 * n * H * C
     elif head == "question_answering":
@@ -251,6 +262,11 @@ def saved_bytes_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int, 
     # LayerNorms' outputs, where post-LN saves the layer's input and the two sums.
     masks = 2 - (e.family in ("distilbert", "albert", "xlm-roberta-xl"))
     layer = 16 * n * H + 4 * n * I + 2 * b * A * s * s + d * (masks * n * H + 3 * b * A * s * s)
+    # RoPE: q and k are the rotated ones (as large); the cos and sin tables, once
+    total += 2 * (2 * s * 64) if e.family in ROTARY else 0
+    # SwiGLU: the gate's output (GELU's input), GELU's output and the up projection's
+    # (the product's factors) and the product (the down projection's input)
+    layer += 4 * n * I if e.family == "nomic_bert" else 0
     total += L * layer + (2 * n * H if e.family in PRE_LN else 0)  # the final LayerNorm's input
     if _has_pooler(e, head):  # the dense saves the whole last hidden state, tanh its output
         total += 2 * n * H + 2 * b * H

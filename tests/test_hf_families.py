@@ -17,7 +17,10 @@ hf = pytest.importorskip("hf_reference")
 
 pytestmark = pytest.mark.hf
 
-FAMILIES = ("camembert", "roberta-prelayernorm", "xlm-roberta-xl", "megatron-bert", "mpnet", "ernie", "modernbert")
+FAMILIES = ("camembert", "roberta-prelayernorm", "xlm-roberta-xl", "megatron-bert", "mpnet", "ernie", "modernbert",
+            "nomic_bert", "jina_embeddings_v3")
+#: the families whose RoPE is modelled with 64-wide heads
+ROTARY = ("modernbert", "nomic_bert", "jina_embeddings_v3")
 SHAPES = [(2, 16), (1, 7)]
 
 
@@ -26,8 +29,10 @@ def _encoder(family: str, **fields) -> bertsize.Encoder:
     segments = 0 if family == "mpnet" else 2  # MPNet has no segment embeddings
     if family == "ernie":
         fields.setdefault("task_types", 3)  # use_task_id, ERNIE 3.0's 3 task types
-    if family == "modernbert":  # 64-wide heads; a window shorter than the longer shape (a mask) but not the shorter
-        fields = {"hidden": 128, "heads": 2, "local_attention": 16, "layers": 4, **fields}
+    if family in ROTARY:
+        fields = {"hidden": 128, "heads": 2, **fields}
+    if family == "modernbert":  # a window shorter than the longer shape (a mask) but not the shorter
+        fields = {"local_attention": 16, "layers": 4, **fields}
         segments = 0
     fields = {"layers": 2, "hidden": 32, "heads": 4, **fields}
     return bertsize.Encoder(family=family, intermediate=48, vocab=99,
@@ -53,7 +58,7 @@ def test_params_and_flops(family, head):
 
 # HF's MegatronBertModel refuses attn_implementation="sdpa" (its PreTrainedModel has no
 # _supports_sdpa); bertsize refuses it too (test_megatron_bert_runs_only_eager_attention)
-SDPA = {"camembert", "roberta-prelayernorm", "xlm-roberta-xl", "ernie", "modernbert"}
+SDPA = {"camembert", "roberta-prelayernorm", "xlm-roberta-xl", "ernie", "modernbert", "nomic_bert", "jina_embeddings_v3"}
 
 
 @pytest.mark.parametrize(("family", "head", "attention"),

@@ -329,6 +329,9 @@ class MultipleChoice(Head):
 
     per_choice = True
 
+    def exists_for(self, family) -> bool:
+        return family.choice_classifier is not None
+
     def runs_pooler(self, family, pooler: bool) -> bool:
         return family.choice_classifier.uses_pooler
 
@@ -350,6 +353,9 @@ class TokenClassification(Head):
 
 
 class QuestionAnswering(Head):
+    def exists_for(self, family) -> bool:
+        return family.span_classifier is not None
+
     def runs_pooler(self, family, pooler: bool) -> bool:
         return False
 

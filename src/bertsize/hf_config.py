@@ -69,6 +69,7 @@ def from_hf_config(config: object) -> Encoder:
             fields[name] = 0
     num_labels = _num_labels(values)
     _check_problem_type(values.get("problem_type"), num_labels)
+    _check_head_width(values, mapping)
     encoder = Encoder(family=spec.name, **fields, num_labels=num_labels,
                       tie_word_embeddings=_flag("tie_word_embeddings", values.get("tie_word_embeddings", True)),
                       # families whose layers ignore is_decoder read as HF builds them
@@ -159,6 +160,18 @@ def _reject_unmodelled(model_type: str, values: Mapping[str, object], mapping) -
         if _flag(key, values.get(key, False)):
             raise ValueError(f"{model_type} with {key}=true ({feature}) is not supported yet: bertsize sizes "
                              "encoders and decoder-only LMs, not encoder-decoder pairs")
+
+
+def _check_head_width(values: Mapping[str, object], mapping) -> None:
+    """A heads' width other than hidden / heads changes every projection's shape: refused."""
+    key = mapping.head_width_key
+    width = values.get(key) if key else None
+    if width is None:
+        return
+    hidden, heads = values.get(mapping.keys["hidden"]), values.get(mapping.keys["heads"])
+    if not (type(hidden) is int and type(heads) is int and heads > 0 and width == hidden // heads):
+        raise ValueError(f"{key}={width!r} is not supported: bertsize models heads of hidden_size / "
+                         f"num_attention_heads features ({hidden!r} / {heads!r})")
 
 
 def _active(key: str, probability: object) -> bool:

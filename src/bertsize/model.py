@@ -25,8 +25,8 @@ FAMILIES = tuple(_SPECS)
 #: Activation functions of the FFN (``hidden_act`` / DistilBERT's ``activation``).
 #: Only the implementation matters: "gelu" is ``F.gelu`` (erf form), "gelu_new" is
 #: HF's Python tanh approximation (it saves four tensors for backward), "relu" is
-#: ``nn.ReLU``.
-ACTIVATIONS = ("gelu", "gelu_new", "relu")
+#: ``nn.ReLU``, "silu" is ``F.silu`` (x·sigmoid(x); nomic-bert's).
+ACTIVATIONS = ("gelu", "gelu_new", "relu", "silu")
 #: Heads: the HF class suffixes (:mod:`bertsize.heads`).
 HEADS = tuple(_HEAD_SPECS)
 
@@ -136,7 +136,7 @@ class Encoder:
         if embedding is not None and type(embedding) is not int or embedding is not None and embedding < 1:
             embedding = _validate.integer("embedding", embedding)
         if pooler is None:
-            pooler = spec.pooler
+            pooler = spec.pooler and spec.base_pooler
         elif (pooler is not True and pooler is not False and _validate.flag("pooler", pooler)) or (
                 pooler and not spec.pooler):
             raise ValueError(f"pooler=True is impossible for family {family!r}: its HF model has no pooler")

@@ -112,8 +112,12 @@ def bert_encoder(t: Tracer, m: Model) -> Tensor:
         with t.in_component("attention"):
             bias = t.relative_position_bias("encoder.relative_attention_bias", m.family.relative_bias_buckets,
                                             m.s.heads)
+    tables = None
+    if m.family.rotary:  # RoPE's cos and sin, computed once, given to every layer by keyword
+        with t.in_component("attention"):
+            tables = t.rotary_tables("rotary_emb", x, m.family.head_width)
     sets = m.s.hidden_groups if m.family.weight_sharing else None
-    x = t.layer_group(m.s.layers, lambda y: layer(t, m, y, mask, bias), x, weight_sets=sets,
+    x = t.layer_group(m.s.layers, lambda y: layer(t, m, y, mask, bias, tables), x, weight_sets=sets,
                       shared=tuple(tensor for tensor in (mask, bias) if tensor is not None))
     if m.family.norm_position == "pre":  # pre-LN layers leave the last sum unnormalised
         with t.in_component("norms"):
@@ -273,7 +277,8 @@ def embeddings(t: Tracer, m: Model) -> Tensor:
         x = t.embedding("embeddings.word_embeddings", s.vocab, width, rows)
         if family.token_types:
             x = t.add(x, t.embedding("embeddings.token_type_embeddings", s.type_vocab, width, rows))
-        x = t.add(x, t.embedding("embeddings.position_embeddings", s.max_positions, width, s.seq_len))
+        if not family.rotary:
+            x = t.add(x, t.embedding("embeddings.position_embeddings", s.max_positions, width, s.seq_len))
         if t.options.task_types:  # ERNIE: embeddings += task_type_embeddings(zeros), in place
             x = t.add(x, t.embedding("embeddings.task_type_embeddings", t.options.task_types, width, rows),
                       in_place=True)
@@ -286,13 +291,16 @@ def embeddings(t: Tracer, m: Model) -> Tensor:
     return x
 
 
-def layer(t: Tracer, m: Model, x: Tensor, mask: Tensor | None = None, bias: Tensor | None = None) -> Tensor:
+def layer(t: Tracer, m: Model, x: Tensor, mask: Tensor | None = None, bias: Tensor | None = None,
+          tables: tuple[Tensor, Tensor] | None = None) -> Tensor:
     """One transformer layer: self-attention (under ``mask``, a decoder's causal mask;
-    with ``bias``, a relative-position bias on the scores) and the FFN, each with a residual add and a LayerNorm — after the add (post-LN) or
-    at the start of the branch (pre-LN, the family's ``norm_position``)."""
+    with ``bias``, a relative-position bias on the scores; with ``tables``, RoPE's cos
+    and sin rotating q and k) and the FFN, each with a residual add and a LayerNorm —
+    after the add (post-LN) or at the start of the branch (pre-LN, the family's
+    ``norm_position``)."""
     pre = m.family.norm_position == "pre"
     attended = _residual(t, m, x, "attention", "layer.attention.LayerNorm", pre,
-                         lambda y: _self_attention(t, m, y, mask, bias))
+                         lambda y: _self_attention(t, m, y, mask, bias, tables))
     return _residual(t, m, attended, "ffn", "layer.output.LayerNorm", pre, lambda y: _ffn(t, m, y))
 
 
@@ -311,18 +319,27 @@ def _residual(t: Tracer, m: Model, x: Tensor, component: str, norm: str, pre: bo
         return t.layer_norm(norm, summed, h)
 
 
-def _self_attention(t: Tracer, m: Model, x: Tensor, mask: Tensor | None, bias: Tensor | None) -> Tensor:
-    """The projections, the attention core and the output projection (and its dropout)."""
-    h = m.s.hidden
-    q, k, v = (t.linear(f"layer.attention.{name}", x, h, h) for name in ("query", "key", "value"))
+def _self_attention(t: Tracer, m: Model, x: Tensor, mask: Tensor | None, bias: Tensor | None,
+                    tables: tuple[Tensor, Tensor] | None) -> Tensor:
+    """The projections (q and k rotated by RoPE's ``tables``), the attention core and
+    the output projection (and its dropout)."""
+    h, biased = m.s.hidden, m.family.linear_bias
+    q, k, v = (t.linear(f"layer.attention.{name}", x, h, h, bias=biased) for name in ("query", "key", "value"))
+    if tables is not None:
+        q, k = t.rotary(q, *tables, upcast=False), t.rotary(k, *tables, upcast=False)
     context = t.attention_core(q, k, v, m.s.heads, m.attention_dropout, mask, bias)
-    out = t.linear("layer.attention.output", context, h, h)
+    out = t.linear("layer.attention.output", context, h, h, bias=biased)
     return t.dropout(out, m.hidden_dropout) if m.family.attention_output_dropout else out
 
 
 def _ffn(t: Tracer, m: Model, x: Tensor) -> Tensor:
-    """intermediate -> activation -> output (and its dropout)."""
-    s = m.s
-    inner = t.activation(t.linear("layer.intermediate", x, s.hidden, s.intermediate), m.activation)
-    out = t.linear("layer.output", inner, s.intermediate, s.hidden)
+    """intermediate -> activation -> output, or the family's GLU
+    ``output(act(gate(x)) * intermediate(x))``; then the output's dropout."""
+    s, biased = m.s, m.family.linear_bias
+    if m.family.glu:  # HF evaluates the gate and its activation before the up projection
+        active = t.activation(t.linear("layer.gate", x, s.hidden, s.intermediate, bias=biased), m.activation)
+        inner = t.gate(active, t.linear("layer.intermediate", x, s.hidden, s.intermediate, bias=biased))
+    else:
+        inner = t.activation(t.linear("layer.intermediate", x, s.hidden, s.intermediate, bias=biased), m.activation)
+    out = t.linear("layer.output", inner, s.intermediate, s.hidden, bias=biased)
     return t.dropout(out, m.hidden_dropout) if m.family.ffn_output_dropout else out

@@ -41,7 +41,8 @@ GROUPS = ("layer", "core", "other")
 ITEMSIZE = {"fp32": 4, "fp16": 2, "bf16": 2, "mask": 1}
 #: Bytes per Linear weight element read by the roofline, by workload precision.
 WEIGHT_FORMAT_BYTES = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "int8": 1.0, "int4": 0.5}
-ACTIVATION_FLOPS = {"gelu": 5, "gelu_new": 9, "relu": 1, "tanh": 1}
+#: FLOPs an element; SiLU is x / (1 + exp(-x)): a negation, an exp, a sum, a division
+ACTIVATION_FLOPS = {"gelu": 5, "gelu_new": 9, "relu": 1, "tanh": 1, "silu": 4}
 
 _COMPARE = {"eq": operator.eq, "ne": operator.ne, "ge": operator.ge, "gt": operator.gt}
 
@@ -524,12 +525,12 @@ class Tracer:
 
     def activation(self, x: Tensor, kind: str) -> Tensor:
         """``kind``: "gelu" (F.gelu, erf form), "gelu_new" (HF's Python tanh form),
-        "relu", "tanh"."""
+        "relu", "tanh", "silu"."""
         with self.scope(kind):
             flops = ACTIVATION_FLOPS[kind]
             self._op(flops * x.numel, 2 * x.numel)
             self._elementwise(flops * x.numel)
-            if kind == "gelu":
+            if kind in ("gelu", "silu"):  # both backward formulas use the input
                 self.save(x)
                 return self._new(x.rows, x.width, x.dtype, x)
             if kind in ("relu", "tanh"):
@@ -547,17 +548,20 @@ class Tracer:
             return self._new(x.rows, x.width, x.dtype, half_x, one_plus)
 
     def gated(self, x: Tensor, width, kind: str) -> Tensor:
-        """A GLU (ModernBERT's GeGLU): x's two column halves of ``width``,
+        """A fused GLU (ModernBERT's GeGLU): x's two column halves of ``width``,
         ``act(first) * second``.  Both halves are views of x, so what the activation and
         the product save is x's whole storage, and the activation's output."""
         first, second = self.views(x, width, 2)
-        active = self.activation(first, kind)
+        return self.gate(self.activation(first, kind), second)
+
+    def gate(self, active: Tensor, up: Tensor) -> Tensor:
+        """A GLU's product ``active * up`` (one FLOP an element), which saves both."""
         with self.scope("gate"):
             self._elementwise(active.numel)
             self._op(active.numel, 3 * active.numel)
             self.save(active)
-            self.save(second)
-            return self._new(active.rows, active.width, active.dtype, active, second)
+            self.save(up)
+            return self._new(active.rows, active.width, active.dtype, active, up)
 
     def rotary_tables(self, name: str, x: Tensor, head_width) -> tuple[Tensor, Tensor]:
         """RoPE's cos and sin, (s, head_width) each in x's dtype, computed once per
@@ -568,22 +572,26 @@ class Tracer:
             self._op(0, 2 * s.seq_len * head_width)
             return (self._new(s.seq_len, head_width, x.dtype), self._new(s.seq_len, head_width, x.dtype))
 
-    def rotary(self, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-        """RoPE on x (q or k, (b·s, h)), as HF's ``apply_rotary_pos_emb``: in fp32,
+    def rotary(self, x: Tensor, cos: Tensor, sin: Tensor, upcast: bool = True) -> Tensor:
+        """RoPE on x (q or k, (b·s, h)), as HF's ``apply_rotary_pos_emb``:
         ``x·cos + rotate_half(x)·sin`` (3 FLOPs an element: two products and a sum; the
-        half negation and concatenation move data), cast back to x's dtype.  The two
-        products save cos and sin (once for every layer that shares them)."""
+        half negation and concatenation move data).  ``upcast``: in fp32, cast back to
+        x's dtype (ModernBERT's); else in the dtype the operands promote to (Llama's,
+        which nomic-bert and Jina v3 run: 16-bit q times autocast's fp32 tables is
+        fp32).  The two products save cos and sin (once for every layer that shares
+        them)."""
         with self.scope("rotary"):
             self._elementwise(3 * x.numel)
             self._op(3 * x.numel, 2 * x.numel)
-            wide = x if x.dtype == "fp32" else self._new(x.rows, x.width, "fp32", x)
+            dtype = "fp32" if upcast or "fp32" in (x.dtype, cos.dtype) else x.dtype
+            wide = x if not upcast or x.dtype == "fp32" else self._new(x.rows, x.width, "fp32", x)
             self.save(cos, once=True)
             self.save(sin, once=True)
-            product = self._new(x.rows, x.width, "fp32", wide, cos)
-            rotated = self._new(x.rows, x.width, "fp32", wide)
-            turned = self._new(x.rows, x.width, "fp32", rotated, sin)
-            out = self._new(x.rows, x.width, "fp32", product, turned)
-            return out if x.dtype == "fp32" else self._new(x.rows, x.width, x.dtype, out)
+            product = self._new(x.rows, x.width, dtype, wide, cos)
+            rotated = self._new(x.rows, x.width, wide.dtype, wide)
+            turned = self._new(x.rows, x.width, dtype, rotated, sin)
+            out = self._new(x.rows, x.width, dtype, product, turned)
+            return out if not upcast or x.dtype == "fp32" else self._new(x.rows, x.width, x.dtype, out)
 
     def window_mask(self, x: Tensor) -> Tensor:
         """The bidirectional sliding-window mask of local-attention layers (ModernBERT):
@@ -820,6 +828,8 @@ class Tracer:
             if bias is not None and fused:
                 raise RuntimeError("a relative-position bias is added by the eager attention core only")
             tokens_h = q.numel
+            if self.autocast:  # matmul and SDPA cast fp32 operands (RoPE's promoted q, k) to 16 bits
+                q, k, v = (x if x.dtype == self.low else self._new(x.rows, x.width, self.low, x) for x in (q, k, v))
             outer_group, self.group = self.group, "core"
             if fused:
                 if dropout:

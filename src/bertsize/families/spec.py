@@ -31,6 +31,8 @@ class HFConfig:
         composites: Encoder field -> the class of its value, which reads it from
             several keys (``from_hf(values)``) and writes them back (``hf_keys()``):
             DeBERTa's :class:`~bertsize.Disentangled`.
+        head_width_key: the key of the heads' width, which must be hidden / heads
+            when set (nomic-bert's ``head_dim``); None where the config has none.
     """
 
     model_types: tuple[str, ...]
@@ -41,6 +43,7 @@ class HFConfig:
     same_activity: Mapping[str, str] = field(default_factory=dict)
     gated: Mapping[str, str] = field(default_factory=dict)
     composites: Mapping[str, type] = field(default_factory=dict)
+    head_width_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,13 +97,23 @@ class Family:
         attention_output_dropout, ffn_output_dropout: dropout after the attention
             output projection / the FFN (DistilBERT has none after the first; ALBERT
             defines the second and never applies it).
-        pooler: the base model can have a pooler (``add_pooling_layer``).
+        pooler: the base model can have a pooler (``add_pooling_layer``);
+            base_pooler: whether the base model class builds it by default (nomic-bert's
+            does not; its sequence classifier does).
+        rotary: RoPE instead of a position table: cos / sin tables (s x head_width)
+            computed once a forward rotate every layer's q and k, in the dtype the
+            operands promote to (Llama's ``apply_rotary_pos_emb``: nomic-bert,
+            Jina v3); ``head_width`` fixes the heads' width.
+        linear_bias: the layers' Linears have biases (nomic-bert's have none).
+        glu: the FFN is a GLU of two Linears, ``down(act(gate(x)) * up(x))`` (nomic-bert's
+            SwiGLU), instead of intermediate -> activation -> output.
         masked_lm: the masked-LM head's body; classifier: the sequence-classification
             body; pretraining: the ForPreTraining objective, None without that class;
             token_classifier, span_classifier: the token-classification and
-            question-answering bodies; next_sentence: the ForNextSentencePrediction
-            objective, None without that class; choice_classifier: the
-            multiple-choice body (one score per sequence); causal_lm_suffix: the class
+            question-answering bodies (None without a ForQuestionAnswering class);
+            next_sentence: the ForNextSentencePrediction objective, None without that
+            class; choice_classifier: the multiple-choice body (one score per sequence;
+            None without a ForMultipleChoice class); causal_lm_suffix: the class
             suffix of the decoder LM (``LMHeadModel`` for BERT), None without one.
     Defaults of Encoder fields left None: ``defaults`` (type_vocab, activation,
     hidden_dropout, attention_dropout; classifier_dropout None = the hidden dropout).
@@ -134,10 +147,14 @@ class Family:
     attention_output_dropout: bool = True
     ffn_output_dropout: bool = True
     pooler: bool = True
+    base_pooler: bool = True
+    rotary: bool = False
+    linear_bias: bool = True
+    glu: bool = False
     token_classifier: TokenClassifier = TokenClassifier()
-    span_classifier: SpanClassifier = SpanClassifier()
+    span_classifier: SpanClassifier | None = SpanClassifier()
     next_sentence: object | None = None
-    choice_classifier: object = PooledClassifier()
+    choice_classifier: object | None = PooledClassifier()
     causal_lm_suffix: str | None = None
 
     @property
