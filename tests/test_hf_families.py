@@ -13,6 +13,7 @@ import pytest
 import bertsize
 
 torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
 hf = pytest.importorskip("hf_reference")
 
 pytestmark = pytest.mark.hf
@@ -201,3 +202,60 @@ def test_modernbert_flash_skips_what_the_window_excludes(seq_len):
     eager = bertsize.estimate(encoder, work).flops_fwd
     flash = bertsize.estimate(encoder, work.replace(attention="flash")).flops_fwd
     assert eager - flash == 3 * 2 * (2 * b * H * (seq_len * seq_len - band))
+
+
+def test_rotary_families_read_their_configs_as_hf_does():
+    """nomic-embed-text-v1.5's config.json keeps GPT-2-style keys transformers 5.x does not
+    read (it builds NomicBertConfig's defaults, the checkpoint's sizes); a head width other
+    than hidden / heads is refused, naming the key; Jina v3's defaults are the model's."""
+    published = {"model_type": "nomic_bert", "architectures": ["NomicBertModel"], "n_embd": 768, "n_layer": 12,
+                 "n_head": 12, "n_inner": 3072, "vocab_size": 30528, "type_vocab_size": 2, "n_positions": 8192,
+                 "max_position_embeddings": 2048, "rotary_emb_fraction": 1.0, "activation_function": "swiglu",
+                 "rope_parameters": {"rope_theta": 1000.0, "rope_type": "default"}}
+    encoder = bertsize.from_hf_config(published)
+    hf_model = hf.build(encoder.replace(layers=1), "model")  # our reading, built by HF ...
+    reference = transformers.NomicBertModel(transformers.NomicBertConfig(**{**published, "num_hidden_layers": 1}))
+    assert hf.count_params(hf_model) == hf.count_params(reference)  # ... is what HF builds from the dict
+    assert (encoder.activation, encoder.hidden_dropout, encoder.pooler) == ("silu", 0.0, False)
+    assert bertsize.count_params(encoder) == bertsize.count_params("nomic-ai/nomic-embed-text-v1.5")
+    assert bertsize.from_hf_config({**published, "head_dim": 64}) == encoder
+    with pytest.raises(ValueError, match="head_dim=32 is not supported"):
+        bertsize.from_hf_config({**published, "head_dim": 32})
+    with pytest.raises(ValueError, match="64 x heads"):
+        bertsize.Encoder(family="nomic_bert", hidden=96, heads=2)
+    jina = bertsize.from_hf_config({"model_type": "jina_embeddings_v3"})
+    assert jina == bertsize.preset("jinaai/jina-embeddings-v3").replace(num_labels=2)
+    assert bertsize.hf_head({"model_type": "nomic_bert", "architectures": ["NomicBertForTokenClassification"]}) == (
+        "token_classification")
+
+
+def test_heads_a_rotary_family_lacks_are_refused():
+    """HF has no NomicBertForQuestionAnswering nor a multiple-choice class for either."""
+    for family, missing in (("nomic_bert", ("question_answering", "multiple_choice")),
+                            ("jina_embeddings_v3", ("multiple_choice",))):
+        prefix = hf._CLASS_PREFIX[family]
+        encoder = _encoder(family)
+        for head in missing:
+            assert not hasattr(transformers, prefix + hf._CLASS_SUFFIX[head])
+            assert not encoder.has_head(head)
+            with pytest.raises(ValueError, match=head):
+                bertsize.estimate(encoder, head=head)
+
+
+def test_jina_v3_is_xlm_roberta_large_without_its_position_table():
+    """Same vocabulary, layers and heads as XLM-R large (Sturua et al. 2024 start from it),
+    RoPE instead of its 514 x 1024 position table; the LoRA adapters are not HF's."""
+    assert bertsize.count_params("jinaai/jina-embeddings-v3") == bertsize.count_params("xlm-roberta-large") - 514 * 1024
+
+
+def test_rope_costs_three_flops_per_element_of_q_and_k():
+    """Against XLM-R of the same sizes: every layer rotates q and k (3 FLOPs an element),
+    and the embeddings have no position table to add (1 FLOP an element fewer)."""
+    sizes = dict(layers=3, hidden=128, heads=2, intermediate=48, vocab=99, max_positions=42, type_vocab=1)
+    jina = bertsize.Encoder(family="jina_embeddings_v3", **sizes)
+    xlmr = bertsize.Encoder(family="xlm-roberta", **sizes)
+    b, s = 2, 10
+    work = bertsize.Workload(batch=b, seq_len=s)
+    extra = bertsize.estimate(jina, work).elementwise_flops_fwd - bertsize.estimate(xlmr, work).elementwise_flops_fwd
+    assert extra == 3 * 2 * 3 * b * s * 128 - b * s * 128
+    assert bertsize.estimate(jina, work).flops_fwd == bertsize.estimate(xlmr, work).flops_fwd

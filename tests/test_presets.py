@@ -47,7 +47,8 @@ HUB = {
 #: The sizes the hub's model cards give (the checkpoints' tensors, pooler included), rounded
 MODEL_CARD_PARAMS = {"sentence-transformers/all-MiniLM-L6-v2": "22.7M", "BAAI/bge-small-en-v1.5": "33.4M",
                      "intfloat/e5-small-v2": "33.4M", "intfloat/multilingual-e5-small": "118M",
-                     "intfloat/multilingual-e5-base": "278M", "BAAI/bge-base-en-v1.5": "109M"}
+                     "intfloat/multilingual-e5-base": "278M", "BAAI/bge-base-en-v1.5": "109M",
+                     "nomic-ai/nomic-embed-text-v1.5": "137M"}
 # Turc et al. 2019 ("Well-Read Students Learn Better"): L x H grid, A = H / 64, I = 4H.
 for layers in (2, 4, 6, 8, 10, 12):
     for hidden in (128, 256, 512, 768):
