@@ -72,6 +72,11 @@ def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_po
     return bertsize.Encoder(**fields)
 
 
+def families_with(head: str) -> tuple[str, ...]:
+    """The families whose HF classes have ``head``."""
+    return tuple(family for family in bertsize.FAMILIES if bertsize.Encoder(family=family).has_head(head))
+
+
 def heads_for(encoder: bertsize.Encoder) -> st.SearchStrategy[str]:
     return st.sampled_from([h for h in bertsize.HEADS if encoder.has_head(h)])
 

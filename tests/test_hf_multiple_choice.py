@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import bertsize
-from strategies import attention_for, small_encoders
+from strategies import attention_for, families_with, small_encoders
 
 torch = pytest.importorskip("torch")
 hf = pytest.importorskip("hf_reference")
@@ -57,7 +57,7 @@ def test_parameters_flops_and_saved_activations(family):
         assert estimate.weight_bytes - 4 * estimate.params == casts, (precision, attention)
 
 
-@given(data=st.data(), encoder=small_encoders(max_layers=3, min_positions=12))
+@given(data=st.data(), encoder=small_encoders(families_with("multiple_choice"), max_layers=3, min_positions=12))
 def test_random_configs(data, encoder):
     batch, seq_len, choices = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 10)), data.draw(st.integers(1, 4))
     precision, attention = data.draw(st.sampled_from(MODES))
