@@ -289,7 +289,9 @@ def raise_status(status: int, encoder: Encoder, workload: Workload, head: str, n
 
 def row_of(encoder: Encoder, workload: Workload, num_labels: int) -> list[int]:
     """The row of an Encoder, a Workload and a class count (validity.FIELDS order)."""
-    return [*_abi.unpack(encoder._row, validity.ENCODER_FIELDS), workload.batch, workload.seq_len, num_labels]
+    return [encoder.layers, encoder.hidden, encoder.heads, encoder.intermediate, encoder.vocab, encoder.max_positions,
+            encoder.type_vocab, encoder.embedding or 0, 1 if encoder.hidden_groups is None else encoder.hidden_groups, workload.batch, workload.seq_len,
+            num_labels]
 
 
 def _options_and_row(encoder: Encoder, workload: Workload, head: str, num_labels: int):
