@@ -5,6 +5,8 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 import bertsize
+from bertsize.families import FAMILIES
+from bertsize.heads import HEADS
 
 #: Families without segment embeddings, and those whose layers have no causal mode.
 NO_SEGMENTS = ("distilbert", "mpnet", "modernbert")
@@ -74,7 +76,7 @@ def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_po
 
 def families_with(head: str) -> tuple[str, ...]:
     """The families whose HF classes have ``head``."""
-    return tuple(family for family in bertsize.FAMILIES if bertsize.Encoder(family=family).has_head(head))
+    return tuple(name for name, spec in FAMILIES.items() if HEADS[head].exists_for(spec))
 
 
 def heads_for(encoder: bertsize.Encoder) -> st.SearchStrategy[str]:

@@ -421,7 +421,8 @@ def test_abi_sizes_agree():
     with pytest.raises(ValueError, match="does not match this kernel"):
         kernel.CompiledProgram(stale)
     encoder = bertsize.preset("bert-tiny")
-    for row, message in ((encoder._row[:-8], "a packing of 72 bytes"), (b"\0" * 8 + encoder._row[8:], "header")):
+    short = f"a packing of {8 * len(validity.ENCODER_FIELDS)} bytes"  # the header word and one field short
+    for row, message in ((encoder._row[:-8], short), (b"\0" * 8 + encoder._row[8:], "header")):
         stale = copy.copy(encoder)
         stale.__dict__["_row"] = row
         with pytest.raises(ValueError, match=message):

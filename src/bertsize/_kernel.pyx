@@ -131,6 +131,9 @@ cdef inline void _set_item(object tup, Py_ssize_t index, object item):
 
 cdef int64_t _ENCODER_HEADER = _abi.ENCODER_HEADER, _WORKLOAD_HEADER = _abi.WORKLOAD_HEADER
 cdef Py_ssize_t _ENCODER_BYTES = _abi.ENCODER_BYTES, _WORKLOAD_BYTES = _abi.WORKLOAD_BYTES
+# the row: the encoder's sizes, then the workload's (batch, seq_len), then num_labels
+cdef Py_ssize_t _ENCODER_N = len(_abi.ENCODER_FIELDS)
+cdef Py_ssize_t _WORKLOAD_AT = _ENCODER_N, _LABELS_AT = _ENCODER_N + len(_abi.WORKLOAD_FIELDS)
 
 
 cdef CompiledProgram _scalar_program(object encoder, object workload, int head_code, str head):
@@ -170,8 +173,8 @@ def estimate_tuple(type cls, object encoder, object workload, str head, int head
     cdef const bs_program *p = &compiled.p
     cdef int64_t row[BS_N_FIELDS]
     _unpack(encoder._row, _ENCODER_BYTES, _ENCODER_HEADER, row)
-    _unpack(workload._row, _WORKLOAD_BYTES, _WORKLOAD_HEADER, &row[9])
-    row[11] = num_labels
+    _unpack(workload._row, _WORKLOAD_BYTES, _WORKLOAD_HEADER, &row[_WORKLOAD_AT])
+    row[_LABELS_AT] = num_labels
     cdef bs_device dev
     cdef bs_device *dev_pointer = NULL
     if device is not None:
@@ -293,8 +296,8 @@ cdef int64_t _scalar_metrics(object encoder, object workload, int head_code, int
     cdef Py_ssize_t n = p.n_slots, k
     cdef int64_t bad, status = 0
     _unpack(encoder._row, _ENCODER_BYTES, _ENCODER_HEADER, row)
-    _unpack(workload._row, _WORKLOAD_BYTES, _WORKLOAD_HEADER, &row[9])
-    row[11] = num_labels
+    _unpack(workload._row, _WORKLOAD_BYTES, _WORKLOAD_HEADER, &row[_WORKLOAD_AT])
+    row[_LABELS_AT] = num_labels
     bad = bs_check(p, row)
     if bad >= 0:
         return 1 + bad
@@ -412,7 +415,7 @@ def replace_sizes(object encoder, dict changes, dict positions):
         return bad
     packed = PyBytes_FromStringAndSize(NULL, _ENCODER_BYTES)
     (<int64_t *><char *>packed)[0] = _ENCODER_HEADER
-    memcpy(<char *>packed + sizeof(int64_t), row, 9 * sizeof(int64_t))
+    memcpy(<char *>packed + sizeof(int64_t), row, _ENCODER_N * sizeof(int64_t))
     cdef dict state = encoder.__dict__.copy()
     state.update(changes)
     state["_row"] = packed

@@ -10,6 +10,7 @@ from bertsize import _abi, _html, _validate, module_table, oracle, roofline, val
 from bertsize._backend import kernel
 from bertsize.devices import device as lookup_device
 from bertsize.families import FAMILIES
+from bertsize.heads import HEADS as HEAD_SPECS
 from bertsize.metrics import NAMES as METRICS
 from bertsize.model import HEADS, Encoder
 from bertsize.module_table import ModuleCost, Profile
@@ -289,9 +290,7 @@ def raise_status(status: int, encoder: Encoder, workload: Workload, head: str, n
 
 def row_of(encoder: Encoder, workload: Workload, num_labels: int) -> list[int]:
     """The row of an Encoder, a Workload and a class count (validity.FIELDS order)."""
-    return [encoder.layers, encoder.hidden, encoder.heads, encoder.intermediate, encoder.vocab, encoder.max_positions,
-            encoder.type_vocab, encoder.embedding or 0, 1 if encoder.hidden_groups is None else encoder.hidden_groups, workload.batch, workload.seq_len,
-            num_labels]
+    return [*_abi.unpack(encoder._row, validity.ENCODER_FIELDS), workload.batch, workload.seq_len, num_labels]
 
 
 def _options_and_row(encoder: Encoder, workload: Workload, head: str, num_labels: int):
@@ -342,5 +341,5 @@ def count_params(encoder: Encoder, head: str = "model", num_labels: int | None =
 _DEFAULT_WORKLOAD = Workload()
 _HEAD_CODES = _abi.HEAD_CODES
 _VALID_HEADS = frozenset(
-    (family, head) for family, spec in FAMILIES.items() for head in HEADS if Encoder(family=family).has_head(head)
+    (family, head) for family, spec in FAMILIES.items() for head, kind in HEAD_SPECS.items() if kind.exists_for(spec)
 )
