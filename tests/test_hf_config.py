@@ -63,10 +63,18 @@ def test_unsupported_model_type_lists_the_supported():
     ({"model_type": "distilbert", "seq_classif_dropout": 0.0}, "qa_dropout"),
     ({"model_type": "bert", "add_cross_attention": True}, "cross-attention"),
     ({"model_type": "bert", "hidden_size": 770}, "heads=12 does not divide hidden=770"),
+    # a pruned checkpoint is smaller than its config says: refused, not sized full-size
+    ({"model_type": "bert", "pruned_heads": {"0": [1, 2]}}, "pruned_heads=.* is not supported yet"),
 ])
 def test_unmodelled_features_are_errors(extra, text):
     with pytest.raises(ValueError, match=text):
         bertsize.from_hf_config(extra)
+
+
+def test_an_unpruned_config_reads():
+    """transformers 4.x wrote pruned_heads: {} into every config it saved: nothing is pruned then."""
+    assert bertsize.from_hf_config({"model_type": "bert", "pruned_heads": {}}) == bertsize.from_hf_config(
+        {"model_type": "bert"})
 
 
 def test_rejects_other_objects(tmp_path):

@@ -156,6 +156,12 @@ def _reject_unmodelled(model_type: str, values: Mapping[str, object], mapping) -
         if values.get(key, expected) != expected:
             raise ValueError(f"{key}={values[key]!r} is not supported (only {expected!r}, as every published "
                              f"{model_type} checkpoint)")
+    pruned = values.get("pruned_heads")
+    if pruned:  # a mapping of layer -> heads removed (transformers 4.x's prune_heads)
+        raise ValueError(f"pruned_heads={pruned!r} is not supported yet: the checkpoint's layers have fewer heads "
+                         "than num_attention_heads (transformers 5.x no longer prunes: it builds such a config "
+                         "full-size and cannot load the pruned tensors), and bertsize does not size layers of "
+                         "different shapes yet")
     for key, feature in _UNMODELLED_FLAGS.items():
         if _flag(key, values.get(key, False)):
             raise ValueError(f"{model_type} with {key}=true ({feature}) is not supported yet: bertsize sizes "
