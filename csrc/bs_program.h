@@ -20,14 +20,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BS_ABI_VERSION 2
+#define BS_ABI_VERSION 3
 #define BS_N_FIELDS 12
 /* The header's length (program.py: Program.header). */
 #define BS_HEADER 9
 
 enum bs_op {
     BS_FIELD, BS_CONST, BS_MUL, BS_LINEAR, BS_MAX, BS_MIN, BS_WHERE, BS_EQ, BS_NE, BS_GE, BS_GT,
-    BS_CEIL_DIV, BS_FLOOR_DIV, BS_MINUS, BS_N_OPS
+    BS_CEIL_DIV, BS_FLOOR_DIV, BS_MINUS, BS_DIFFERENCE, BS_N_OPS
 };
 enum bs_constraint_kind { BS_AT_LEAST, BS_EQUALS, BS_DIVIDES, BS_ZERO_OR_EQUAL, BS_WITHIN, BS_MULTIPLE, BS_N_KINDS };
 
@@ -146,6 +146,7 @@ BS_INLINE void bs_step(const bs_program *p, const bs_instr *in, const int64_t *r
     }
     case BS_CEIL_DIV: r = v[a] / in->k + (v[a] % in->k != 0); f = flag[a]; break;
     case BS_FLOOR_DIV: r = v[a] / in->k; f = flag[a]; break;
+    case BS_DIFFERENCE: r = v[a] - v[b]; f = flag[a] | flag[b]; break;  /* v[b] <= v[a] on a valid row */
     default: r = v[a] - in->k; f = flag[a]; break; /* BS_MINUS */
     }
     v[in->dst] = r;
@@ -181,6 +182,7 @@ static inline void bs_run_doubles(const bs_program *p, const int64_t *row, doubl
         case BS_GT: r = v[a] > v[b]; break;
         case BS_CEIL_DIV: r = ceil(v[a] / (double)in->k); break;
         case BS_FLOOR_DIV: r = floor(v[a] / (double)in->k); break;
+        case BS_DIFFERENCE: r = v[a] - v[b]; break;
         default: r = v[a] - (double)in->k; break;
         }
         v[in->dst] = r;
@@ -213,6 +215,7 @@ static inline void bs_run_plain(const bs_program *p, const int64_t *row, int64_t
         case BS_GT: r = v[a] > v[b]; break;
         case BS_CEIL_DIV: r = v[a] / in->k + (v[a] % in->k != 0); break;
         case BS_FLOOR_DIV: r = v[a] / in->k; break;
+        case BS_DIFFERENCE: r = v[a] - v[b]; break;
         default: r = v[a] - in->k; break;
         }
         v[in->dst] = r;
@@ -221,8 +224,9 @@ static inline void bs_run_plain(const bs_program *p, const int64_t *row, int64_t
 
 /* The largest value any slot of instructions [0, end) takes on a valid row whose fields
  * are each at most corner's, or -1 when that bound passes int64.  Every slot is
- * non-decreasing in the fields once a choice is replaced by the larger branch and a
- * comparison by 1 (program.py), so one exact evaluation at the corner bounds them. */
+ * non-decreasing in the fields once a choice is replaced by the larger branch, a
+ * comparison by 1 and a difference by its minuend (program.py), so one exact evaluation
+ * at the corner bounds them. */
 static inline int64_t bs_bound(const bs_program *p, const int64_t *corner, int64_t end, int64_t *v,
                                unsigned char *flag) {
     int64_t largest = p->largest_constant;
@@ -238,6 +242,7 @@ static inline int64_t bs_bound(const bs_program *p, const int64_t *corner, int64
             break;
         }
         case BS_EQ: case BS_NE: case BS_GE: case BS_GT: r = 1; f = 0; break;
+        case BS_DIFFERENCE: r = v[in->a]; f = flag[in->a]; break;  /* the subtrahend is >= 0 */
         case BS_MIN: {
             const int64_t a = in->a, b = in->b;  /* each argument bounds it */
             r = v[a] < v[b] ? v[a] : v[b];

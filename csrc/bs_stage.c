@@ -214,6 +214,9 @@ static inline __attribute__((always_inline)) void bs_stage_body(
             }
             break;
         }
+        case BS_DIFFERENCE:
+            for (i = 0; i < count; ++i) d[i] = a[i] - b[i];
+            break;
         default:  /* BS_MINUS */
             for (i = 0; i < count; ++i) d[i] = a[i] - (double)in->k;
             break;

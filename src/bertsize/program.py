@@ -26,6 +26,7 @@ eq ne ge gt  s[dst] = s[a] OP s[b]  (1 or 0)
 ceil_div   s[dst] = ceil(s[a] / k)
 floor_div  s[dst] = floor(s[a] / k)
 minus      s[dst] = s[a] - k
+difference s[dst] = s[a] - s[b]  (s[b] <= s[a] on a valid row; s[a] bounds it)
 ========== ===========================================================
 
 Overflow (the contract of :mod:`bertsize.metrics`): a slot is *flagged* when its exact
@@ -55,10 +56,10 @@ from bertsize.validity import FIELD_INDEX, FIELDS
 
 #: Instruction codes, in the order of the C enum ``bs_op`` (csrc/bs_program.h).
 OPS = ("field", "const", "mul", "linear", "max", "min", "where", "eq", "ne", "ge", "gt", "ceil_div", "floor_div",
-       "minus")
+       "minus", "difference")
 OP = {name: code for code, name in enumerate(OPS)}
 #: The program ABI version: csrc/bs_program.h refuses another.
-ABI_VERSION = 2
+ABI_VERSION = 3
 INT64_MAX = 2**63 - 1
 
 
@@ -305,6 +306,8 @@ class _Emitter:
                 return self._instruction("where", self.expression(yes), self.expression(no), condition)
             if kind in ("ceil_div", "floor_div", "minus"):
                 return self._instruction(kind, self.expression(args[0]), k=args[1])
+            if kind == "difference":
+                return self._instruction(kind, self.expression(args[0]), self.expression(args[1]))
             raise ValueError(f"unknown node {kind!r}")
         return self._once(("atom", atom), make)
 
@@ -378,7 +381,7 @@ def _reads(instruction: tuple, terms: list[tuple[int, int]]) -> list[int]:
         return [slot for slot, _ in terms[a:a + b]]
     if name == "where":
         return [a, b, c]
-    if name in ("mul", "max", "min", "eq", "ne", "ge", "gt"):
+    if name in ("mul", "max", "min", "eq", "ne", "ge", "gt", "difference"):
         return [a, b]
     return [a]
 
@@ -482,6 +485,9 @@ def _atom_is_monotone(atom: symbolic.Atom, fields: set[str], ranges: Mapping[str
     kind, args = atom.kind, atom.args
     if kind == "field":
         return True
+    if kind == "difference":  # falls as its subtrahend grows
+        minuend, subtrahend = args
+        return is_monotone(minuend, fields, ranges) and not symbolic.fields_of(subtrahend) & fields
     if kind == "where":
         op, left, right, yes, no = args
         if not (is_monotone(yes, fields, ranges) and is_monotone(no, fields, ranges)):
@@ -592,6 +598,8 @@ def run(program: Program, row: Sequence[int]) -> tuple[list[int | None], int]:
         elif name in ("ceil_div", "floor_div"):
             v = -(-value[a] // k) if name == "ceil_div" else value[a] // k
             f = flagged[a]
+        elif name == "difference":
+            v, f = value[a] - value[b], flagged[a] or flagged[b]
         else:
             v, f = value[a] - k, flagged[a]
         value[dst], flagged[dst] = v, f

@@ -4,7 +4,9 @@ The recipe (:mod:`bertsize.recipe`) runs on numbers of a *domain*: Python ints i
 oracle, :class:`Expr` here.  An :class:`Expr` is a sparse integer polynomial whose
 variables are *atoms*: the row fields (``Field``) and the values of piecewise nodes —
 ``max``, ``min``, ``where`` (a choice on a comparison), ``ceil_div`` / ``floor_div`` by a
-constant and ``minus`` (a field less a constant it is known to exceed).  A node's
+constant, ``minus`` (a field less a constant it is known to exceed) and ``difference``
+(one size less another that a row constraint keeps at most it: MobileBERT's hidden less
+its embedding width).  A node's
 arguments are Exprs themselves, so ``V * where(E == 0, H, E)`` is one monomial over two
 atoms.  Atoms are interned: structurally equal nodes are one atom, so their value is
 computed once per row by the evaluator (:mod:`bertsize.program`).
@@ -246,6 +248,20 @@ class Symbolic:
             return a
         return Expr.atom(Atom("minus", (_check_non_negative(a, "minus"), k)))
 
+    @staticmethod
+    def difference(a: int | Expr, b: int | Expr) -> int | Expr:
+        """``a - b`` where a row constraint keeps ``b <= a`` on every valid row.  The
+        only node that decreases as a field grows (its subtrahend's): monotonicity
+        (:func:`bertsize.program.is_monotone`) and the evaluators' bounds (the minuend
+        bounds it) say so."""
+        a, b = Expr.of(a), Expr.of(b)
+        if b.constant == 0:
+            return a
+        if a.constant is not None and b.constant is not None:
+            return a.constant - b.constant
+        return Expr.atom(Atom("difference", (_check_non_negative(a, "difference"),
+                                             _check_non_negative(b, "difference"))))
+
 
 def _extremum(kind: str, values: Iterable[int | Expr]) -> int | Expr:
     exprs = list(dict.fromkeys(Expr.of(v) for v in values))
@@ -312,6 +328,8 @@ def _atom_value(atom: Atom, env: Mapping[str, int], memo: dict) -> int:
         value = -(-evaluate(args[0], env, memo) // args[1])
     elif kind == "floor_div":
         value = evaluate(args[0], env, memo) // args[1]
+    elif kind == "difference":
+        value = evaluate(args[0], env, memo) - evaluate(args[1], env, memo)
     else:  # minus
         value = evaluate(args[0], env, memo) - args[1]
     memo[atom] = value
@@ -350,6 +368,8 @@ def _substitute_atom(atom: Atom, constants: Mapping[str, int], memo: dict) -> in
         result = Symbolic.where(condition, substitute(a, constants, memo), substitute(b, constants, memo))
     elif kind in ("ceil_div", "floor_div"):
         result = _divide(kind, substitute(args[0], constants, memo), args[1])
+    elif kind == "difference":
+        result = Symbolic.difference(substitute(args[0], constants, memo), substitute(args[1], constants, memo))
     else:
         result = Symbolic.minus(substitute(args[0], constants, memo), args[1])
     if isinstance(result, Expr) and result.constant is not None:
@@ -363,7 +383,7 @@ def node_arguments(atom: Atom) -> tuple:
     kind, args = atom.kind, atom.args
     if kind == "field":
         return ()
-    if kind in ("max", "min"):
+    if kind in ("max", "min", "difference"):
         return args
     if kind == "where":
         return args[1], args[2], args[3], args[4]

@@ -79,6 +79,10 @@ class Exact:
     def minus(a: int, k: int) -> int:
         return a - k
 
+    @staticmethod
+    def difference(a: int, b: int) -> int:
+        return a - b
+
 
 # --------------------------------------------------------------------------------------
 # Records
