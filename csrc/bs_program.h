@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define BS_ABI_VERSION 3
-#define BS_N_FIELDS 12
+#define BS_N_FIELDS 13
 /* The header's length (program.py: Program.header). */
 #define BS_HEADER 9
 

@@ -56,7 +56,7 @@ def key(row_or_estimate):
     if isinstance(row_or_estimate, bertsize.Estimate):
         e, w = row_or_estimate.encoder, row_or_estimate.workload
         return (e.layers, e.hidden, e.heads, e.intermediate, e.vocab, e.max_positions, e.type_vocab,
-                e.embedding or 0, e.hidden_groups or 1, w.batch, w.seq_len)
+                e.embedding or 0, e.hidden_groups or 1, e.bottleneck or 0, w.batch, w.seq_len)
     return tuple(int(row_or_estimate[name]) for name in bertsize.COLUMNS)
 
 

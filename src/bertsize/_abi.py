@@ -17,7 +17,7 @@ from bertsize.heads import HEADS
 from bertsize.validity import ENCODER_FIELDS, WORKLOAD_FIELDS
 
 #: Bumped whenever the layout below changes.
-VERSION = 1
+VERSION = 2
 ENCODER_HEADER = (VERSION << 16) | len(ENCODER_FIELDS)
 WORKLOAD_HEADER = (VERSION << 16) | len(WORKLOAD_FIELDS)
 _ENCODER = struct.Struct(f"={1 + len(ENCODER_FIELDS)}q")

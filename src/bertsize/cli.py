@@ -28,7 +28,7 @@ from bertsize.workload import ATTENTIONS, BACKENDS, OPTIMIZERS, PRECISIONS, RECO
 
 #: Encoder fields that `--flag value` or `name:field=value` may override.
 _OVERRIDES = ("layers", "hidden", "heads", "intermediate", "vocab", "max_positions", "type_vocab", "embedding",
-              "hidden_groups")
+              "hidden_groups", "bottleneck")
 #: Workload fields a compare column may set (``bert-base-uncased:precision=int8``), and their type.
 _WORKLOAD_OVERRIDES = {"batch": int, "seq_len": int, "num_choices": int, "precision": str, "optimizer": str,
                        "attention": str, "recompute": str, "backend": str}
@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 #: The options whose values the API's messages quote as ``field=value``.
 _FLAGS = {**{name: f"--{name.replace('_', '-')}" for name in (
     "batch", "seq_len", "layers", "hidden", "heads", "intermediate", "vocab", "max_positions", "type_vocab",
-    "embedding", "hidden_groups", "num_labels", "num_choices", "precision", "optimizer", "head", "attention",
+    "embedding", "hidden_groups", "bottleneck", "num_labels", "num_choices", "precision", "optimizer", "head", "attention",
     "recompute", "backend", "by", "device", "memory", "latency", "params", "flops", "threads")},
     "zero_stage": "--zero", "data_parallel": "--dp"}
 _API_WORDS = [
@@ -219,7 +219,8 @@ EXAMPLES = {
 _FIELD_EXAMPLES = {"layers": ("6", "2:12:2"), "hidden": ("512", "256:1024:128"), "heads": ("8", "4,8,16"),
                    "head_dim": ("64", "64"), "intermediate": ("2048", "1024:4096:1024"), "ffn_ratio": ("4", "2,4"),
                    "vocab": ("32000", "30522,50265"), "max_positions": ("1024", "512"), "type_vocab": ("1", "1,2"),
-                   "embedding": ("128", "128,256"), "hidden_groups": ("1", "1,2"), "batch": ("32", "8:64:8"),
+                   "embedding": ("128", "128,256"), "hidden_groups": ("1", "1,2"), "bottleneck": ("128", "64,128"),
+                   "batch": ("32", "8:64:8"),
                    "seq_len": ("512", "128,512")}
 
 

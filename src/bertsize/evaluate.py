@@ -18,7 +18,7 @@ from bertsize.workload import Workload
 
 #: Names ``evaluate()`` accepts as columns: the Encoder's integer fields, then the
 #: Workload's numeric fields.
-COLUMNS = validity.FIELDS[:11]
+COLUMNS = validity.FIELDS[:-1]
 _INT64_MAX = 2**63 - 1
 
 
@@ -149,6 +149,9 @@ def _columns(columns: Mapping[str, object], base: Encoder) -> tuple[dict[str, np
         _validate.choice("column", name, COLUMNS)
         if name == "hidden_groups" and not FAMILIES[base.family].weight_sharing:
             raise ValueError(f"column 'hidden_groups' is ALBERT's layer sharing; the base family is {base.family!r}")
+        if name == "bottleneck" and not FAMILIES[base.family].bottleneck:
+            raise ValueError(f"column 'bottleneck' is MobileBERT's intra-block width; the base family is "
+                             f"{base.family!r}")
         if isinstance(value, (bool, np.bool_)):
             raise TypeError(f"column {name!r} must hold integers, got {value!r} (bool)")
         if isinstance(value, numbers.Integral):

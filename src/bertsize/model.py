@@ -79,6 +79,9 @@ class Encoder:
             tokens (``local_attention``, 2 to 2**32; ``None``: 128, the config class's default).
         disentangled: DeBERTa-v2 only: its relative-position attention
             (:class:`bertsize.Disentangled`); ``None``: DeBERTa-v3's settings.
+        bottleneck: MobileBERT only: the width inside its layers
+            (``intra_bottleneck_size``: attention and FFNs run at it, the heads divide
+            it); ``None``: 128, the config class's default.
     """
 
     layers: int = 12
@@ -103,20 +106,22 @@ class Encoder:
     pooling: str | None = None
     local_attention: int | None = None
     disentangled: Disentangled | None = None
+    bottleneck: int | None = None
 
     def __init__(self, layers=12, hidden=768, heads=12, intermediate=None, vocab=30522, max_positions=512,
                  type_vocab=None, embedding=None, pooler=None, family="bert", hidden_groups=None, activation=None,
                  hidden_dropout=None, attention_dropout=None, classifier_dropout=None, tie_word_embeddings=True,
                  num_labels=2, is_decoder=False, task_types=None, pooling=None, local_attention=None,
-                 disentangled=None) -> None:
+                 disentangled=None, bottleneck=None) -> None:
         self._resolve(layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler,
                       family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout,
-                      tie_word_embeddings, num_labels, is_decoder, task_types, pooling, local_attention, disentangled)
+                      tie_word_embeddings, num_labels, is_decoder, task_types, pooling, local_attention, disentangled,
+                      bottleneck)
 
     def _resolve(self, layers, hidden, heads, intermediate, vocab, max_positions, type_vocab, embedding, pooler,
                  family, hidden_groups, activation, hidden_dropout, attention_dropout, classifier_dropout,
                  tie_word_embeddings, num_labels, is_decoder, task_types, pooling, local_attention,
-                 disentangled) -> None:
+                 disentangled, bottleneck) -> None:
         """Validate, fill in the family's defaults, and pack (see :mod:`bertsize._abi`).
         Written for speed (an AutoML loop builds an Encoder per trial): plain checks for
         the common values, the message-producing validators for the rest."""
@@ -150,6 +155,14 @@ class Encoder:
                 f"hidden_groups={hidden_groups!r} is ALBERT's layer sharing; family {family!r} "
                 "has one weight set per layer (leave hidden_groups=None)"
             )
+        if spec.bottleneck:
+            if bottleneck is None:
+                bottleneck = spec.bottleneck
+            elif type(bottleneck) is not int:
+                bottleneck = _validate.integer("bottleneck", bottleneck, minimum=None)
+        elif bottleneck is not None:
+            raise ValueError(f"bottleneck={bottleneck!r} is MobileBERT's intra-block width; family {family!r} has "
+                             "none (leave bottleneck=None)")
         if activation is None:
             activation = defaults["activation"]
         elif type(activation) is not str or activation not in _ACTIVATION_SET:
@@ -208,7 +221,8 @@ class Encoder:
                 raise TypeError(f"disentangled must be a bertsize.Disentangled, got {disentangled!r} "
                                 f"({type(disentangled).__name__})")
         values = (layers, hidden, heads, intermediate, vocab, max_positions, type_vocab,
-                  0 if embedding is None else embedding, 1 if hidden_groups is None else hidden_groups)
+                  0 if embedding is None else embedding, 1 if hidden_groups is None else hidden_groups,
+                  0 if bottleneck is None else bottleneck)
         row = _abi.pack(values, validity.ENCODER_FIELDS)
         constraints, checker = _CHECKERS[family]
         bad = checker(values)
@@ -223,8 +237,8 @@ class Encoder:
                              hidden_dropout=hidden_dropout, attention_dropout=attention_dropout,
                              classifier_dropout=classifier_dropout, tie_word_embeddings=tie_word_embeddings,
                              num_labels=num_labels, is_decoder=is_decoder, task_types=task_types, pooling=pooling,
-                             local_attention=local_attention, disentangled=disentangled, _row=row, _plan_key=_abi.plan_key(options),
-                             options=options)
+                             local_attention=local_attention, disentangled=disentangled, bottleneck=bottleneck,
+                             _row=row, _plan_key=_abi.plan_key(options), options=options)
 
     # ----- pickling: the fields only (the packing is rebuilt where it lands) -----------
     def __getstate__(self) -> dict[str, object]:

@@ -23,7 +23,8 @@ from bertsize.validity import FIELDS
 @dataclass(frozen=True)
 class Sizes:
     """A row's sizes as numbers of a domain; ``embedding`` is the width of the
-    embedding tables (the row's 0 means hidden; see :func:`trace`)."""
+    embedding tables (the row's 0 means hidden; see :func:`trace`); ``bottleneck`` the
+    width inside MobileBERT's layers (0 for the other families)."""
 
     layers: object
     hidden: object
@@ -34,6 +35,7 @@ class Sizes:
     type_vocab: object
     embedding: object
     hidden_groups: object
+    bottleneck: object
     batch: object
     seq_len: object
     num_labels: object

@@ -25,7 +25,7 @@ from bertsize.presets import as_encoder
 #: Axes a Space accepts, in the order they are stored.
 AXES = (
     "layers", "hidden", "heads", "head_dim", "intermediate", "ffn_ratio", "vocab", "max_positions",
-    "type_vocab", "embedding", "hidden_groups", "batch", "seq_len",
+    "type_vocab", "embedding", "hidden_groups", "bottleneck", "batch", "seq_len",
 )
 #: Axes that set a field from another: name -> (field set, field read, how).  heads =
 #: hidden // head_dim (larger values make every metric smaller: the search walks them in
@@ -72,6 +72,8 @@ class Space:
             raise ValueError(f"an embedding axis needs a factorised family ({factorised}); the base is {family!r}")
         if "hidden_groups" in axes and not spec.weight_sharing:
             raise ValueError(f"hidden_groups is ALBERT's layer sharing; the base is {family!r}")
+        if "bottleneck" in axes and not spec.bottleneck:
+            raise ValueError(f"bottleneck is MobileBERT's intra-block width; the base is {family!r}")
         if "type_vocab" in axes and not spec.token_types:
             raise ValueError(f"family {family!r} has no token-type embeddings: no type_vocab axis")
         self.axes: dict[str, np.ndarray] = {}

@@ -14,14 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 #: The row: every size a configuration has, in the order the kernel reads them.
-#: ``embedding`` 0 means "equal to hidden"; ``hidden_groups`` is ALBERT's.
+#: ``embedding`` 0 means "equal to hidden"; ``hidden_groups`` is ALBERT's;
+#: ``bottleneck`` MobileBERT's intra-block width (0 for the families without one).
 FIELDS = (
     "layers", "hidden", "heads", "intermediate", "vocab", "max_positions", "type_vocab",
-    "embedding", "hidden_groups", "batch", "seq_len", "num_labels",
+    "embedding", "hidden_groups", "bottleneck", "batch", "seq_len", "num_labels",
 )
 FIELD_INDEX = {name: index for index, name in enumerate(FIELDS)}
 #: The fields of an Encoder, of a Workload, and of the call (classes of the head).
-ENCODER_FIELDS = FIELDS[:9]
+ENCODER_FIELDS = FIELDS[:10]
 WORKLOAD_FIELDS = ("batch", "seq_len")
 CALL_FIELDS = ("num_labels",)
 

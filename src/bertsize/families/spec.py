@@ -105,6 +105,9 @@ class Family:
             operands promote to (Llama's ``apply_rotary_pos_emb``: nomic-bert,
             Jina v3); ``head_width`` fixes the heads' width.
         linear_bias: the layers' Linears have biases (nomic-bert's have none).
+        bottleneck: the default width inside the layers of a family whose layers
+            narrow the hidden state (MobileBERT's ``intra_bottleneck_size``: 128), 0
+            for the others (their rows' ``bottleneck`` is 0).
         glu: the FFN is a GLU of two Linears, ``down(act(gate(x)) * up(x))`` (nomic-bert's
             SwiGLU), instead of intermediate -> activation -> output.
         masked_lm: the masked-LM head's body; classifier: the sequence-classification
@@ -151,6 +154,7 @@ class Family:
     rotary: bool = False
     linear_bias: bool = True
     glu: bool = False
+    bottleneck: int = 0
     token_classifier: TokenClassifier = TokenClassifier()
     span_classifier: SpanClassifier | None = SpanClassifier()
     next_sentence: object | None = None
