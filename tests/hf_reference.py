@@ -19,7 +19,7 @@ _CLASS_PREFIX = {
     "distilbert": "DistilBert", "albert": "Albert", "electra": "Electra", "camembert": "Camembert",
     "roberta-prelayernorm": "RobertaPreLayerNorm", "xlm-roberta-xl": "XLMRobertaXL", "megatron-bert": "MegatronBert",
     "mpnet": "MPNet", "ernie": "Ernie", "modernbert": "ModernBert", "deberta-v2": "DebertaV2",
-    "nomic_bert": "NomicBert", "jina_embeddings_v3": "JinaEmbeddingsV3",
+    "nomic_bert": "NomicBert", "jina_embeddings_v3": "JinaEmbeddingsV3", "mobilebert": "MobileBert",
 }
 _CLASS_SUFFIX = {
     "model": "Model", "masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",
@@ -84,6 +84,8 @@ def hf_config(enc, num_labels: int = 2, attention: str = "eager"):
                           classifier_dropout_prob=enc.classifier_dropout)
         else:
             kwargs["classifier_dropout"] = enc.classifier_dropout
+        if enc.family == "mobilebert":
+            kwargs.update(embedding_size=enc.embedding_size, intra_bottleneck_size=enc.bottleneck)
         if enc.family == "electra":
             # the multiple-choice summary's dropout is the classifier dropout's
             kwargs.update(embedding_size=enc.embedding_size,
@@ -129,7 +131,7 @@ def inputs(enc, head: str, batch: int, seq_len: int, num_labels: int = 2, seed: 
     if head in ("masked_lm", "causal_lm"):
         result["labels"] = ids.clone()
     elif head == "pretraining":
-        if enc.family in ("bert", "megatron-bert", "ernie"):  # masked LM and next sentence
+        if enc.family in ("bert", "megatron-bert", "ernie", "mobilebert"):  # masked LM and next sentence
             result.update(labels=ids.clone(), next_sentence_label=torch.randint(0, 2, (batch,), generator=generator))
         elif enc.family == "albert":
             result.update(labels=ids.clone(), sentence_order_label=torch.randint(0, 2, (batch,), generator=generator))

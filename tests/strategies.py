@@ -10,7 +10,8 @@ from bertsize.heads import HEADS
 
 #: Families without segment embeddings, and those whose layers have no causal mode.
 NO_SEGMENTS = ("distilbert", "mpnet", "modernbert")
-NO_DECODER = ("distilbert", "albert", "mpnet", "modernbert", "deberta-v2", "nomic_bert", "jina_embeddings_v3")
+NO_DECODER = ("distilbert", "albert", "mpnet", "modernbert", "deberta-v2", "nomic_bert", "jina_embeddings_v3",
+              "mobilebert")
 #: Families whose base model has no pooler.
 NO_POOLER = ("distilbert", "electra", "modernbert", "deberta-v2")
 #: The RoPE families are modelled with 64-wide heads (hidden = 64 x heads).
@@ -19,7 +20,8 @@ HEAD_WIDTH = {"modernbert": 64, "nomic_bert": 64, "jina_embeddings_v3": 64}
 WINDOWED = ("modernbert",)
 #: Families with RoPE: cos and sin tables of seq_len x 64, whatever the batch.
 ROTARY = ("modernbert", "nomic_bert", "jina_embeddings_v3")
-#: Families whose embedding width may differ from hidden.
+#: Families whose embedding width may differ from hidden (MobileBERT's at most hidden:
+#: drawn with its bottleneck).
 FACTORISED = ("albert", "electra", "deberta-v2")
 
 
@@ -71,6 +73,9 @@ def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_po
         fields.update(pooling=draw(st.sampled_from(("cls", "mean"))), local_attention=draw(st.integers(2, 40)))
     if family == "deberta-v2":  # segments or none, and every relative-attention setting
         fields.update(type_vocab=draw(st.integers(0, 3)), disentangled=draw(disentangled()))
+    if family == "mobilebert":  # embeddings at most hidden wide; a bottleneck the heads divide
+        fields.update(embedding=draw(st.one_of(st.none(), st.integers(1, hidden))),
+                      bottleneck=heads * draw(st.integers(1, 6)))
     return bertsize.Encoder(**fields)
 
 
@@ -120,6 +125,9 @@ def any_encoders(draw, families=bertsize.FAMILIES) -> bertsize.Encoder:
     if family == "deberta-v2":
         fields.update(type_vocab=draw(st.one_of(st.just(0), SIZE)),
                       disentangled=draw(disentangled(st.one_of(st.integers(1, 512), st.integers(1, 2**32)))))
+    if family == "mobilebert":
+        fields.update(embedding=draw(st.one_of(st.none(), st.integers(1, hidden))),
+                      bottleneck=heads * draw(st.one_of(st.integers(1, 64), st.integers(1, 2**20))))
     return bertsize.Encoder(**fields)
 
 

@@ -19,7 +19,7 @@ hf = pytest.importorskip("hf_reference")
 pytestmark = pytest.mark.hf
 
 FAMILIES = ("camembert", "roberta-prelayernorm", "xlm-roberta-xl", "megatron-bert", "mpnet", "ernie", "modernbert",
-            "nomic_bert", "jina_embeddings_v3")
+            "nomic_bert", "jina_embeddings_v3", "mobilebert")
 #: the families whose RoPE is modelled with 64-wide heads
 ROTARY = ("modernbert", "nomic_bert", "jina_embeddings_v3")
 SHAPES = [(2, 16), (1, 7)]
@@ -32,6 +32,8 @@ def _encoder(family: str, **fields) -> bertsize.Encoder:
         fields.setdefault("task_types", 3)  # use_task_id, ERNIE 3.0's 3 task types
     if family in ROTARY:
         fields = {"hidden": 128, "heads": 2, **fields}
+    if family == "mobilebert":  # a bottleneck narrower than hidden, embeddings narrower still
+        fields = {"embedding": 8, "bottleneck": 16, **fields}
     if family == "modernbert":  # a window shorter than the longer shape (a mask) but not the shorter
         fields = {"local_attention": 16, "layers": 4, **fields}
         segments = 0
@@ -59,7 +61,8 @@ def test_params_and_flops(family, head):
 
 # HF's MegatronBertModel refuses attn_implementation="sdpa" (its PreTrainedModel has no
 # _supports_sdpa); bertsize refuses it too (test_megatron_bert_runs_only_eager_attention)
-SDPA = {"camembert", "roberta-prelayernorm", "xlm-roberta-xl", "ernie", "modernbert", "nomic_bert", "jina_embeddings_v3"}
+SDPA = {"camembert", "roberta-prelayernorm", "xlm-roberta-xl", "ernie", "modernbert", "nomic_bert", "jina_embeddings_v3",
+        "mobilebert"}
 
 
 @pytest.mark.parametrize(("family", "head", "attention"),

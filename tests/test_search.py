@@ -83,8 +83,13 @@ def cases(draw):
     if "intermediate" in names and "ffn_ratio" in names:
         names.remove("intermediate")
     axes = {name: draw(AXIS_VALUES[name]) for name in names}
-    if base.family in ("albert", "electra") and draw(st.booleans()):
+    # MobileBERT's embedding is at most hidden and its heads divide the bottleneck too:
+    # axes the walk can count keep those pairs apart from heads dividing hidden
+    mobile = base.family == "mobilebert"
+    if (base.family in ("albert", "electra") or (mobile and "hidden" not in axes)) and draw(st.booleans()):
         axes["embedding"] = draw(st.lists(st.integers(1, 16), min_size=1, max_size=3))
+    if mobile and not {"heads", "head_dim"} & set(axes) and draw(st.booleans()):
+        axes["bottleneck"] = draw(st.lists(st.integers(1, 16), min_size=1, max_size=3))
     space = bertsize.Space(base, **axes)
     training = draw(st.booleans())
     workload = bertsize.Workload(
@@ -173,6 +178,18 @@ def test_shards_combine_to_the_whole(case, shards):
     unheld = bertsize.Result.merge([bertsize.search(space, budget, workload, head, shard=(i, shards), limit=0)
                                     for i in range(shards)])
     assert [int(v) for v in unheld.top_k(3)["params"]] == [int(v) for v in whole.top_k(3)["params"]]
+
+
+def test_a_constraint_on_one_axis_joins_the_pair_that_holds_it():
+    """MobileBERT's heads divide hidden and its bottleneck: with heads and hidden axes and
+    the bottleneck fixed at 4, the points are those whose heads divide both (counted by
+    hand: of hidden 4, 6 x heads 1, 2, 3, all but heads 3)."""
+    base = bertsize.Encoder(family="mobilebert", layers=1, hidden=4, heads=1, intermediate=8, vocab=10, embedding=2,
+                            bottleneck=4)
+    result = bertsize.search(bertsize.Space(base, hidden=[4, 6], heads=[1, 2, 3]), bertsize.Budget())
+    assert (result.count, result.skipped) == (4, 2)
+    with pytest.raises(ValueError, match="couple three axes"):  # heads | hidden and embedding <= hidden
+        bertsize.search(bertsize.Space(base, hidden=[4, 6], heads=[1, 3], embedding=[2, 5]), bertsize.Budget())
 
 
 @given(case=cases())

@@ -56,6 +56,26 @@ class MaskedLMBody:
         return logits
 
 
+@dataclass(frozen=True)
+class StackedMaskedLMBody:
+    """MobileBERT's: the transform (dense -> activation -> LayerNorm, at hidden), then
+    logits against the word embeddings (embedding wide) stacked with a dense block of
+    the other hidden - embedding features (:meth:`~bertsize.tracer.Tracer.stacked_decoder`);
+    the head's bias is the decoder's (tied); untying the word embeddings unties both."""
+
+    def forward(self, t: Tracer, m, x: Tensor) -> Tensor:
+        s = m.s
+        y = t.activation(t.linear("cls.predictions.transform.dense", x, s.hidden, s.hidden), m.activation)
+        y = t.layer_norm("cls.predictions.transform.LayerNorm", y, s.hidden)
+        tied = t.parameter(_WORD_EMBEDDINGS) if m.tied_embeddings else None
+        if not m.tied_embeddings:
+            t.parameter("cls.predictions.bias", (s.vocab,), "unused")
+        logits = t.stacked_decoder("cls.predictions", y, tied, s.embedding, t.num.difference(s.hidden, s.embedding),
+                                   s.vocab)
+        t.cross_entropy(logits)
+        return logits
+
+
 class FirstToken:
     """What a sequence classifier reads when no pooler runs: the first token's row."""
 

@@ -372,6 +372,10 @@ def check_indices(program: Program) -> None:
             raise ValueError("program constraint out of range")
 
 
+#: The instructions whose a and b are both slots (where reads c too; linear reads terms).
+_TWO_SLOTS = frozenset(("mul", "max", "min", "eq", "ne", "ge", "gt", "difference"))
+
+
 def _reads(instruction: tuple, terms: list[tuple[int, int]]) -> list[int]:
     op, _, a, b, c, _ = instruction
     name = OPS[op]
@@ -381,7 +385,7 @@ def _reads(instruction: tuple, terms: list[tuple[int, int]]) -> list[int]:
         return [slot for slot, _ in terms[a:a + b]]
     if name == "where":
         return [a, b, c]
-    if name in ("mul", "max", "min", "eq", "ne", "ge", "gt", "difference"):
+    if name in _TWO_SLOTS:
         return [a, b]
     return [a]
 
@@ -409,7 +413,7 @@ def _allocate(instructions: list, terms: list, kept: list[int]):
             a = start
         elif name not in ("field", "const"):
             a = physical[a]
-            b = physical[b] if name in ("mul", "max", "min", "eq", "ne", "ge", "gt", "where") else b
+            b = physical[b] if name in _TWO_SLOTS or name == "where" else b
             c = physical[c] if name == "where" else c
         if free:
             physical[dst] = free.pop()

@@ -93,6 +93,8 @@ def trace(t: Tracer, m: Model) -> Trace:
         x = modernbert_encoder(t, m)
     elif m.family.layout == "deberta":
         x = deberta_encoder(t, m)
+    elif m.family.layout == "mobile":
+        x = mobilebert_encoder(t, m)
     else:
         x = bert_encoder(t, m)
     pooled = None
@@ -270,6 +272,55 @@ def _disentangled_attention(t: Tracer, m: Model, x: Tensor, table: Tensor, mask:
         positions = {kind: t.linear(f"{prefix}.{names[kind]}", table, h, h) for kind in settings.kinds}
     context = t.disentangled_core(q, k, v, positions, m.s.heads, m.attention_dropout, mask)
     return t.dropout(t.linear("layer.attention.output.dense", context, h, h), m.hidden_dropout)
+
+
+def mobilebert_encoder(t: Tracer, m: Model) -> Tensor:
+    """MobileBERT (Sun et al. 2020): word embeddings of the embedding width, their
+    trigram (each token beside its neighbours) projected to hidden, plus hidden-wide
+    position and segment tables, a NoNorm, dropout; then its layers."""
+    s, h = m.s, m.s.hidden
+    rows = s.batch * s.seq_len
+    with t.in_component("embeddings"):
+        words = t.embedding("embeddings.word_embeddings", s.vocab, s.embedding, rows)
+        x = t.linear("embeddings.embedding_transformation", t.trigram(words), 3 * s.embedding, h)
+        positions = t.embedding("embeddings.position_embeddings", s.max_positions, h, s.seq_len)
+        segments = t.embedding("embeddings.token_type_embeddings", s.type_vocab, h, rows)
+        x = t.add(t.add(x, positions), segments)
+        with t.in_component("norms"):
+            x = t.no_norm("embeddings.LayerNorm", x, h)
+        x = t.dropout(x, m.hidden_dropout)
+    return t.layer_group(s.layers, lambda y: _mobile_layer(t, m, y), x)
+
+
+def _mobile_layer(t: Tracer, m: Model, x: Tensor) -> Tensor:
+    """One MobileBERT layer (``use_bottleneck``, ``key_query_shared_bottleneck``): two
+    bottleneck projections of x to the bottleneck width B (each a Linear and a NoNorm):
+    the residual's and the one q and k share; v projects x itself; attention at width B;
+    its output projection plus the residual, a NoNorm; the family's stacked FFNs
+    (B -> intermediate -> B, each with a residual and a NoNorm), the last one's output
+    plus its input, a NoNorm; then back to hidden, dropout, plus x, a NoNorm."""
+    s, h, b = m.s, m.s.hidden, m.s.bottleneck
+    with t.in_component("attention"):
+        residual = t.no_norm("layer.bottleneck.input.LayerNorm",
+                             t.linear("layer.bottleneck.input.dense", x, h, b), b)
+        shared = t.no_norm("layer.bottleneck.attention.LayerNorm",
+                           t.linear("layer.bottleneck.attention.dense", x, h, b), b)
+        q = t.linear("layer.attention.self.query", shared, b, b)
+        k = t.linear("layer.attention.self.key", shared, b, b)
+        v = t.linear("layer.attention.self.value", x, h, b)
+        context = t.attention_core(q, k, v, s.heads, m.attention_dropout)
+        out = t.add(t.linear("layer.attention.output.dense", context, b, b), residual)
+        y = t.no_norm("layer.attention.output.LayerNorm", out, b)
+    with t.in_component("ffn"):
+        for index in range(m.family.feedforward_networks - 1):
+            name = f"layer.ffn.{index}"
+            inner = t.activation(t.linear(f"{name}.intermediate.dense", y, b, s.intermediate), m.activation)
+            y = t.no_norm(f"{name}.output.LayerNorm",
+                          t.add(t.linear(f"{name}.output.dense", inner, s.intermediate, b), y), b)
+        inner = t.activation(t.linear("layer.intermediate.dense", y, b, s.intermediate), m.activation)
+        y = t.no_norm("layer.output.LayerNorm", t.add(t.linear("layer.output.dense", inner, s.intermediate, b), y), b)
+        out = t.dropout(t.linear("layer.output.bottleneck.dense", y, b, h), m.hidden_dropout)
+        return t.no_norm("layer.output.bottleneck.LayerNorm", t.add(out, x), h)
 
 
 def embeddings(t: Tracer, m: Model) -> Tensor:

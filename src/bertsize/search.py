@@ -350,6 +350,18 @@ _QUESTION = ("base", "axes", "budget", "workload", "head", "num_labels", "shard 
 _DEFAULT_OBJECTIVES = (("params", 1), ("params", 1))
 
 
+def _joined(groups: dict[tuple[int, ...], list[int]]) -> dict[tuple[int, ...], list[int]]:
+    """The constraint groups with each one-axis group inside a pair that holds its axis
+    (MobileBERT's heads dividing its bottleneck joins heads dividing hidden), so that a
+    table's count is not multiplied by another's over the same axis."""
+    merged = {axes: list(which) for axes, which in groups.items() if len(axes) != 1}
+    for axes, which in groups.items():
+        if len(axes) == 1:
+            holder = next((pair for pair in merged if len(pair) == 2 and axes[0] in pair), axes)
+            merged.setdefault(holder, []).extend(which)
+    return merged
+
+
 class _Walk:
     """A space, a budget and a workload, arranged for the walker (:mod:`bertsize._search`,
     or its twin's brute force)."""
@@ -435,6 +447,7 @@ class _Walk:
         for name in self.names:
             if name in DERIVED:
                 groups.setdefault(tuple(sorted(self._axes_of(DERIVED[name][0]))), [])
+        groups = _joined(groups)
         pairs, fixed_valid, totals = [], 1, []
         for axes, which in groups.items():
             if not axes:
@@ -452,6 +465,10 @@ class _Walk:
         if len(pairs) > 2:
             raise ValueError("the validity of this space couples more than two pairs of axes, which the walk "
                              "cannot count; fix some of them")
+        held = [axis for a, b, _ in pairs for axis in (a, b) if axis >= 0]
+        if len(held) != len(set(held)):  # their counts would not multiply
+            raise ValueError("the constraints of this space couple three axes through two pairs, which the walk "
+                             "cannot count; fix one of them")
         return pairs, fixed_valid, totals
 
     def _valid_block(self, a: int, b: int, which: tuple[int, ...], start: int, stop: int) -> np.ndarray:

@@ -527,6 +527,58 @@ class Tracer:
                 self.save(self._new(x.rows, 1, "fp32"))
             return self._new(x.rows, x.width, x.dtype, x)
 
+    def no_norm(self, name: str, x: Tensor, width) -> Tensor:
+        """MobileBERT's ``NoNorm(width)``: ``x * weight + bias``, 2 FLOPs an element; the
+        product saves x.  Under autocast the fp32 weight promotes a 16-bit x to fp32."""
+        with self.scope(name):
+            self.parameter(f"{name}.weight", (width,), "norm")
+            self.parameter(f"{name}.bias", (width,), "norm")
+            self._elementwise(2 * x.numel)
+            self._op(2 * x.numel, 2 * x.numel + 2 * width)
+            self.save(x)
+            dtype = "fp32" if self.autocast else x.dtype
+            product = self._new(x.rows, x.width, dtype, x)
+            return self._new(x.rows, x.width, dtype, product)
+
+    def trigram(self, x: Tensor) -> Tensor:
+        """MobileBERT's trigram input: each token's embedding beside its right and left
+        neighbours' (two zero-padded shifted copies, concatenated: (rows, 3 x width)).
+        Padding and concatenation move data and save nothing."""
+        with self.scope("trigram"):
+            self._op(0, 2 * x.numel + 2 * 3 * x.numel)
+            after = self._new(x.rows, x.width, x.dtype, x)
+            before = self._new(x.rows, x.width, x.dtype, x)
+            return self._new(x.rows, 3 * x.width, x.dtype, after, x, before)
+
+    def stacked_decoder(self, name: str, x: Tensor, tied: Parameter | None, width, extra, vocab) -> Tensor:
+        """MobileBERT's MLM decoder: ``x @ cat([decoder.weight.t(), dense.weight])``,
+        then ``+= decoder.bias`` in place.  The (width + extra) x vocab matrix is built
+        every forward from the decoder's weight (``tied``: the word embeddings; else its
+        own vocab x width one) and the ``extra`` x vocab dense weight, in the weights'
+        dtype; it is no parameter, so autograd saves it (under autocast, the 16-bit copy
+        matmul makes of it) beside x."""
+        with self.scope(name):
+            if tied is None:
+                self.parameter(f"{name}.decoder.weight", (vocab, width), "linear")
+            self.parameter(f"{name}.dense.weight", (extra, vocab), "linear")
+            self.parameter(f"{name}.decoder.bias", (vocab,), "bias")
+            rows, inner = x.rows, x.width  # x is width + extra wide: hidden
+            self._op(0, 2 * inner * vocab)  # the concatenation
+            stacked = self._new(inner, vocab, "fp32" if self.autocast else self.dtype)
+            flops = 2 * rows * inner * vocab
+            self._matmul(flops)
+            self._op(flops, rows * inner + inner * vocab + rows * vocab)
+            if self.autocast:  # matmul casts both operands to 16 bits
+                x = x if x.dtype == self.low else self._new(x.rows, x.width, self.low, x)
+                stacked = self._new(inner, vocab, self.low, stacked)
+            self.save(x)
+            self.save(stacked)
+            logits = self._new(rows, vocab, x.dtype, x, stacked)
+            self._elementwise(rows * vocab)  # += decoder.bias
+            self._op(rows * vocab, 2 * rows * vocab + vocab)
+            self._events.append(((logits.storage,), logits.storage))
+            return logits
+
     def activation(self, x: Tensor, kind: str) -> Tensor:
         """``kind``: "gelu" (F.gelu, erf form), "gelu_new" (HF's Python tanh form),
         "relu", "tanh", "silu"."""

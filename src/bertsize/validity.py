@@ -151,6 +151,8 @@ def describe(constraint: Constraint, row: Sequence[int], family: str) -> str:
     if constraint.kind == "multiple":
         return (f"{name}={value} is not {constraint.k} x {constraint.other}={other}: family {family!r} "
                 f"{constraint.why}")
+    if constraint.why:  # a "within" that is not the position table's
+        return f"{name}={value} exceeds {constraint.other}={other} - {constraint.k}: {constraint.why}"
     return (f"{name}={value} exceeds the {other - constraint.k} positions this encoder supports "
             f"({constraint.other}={other})")
 
@@ -170,5 +172,7 @@ def rule(constraint: Constraint) -> str:
     if constraint.kind == "multiple":
         return f"{name} not {k} x {other}"
     extra = f" - {k}" if k else ""
+    if constraint.why:
+        return f"{name} above {other}{extra}"
     return f"{name} beyond the position table ({other}{extra})"
 

@@ -83,8 +83,9 @@ class Family:
         task_types: the embeddings may have a task-type table (ERNIE's ``use_task_id``;
             its rows are :attr:`Encoder.task_types`).
         layout: "bert" (the recipe's BERT embeddings and layers, with the traits above),
-            "modern" (ModernBERT's: :func:`bertsize.recipe.modernbert_encoder`) or
-            "deberta" (:func:`bertsize.recipe.deberta_encoder`).
+            "modern" (ModernBERT's: :func:`bertsize.recipe.modernbert_encoder`),
+            "deberta" (:func:`bertsize.recipe.deberta_encoder`) or "mobile"
+            (:func:`bertsize.recipe.mobilebert_encoder`).
         head_width: the features of a head where the layout fixes it (ModernBERT's RoPE
             tables: 64), 0 where it is hidden / heads.
         poolings: the ``classifier_pooling`` choices of its classifiers, default first
@@ -108,6 +109,8 @@ class Family:
         bottleneck: the default width inside the layers of a family whose layers
             narrow the hidden state (MobileBERT's ``intra_bottleneck_size``: 128), 0
             for the others (their rows' ``bottleneck`` is 0).
+        feedforward_networks: the FFNs a layer stacks (MobileBERT's
+            ``num_feedforward_networks``: 4); 1 for the others.
         glu: the FFN is a GLU of two Linears, ``down(act(gate(x)) * up(x))`` (nomic-bert's
             SwiGLU), instead of intermediate -> activation -> output.
         masked_lm: the masked-LM head's body; classifier: the sequence-classification
@@ -155,6 +158,7 @@ class Family:
     linear_bias: bool = True
     glu: bool = False
     bottleneck: int = 0
+    feedforward_networks: int = 1
     token_classifier: TokenClassifier = TokenClassifier()
     span_classifier: SpanClassifier | None = SpanClassifier()
     next_sentence: object | None = None
