@@ -28,7 +28,7 @@ NO_EMBEDDING_NORM = ("xlm-roberta-xl", "megatron-bert")
 #: Linears), Jina v3's with XLM-R's biases and heads.
 ROTARY = ("nomic_bert", "jina_embeddings_v3")
 #: The families whose sequence classifier reads the pooled output.
-POOLED = ("albert", *BERT_LIKE, "nomic_bert")
+POOLED = ("albert", *BERT_LIKE, "nomic_bert", "mobilebert")
 
 
 def _sizes(e: bertsize.Encoder):
@@ -48,7 +48,7 @@ def _has_pooler(e: bertsize.Encoder, head: str) -> bool:
     if head == "model":
         return e.pooler
     if head == "multiple_choice":  # RoBERTa's and XLM-R's multiple choice pool too
-        return e.family in ("albert", *BERT_LIKE, *ROBERTA_LIKE)
+        return e.family in ("albert", "mobilebert", *BERT_LIKE, *ROBERTA_LIKE)
     pooled_heads = ("pretraining", "sequence_classification", "next_sentence_prediction")
     return head in pooled_heads and e.family in POOLED
 
@@ -156,7 +156,75 @@ def _deberta_saved(e: bertsize.Encoder, head: str, C: int, b: int, s: int, d: in
     return total
 
 
+#: MobileBERT's stacked FFNs a layer (num_feedforward_networks, the published value)
+MOBILE_FFNS = 4
+
+
+def _mobilebert_params(e: bertsize.Encoder, head: str, C: int) -> int:
+    """MobileBERT (HF's MobileBert*): the word table E wide, its trigram (3E) projected to
+    H, H-wide position and segment tables, a NoNorm (weight and bias); a layer: two
+    H -> B bottleneck projections with NoNorms, q and k (B -> B), v (H -> B), the
+    attention output (B -> B) and its NoNorm, four B -> I -> B FFNs with NoNorms, and
+    B -> H with a NoNorm; the pooler; the MLM transform (H -> H, LayerNorm) and the
+    decoder's dense (H - E) x V block and bias (the E x V part is the word table)."""
+    L, H, _, I, V, P, T, E = _sizes(e)
+    B = e.bottleneck
+    embeddings = V * E + (P + T) * H + 3 * E * H + H + 2 * H
+    layer = 2 * (H * B + B + 2 * B) + 2 * (B * B + B) + (H * B + B) + (B * B + B) + 2 * B
+    layer += MOBILE_FFNS * (B * I + I + I * B + B + 2 * B) + B * H + H + 2 * H
+    total = embeddings + L * layer + (H * H + H if _has_pooler(e, head) else 0)
+    mlm = H * H + H + 2 * H + (H - E) * V + V + (0 if e.tie_word_embeddings else V * E + V)
+    return total + {"masked_lm": mlm, "pretraining": mlm + 2 * H + 2, "sequence_classification": H * C + C,
+                    "token_classification": H * C + C, "question_answering": 2 * H + 2,
+                    "next_sentence_prediction": 2 * H + 2, "multiple_choice": H + 1}.get(head, 0)
+
+
+def _mobilebert_flops(e: bertsize.Encoder, head: str, C: int, b: int, s: int) -> int:
+    """The trigram's projection (3E -> H); a layer: the two bottlenecks and v (H -> B
+    each), q, k and the attention output (B -> B), q·kᵀ and p·v at width B, four FFNs
+    (B -> I -> B), B -> H; the pooler; the MLM transform and its H x V logits."""
+    L, H, _, I, V, _, _, E = _sizes(e)
+    B, n = e.bottleneck, b * s
+    layer = 3 * 2 * n * H * B + 3 * 2 * n * B * B + 2 * 2 * b * s * s * B + MOBILE_FFNS * 2 * 2 * n * B * I
+    layer += 2 * n * B * H
+    total = 2 * n * 3 * E * H + L * layer + (2 * b * H * H if _has_pooler(e, head) else 0)
+    mlm = 2 * n * H * H + 2 * n * H * V
+    return total + {"masked_lm": mlm, "pretraining": mlm + 2 * b * H * 2, "sequence_classification": 2 * b * H * C,
+                    "token_classification": 2 * n * H * C, "question_answering": 2 * n * H * 2,
+                    "next_sentence_prediction": 2 * b * H * 2, "multiple_choice": 2 * b * H}.get(head, 0)
+
+
+def _mobilebert_saved(e: bertsize.Encoder, head: str, C: int, b: int, s: int, d: int) -> int:
+    """Embeddings: the trigram (n x 3E, the projection's input), the NoNorm's input, the
+    dropout mask.  A layer: its input; each bottleneck NoNorm's input; the shared
+    bottleneck (q's and k's input); q, k, v, the probabilities (their mask and dropped
+    copy); the attention output's input and its NoNorm's input; per FFN (four) its
+    input, GELU's input, the down projection's input, its NoNorm's input; the last
+    NoNorm's output (B -> H's input), the dropout mask, the final NoNorm's input.  Then
+    the pooler and the heads as BERT's, the MLM decoder saving its H x V stacked weight."""
+    L, H, A, I, V, _, _, E = _sizes(e)
+    B, n, scores = e.bottleneck, b * s, b * A * s * s
+    total = 6 * n * E + 2 * n * H + d * n * H
+    layer = 4 * n * H + d * n * H + 18 * n * B + MOBILE_FFNS * (4 * n * B + 4 * n * I) + 2 * scores + 3 * d * scores
+    total += L * layer
+    if _has_pooler(e, head):
+        total += 2 * n * H + 2 * b * H
+    if head == "masked_lm":
+        total += 8 * n * H + 2 * H * V + 4 * n * V + 4
+    elif head == "token_classification":
+        total += 2 * n * H + d * n * H + 4 * n * C + 4
+    elif head == "question_answering":
+        total += 2 * n * H + 2 * (4 * n + 4)
+    elif head == "next_sentence_prediction":
+        total += 4 * b * 2 + 4
+    elif head == "multiple_choice":
+        total += 4 * b + 4 + d * 3 * b * H
+    return total
+
+
 def params_by_hand(e: bertsize.Encoder, head: str, C: int) -> int:
+    if e.family == "mobilebert":
+        return _mobilebert_params(e, head, C)
     if e.family == "modernbert":
         return _modernbert_params(e, head, C)
     if e.family == "deberta-v2":
@@ -207,6 +275,8 @@ def forward_flops_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int
     n = b * s
     if e.family == "deberta-v2":
         return _deberta_flops(e, head, C, b, s)
+    if e.family == "mobilebert":
+        return _mobilebert_flops(e, head, C, b, s)
     if e.family == "modernbert":  # Wqkv, q·kᵀ and p·v (masks change no FLOP), Wo, Wi (H -> 2I), Wo (I -> H)
         total = L * (8 * n * H * H + 4 * b * s * s * H + 6 * n * H * I)
         rows = {"masked_lm": n, "token_classification": n, "question_answering": n,
@@ -251,6 +321,8 @@ def saved_bytes_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int, 
         return _modernbert_saved(e, head, C, b, s, d)
     if e.family == "deberta-v2":
         return _deberta_saved(e, head, C, b, s, d)
+    if e.family == "mobilebert":
+        return _mobilebert_saved(e, head, C, b, s, d)
     # embeddings: the LayerNorm's input, the dropout mask, the projection's input
     total = (0 if e.family in NO_EMBEDDING_NORM else 2 * n * E) + d * n * E + (2 * n * E if _projects(e) else 0)
     # a layer: the q/k/v input, q, k, v, the out-projection's input, two LayerNorm inputs,

@@ -262,3 +262,44 @@ def test_rope_costs_three_flops_per_element_of_q_and_k():
     extra = bertsize.estimate(jina, work).elementwise_flops_fwd - bertsize.estimate(xlmr, work).elementwise_flops_fwd
     assert extra == 3 * 2 * 3 * b * s * 128 - b * s * 128
     assert bertsize.estimate(jina, work).flops_fwd == bertsize.estimate(xlmr, work).flops_fwd
+
+
+def test_mobilebert_config_and_refusals():
+    """MobileBertConfig's defaults are google/mobilebert-uncased's sizes; what bertsize
+    does not model (another FFN count, no bottleneck, LayerNorms, no trigram) is refused
+    naming the key; the bottleneck and the embedding width are checked."""
+    encoder = bertsize.from_hf_config({"model_type": "mobilebert", "embedding_size": 64, "intra_bottleneck_size": 96})
+    assert (encoder.embedding, encoder.bottleneck, encoder.activation) == (64, 96, "relu")
+    assert bertsize.from_hf_config({"model_type": "mobilebert"}) == bertsize.preset("google/mobilebert-uncased")
+    for key, value in (("num_feedforward_networks", 2), ("use_bottleneck", False), ("trigram_input", False),
+                       ("normalization_type", "layer_norm"), ("use_bottleneck_attention", True),
+                       ("key_query_shared_bottleneck", False), ("classifier_activation", False)):
+        with pytest.raises(ValueError, match=key):
+            bertsize.from_hf_config({"model_type": "mobilebert", key: value})
+    with pytest.raises(ValueError, match="embedding=600 exceeds hidden=512"):
+        bertsize.Encoder(family="mobilebert", layers=2, hidden=512, heads=4, embedding=600)
+    with pytest.raises(ValueError, match="heads=8 does not divide bottleneck=12"):
+        bertsize.Encoder(family="mobilebert", layers=2, hidden=512, heads=8, bottleneck=12)
+    with pytest.raises(ValueError, match="bottleneck=128 is MobileBERT's"):
+        bertsize.Encoder(family="bert", bottleneck=128)
+
+
+def test_mobilebert_decoder_stacks_the_word_embeddings_with_a_dense_block():
+    """The MLM decoder multiplies by cat(word embeddings.T, dense.weight): H x V FLOPs per
+    token, and (H - E) x V parameters beyond the tied E x V; its stacked weight is no
+    parameter, so training saves it, as HF's forward does."""
+    sizes = dict(layers=1, hidden=32, heads=4, intermediate=48, vocab=99, max_positions=40, bottleneck=16)
+    narrow = bertsize.Encoder(family="mobilebert", embedding=8, **sizes)
+    wide = bertsize.Encoder(family="mobilebert", embedding=32, **sizes)
+    # the word table's 24 more columns are the dense block's 24 fewer rows; the trigram
+    # projection is 3 x 24 x 32 larger
+    assert bertsize.count_params(wide, "masked_lm") - bertsize.count_params(narrow, "masked_lm") == 3 * 24 * 32
+    b, s = 2, 9
+    work = bertsize.Workload(batch=b, seq_len=s)
+    assert (bertsize.estimate(wide, work, "masked_lm").flops_fwd - bertsize.estimate(narrow, work, "masked_lm").flops_fwd
+            == 2 * b * s * 3 * 24 * 32)
+    train = bertsize.Workload(batch=b, seq_len=s, training=True, backend="cpu")
+    model = hf.build(narrow, "masked_lm")
+    saved, _ = hf.measure_saved(model, hf.inputs(narrow, "masked_lm", b, s))
+    assert bertsize.estimate(narrow, train, "masked_lm").activation_bytes == saved
+    assert model.cls.predictions.dense.weight.numel() == (32 - 8) * 99
