@@ -285,11 +285,14 @@ def mobilebert_encoder(t: Tracer, m: Model) -> Tensor:
         x = t.linear("embeddings.embedding_transformation", t.trigram(words), 3 * s.embedding, h)
         positions = t.embedding("embeddings.position_embeddings", s.max_positions, h, s.seq_len)
         segments = t.embedding("embeddings.token_type_embeddings", s.type_vocab, h, rows)
-        x = t.add(t.add(x, positions), segments)
-        with t.in_component("norms"):
-            x = t.no_norm("embeddings.LayerNorm", x, h)
-        x = t.dropout(x, m.hidden_dropout)
+        x = t.dropout(_no_norm(t, "embeddings.LayerNorm", t.add(t.add(x, positions), segments), h), m.hidden_dropout)
     return t.layer_group(s.layers, lambda y: _mobile_layer(t, m, y), x)
+
+
+def _no_norm(t: Tracer, name: str, x: Tensor, width) -> Tensor:
+    """A NoNorm, in the norms component (where the other families' LayerNorms are)."""
+    with t.in_component("norms"):
+        return t.no_norm(name, x, width)
 
 
 def _mobile_layer(t: Tracer, m: Model, x: Tensor) -> Tensor:
@@ -301,26 +304,30 @@ def _mobile_layer(t: Tracer, m: Model, x: Tensor) -> Tensor:
     plus its input, a NoNorm; then back to hidden, dropout, plus x, a NoNorm."""
     s, h, b = m.s, m.s.hidden, m.s.bottleneck
     with t.in_component("attention"):
-        residual = t.no_norm("layer.bottleneck.input.LayerNorm",
-                             t.linear("layer.bottleneck.input.dense", x, h, b), b)
-        shared = t.no_norm("layer.bottleneck.attention.LayerNorm",
-                           t.linear("layer.bottleneck.attention.dense", x, h, b), b)
+        residual = _no_norm(t, "layer.bottleneck.input.LayerNorm", t.linear("layer.bottleneck.input.dense", x, h, b), b)
+        shared = _no_norm(t, "layer.bottleneck.attention.LayerNorm",
+                          t.linear("layer.bottleneck.attention.dense", x, h, b), b)
         q = t.linear("layer.attention.self.query", shared, b, b)
         k = t.linear("layer.attention.self.key", shared, b, b)
         v = t.linear("layer.attention.self.value", x, h, b)
         context = t.attention_core(q, k, v, s.heads, m.attention_dropout)
         out = t.add(t.linear("layer.attention.output.dense", context, b, b), residual)
-        y = t.no_norm("layer.attention.output.LayerNorm", out, b)
+    y = _no_norm(t, "layer.attention.output.LayerNorm", out, b)
     with t.in_component("ffn"):
         for index in range(m.family.feedforward_networks - 1):
-            name = f"layer.ffn.{index}"
-            inner = t.activation(t.linear(f"{name}.intermediate.dense", y, b, s.intermediate), m.activation)
-            y = t.no_norm(f"{name}.output.LayerNorm",
-                          t.add(t.linear(f"{name}.output.dense", inner, s.intermediate, b), y), b)
-        inner = t.activation(t.linear("layer.intermediate.dense", y, b, s.intermediate), m.activation)
-        y = t.no_norm("layer.output.LayerNorm", t.add(t.linear("layer.output.dense", inner, s.intermediate, b), y), b)
-        out = t.dropout(t.linear("layer.output.bottleneck.dense", y, b, h), m.hidden_dropout)
-        return t.no_norm("layer.output.bottleneck.LayerNorm", t.add(out, x), h)
+            y = _mobile_ffn(t, m, y, f"layer.ffn.{index}")
+        y = _mobile_ffn(t, m, y, "layer")
+        out = t.add(t.dropout(t.linear("layer.output.bottleneck.dense", y, b, h), m.hidden_dropout), x)
+    return _no_norm(t, "layer.output.bottleneck.LayerNorm", out, h)
+
+
+def _mobile_ffn(t: Tracer, m: Model, y: Tensor, name: str) -> Tensor:
+    """``name``.intermediate (bottleneck -> intermediate), the activation, ``name``.output
+    (back to the bottleneck), plus y, a NoNorm."""
+    s, b = m.s, m.s.bottleneck
+    inner = t.activation(t.linear(f"{name}.intermediate.dense", y, b, s.intermediate), m.activation)
+    return _no_norm(t, f"{name}.output.LayerNorm", t.add(t.linear(f"{name}.output.dense", inner, s.intermediate, b), y),
+                    b)
 
 
 def embeddings(t: Tracer, m: Model) -> Tensor:
