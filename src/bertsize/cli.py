@@ -870,8 +870,10 @@ def _workload_text(work: Workload, head: str, with_shape: bool = True) -> str:
 
 def _title(name: str, result: Estimate) -> str:
     e = result.encoder
+    widths = "".join(f", {label} {value}" for label, value in (("embedding", e.embedding), ("bottleneck", e.bottleneck))
+                     if value is not None)
     return (f"{name}: {e.family}, {e.layers} layers, hidden {e.hidden}, {e.heads} heads, ffn {e.intermediate}, "
-            f"vocab {e.vocab}\n{_workload_text(result.workload, result.head)}")
+            f"vocab {e.vocab}{widths}\n{_workload_text(result.workload, result.head)}")
 
 
 def _as_json(result: Estimate) -> dict[str, object]:
