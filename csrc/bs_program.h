@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BS_ABI_VERSION 3
+#define BS_ABI_VERSION 4
 #define BS_N_FIELDS 13
 /* The header's length (program.py: Program.header). */
 #define BS_HEADER 9
@@ -34,7 +34,9 @@ enum bs_constraint_kind { BS_AT_LEAST, BS_EQUALS, BS_DIVIDES, BS_ZERO_OR_EQUAL, 
 typedef struct { int64_t op, dst, a, b, c, k; } bs_instr;
 typedef struct { int64_t slot, coeff; } bs_term;
 typedef struct { int64_t kind, field, other, k; } bs_constraint;
-typedef struct { int64_t work, elements, raw, repeats; } bs_latency_term;  /* FLOPs, activation elements, raw bytes, repeats */
+/* FLOPs, activation elements, raw bytes, repeats (slots); link: 1 for a transfer of factor x raw bytes
+ * over the link between ranks, 0 for an op on the device */
+typedef struct { int64_t work, elements, raw, repeats, link; } bs_latency_term;
 
 typedef struct {
     int64_t n_slots, n_instr, n_terms, n_outputs, latency_start, n_latency, n_constraints;
@@ -47,8 +49,9 @@ typedef struct {
     int64_t largest_constant;  /* of instruction constants and coefficients */
 } bs_program;
 
-/* The device side of the roofline (bertsize/roofline.py: Constants: FLOP/s and bytes/s an op reaches, seconds per op, bytes per activation element). */
-typedef struct { double compute_rate, memory_rate, overhead, element_bytes; } bs_device;
+/* The device side of the roofline (bertsize/roofline.py: Constants: FLOP/s and bytes/s an op reaches, seconds per
+ * op, bytes per activation element, bytes/s one way over the link between ranks). */
+typedef struct { double compute_rate, memory_rate, overhead, element_bytes, link_rate; } bs_device;
 
 #if defined(__GNUC__) || defined(__clang__)
 #define BS_INLINE static inline __attribute__((always_inline))
@@ -269,6 +272,10 @@ static inline double bs_latency_of(const bs_program *p, const bs_device *d, cons
     double total = 0;
     for (int64_t t = 0; t < p->n_latency; ++t) {
         const bs_latency_term *term = &p->latency[t];
+        if (term->link) {
+            total += value[term->repeats] * p->latency_factor[t] * value[term->raw] / d->link_rate;
+            continue;
+        }
         const double compute = value[term->work] / d->compute_rate;
         const double memory = (d->element_bytes * value[term->elements] + p->latency_factor[t] * value[term->raw]) /
                               d->memory_rate;

@@ -237,6 +237,11 @@ static inline __attribute__((always_inline)) void bs_stage_body(
             const double factor = p->latency_factor[t];
             const double *BS_RESTRICT f = SLOT(term->work), *BS_RESTRICT e = SLOT(term->elements);
             const double *BS_RESTRICT r = SLOT(term->raw), *BS_RESTRICT n = SLOT(term->repeats);
+            if (term->link) {  /* bytes between ranks */
+                const double per_byte = factor / dev->link_rate;
+                for (i = 0; i < count; ++i) latency[i] += n[i] * per_byte * r[i];
+                continue;
+            }
             for (i = 0; i < count; ++i) {
                 const double compute = f[i] / compute_rate, memory = (element_bytes * e[i] + factor * r[i]) / memory_rate;
                 latency[i] += n[i] * ((compute > memory ? compute : memory) + overhead);

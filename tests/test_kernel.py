@@ -103,12 +103,13 @@ def _forget_safe_corner(encoder, workload, head):
 
 
 SEQUENCE_FIELDS = ("layers", "heads", "width", "intermediate", "vocab", "max_positions", "type_vocab", "embedding",
-                   "hidden_groups", "batch", "seq_len")
+                   "hidden_groups", "bottleneck", "batch", "seq_len")
 
 
 def _row_call(base, workload, row):
-    """The encoder and workload of a row of SEQUENCE_FIELDS on `base` (hidden = heads * width;
-    the fields base's family has)."""
+    """The encoder and workload of a row of SEQUENCE_FIELDS on `base` (hidden = heads * width,
+    MobileBERT's bottleneck heads * its row value, its embedding at most hidden; the
+    fields base's family has)."""
     changes = {name: row[name] for name in ("layers", "heads", "intermediate", "vocab", "max_positions")}
     changes["hidden"] = row["heads"] * HEAD_WIDTH.get(base.family, row["width"])
     if base.family not in NO_SEGMENTS:
@@ -117,6 +118,8 @@ def _row_call(base, workload, row):
         changes["embedding"] = row["embedding"]
     if base.family == "albert":
         changes["hidden_groups"] = row["hidden_groups"]
+    if base.family == "mobilebert":
+        changes.update(embedding=min(row["embedding"], changes["hidden"]), bottleneck=row["heads"] * row["bottleneck"])
     encoder = base.replace(**changes)
     return encoder, workload.replace(batch=row["batch"], seq_len=max(1, min(row["seq_len"], encoder.max_seq_len)))
 
@@ -134,13 +137,17 @@ def test_scalar_calls_in_a_sequence_equal_the_oracle(data, base, workload):
     for _ in range(data.draw(st.integers(2, 5))):
         rows.append({name: data.draw(st.integers(1, 16)) for name in SEQUENCE_FIELDS})
         rows[-1]["max_positions"] += 2  # (room for RoBERTa's offset)
-        for name in data.draw(st.lists(st.sampled_from(SEQUENCE_FIELDS), min_size=1, max_size=2)):
+        large = data.draw(st.lists(st.sampled_from(SEQUENCE_FIELDS), min_size=1, max_size=2))
+        if "heads" in large:  # hidden and the bottleneck are heads x another field: one of the two large
+            large = [name for name in large if name not in ("width", "bottleneck")]
+        for name in large:
             rows[-1][name] = data.draw(st.integers(1, data.draw(st.sampled_from([2**12, 2**24, 2**40]))))
     for _ in range(data.draw(st.integers(1, 3))):
         first, second = data.draw(st.permutations(rows))[:2]
         larger = first if first["heads"] * first["width"] >= second["heads"] * second["width"] else second
         rows.append({name: max(first[name], second[name]) for name in SEQUENCE_FIELDS})
-        rows[-1].update(heads=larger["heads"], width=larger["width"])  # the larger hidden, heads dividing it
+        # the larger hidden, heads dividing it (and its bottleneck)
+        rows[-1].update(heads=larger["heads"], width=larger["width"], bottleneck=larger["bottleneck"])
     _forget_safe_corner(*_row_call(base, workload, rows[0]), head)
     for row in rows:
         encoder, work = _row_call(base, workload, row)
@@ -251,6 +258,9 @@ def test_evaluate_rows_equal_scalar_calls(data, base, workload):
         heads = np.array(columns.get("heads", [base.heads] * rows))
         columns["hidden"] = list(heads * (HEAD_WIDTH.get(base.family) or data.draw(st.integers(1, 64))))
         columns["heads"] = list(heads)
+        if base.family == "mobilebert":  # heads divide its bottleneck; its embedding at most hidden (0: equal)
+            columns["bottleneck"] = list(heads * data.draw(st.integers(1, 64)))
+            columns["embedding"] = [0] * rows
     if base.family in ("albert", "electra") and data.draw(st.booleans()):
         # a factorised embedding per row: 0 (= hidden), equal to hidden, or its own width
         # (an ELECTRA projection exists in some rows and not in others)

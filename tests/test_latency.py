@@ -33,6 +33,7 @@ DEVICES = st.builds(
     # a peak for every compute precision: the drawn device runs every workload precision
     peak=st.fixed_dictionaries({key: st.floats(1e10, 1e15) for key in ("fp32", "fp16", "bf16", "int8")}),
     compute_efficiency=st.floats(0.05, 1.0), memory_efficiency=st.floats(0.05, 1.0), overhead_s=st.floats(0, 1e-4),
+    link_bandwidth=st.floats(1e9, 1e12),  # data-parallel training steps exchange over it
 )
 
 
@@ -43,7 +44,7 @@ def test_kernel_latency_equals_the_oracle_op_by_op_sum(data, encoder, workload, 
     assume(encoder.max_seq_len >= 1)
     workload = workload.replace(seq_len=min(workload.seq_len, encoder.max_seq_len))
     expected = oracle_latency(encoder, workload, head, device)
-    packed = estimate_module.device_constants(device, workload.precision)
+    packed = estimate_module.device_constants(device, workload)
     got = kernel.latency(encoder, workload, bertsize._abi.HEAD_CODES[head], 2, packed)
     assert type(got) is float  # a valid row always has a latency, whatever its sizes
     assert math.isclose(got, expected, rel_tol=1e-9)
@@ -238,3 +239,60 @@ def test_latency_says_what_it_is():
     result = bertsize.search(bertsize.Space(layers=[2, 4]), bertsize.Budget(memory="16GiB", device=measured), work)
     assert result.latency_kind == "calibrated"
     assert bertsize.search(bertsize.Space(layers=[2, 4]), bertsize.Budget(memory="16GiB"), work).latency_kind is None
+
+
+@pytest.mark.parametrize(("zero_stage", "grad_passes", "weight_passes"), [(0, 2, 0), (1, 1, 1), (2, 1, 1), (3, 1, 3)])
+@pytest.mark.parametrize(("precision", "element_bytes"), [("fp32", 4), ("bf16", 2)])
+def test_data_parallel_collectives_by_hand(zero_stage, grad_passes, weight_passes, precision, element_bytes):
+    """Ring collectives over N ranks move (N - 1) / N of their data through each rank's
+    link: without ZeRO an all-reduce of the gradients (two passes); with ZeRO 1 and 2 a
+    reduce-scatter of the gradients and an all-gather of the weights; with ZeRO 3 two more
+    all-gathers of the weights (forward and backward).  Gradients and weights are 2 bytes
+    a parameter in CUDA mixed precision, 4 in fp32.  Doubling the link halves exactly that
+    time: the difference is half of it."""
+    encoder, ranks = bertsize.preset("bert-mini"), 8
+    device = bertsize.device("nvidia-a100-80gb")
+    work = bertsize.Workload(batch=4, seq_len=64, training=True, precision=precision, zero_stage=zero_stage,
+                             data_parallel=ranks)
+    slow = bertsize.estimate(encoder, work, "masked_lm", device=device).latency_s
+    fast = bertsize.estimate(encoder, work, "masked_lm", device=device.replace(link_bandwidth=2 * 300e9)).latency_s
+    params = bertsize.count_params(encoder, "masked_lm")
+    collectives = (grad_passes + weight_passes) * (ranks - 1) / ranks * element_bytes * params / 300e9
+    assert device.link_bandwidth == 300e9  # NVLink 3: 600 GB/s both ways
+    assert math.isclose(2 * (slow - fast), collectives, rel_tol=1e-9)
+    single = bertsize.estimate(encoder, work.replace(data_parallel=1, zero_stage=0), "masked_lm", device=device)
+    if zero_stage == 0:  # nothing else changes without ZeRO
+        assert math.isclose(slow - single.latency_s, collectives, rel_tol=1e-9)
+    table = bertsize.estimate(encoder, work, "masked_lm", device=device).profile(device)
+    row = next(r for r in table if r.module == "collectives")
+    assert math.isclose(row.latency_s, collectives, rel_tol=1e-9) and row.compute_bound_s == 0.0
+
+
+def test_collectives_need_a_link():
+    """A data-parallel training step on a device without a link in the catalog is refused
+    (naming the device); one rank, or inference, needs none; a link given by hand times it."""
+    phone = "snapdragon-8-gen-2-cpu"
+    train = bertsize.Workload(training=True, data_parallel=2)
+    with pytest.raises(ValueError, match=f"device '{phone}' has no link bandwidth"):
+        bertsize.estimate("bert-tiny", train, device=phone)
+    for work in (train.replace(data_parallel=1), bertsize.Workload(data_parallel=2)):
+        assert bertsize.estimate("bert-tiny", work, device=phone).latency_s > 0
+    linked = bertsize.device(phone).replace(link_bandwidth=1.25e9)  # 10 Gb/s Ethernet
+    assert bertsize.estimate("bert-tiny", train, device=linked).latency_s > 0
+    with pytest.raises(ValueError, match="link_bandwidth must be a finite number > 0"):
+        bertsize.device(phone).replace(link_bandwidth=0)
+
+
+def test_throughput_and_model_flops_utilisation_by_hand():
+    """Sequences a second over every rank, tokens a second, and MFU: the step's matmul
+    FLOPs over what the device's bf16 peak (312 TFLOP/s on an A100) does in that time."""
+    work = bertsize.Workload(batch=8, seq_len=128, training=True, precision="bf16", data_parallel=4, zero_stage=1)
+    result = bertsize.estimate("bert-base-uncased", work, "masked_lm", device="nvidia-a100-80gb")
+    assert math.isclose(result.sequences_per_s, 8 * 4 / result.latency_s, rel_tol=1e-12)
+    assert math.isclose(result.tokens_per_s, 8 * 4 * 128 / result.latency_s, rel_tol=1e-12)
+    assert math.isclose(result.mfu("nvidia-a100-80gb"), result.flops_step / (result.latency_s * 312e12), rel_tol=1e-12)
+    assert 0 < result.mfu("nvidia-a100-80gb") < 1  # a roofline bound: no step beats the peak
+    bare = bertsize.estimate("bert-base-uncased", work, "masked_lm")
+    assert bare.sequences_per_s is None and bare.tokens_per_s is None
+    with pytest.raises(ValueError, match="mfu needs a latency"):
+        bare.mfu("nvidia-a100-80gb")

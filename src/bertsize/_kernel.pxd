@@ -14,7 +14,7 @@ cdef extern from "bs_program.h" nogil:
     ctypedef struct bs_constraint:
         int64_t kind, field, other, k
     ctypedef struct bs_latency_term:
-        int64_t work, elements, raw, repeats
+        int64_t work, elements, raw, repeats, link
     ctypedef struct bs_program:
         int64_t n_slots, n_instr, n_terms, n_outputs, latency_start, n_latency, n_constraints
         const bs_instr *instr
@@ -25,7 +25,7 @@ cdef extern from "bs_program.h" nogil:
         const bs_constraint *constraints
         int64_t largest_constant
     ctypedef struct bs_device:
-        double compute_rate, memory_rate, overhead, element_bytes
+        double compute_rate, memory_rate, overhead, element_bytes, link_rate
     int bs_holds(const bs_constraint *c, const int64_t *row)
     int64_t bs_check(const bs_program *p, const int64_t *row)
     void bs_run(const bs_program *p, const int64_t *row, int64_t end, int64_t *v, unsigned char *flag)
@@ -83,5 +83,5 @@ long call that asked stops and raises KeyboardInterrupt."""
 
 cdef inline void unpack_device(tuple device, bs_device *d):
     """bertsize.roofline.Constants as a tuple: FLOP/s, bytes/s, seconds per op, bytes per
-    activation element."""
-    d.compute_rate, d.memory_rate, d.overhead, d.element_bytes = device
+    activation element, bytes/s over the link between ranks."""
+    d.compute_rate, d.memory_rate, d.overhead, d.element_bytes, d.link_rate = device

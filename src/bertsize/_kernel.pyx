@@ -67,7 +67,7 @@ cdef class CompiledProgram:
             raise ValueError(f"program header {header.tolist()} does not match this kernel ({list(expected)})")
         for name, array, width, dtype in (("instructions", source.instructions, 6, np.int64),
                                           ("terms", source.terms, 2, np.int64),
-                                          ("latency_terms", source.latency_terms, 4, np.int64),
+                                          ("latency_terms", source.latency_terms, 5, np.int64),
                                           ("constraints", source.constraints, 4, np.int64)):
             if array.dtype != dtype or array.ndim != 2 or array.shape[1] != width or not array.flags.c_contiguous:
                 raise ValueError(f"program {name}: a C-contiguous ({width}-column) {np.dtype(dtype)} array expected")

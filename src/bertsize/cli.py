@@ -401,7 +401,7 @@ def _run_estimate(args: argparse.Namespace) -> int:
         print(json.dumps({**_as_json(result), **answers}, indent=2))
         return 0
     print(_title(args.model, result))
-    print(_table(["metric", "value"], _metric_rows(result)))
+    print(_table(["metric", "value"], _metric_rows(result, args.device)))
     print()
     if modules is not None:
         print(modules.table())
@@ -850,7 +850,8 @@ _METRIC_FORMATS = [
 _TRAINING_ONLY = ("flops_bwd", "grad_bytes", "optimizer_bytes")
 
 
-def _metric_rows(result: Estimate) -> list[list[str]]:
+def _metric_rows(result: Estimate, device: object) -> list[list[str]]:
+    """The metric table's rows (with a latency, from ``device``: throughput and MFU)."""
     rows = []
     for label, name, fmt in _METRIC_FORMATS:
         if not result.workload.training and name in _TRAINING_ONLY:
@@ -858,6 +859,11 @@ def _metric_rows(result: Estimate) -> list[list[str]]:
         rows.append([label, fmt(getattr(result, name))])
     if result.latency_s is not None:
         rows.append([f"latency ({result.latency_kind})", units.format_seconds(result.latency_s)])
+        ranks = result.workload.data_parallel
+        over = f" ({ranks} ranks)" if ranks > 1 else ""
+        rows.append([f"throughput{over}", f"{result.sequences_per_s:,.1f} sequences/s, "
+                                          f"{result.tokens_per_s:,.0f} tokens/s"])
+        rows.append(["model FLOPs utilisation", f"{100 * result.mfu(device):.1f}% of peak"])
     return rows
 
 
@@ -882,6 +888,8 @@ def _as_json(result: Estimate) -> dict[str, object]:
     data["encoder"] = dataclasses.asdict(result.encoder)
     data["workload"] = dataclasses.asdict(result.workload)
     data["breakdown"] = [dataclasses.asdict(row) for row in result.breakdown()]
+    if result.latency_s is not None:
+        data.update(sequences_per_s=result.sequences_per_s, tokens_per_s=result.tokens_per_s)
     return data
 
 

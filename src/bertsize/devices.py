@@ -57,6 +57,9 @@ class Device:
         memory_efficiency: fraction of peak bandwidth an op reaches (calibrated).
         overhead_s: fixed seconds per op (launch / dispatch; calibrated).
         kind: one of :data:`KINDS`.
+        link_bandwidth: bytes/s one way over the link data-parallel ranks exchange
+            gradients and weights by (NVLink, PCIe), None where the catalog has none
+            (a data-parallel training step's latency needs one).
         sources: where the numbers come from.
     """
 
@@ -68,6 +71,7 @@ class Device:
     memory_efficiency: float = 1.0
     overhead_s: float = 0.0
     kind: str = "gpu"
+    link_bandwidth: float | None = None
     sources: tuple[dict[str, str], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -97,6 +101,8 @@ class Device:
             raise ValueError(f"overhead_s must be finite seconds >= 0, got {overhead!r}")
         object.__setattr__(self, "overhead_s", float(overhead))
         _validate.choice("kind", self.kind, KINDS)
+        if self.link_bandwidth is not None:
+            object.__setattr__(self, "link_bandwidth", _positive("link_bandwidth", self.link_bandwidth))
         object.__setattr__(self, "sources", tuple(self.sources))
 
     @property
@@ -180,7 +186,8 @@ def _load_catalog() -> tuple[dict[str, Device], dict[str, str]]:
     catalog = {
         name: Device(
             name=name, memory_bytes=entry["memory_bytes"], memory_bandwidth=entry["memory_bandwidth"],
-            peak=entry["peak"], kind=entry["kind"], sources=tuple(entry["sources"]),
+            peak=entry["peak"], kind=entry["kind"], link_bandwidth=entry["link_bandwidth"],
+            sources=tuple(entry["sources"]),
         )
         for name, entry in raw.items()
     }

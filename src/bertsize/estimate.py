@@ -90,6 +90,33 @@ class Estimate(NamedTuple):
         """Matmul FLOPs of the whole step: forward (+ backward when training)."""
         return self.flops_fwd + self.flops_bwd
 
+    @property
+    def sequences_per_s(self) -> float | None:
+        """Sequences a second over every data-parallel rank (batch x choices x ranks per
+        ``latency_s``); None without a device."""
+        if self.latency_s is None:
+            return None
+        work = self.workload
+        return work.batch * work.num_choices * work.data_parallel / self.latency_s
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        """Tokens a second over every rank (``sequences_per_s`` x seq_len); None without a device."""
+        sequences = self.sequences_per_s
+        return None if sequences is None else sequences * self.workload.seq_len
+
+    def mfu(self, device: object) -> float:
+        """Model-FLOPs utilisation on ``device`` (the one ``latency_s`` was computed for):
+        the step's matmul FLOPs over what its peak, at the precision the matmuls compute
+        in, does in ``latency_s`` (per rank, as the FLOPs are).
+
+        Raises:
+            ValueError: the estimate has no latency (no device was given).
+        """
+        if self.latency_s is None:
+            raise ValueError("mfu needs a latency: estimate with device=...")
+        return self.flops_step / (self.latency_s * lookup_device(device).peak_for(self.workload.precision))
+
     def metrics(self) -> dict[str, int | float]:
         """The :data:`METRICS` as a dict, and ``latency_s`` when a device was given."""
         values: dict[str, int | float] = {name: getattr(self, name) for name in METRICS}
@@ -236,6 +263,8 @@ def estimate(
         if timing is None:
             timing = device_timing(device, workload.precision)
         constants, kind = timing
+        if workload.data_parallel > 1 and not constants[4] and workload.training:
+            check_link(device, workload)
     result = kernel.estimate_tuple(Estimate, encoder, workload, head, _HEAD_CODES[head], num_labels, constants,
                                    kind)
     if type(result) is int:
@@ -243,13 +272,30 @@ def estimate(
     return result
 
 
-def device_constants(device: object, precision: str) -> tuple[float, float, float, float]:
-    """The roofline's device side for a precision (bertsize.roofline.Constants as a
-    tuple), cached per device name and precision."""
-    return device_timing(device, precision)[0]
+def device_constants(device: object, workload: Workload) -> tuple[float, ...]:
+    """The roofline's device side for a workload (bertsize.roofline.Constants as a
+    tuple), cached per device name and precision.
+
+    Raises:
+        ValueError: the device does not run the precision, or has no link for a
+            data-parallel training step.
+    """
+    constants = device_timing(device, workload.precision)[0]
+    if workload.data_parallel > 1 and not constants[4] and workload.training:
+        check_link(device, workload)
+    return constants
 
 
-def device_timing(device: object, precision: str) -> tuple[tuple[float, float, float, float], str]:
+def check_link(device: object, workload: Workload) -> None:
+    """Refuse timing a data-parallel training step on a device with no link bandwidth."""
+    found = lookup_device(device)
+    if found.link_bandwidth is None:
+        raise ValueError(f"device {found.name!r} has no link bandwidth: a data-parallel step "
+                         f"(data_parallel={workload.data_parallel}) exchanges gradients between ranks over one; "
+                         "give it one (bertsize.device(name).replace(link_bandwidth=bytes_per_second))")
+
+
+def device_timing(device: object, precision: str) -> tuple[tuple[float, ...], str]:
     """:func:`device_constants` and the device's latency kind, cached per device name
     and precision.
 
@@ -325,7 +371,7 @@ def profile(encoder: Encoder | str, workload: Workload | None = None, head: str 
     labels = check_arguments(encoder, workload, head, num_labels)
     if depth is not None:
         _validate.integer("depth", depth, minimum=1)
-    constants = None if device is None else roofline.Constants(*device_constants(device, workload.precision))
+    constants = None if device is None else roofline.Constants(*device_constants(device, workload))
     table = module_table.build(*_options_and_row(encoder, workload, head, labels), constants)
     return table if depth is None else table.fold(depth)
 

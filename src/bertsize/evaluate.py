@@ -77,7 +77,7 @@ def evaluate(
     base.check_head(head)
     num_labels = base.labels(num_labels)
     names = _metric_names(metrics, device is not None)
-    constants = None if device is None else device_constants(device, workload.precision)
+    constants = None if device is None else device_constants(device, workload)
     arrays, rows = _columns(columns, base)
     outputs = _outputs(out, names, rows)
     threads = check_threads(threads)

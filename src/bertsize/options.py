@@ -79,7 +79,7 @@ class Options:
         causal = decoder or HEADS[head].causal
         if not training:  # no optimizer, no gradients, no dropout
             optimizer, hidden, attention_dropout, classifier = "adamw", False, False, False
-        if zero_stage == 0:
+        if zero_stage == 0 and not training:  # replicas then share nothing: one plan for any count
             ranks = 1
         return cls(family, head, activation, runs_pooler, hidden, attention_dropout, classifier, tied, causal, training,
                    precision, optimizer, attention, recompute, backend, zero_stage, ranks, choices, tasks, pooling, window,

@@ -44,7 +44,8 @@ def metric_values(options: Options, row: Mapping[str, int], forward: Trace | Non
 def latency_terms(options: Options, row: Mapping[str, int], forward: Trace | None = None) -> list[roofline.Term]:
     """The roofline's timed ops of one step, exact (:func:`bertsize.roofline.terms`)."""
     forward = trace(options, row) if forward is None else forward
-    return roofline.terms(forward, options, *_update_inputs(options, forward))
+    exchanged = states.exchanged_bytes(forward.parameters.values(), options, Exact())
+    return roofline.terms(forward, options, *_update_inputs(options, forward), exchanged)
 
 
 def optimizer_term(options: Options, forward: Trace) -> roofline.Term:

@@ -59,7 +59,7 @@ OPS = ("field", "const", "mul", "linear", "max", "min", "where", "eq", "ne", "ge
        "minus", "difference")
 OP = {name: code for code, name in enumerate(OPS)}
 #: The program ABI version: csrc/bs_program.h refuses another.
-ABI_VERSION = 3
+ABI_VERSION = 4
 INT64_MAX = 2**63 - 1
 
 
@@ -88,7 +88,8 @@ def _trace_once(options: Options, decide) -> tuple[dict, list[roofline.Term]]:
     values = {name: metric.formula(forward, options, num) for name, metric in metrics.QUANTITIES.items()}
     per_rank = [states.per_rank_bytes(state, forward.parameters.values(), options, num,
                                       forward.matmul_weight_elements) for state in ("weights", "grads", "optimizer")]
-    return values, roofline.terms(forward, options, values["params"], per_rank)
+    exchanged = states.exchanged_bytes(forward.parameters.values(), options, num)
+    return values, roofline.terms(forward, options, values["params"], per_rank, exchanged)
 
 
 def _explore(options: Options) -> list[tuple[list[tuple[Condition, bool]], dict, list]]:
@@ -129,14 +130,14 @@ def _joined_terms(leaves: list) -> tuple[roofline.Term, ...]:
     keys: dict[tuple, None] = {}
     for _, _, terms in leaves:
         for term in terms:
-            keys.setdefault((term.flops, term.elements, term.raw, term.raw_factor), None)
+            keys.setdefault((term.flops, term.elements, term.raw, term.raw_factor, term.link), None)
 
     def repeats_of(key):
         def pick(leaf):
-            return sum((t.repeats for t in leaf[2] if (t.flops, t.elements, t.raw, t.raw_factor) == key), 0)
+            return sum((t.repeats for t in leaf[2] if (t.flops, t.elements, t.raw, t.raw_factor, t.link) == key), 0)
         return pick
 
-    return tuple(roofline.Term(*key[:3], key[3], _join(leaves, repeats_of(key))) for key in keys)
+    return tuple(roofline.Term(*key[:4], _join(leaves, repeats_of(key)), link=key[4]) for key in keys)
 
 
 @functools.lru_cache(maxsize=512)
@@ -160,7 +161,8 @@ class Program:
         outputs: int64, one slot per quantity asked for (in the order asked).
         n_slots: slots a row needs.
         latency_start: instructions from this index on are needed only for the latency.
-        latency_terms: int64 (t, 4): slots of flops, elements, raw, repeats;
+        latency_terms: int64 (t, 5): slots of flops, elements, raw, repeats, and 1 for a
+            transfer over the link between ranks (0 for an op on the device);
         latency_factors: float64 (t,): the raw-byte factor of each.
         constraints: int64 (r, 4): kind, field, other field (-1: none), k.
         fields: the row fields the program reads (a column of any other is ignored).
@@ -325,7 +327,7 @@ def emit(plan: Plan, constants: Mapping[str, int], names: Sequence[str], latency
     emitter.plan_monomials(specialised)
     outputs = [emitter.expression(expr) for expr in specialised]
     latency_start = len(emitter.instructions)
-    latency_terms, factors = [], []
+    latency_terms, factors, links = [], [], []
     if latency:
         for term in plan.terms:
             repeats = emitter.specialised(term.repeats)
@@ -334,12 +336,15 @@ def emit(plan: Plan, constants: Mapping[str, int], names: Sequence[str], latency
             latency_terms.append([emitter.expression(emitter.specialised(part))
                                   for part in (term.flops, term.elements, term.raw)] + [emitter.expression(repeats)])
             factors.append(term.raw_factor)
+            links.append(int(term.link))
     constraints = [(validity.KINDS.index(c.kind), FIELD_INDEX[c.field],
                     -1 if c.other is None else FIELD_INDEX[c.other], c.k) for c in plan.constraints]
     instructions, terms, n_slots, physical = _allocate(emitter.instructions, emitter.terms,
                                                        outputs + [s for term in latency_terms for s in term])
     outputs = [physical[s] for s in outputs]
-    latency_array = np.array([[physical[s] for s in term] for term in latency_terms], dtype=np.int64).reshape(-1, 4)
+    # a term: its four slots (FLOPs, elements, raw bytes, repeats), then 1 for a transfer over the link
+    latency_array = np.array([[physical[s] for s in term] + [link] for term, link in zip(latency_terms, links)],
+                             dtype=np.int64).reshape(-1, 5)
     header = np.array([ABI_VERSION, n_slots, len(instructions), len(terms), len(outputs), latency_start,
                        len(latency_array), len(constraints), len(FIELDS)], dtype=np.int64)
     return Program(instructions, terms, np.array(outputs, dtype=np.int64), n_slots, latency_start,
@@ -364,7 +369,7 @@ def check_indices(program: Program) -> None:
             raise ValueError(f"program instruction {instruction}: divisor below 1")
         if any(not 0 <= s < n for s in _reads(instruction, terms)):
             raise ValueError(f"program instruction {instruction} reads a slot outside its {n}")
-    used = program.outputs.tolist() + program.latency_terms.ravel().tolist()
+    used = program.outputs.tolist() + program.latency_terms[:, :4].ravel().tolist()
     if any(not 0 <= s < n for s in used):
         raise ValueError("program outputs or latency terms name a slot outside its n_slots")
     for kind, field, other, _ in program.constraints.tolist():
@@ -535,29 +540,37 @@ def plane_program(options: Options, constants: tuple[tuple[str, int], ...], caps
     """The search walker's (seq_len, batch) plane: a program whose outputs are, for each
     quantity of ``caps``, its closed form's (c, k0, k1, k2) (:func:`plane_coefficients`),
     then each quantity of ``floors``, as functions of the fields that are neither
-    constants nor seq_len and batch; None when one of them lacks that form."""
+    constants nor seq_len and batch; None when one of them lacks that form (or a folded
+    constant passes int64: the general walk then flags the rows it overflows)."""
     plan = compile_plan(options)
     memo: dict = {}
     parts: list = []
-    for name in caps:
-        coefficients = plane_coefficients(symbolic.substitute(plan.quantities[name], dict(constants), memo))
-        if coefficients is None:
-            return None
-        parts.extend(coefficients)
-    for name in floors:
-        floor = symbolic.substitute(plan.quantities[name], dict(constants), memo)
-        if symbolic.fields_of(floor) & {"seq_len", "batch"}:
-            return None
-        parts.append(floor)
-    quantities = {f"plane{k}": part for k, part in enumerate(parts)}
-    return emit(Plan(options, quantities, (), ()), {}, tuple(quantities))
+    try:
+        for name in caps:
+            coefficients = plane_coefficients(symbolic.substitute(plan.quantities[name], dict(constants), memo))
+            if coefficients is None:
+                return None
+            parts.extend(coefficients)
+        for name in floors:
+            floor = symbolic.substitute(plan.quantities[name], dict(constants), memo)
+            if symbolic.fields_of(floor) & {"seq_len", "batch"}:
+                return None
+            parts.append(floor)
+        quantities = {f"plane{k}": part for k, part in enumerate(parts)}
+        return emit(Plan(options, quantities, (), ()), {}, tuple(quantities))
+    except OverflowError:
+        return None
 
 
 def specialised_quantities(options: Options, constants: tuple[tuple[str, int], ...], names: Sequence[str]) -> list:
-    """The expressions of the quantities ``names`` with the fields ``constants`` folded."""
+    """The expressions of the quantities ``names`` with the fields ``constants`` folded
+    (unfolded where a folded constant would pass int64)."""
     plan = compile_plan(options)
     memo: dict = {}
-    return [symbolic.substitute(plan.quantities[name], dict(constants), memo) for name in names]
+    try:
+        return [symbolic.substitute(plan.quantities[name], dict(constants), memo) for name in names]
+    except OverflowError:
+        return [plan.quantities[name] for name in names]
 
 
 # --------------------------------------------------------------------------------------

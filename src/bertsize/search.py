@@ -576,7 +576,7 @@ class _Walk:
             self.options, self.constants, tuple(names), reported, axes, caps, floors,
             [(a, b, pair.walker_form()) for a, b, pair in self.pairs], self._fixed_valid,
             tuple(codes), tuple(direction for _, direction in objectives), exhaustive, plane,
-            device_constants(budget.device, work.precision) if with_latency else None,
+            device_constants(budget.device, work) if with_latency else None,
             -1.0 if budget.latency is None else budget.latency,
         )
         self._visited[key] = (*names, *reported)

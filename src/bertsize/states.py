@@ -95,6 +95,16 @@ def replica_bytes(state: str, params: Iterable[Parameter], options, num, autocas
     return sum((p.count * _optimizer_state_bytes(p, options.optimizer, num) for p in trained), master)
 
 
+def exchanged_bytes(params: Iterable[Parameter], options, num) -> tuple:
+    """What data-parallel ranks exchange of one replica, in bytes: its gradients (as the
+    replica holds them) and its weights (in the dtype the model computes in: the 16-bit
+    copy under CUDA mixed precision, else fp32; autocast's copies stay local)."""
+    params = list(params)
+    grads = replica_bytes("grads", params, options, num)
+    cuda_mixed = options.precision in ("fp16", "bf16") and options.backend != "cpu"
+    return grads, (2 if cuda_mixed else 4) * sum((p.total for p in params), 0)
+
+
 def per_rank_bytes(state: str, params: Iterable[Parameter], options, num, autocast_copy_elements=0):
     """One rank's bytes of ``state``: the replica's, partitioned by ZeRO."""
     total = replica_bytes(state, params, options, num, autocast_copy_elements)

@@ -367,15 +367,29 @@ def _substitute_atom(atom: Atom, constants: Mapping[str, int], memo: dict) -> in
         condition = Symbolic.compare(op, substitute(left, constants, memo), substitute(right, constants, memo))
         result = Symbolic.where(condition, substitute(a, constants, memo), substitute(b, constants, memo))
     elif kind in ("ceil_div", "floor_div"):
-        result = _divide(kind, substitute(args[0], constants, memo), args[1])
+        result = _divide(kind, _within_int64(substitute(args[0], constants, memo)), args[1])
     elif kind == "difference":
-        result = Symbolic.difference(substitute(args[0], constants, memo), substitute(args[1], constants, memo))
+        result = Symbolic.difference(_within_int64(substitute(args[0], constants, memo)),
+                                     _within_int64(substitute(args[1], constants, memo)))
     else:
-        result = Symbolic.minus(substitute(args[0], constants, memo), args[1])
+        result = Symbolic.minus(_within_int64(substitute(args[0], constants, memo)), args[1])
     if isinstance(result, Expr) and result.constant is not None:
         result = result.constant
     memo[atom] = result
     return result
+
+
+#: What the evaluators compute in (a node whose argument passes it is flagged there).
+INT64_MAX = 2**63 - 1
+
+
+def _within_int64(value: int | Expr) -> int | Expr:
+    """A folded argument of a division or difference: past int64 the evaluators flag the
+    node (an overflow, even where its result would fit), which a folded constant would
+    hide, so folding it is refused (the caller then keeps the fields as row inputs)."""
+    if isinstance(value, int) and value > INT64_MAX:
+        raise OverflowError(f"a folded dividend {value} passes int64")
+    return value
 
 
 def node_arguments(atom: Atom) -> tuple:
