@@ -263,8 +263,8 @@ def estimate(
         if timing is None:
             timing = device_timing(device, workload.precision)
         constants, kind = timing
-        if workload.data_parallel > 1 and not constants[4] and workload.training:
-            check_link(device, workload)
+        if workload.data_parallel > 1:
+            check_link(device, workload, constants)
     result = kernel.estimate_tuple(Estimate, encoder, workload, head, _HEAD_CODES[head], num_labels, constants,
                                    kind)
     if type(result) is int:
@@ -281,15 +281,15 @@ def device_constants(device: object, workload: Workload) -> tuple[float, ...]:
             data-parallel training step.
     """
     constants = device_timing(device, workload.precision)[0]
-    if workload.data_parallel > 1 and not constants[4] and workload.training:
-        check_link(device, workload)
+    check_link(device, workload, constants)
     return constants
 
 
-def check_link(device: object, workload: Workload) -> None:
-    """Refuse timing a data-parallel training step on a device with no link bandwidth."""
-    found = lookup_device(device)
-    if found.link_bandwidth is None:
+def check_link(device: object, workload: Workload, constants: tuple[float, ...]) -> None:
+    """Refuse timing a data-parallel training step on a device with no link bandwidth
+    (``constants``: its roofline constants, whose last is the link's bytes/s, 0 for none)."""
+    if workload.data_parallel > 1 and workload.training and not constants[4]:
+        found = lookup_device(device)
         raise ValueError(f"device {found.name!r} has no link bandwidth: a data-parallel step "
                          f"(data_parallel={workload.data_parallel}) exchanges gradients between ranks over one; "
                          "give it one (bertsize.device(name).replace(link_bandwidth=bytes_per_second))")

@@ -23,6 +23,13 @@ _WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
 # --------------------------------------------------------------------------------------
 # Bodies a family chooses
 # --------------------------------------------------------------------------------------
+def _transform(t: Tracer, m, x: Tensor, width, activation: str, bias: bool = True) -> Tensor:
+    """The MLM heads' prediction transform: dense (hidden -> ``width``), the activation,
+    a LayerNorm (both with biases unless ``bias`` is False)."""
+    y = t.activation(t.linear("cls.predictions.transform.dense", x, m.s.hidden, width, bias=bias), activation)
+    return t.layer_norm("cls.predictions.transform.LayerNorm", y, width, bias=bias)
+
+
 @dataclass(frozen=True)
 class MaskedLMBody:
     """Transform (dense -> activation -> LayerNorm) and the decoder tied to the word
@@ -45,9 +52,7 @@ class MaskedLMBody:
     def forward(self, t: Tracer, m, x: Tensor) -> Tensor:
         s = m.s
         width = s.embedding if self.width == "embedding" else s.hidden
-        y = t.activation(t.linear("cls.predictions.transform.dense", x, s.hidden, width, bias=self.transform_bias),
-                         self.activation or m.activation)
-        y = t.layer_norm("cls.predictions.transform.LayerNorm", y, width, bias=self.transform_bias)
+        y = _transform(t, m, x, width, self.activation or m.activation, self.transform_bias)
         weight = t.parameter(_WORD_EMBEDDINGS) if m.tied_embeddings else None
         if not m.tied_embeddings and self.output_bias:
             t.parameter("cls.predictions.bias", (s.vocab,), "unused")
@@ -65,8 +70,7 @@ class StackedMaskedLMBody:
 
     def forward(self, t: Tracer, m, x: Tensor) -> Tensor:
         s = m.s
-        y = t.activation(t.linear("cls.predictions.transform.dense", x, s.hidden, s.hidden), m.activation)
-        y = t.layer_norm("cls.predictions.transform.LayerNorm", y, s.hidden)
+        y = _transform(t, m, x, s.hidden, m.activation)
         tied = t.parameter(_WORD_EMBEDDINGS) if m.tied_embeddings else None
         if not m.tied_embeddings:
             t.parameter("cls.predictions.bias", (s.vocab,), "unused")

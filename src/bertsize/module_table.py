@@ -172,8 +172,7 @@ def build(options: Options, row: dict[str, int], device: roofline.Constants | No
         seconds = None if device is None else roofline.seconds([update], device)
         bound = None if device is None else seconds if roofline.compute_bound(update, device) else 0.0
         leaves[("optimizer",)] = [0, 0, 0, 0, 0, seconds, bound]
-        exchange = roofline.collective_terms(options, *states.exchanged_bytes(forward.parameters.values(), options,
-                                                                               num))
+        exchange = oracle.collective_terms(options, forward)
         if exchange:  # the data-parallel ranks' collectives: link time, never compute-bound
             leaves[("collectives",)] = [0, 0, 0, 0, 0, None if device is None else roofline.seconds(exchange, device),
                                         None if device is None else 0.0]

@@ -44,13 +44,21 @@ def metric_values(options: Options, row: Mapping[str, int], forward: Trace | Non
 def latency_terms(options: Options, row: Mapping[str, int], forward: Trace | None = None) -> list[roofline.Term]:
     """The roofline's timed ops of one step, exact (:func:`bertsize.roofline.terms`)."""
     forward = trace(options, row) if forward is None else forward
-    exchanged = states.exchanged_bytes(forward.parameters.values(), options, Exact())
-    return roofline.terms(forward, options, *_update_inputs(options, forward), exchanged)
+    return roofline.terms(forward, options, *_update_inputs(options, forward), _exchanged(options, forward))
 
 
 def optimizer_term(options: Options, forward: Trace) -> roofline.Term:
     """The roofline term of a training step's optimizer update."""
     return roofline.optimizer_term(*_update_inputs(options, forward))
+
+
+def collective_terms(options: Options, forward: Trace) -> list[roofline.Term]:
+    """The roofline terms of a data-parallel training step's collectives."""
+    return roofline.collective_terms(options, *_exchanged(options, forward))
+
+
+def _exchanged(options: Options, forward: Trace) -> tuple[int, int]:
+    return states.exchanged_bytes(forward.parameters.values(), options, Exact())
 
 
 def _update_inputs(options: Options, forward: Trace) -> tuple[int, list[int]]:

@@ -60,7 +60,7 @@ OPS = ("field", "const", "mul", "linear", "max", "min", "where", "eq", "ne", "ge
 OP = {name: code for code, name in enumerate(OPS)}
 #: The program ABI version: csrc/bs_program.h refuses another.
 ABI_VERSION = 4
-INT64_MAX = 2**63 - 1
+INT64_MAX = symbolic.INT64_MAX
 
 
 # --------------------------------------------------------------------------------------

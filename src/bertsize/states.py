@@ -82,7 +82,7 @@ def replica_bytes(state: str, params: Iterable[Parameter], options, num, autocas
     # a parameter the forward never reads gets no gradient and no optimizer state
     trained = [p for p in params if p.kind != "unused"]
     count = sum((p.total for p in trained), 0)
-    cuda_mixed = options.precision in ("fp16", "bf16") and options.backend != "cpu"
+    cuda_mixed = _cuda_mixed(options)
     if state == "grads":
         return (2 if cuda_mixed else 4) * count
     if state == "weights":
@@ -101,8 +101,13 @@ def exchanged_bytes(params: Iterable[Parameter], options, num) -> tuple:
     copy under CUDA mixed precision, else fp32; autocast's copies stay local)."""
     params = list(params)
     grads = replica_bytes("grads", params, options, num)
-    cuda_mixed = options.precision in ("fp16", "bf16") and options.backend != "cpu"
-    return grads, (2 if cuda_mixed else 4) * sum((p.total for p in params), 0)
+    return grads, (2 if _cuda_mixed(options) else 4) * sum((p.total for p in params), 0)
+
+
+def _cuda_mixed(options) -> bool:
+    """16-bit weights and gradients beside fp32 master weights (the ZeRO paper's
+    accounting); CPU autocast keeps fp32 parameters instead."""
+    return options.precision in ("fp16", "bf16") and options.backend != "cpu"
 
 
 def per_rank_bytes(state: str, params: Iterable[Parameter], options, num, autocast_copy_elements=0):
