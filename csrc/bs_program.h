@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BS_ABI_VERSION 4
+#define BS_ABI_VERSION 5
 #define BS_N_FIELDS 13
 /* The header's length (program.py: Program.header). */
 #define BS_HEADER 9
@@ -29,7 +29,8 @@ enum bs_op {
     BS_FIELD, BS_CONST, BS_MUL, BS_LINEAR, BS_MAX, BS_MIN, BS_WHERE, BS_EQ, BS_NE, BS_GE, BS_GT,
     BS_CEIL_DIV, BS_FLOOR_DIV, BS_MINUS, BS_DIFFERENCE, BS_N_OPS
 };
-enum bs_constraint_kind { BS_AT_LEAST, BS_EQUALS, BS_DIVIDES, BS_ZERO_OR_EQUAL, BS_WITHIN, BS_MULTIPLE, BS_N_KINDS };
+enum bs_constraint_kind { BS_AT_LEAST, BS_EQUALS, BS_DIVIDES, BS_ZERO_OR_EQUAL, BS_WITHIN, BS_MULTIPLE, BS_DIVISIBLE,
+                          BS_N_KINDS };
 
 typedef struct { int64_t op, dst, a, b, c, k; } bs_instr;
 typedef struct { int64_t slot, coeff; } bs_term;
@@ -89,6 +90,7 @@ BS_INLINE int bs_holds(const bs_constraint *c, const int64_t *row) {
     case BS_DIVIDES: return f >= 1 && g >= 0 && bs_divides(f, g);
     case BS_ZERO_OR_EQUAL: return f == 0 || f == g;
     case BS_MULTIPLE: return g >= 0 && g <= INT64_MAX / c->k && f == c->k * g; /* k >= 1 */
+    case BS_DIVISIBLE: return f % c->k == 0; /* k >= 1 */
     default: return g >= INT64_MIN + c->k && f <= g - c->k; /* BS_WITHIN */
     }
 }

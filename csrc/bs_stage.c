@@ -64,6 +64,7 @@ uint64_t bs_unproved(const bs_program *p, const int64_t *least, const int64_t *l
         case BS_MULTIPLE:
             proved = f_fixed && g_fixed && least[g] >= 0 && least[g] <= INT64_MAX / k && least[f] == k * least[g];
             break;
+        case BS_DIVISIBLE: proved = f_fixed && least[f] % k == 0; break;
         default: proved = least[g] >= INT64_MIN + k && largest[f] <= least[g] - k; break; /* BS_WITHIN */
         }
         if (!proved) rules |= (uint64_t)1 << c;
@@ -97,6 +98,9 @@ BS_VECTOR_CLONES int bs_stage_valid(const bs_program *p, const int64_t *const *c
             for (ptrdiff_t i = 0; i < count; ++i) bad |= f[i] != k * g[i];
             break;
         }
+        case BS_DIVISIBLE:
+            for (ptrdiff_t i = 0; i < count; ++i) bad |= f[i] % k != 0;
+            break;
         default:  /* BS_DIVIDES, fields in [0, 2^52): q * f == g for the rounded quotient */
             for (ptrdiff_t i = 0; i < count; ++i) {
                 const double x = bs_to_double(f[i]), y = bs_to_double(g[i]);

@@ -20,6 +20,7 @@ _CLASS_PREFIX = {
     "roberta-prelayernorm": "RobertaPreLayerNorm", "xlm-roberta-xl": "XLMRobertaXL", "megatron-bert": "MegatronBert",
     "mpnet": "MPNet", "ernie": "Ernie", "modernbert": "ModernBert", "deberta-v2": "DebertaV2",
     "nomic_bert": "NomicBert", "jina_embeddings_v3": "JinaEmbeddingsV3", "mobilebert": "MobileBert",
+    "squeezebert": "SqueezeBert",
 }
 _CLASS_SUFFIX = {
     "model": "Model", "masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",
@@ -86,6 +87,9 @@ def hf_config(enc, num_labels: int = 2, attention: str = "eager"):
             kwargs["classifier_dropout"] = enc.classifier_dropout
         if enc.family == "mobilebert":
             kwargs.update(embedding_size=enc.embedding_size, intra_bottleneck_size=enc.bottleneck)
+        if enc.family == "squeezebert":  # the published groups are SqueezeBertConfig's defaults
+            kwargs.update(embedding_size=enc.hidden)
+            del kwargs["classifier_dropout"]
         if enc.family == "electra":
             # the multiple-choice summary's dropout is the classifier dropout's
             kwargs.update(embedding_size=enc.embedding_size,
@@ -109,7 +113,7 @@ def build(enc, head: str = "model", num_labels: int = 2, attention: str = "eager
     # BERT's decoder LM class is BertLMHeadModel; the other families' <Family>ForCausalLM
     suffix = "LMHeadModel" if (enc.family, head) == ("bert", "causal_lm") else _CLASS_SUFFIX[head]
     model_class = getattr(transformers, _CLASS_PREFIX[enc.family] + suffix)
-    if head == "model" and enc.family not in ("distilbert", "electra", "modernbert", "deberta-v2"):
+    if head == "model" and enc.family not in ("distilbert", "electra", "modernbert", "deberta-v2", "squeezebert"):
         model = model_class(config, add_pooling_layer=enc.pooler)
     else:
         model = model_class(config)
@@ -165,13 +169,34 @@ def _loss(output):
 
 
 def measure_flops(model, batch_inputs: dict) -> tuple[int, int]:
-    """(forward, backward) FLOPs as FlopCounterMode counts them."""
-    with FlopCounterMode(display=False) as forward_counter:
-        output = model(**batch_inputs)
+    """(forward, backward) FLOPs as FlopCounterMode counts them, less its overcount of
+    grouped convolutions (:func:`grouped_conv_overcount`)."""
+    shapes = []
+    hooks = [module.register_forward_hook(lambda module, args, _: shapes.append((module, args[0].shape)))
+             for module in model.modules() if isinstance(module, torch.nn.Conv1d) and module.groups > 1]
+    try:
+        with FlopCounterMode(display=False) as forward_counter:
+            output = model(**batch_inputs)
+    finally:
+        for hook in hooks:
+            hook.remove()
     loss = _loss(output)
     with FlopCounterMode(display=False) as backward_counter:
         loss.backward()
-    return forward_counter.get_total_flops(), backward_counter.get_total_flops()
+    overcount = sum(grouped_conv_overcount(module, shape) for module, shape in shapes)
+    return forward_counter.get_total_flops(), backward_counter.get_total_flops() - overcount
+
+
+def grouped_conv_overcount(conv, input_shape) -> int:
+    """What FlopCounterMode (torch 2.13) counts too many for the weight gradient of one
+    call of ``conv`` (an ``nn.Conv1d`` of ``groups`` > 1) on an input of ``input_shape``:
+    ``conv_backward_flop`` counts it as conv(input, grad_out) with every input channel
+    against every output channel, 2 · batch · out_length · in · out · kernel, where each
+    group's output channels see only their in / groups input channels."""
+    batch, _, length = input_shape
+    out_length = length + 2 * conv.padding[0] - conv.dilation[0] * (conv.kernel_size[0] - 1)  # stride 1
+    counted = 2 * batch * out_length * conv.in_channels * conv.out_channels * conv.kernel_size[0]
+    return counted - counted // conv.groups
 
 
 def _is_parameter_cast(tensor) -> bool:

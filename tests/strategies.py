@@ -11,9 +11,12 @@ from bertsize.heads import HEADS
 #: Families without segment embeddings, and those whose layers have no causal mode.
 NO_SEGMENTS = ("distilbert", "mpnet", "modernbert")
 NO_DECODER = ("distilbert", "albert", "mpnet", "modernbert", "deberta-v2", "nomic_bert", "jina_embeddings_v3",
-              "mobilebert")
-#: Families whose base model has no pooler.
-NO_POOLER = ("distilbert", "electra", "modernbert", "deberta-v2")
+              "mobilebert", "squeezebert")
+#: Families whose pooler is not a choice: their base model has none, or (SqueezeBERT's)
+#: always has one.
+FIXED_POOLER = ("distilbert", "electra", "modernbert", "deberta-v2", "squeezebert")
+#: SqueezeBERT groups its convolutions by 4: hidden and intermediate are multiples of 4.
+GROUPED = {"squeezebert": 4}
 #: The RoPE families are modelled with 64-wide heads (hidden = 64 x heads).
 HEAD_WIDTH = {"modernbert": 64, "nomic_bert": 64, "jina_embeddings_v3": 64}
 #: Families with sliding-window layers (a mask that exists from some sequence length on).
@@ -42,13 +45,14 @@ def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_po
     """Tiny encoders of any family: every structural option, sizes a CPU runs in ms."""
     family = draw(st.sampled_from(families))
     heads = draw(st.integers(1, 4))
-    hidden = heads * (HEAD_WIDTH.get(family) or draw(st.integers(1, 8)))
+    groups = GROUPED.get(family, 1)
+    hidden = heads * (HEAD_WIDTH.get(family) or groups * draw(st.integers(1, 8 // groups)))
     fields = dict(
         family=family,
         layers=draw(st.integers(1, max_layers)),
         hidden=hidden,
         heads=heads,
-        intermediate=draw(st.integers(1, 48)),
+        intermediate=groups * draw(st.integers(1, 48 // groups)),
         vocab=draw(st.integers(4, 64)),
         max_positions=draw(st.integers(min_positions + 2, min_positions + 16)),
         activation=draw(st.sampled_from(bertsize.ACTIVATIONS)),
@@ -63,7 +67,7 @@ def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_po
         fields["embedding"] = draw(st.integers(1, 24))
     if family == "albert":
         fields["hidden_groups"] = draw(st.integers(1, 3))
-    if family not in NO_POOLER:
+    if family not in FIXED_POOLER:
         fields["pooler"] = draw(st.booleans())
     if family not in NO_DECODER:  # the families whose layers have a causal mode
         fields["is_decoder"] = draw(st.booleans())
@@ -97,9 +101,10 @@ def any_encoders(draw, families=bertsize.FAMILIES) -> bertsize.Encoder:
     or pass int64."""
     family = draw(st.sampled_from(families))
     heads = draw(st.one_of(st.integers(1, 16), st.integers(1, 2**20)))
-    hidden = heads * (HEAD_WIDTH.get(family) or draw(st.one_of(st.integers(1, 64), st.integers(1, 2**20))))
+    groups = GROUPED.get(family, 1)
+    hidden = heads * (HEAD_WIDTH.get(family) or groups * draw(st.one_of(st.integers(1, 64), st.integers(1, 2**20))))
     fields = dict(
-        family=family, layers=draw(SIZE), hidden=hidden, heads=heads, intermediate=draw(SIZE),
+        family=family, layers=draw(SIZE), hidden=hidden, heads=heads, intermediate=groups * draw(SIZE),
         vocab=draw(SIZE), max_positions=draw(SIZE),
         activation=draw(st.sampled_from(bertsize.ACTIVATIONS)),
         hidden_dropout=draw(st.sampled_from((0.0, 0.1))),
@@ -113,7 +118,7 @@ def any_encoders(draw, families=bertsize.FAMILIES) -> bertsize.Encoder:
         fields["embedding"] = draw(st.one_of(st.none(), SIZE))
     if family == "albert":
         fields["hidden_groups"] = draw(st.one_of(st.integers(1, 4), SIZE))
-    if family not in NO_POOLER:
+    if family not in FIXED_POOLER:
         fields["pooler"] = draw(st.booleans())
     if family not in NO_DECODER:
         fields["is_decoder"] = draw(st.booleans())
@@ -150,9 +155,9 @@ def workloads(draw, max_batch: int = 2**20, max_seq_len: int = 2**20) -> bertsiz
 
 
 #: The attention implementations of families whose HF classes (or bertsize) lack some:
-#: MegatronBertPreTrainedModel, MPNetPreTrainedModel and DebertaV2PreTrainedModel support
-#: neither SDPA nor flash attention.
-ATTENTIONS = {"megatron-bert": ("eager",), "mpnet": ("eager",), "deberta-v2": ("eager",)}
+#: MegatronBertPreTrainedModel, MPNetPreTrainedModel, DebertaV2PreTrainedModel and
+#: SqueezeBertPreTrainedModel support neither SDPA nor flash attention.
+ATTENTIONS = {"megatron-bert": ("eager",), "mpnet": ("eager",), "deberta-v2": ("eager",), "squeezebert": ("eager",)}
 
 
 def attention_for(family: str, attention: str) -> str:
@@ -161,8 +166,8 @@ def attention_for(family: str, attention: str) -> str:
     return attention if attention in runs else runs[-1]
 
 
-#: Families whose HF classes cannot checkpoint layers (MPNet's).
-NO_CHECKPOINTING = ("mpnet",)
+#: Families whose HF classes cannot checkpoint layers (MPNet's, SqueezeBERT's).
+NO_CHECKPOINTING = ("mpnet", "squeezebert")
 
 
 def runnable(encoder: bertsize.Encoder, workload: bertsize.Workload) -> bertsize.Workload:

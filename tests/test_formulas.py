@@ -28,7 +28,14 @@ NO_EMBEDDING_NORM = ("xlm-roberta-xl", "megatron-bert")
 #: Linears), Jina v3's with XLM-R's biases and heads.
 ROTARY = ("nomic_bert", "jina_embeddings_v3")
 #: The families whose sequence classifier reads the pooled output.
-POOLED = ("albert", *BERT_LIKE, "nomic_bert", "mobilebert")
+POOLED = ("albert", *BERT_LIKE, "nomic_bert", "mobilebert", "squeezebert")
+#: SqueezeBERT: BERT's layers with 1 x 1 convolutions for projections, q, k, v and the
+#: FFN's two in 4 groups (each output channel reads a quarter of the inputs), the
+#: attention output in 1; its base model always runs the pooler.
+SQUEEZE_GROUPS = 4
+ALWAYS_POOLED = ("squeezebert",)
+#: The heads that do not read the pooled output (an always-run pooler gets no gradient).
+UNPOOLED_HEADS = ("masked_lm", "token_classification", "question_answering")
 
 
 def _sizes(e: bertsize.Encoder):
@@ -45,6 +52,8 @@ def _mlm_width(e: bertsize.Encoder) -> int:
 
 
 def _has_pooler(e: bertsize.Encoder, head: str) -> bool:
+    if e.family in ALWAYS_POOLED:
+        return True
     if head == "model":
         return e.pooler
     if head == "multiple_choice":  # RoBERTa's and XLM-R's multiple choice pool too
@@ -233,6 +242,9 @@ def params_by_hand(e: bertsize.Encoder, head: str, C: int) -> int:
     layer = 4 * (H * H + H) + 2 * H + (H * I + I) + (I * H + H) + 2 * H  # q k v o, LN, FFN up/down, LN
     if e.family == "nomic_bert":  # q k v o and gate, up, down without biases; two LayerNorms
         layer = 4 * H * H + 3 * H * I + 4 * H
+    if e.family == "squeezebert":  # weights (out, in / groups, 1): q k v, FFN up and down grouped
+        g = SQUEEZE_GROUPS
+        layer = 3 * (H * H // g + H) + (H * H + H) + 2 * H + (H * I // g + I) + (I * H // g + H) + 2 * H
     positions = 0 if e.family in ROTARY else P
     total = (V + positions + T) * E + (e.weight_sets if e.family == "albert" else L) * layer
     total += 0 if e.family in NO_EMBEDDING_NORM else 2 * E
@@ -286,6 +298,9 @@ def forward_flops_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int
         return total + (2 * rows * H * H + 2 * rows * H * outputs if rows else 0)
     ffn = 3 if e.family == "nomic_bert" else 2  # SwiGLU: gate, up and down
     layer = 4 * 2 * n * H * H + 2 * (2 * b * s * s * H) + ffn * 2 * n * H * I  # projections, q·kᵀ and p·v, FFN
+    if e.family == "squeezebert":  # a grouped 1 x 1 convolution: 2 · n · in · out / groups
+        g = SQUEEZE_GROUPS
+        layer = 3 * 2 * n * H * H // g + 2 * n * H * H + 2 * (2 * b * s * s * H) + 2 * (2 * n * H * I // g)
     total = L * layer + (2 * n * E * H if _projects(e) else 0)
     if _has_pooler(e, head):
         total += 2 * b * H * H
@@ -342,6 +357,11 @@ def saved_bytes_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int, 
     total += L * layer + (2 * n * H if e.family in PRE_LN else 0)  # the final LayerNorm's input
     if _has_pooler(e, head):  # the dense saves the whole last hidden state, tanh its output
         total += 2 * n * H + 2 * b * H
+        # SqueezeBERT's pooler under a head that saves the last hidden state itself (the
+        # masked-LM transform; token classification's and QA's classifiers without a dropout)
+        if e.family in ALWAYS_POOLED and (head == "masked_lm" or (head in UNPOOLED_HEADS and not (
+                dropout and head == "token_classification"))):
+            total -= 2 * n * H
     if head in ("masked_lm", "causal_lm"):  # the decoder LM has the masked-LM body
         W = _mlm_width(e)
         # the transform's input (the last hidden state), GELU's and the LayerNorm's inputs,
@@ -420,7 +440,9 @@ def test_forward_flops_by_hand(data, encoder):
     work = bertsize.Workload(batch=b, seq_len=s, training=data.draw(st.booleans()), num_choices=choices)
     result = bertsize.estimate(encoder, work, head, C)
     assert result.flops_fwd == forward_flops_by_hand(encoder, head, C, b, s, choices)
-    assert result.flops_bwd == (2 * result.flops_fwd if work.training else 0)
+    # input and weight gradients of every matmul a loss reads: not an always-run pooler's
+    unread = 2 * b * encoder.hidden ** 2 if encoder.family in ALWAYS_POOLED and head in UNPOOLED_HEADS else 0
+    assert result.flops_bwd == (2 * (result.flops_fwd - unread) if work.training else 0)
 
 
 @given(data=st.data(), encoder=small_encoders(max_layers=4))

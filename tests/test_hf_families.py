@@ -3,7 +3,8 @@ head: CamemBERT (RoBERTa's classes renamed), MPNet (a shared relative-position b
 (a task-type table, added in place) and the pre-LayerNorm families — RoBERTa-PreLayerNorm,
 XLM-R XL, Megatron-BERT — whose LayerNorms move before attention and FFN (one more after
 the last layer, none on XL's and Megatron's embeddings) and whose saved activations differ
-from their post-LN twins'.  Parameters, forward and backward FLOPs at two shapes, and the
+from their post-LN twins' — and the newer families, each its own layout or primitive
+(ModernBERT, nomic-bert, Jina v3, MobileBERT, SqueezeBERT's grouped convolutions).  Parameters, forward and backward FLOPs at two shapes, and the
 CPU saved activations in fp32 and bf16 autocast, eager and SDPA, every dropout on."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ hf = pytest.importorskip("hf_reference")
 pytestmark = pytest.mark.hf
 
 FAMILIES = ("camembert", "roberta-prelayernorm", "xlm-roberta-xl", "megatron-bert", "mpnet", "ernie", "modernbert",
-            "nomic_bert", "jina_embeddings_v3", "mobilebert")
+            "nomic_bert", "jina_embeddings_v3", "mobilebert", "squeezebert")
 #: the families whose RoPE is modelled with 64-wide heads
 ROTARY = ("modernbert", "nomic_bert", "jina_embeddings_v3")
 SHAPES = [(2, 16), (1, 7)]
@@ -81,7 +82,7 @@ def test_saved_activations(family, head, attention):
         assert estimate.weight_bytes - 4 * estimate.params == casts, precision
 
 
-@pytest.mark.parametrize("family", [f for f in FAMILIES if f != "mpnet"])
+@pytest.mark.parametrize("family", [f for f in FAMILIES if f not in ("mpnet", "squeezebert")])
 def test_gradient_checkpointing(family):
     """With HF gradient checkpointing only each layer's input (and the final LayerNorm's
     work, outside the layers) survives the forward."""
@@ -303,3 +304,73 @@ def test_mobilebert_decoder_stacks_the_word_embeddings_with_a_dense_block():
     saved, _ = hf.measure_saved(model, hf.inputs(narrow, "masked_lm", b, s))
     assert bertsize.estimate(narrow, train, "masked_lm").activation_bytes == saved
     assert model.cls.predictions.dense.weight.numel() == (32 - 8) * 99
+
+
+def test_flop_counter_counts_a_grouped_convolutions_weight_gradient_as_if_ungrouped():
+    """torch 2.13's FlopCounterMode: forward and input gradient of a grouped Conv1d are
+    right, its weight gradient is counted with every input channel against every output
+    channel.  The HF comparisons subtract that (hf_reference.grouped_conv_overcount); a
+    torch that fixes it fails here, and the correction goes."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    conv = torch.nn.Conv1d(8, 12, kernel_size=1, groups=4)
+    x = torch.randn(2, 8, 5, requires_grad=True)
+    with FlopCounterMode(display=False) as forward:
+        y = conv(x)
+    with FlopCounterMode(display=False) as backward:
+        y.sum().backward()
+    true = 2 * 2 * 5 * 8 * 12 // 4  # each of 12 outputs sums 8 / 4 inputs, at 2 x 5 positions
+    assert forward.get_total_flops() == true
+    assert backward.get_total_flops() == true + 4 * true  # input gradient right, weight gradient ungrouped
+    assert backward.get_total_flops() - hf.grouped_conv_overcount(conv, x.shape) == 2 * true
+
+
+def test_squeezebert_refuses_what_its_hf_classes_cannot_run():
+    """No SDPA (HF refuses it too), no gradient checkpointing, no pooler-less base model
+    (SqueezeBertModel has no add_pooling_layer), only the published groups."""
+    encoder = _encoder("squeezebert")
+    with pytest.raises(ValueError):
+        hf.build(encoder, "model", attention="sdpa")
+    assert not hf.build(encoder, "model").supports_gradient_checkpointing
+    with pytest.raises(ValueError, match="attention='sdpa': family 'squeezebert' runs only 'eager'"):
+        bertsize.estimate(encoder, bertsize.Workload(attention="sdpa"))
+    with pytest.raises(ValueError, match="recompute='full': family 'squeezebert'"):
+        bertsize.estimate(encoder, bertsize.Workload(training=True, recompute="full"))
+    with pytest.raises(ValueError, match="pooler=False is impossible for family 'squeezebert'"):
+        bertsize.Encoder(family="squeezebert", pooler=False)
+    for key in ("q_groups", "k_groups", "v_groups", "post_attention_groups", "intermediate_groups", "output_groups"):
+        with pytest.raises(ValueError, match=key):
+            bertsize.from_hf_config({"model_type": "squeezebert", key: 2})
+    with pytest.raises(ValueError, match="hidden=30 is not a multiple of 4"):
+        bertsize.Encoder(family="squeezebert", layers=1, hidden=30, heads=3, intermediate=48)
+    with pytest.raises(ValueError, match="intermediate=50 is not a multiple of 4"):
+        bertsize.Encoder(family="squeezebert", layers=1, hidden=32, heads=4, intermediate=50)
+    with pytest.raises(ValueError, match="embedding"):
+        bertsize.from_hf_config({"model_type": "squeezebert", "embedding_size": 512})
+
+
+def test_squeezebert_preset_is_the_published_checkpoint():
+    """squeezebert/squeezebert-uncased's config.json holds SqueezeBertConfig's defaults but
+    a 30,528-row vocabulary; Iandola et al. 2020 (Table 2) give 51.1M parameters."""
+    encoder = bertsize.from_hf_config({"model_type": "squeezebert", "vocab_size": 30528})
+    # the config names embedding_size (which must be hidden_size): read as the field
+    assert encoder == bertsize.preset("squeezebert/squeezebert-uncased").replace(embedding=768)
+    with torch.device("meta"):
+        model = hf.build(encoder, "model")
+    assert bertsize.count_params(encoder) == hf.count_params(model)
+    assert round(bertsize.count_params(encoder) / 1e6, 1) == 51.1
+
+
+def test_squeezebert_heads_that_ignore_the_pooler_still_run_it():
+    """The masked LM runs the pooler forward (its FLOPs and saved tensors) but no
+    gradient reaches it: the backward is twice the forward less the pooler's."""
+    encoder = _encoder("squeezebert")
+    b, s, h = 2, 9, encoder.hidden
+    work = bertsize.Workload(batch=b, seq_len=s, training=True)
+    estimate = bertsize.estimate(encoder, work, "masked_lm")
+    pooler = 2 * b * h * h
+    assert estimate.flops_bwd == 2 * (estimate.flops_fwd - pooler)
+    layers, inner = encoder.layers, encoder.intermediate
+    grouped = layers * (3 * (h * h - h * h // 4) + 2 * (h * inner - h * inner // 4))  # q, k, v; the FFN's two
+    bert = bertsize.count_params(encoder.replace(family="bert"), "masked_lm")  # BERT's masked LM has no pooler
+    assert bertsize.count_params(encoder, "masked_lm") == bert - grouped + h * h + h

@@ -18,7 +18,7 @@ import bertsize
 from bertsize import _abi, oracle, program, validity
 from bertsize.estimate import row_of
 from bertsize.options import Options
-from strategies import HEAD_WIDTH, NO_SEGMENTS, any_encoders, heads_for, runnable, small_encoders, workloads
+from strategies import GROUPED, HEAD_WIDTH, NO_SEGMENTS, any_encoders, heads_for, runnable, small_encoders, workloads
 
 kernel = importlib.import_module("bertsize._kernel")
 INT64_MAX = 2**63 - 1
@@ -111,7 +111,9 @@ def _row_call(base, workload, row):
     MobileBERT's bottleneck heads * its row value, its embedding at most hidden; the
     fields base's family has)."""
     changes = {name: row[name] for name in ("layers", "heads", "intermediate", "vocab", "max_positions")}
-    changes["hidden"] = row["heads"] * HEAD_WIDTH.get(base.family, row["width"])
+    groups = GROUPED.get(base.family, 1)  # SqueezeBERT's hidden and intermediate: multiples of 4
+    changes["hidden"] = row["heads"] * HEAD_WIDTH.get(base.family, groups * row["width"])
+    changes["intermediate"] = groups * row["intermediate"]
     if base.family not in NO_SEGMENTS:
         changes["type_vocab"] = row["type_vocab"]
     if base.family in ("albert", "electra"):
@@ -252,11 +254,14 @@ def test_evaluate_rows_equal_scalar_calls(data, base, workload):
     rows = data.draw(st.integers(1, 12))
     names = ["layers", "hidden", "heads", "intermediate", "vocab", "batch", "seq_len"]
     columns = {}
+    groups = GROUPED.get(base.family, 1)  # SqueezeBERT's hidden and intermediate: multiples of 4
     for name in data.draw(st.lists(st.sampled_from(names), unique=True)):
         columns[name] = data.draw(st.lists(st.integers(1, 4096), min_size=rows, max_size=rows))
+    if "intermediate" in columns:
+        columns["intermediate"] = [groups * value for value in columns["intermediate"]]
     if "heads" in columns or "hidden" in columns:  # keep heads | hidden
         heads = np.array(columns.get("heads", [base.heads] * rows))
-        columns["hidden"] = list(heads * (HEAD_WIDTH.get(base.family) or data.draw(st.integers(1, 64))))
+        columns["hidden"] = list(heads * (HEAD_WIDTH.get(base.family) or groups * data.draw(st.integers(1, 64))))
         columns["heads"] = list(heads)
         if base.family == "mobilebert":  # heads divide its bottleneck; its embedding at most hidden (0: equal)
             columns["bottleneck"] = list(heads * data.draw(st.integers(1, 64)))

@@ -357,3 +357,14 @@ def test_points_past_int64_do_not_fit():
     result = bertsize.search(space, bertsize.Budget(memory=2**62), work)
     assert (result.count, result.skipped, result.total) == (4, 0, 6)
     assert sorted(int(v) for v in result.to_numpy()["vocab"]) == [100, 100, 2**40, 2**40]
+
+
+def test_a_grouped_family_skips_the_widths_its_groups_do_not_divide():
+    """SqueezeBERT groups its convolutions by 4: of hidden 32..40 and intermediate 46..49
+    only 32, 36, 40 and 48 are models; the walk counts the others as skipped, by rule."""
+    base = bertsize.Encoder(family="squeezebert", layers=1, hidden=32, heads=2, intermediate=48, vocab=30,
+                            max_positions=16)
+    space = bertsize.Space(base, hidden=[32, 34, 36, 38, 40], intermediate=[46, 47, 48, 49])
+    result = bertsize.search(space, bertsize.Budget(params=10**9), bertsize.Workload(batch=1, seq_len=8))
+    assert result.count == 3 * 1
+    assert result.skip_reasons() == {"hidden not a multiple of 4": 2 * 4, "intermediate not a multiple of 4": 3 * 3}

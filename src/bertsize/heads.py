@@ -294,8 +294,13 @@ class Head:
         return self.hf_suffix
 
     def runs_pooler(self, family, pooler: bool) -> bool:
-        """Whether the class runs the pooler (``pooler``: the Encoder's flag, which is
-        ``add_pooling_layer`` of the base model)."""
+        """Whether the class runs the pooler: where it reads the pooled output, or
+        always in a family whose base model always has one (``pooler``: the Encoder's
+        flag, which is ``add_pooling_layer`` of the base model)."""
+        return family.pooler_always or self.reads_pooler(family, pooler)
+
+    def reads_pooler(self, family, pooler: bool) -> bool:
+        """Whether the class's outputs or loss read the pooled output."""
         raise NotImplementedError
 
     def forward(self, t: Tracer, m, x: Tensor, pooled: Tensor | None) -> list[Tensor]:
@@ -304,7 +309,7 @@ class Head:
 
 
 class BaseModel(Head):
-    def runs_pooler(self, family, pooler: bool) -> bool:
+    def reads_pooler(self, family, pooler: bool) -> bool:
         return pooler
 
     def forward(self, t, m, x, pooled):
@@ -312,7 +317,7 @@ class BaseModel(Head):
 
 
 class MaskedLM(Head):
-    def runs_pooler(self, family, pooler: bool) -> bool:
+    def reads_pooler(self, family, pooler: bool) -> bool:
         return False
 
     def forward(self, t, m, x, pooled):
@@ -323,7 +328,7 @@ class PreTraining(Head):
     def exists_for(self, family) -> bool:
         return family.pretraining is not None
 
-    def runs_pooler(self, family, pooler: bool) -> bool:
+    def reads_pooler(self, family, pooler: bool) -> bool:
         return family.pretraining.uses_pooler
 
     def forward(self, t, m, x, pooled):
@@ -333,7 +338,7 @@ class PreTraining(Head):
 
 
 class SequenceClassification(Head):
-    def runs_pooler(self, family, pooler: bool) -> bool:
+    def reads_pooler(self, family, pooler: bool) -> bool:
         return family.classifier.uses_pooler
 
     def forward(self, t, m, x, pooled):
@@ -356,7 +361,7 @@ class MultipleChoice(Head):
     def exists_for(self, family) -> bool:
         return family.choice_classifier is not None
 
-    def runs_pooler(self, family, pooler: bool) -> bool:
+    def reads_pooler(self, family, pooler: bool) -> bool:
         return family.choice_classifier.uses_pooler
 
     def forward(self, t, m, x, pooled):
@@ -367,8 +372,8 @@ class MultipleChoice(Head):
 
 
 class TokenClassification(Head):
-    def runs_pooler(self, family, pooler: bool) -> bool:
-        return False  # every family builds it with add_pooling_layer=False (or has no pooler)
+    def reads_pooler(self, family, pooler: bool) -> bool:
+        return False  # built with add_pooling_layer=False (or without a pooler) but SqueezeBERT's
 
     def forward(self, t, m, x, pooled):
         logits = m.family.token_classifier.forward(t, m, x)
@@ -380,7 +385,7 @@ class QuestionAnswering(Head):
     def exists_for(self, family) -> bool:
         return family.span_classifier is not None
 
-    def runs_pooler(self, family, pooler: bool) -> bool:
+    def reads_pooler(self, family, pooler: bool) -> bool:
         return False
 
     def forward(self, t, m, x, pooled):
@@ -411,7 +416,7 @@ class NextSentence(Head):
     def exists_for(self, family) -> bool:
         return family.next_sentence is not None
 
-    def runs_pooler(self, family, pooler: bool) -> bool:
+    def reads_pooler(self, family, pooler: bool) -> bool:
         return True  # the model is built with its pooler (add_pooling_layer's default)
 
     def forward(self, t, m, x, pooled):

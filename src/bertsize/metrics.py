@@ -47,8 +47,8 @@ def _flops_fwd(trace: Trace, options, num):
 
 
 def _flops_bwd(trace: Trace, options, num):
-    # input and weight gradients: twice the forward; plus what recomputation repeats
-    return 2 * _flops_fwd(trace, options, num) + trace.recompute_flops if options.training else 0
+    # input and weight gradients: twice the forward a loss reads; plus what recomputation repeats
+    return 2 * trace.graded_flops + trace.recompute_flops if options.training else 0
 
 
 def _macs_fwd(trace: Trace, options, num):

@@ -145,6 +145,9 @@ class Encoder:
         elif (pooler is not True and pooler is not False and _validate.flag("pooler", pooler)) or (
                 pooler and not spec.pooler):
             raise ValueError(f"pooler=True is impossible for family {family!r}: its HF model has no pooler")
+        elif not pooler and spec.pooler_always:
+            raise ValueError(f"pooler=False is impossible for family {family!r}: its HF model always has a pooler "
+                             "(no add_pooling_layer)")
         if spec.weight_sharing:
             if hidden_groups is None:
                 hidden_groups = 1

@@ -59,7 +59,7 @@ OPS = ("field", "const", "mul", "linear", "max", "min", "where", "eq", "ne", "ge
        "minus", "difference")
 OP = {name: code for code, name in enumerate(OPS)}
 #: The program ABI version: csrc/bs_program.h refuses another.
-ABI_VERSION = 4
+ABI_VERSION = 5
 INT64_MAX = symbolic.INT64_MAX
 
 

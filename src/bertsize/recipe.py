@@ -9,6 +9,7 @@ saved activations and the roofline ops all come from this one walk.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -99,7 +100,9 @@ def trace(t: Tracer, m: Model) -> Trace:
         x = bert_encoder(t, m)
     pooled = None
     if m.pooler:
-        with t.in_component("pooler"):
+        # a pooler the head does not read (SqueezeBERT's always runs) gets no gradient
+        unread = t.forward_only() if not m.head.reads_pooler(m.family, m.pooler) else contextlib.nullcontext()
+        with t.in_component("pooler"), unread:
             pooled = t.activation(t.linear("pooler.dense", t.first_token(x), m.s.hidden, m.s.hidden), "tanh")
     with t.in_component("head"):
         outputs = m.head.forward(t, m, x, pooled)
@@ -383,23 +386,32 @@ def _self_attention(t: Tracer, m: Model, x: Tensor, mask: Tensor | None, bias: T
                     tables: tuple[Tensor, Tensor] | None) -> Tensor:
     """The projections (q and k rotated by RoPE's ``tables``), the attention core and
     the output projection (and its dropout)."""
-    h, biased = m.s.hidden, m.family.linear_bias
-    q, k, v = (t.linear(f"layer.attention.{name}", x, h, h, bias=biased) for name in ("query", "key", "value"))
+    h = m.s.hidden
+    q, k, v = (_dense(t, m, f"layer.attention.{name}", x, h, h) for name in ("query", "key", "value"))
     if tables is not None:
         q, k = t.rotary(q, *tables, upcast=False), t.rotary(k, *tables, upcast=False)
     context = t.attention_core(q, k, v, m.s.heads, m.attention_dropout, mask, bias)
-    out = t.linear("layer.attention.output", context, h, h, bias=biased)
+    out = _dense(t, m, "layer.attention.output", context, h, h)
     return t.dropout(out, m.hidden_dropout) if m.family.attention_output_dropout else out
 
 
 def _ffn(t: Tracer, m: Model, x: Tensor) -> Tensor:
     """intermediate -> activation -> output, or the family's GLU
     ``output(act(gate(x)) * intermediate(x))``; then the output's dropout."""
-    s, biased = m.s, m.family.linear_bias
+    s = m.s
     if m.family.glu:  # HF evaluates the gate and its activation before the up projection
-        active = t.activation(t.linear("layer.gate", x, s.hidden, s.intermediate, bias=biased), m.activation)
-        inner = t.gate(active, t.linear("layer.intermediate", x, s.hidden, s.intermediate, bias=biased))
+        active = t.activation(_dense(t, m, "layer.gate", x, s.hidden, s.intermediate), m.activation)
+        inner = t.gate(active, _dense(t, m, "layer.intermediate", x, s.hidden, s.intermediate))
     else:
-        inner = t.activation(t.linear("layer.intermediate", x, s.hidden, s.intermediate, bias=biased), m.activation)
-    out = t.linear("layer.output", inner, s.intermediate, s.hidden, bias=biased)
+        inner = t.activation(_dense(t, m, "layer.intermediate", x, s.hidden, s.intermediate), m.activation)
+    out = _dense(t, m, "layer.output", inner, s.intermediate, s.hidden)
     return t.dropout(out, m.hidden_dropout) if m.family.ffn_output_dropout else out
+
+
+def _dense(t: Tracer, m: Model, name: str, x: Tensor, in_features, out_features) -> Tensor:
+    """The layer's Linear ``name`` (with the family's biases or none), or the 1 x 1
+    convolution the family has in its place (SqueezeBERT's, grouped)."""
+    groups = m.family.conv_groups.get(name)
+    if groups is None:
+        return t.linear(name, x, in_features, out_features, bias=m.family.linear_bias)
+    return t.pointwise_conv(name, x, in_features, out_features, groups)

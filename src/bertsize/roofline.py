@@ -92,7 +92,7 @@ def op_terms(ops, trace: Trace, options) -> list[Term]:
     result = []
     for op in ops:
         repeats = op.count
-        if options.training:
+        if options.training and op.group != "forward_only":
             repeats = 3 * op.count + (op.count if op.group in trace.recomputed_groups else 0)
         result.append(Term(op.flops, op.elements, op.raw_elements, op.raw_factor, repeats))
     return result

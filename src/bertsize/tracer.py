@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 
 #: Breakdown rows, in the order :meth:`Estimate.breakdown` lists them.
 COMPONENTS = ("embeddings", "attention", "ffn", "norms", "pooler", "head")
-#: Roofline groups of an op: part of a layer, the attention core (inside a layer too), other.
-GROUPS = ("layer", "core", "other")
+#: Roofline groups of an op: part of a layer, the attention core (inside a layer too),
+#: other, and forward only (a result no loss reads: backward never runs it).
+GROUPS = ("layer", "core", "other", "forward_only")
 
 ITEMSIZE = {"fp32": 4, "fp16": 2, "bf16": 2, "mask": 1}
 #: Bytes per Linear weight element read by the roofline, by workload precision.
@@ -197,6 +198,9 @@ class Trace:
     matmul_flops: dict[str, object]
     elementwise_flops: dict[str, object]
     saved_bytes: dict[str, object]
+    #: forward matmul FLOPs whose results a loss reads (each has an input and a weight
+    #: gradient in backward): all of them but :meth:`Tracer.forward_only`'s
+    graded_flops: object
     #: forward matmul FLOPs that the backward runs again (recomputation)
     recompute_flops: object
     #: bytes live only while one layer (or attention core) is recomputed in backward
@@ -260,6 +264,7 @@ class Tracer:
         self._names = ""  # the prefix of parameter names (a group with its own weights)
         self.matmul_flops = dict.fromkeys(COMPONENTS, 0)
         self.elementwise_flops = dict.fromkeys(COMPONENTS, 0)
+        self.graded_flops = 0
         self.recompute_flops = 0
         self._checkpointing = False  # inside a layer that full recomputation repeats
         self._recomputed: set[str] = set()
@@ -289,6 +294,17 @@ class Tracer:
                 yield
         finally:
             self.component = previous
+
+    @contextmanager
+    def forward_only(self) -> Iterator[None]:
+        """The ops inside compute a result no loss reads (SqueezeBERT's pooler under a
+        head of the hidden states): autograd saves their inputs all the same, but no
+        gradient reaches them, so the backward runs none of their matmuls."""
+        previous, self.group = self.group, "forward_only"
+        try:
+            yield
+        finally:
+            self.group = previous
 
     def scope(self, name: str) -> _Scope:
         """The ops inside run in the module ``name``, nested in the current one."""
@@ -398,6 +414,8 @@ class Tracer:
 
     def _matmul(self, flops) -> None:
         self.matmul_flops[self.component] = self.matmul_flops[self.component] + flops * self.multiplier
+        if self.group != "forward_only":
+            self.graded_flops = self.graded_flops + flops * self.multiplier
         if self._checkpointing:
             self.recompute_flops = self.recompute_flops + flops * self.multiplier
         if self._modules is not None:
@@ -761,6 +779,29 @@ class Tracer:
             self._op(0, 2 * x.numel)
             return self._new(x.rows, width, out.dtype, out)
 
+    def pointwise_conv(self, name: str, x: Tensor, in_features, out_features, groups: int) -> Tensor:
+        """``nn.Conv1d(in_features, out_features, kernel_size=1, groups=groups)`` named
+        ``name`` on the (b, channels, s) layout (SqueezeBERT's): a Linear of each group's
+        in / groups channels to its out / groups — weight (out, in / groups, 1) and a
+        bias, 2 · rows · in · out / groups FLOPs.  Every layout change around it is a
+        view, so it saves its input as a Linear does (autocast: its 16-bit cast)."""
+        with self.scope(name):
+            weight = self.parameter(f"{name}.weight", (out_features, self.num.floor_div(in_features, groups), 1),
+                                    "conv")
+            self.parameter(f"{name}.bias", (out_features,), "bias")
+            self._matmul_weights.setdefault(weight.name, weight)  # autocast casts it too
+            rows = x.rows
+            flops = 2 * rows * weight.numel
+            self._matmul(flops)
+            self._elementwise(rows * out_features)
+            # bitsandbytes quantises nn.Linear only: the convolution's weight stays 16-bit
+            self._op(flops + rows * out_features, rows * in_features + out_features + rows * out_features,
+                     weight.numel, max(self.weight_format, 2.0))
+            if self.autocast and x.dtype != self.low:
+                x = self._new(x.rows, x.width, self.low, x)
+            self.save(x)
+            return self._new(rows, out_features, self.low if self.autocast else x.dtype, x)
+
     def _heads_first(self, x: Tensor, rows=None) -> Tensor:
         """``transpose_for_scores``: x viewed (b, s, a, d), permuted to (b·a, s, d) and
         made contiguous, a copy (``rows``: its rows when it is repeated over the batch)."""
@@ -1014,7 +1055,7 @@ class Tracer:
         weights = sum((p.numel * p.used for p in self._matmul_weights.values()), 0)
         return Trace(
             parameters=self.parameters, matmul_flops=self.matmul_flops, elementwise_flops=self.elementwise_flops,
-            saved_bytes=saved, recompute_flops=self.recompute_flops, recompute_transient_bytes=transient,
+            saved_bytes=saved, graded_flops=self.graded_flops, recompute_flops=self.recompute_flops, recompute_transient_bytes=transient,
             live_peak_bytes=live_peak, matmul_weight_elements=weights, ops=list(self._ops.values()),
             recomputed_groups=tuple(sorted(self._recomputed)), modules=self._modules or {},
             module_saved_bytes=module_saved, module_repeats=self._repeats,

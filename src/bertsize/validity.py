@@ -27,7 +27,7 @@ WORKLOAD_FIELDS = ("batch", "seq_len")
 CALL_FIELDS = ("num_labels",)
 
 #: Constraint kinds, in the order of the C enum (csrc/bs_program.h).
-KINDS = ("at_least", "equals", "divides", "zero_or_equal", "within", "multiple")
+KINDS = ("at_least", "equals", "divides", "zero_or_equal", "within", "multiple", "divisible")
 #: The largest k of a "multiple" constraint (the C stage path multiplies fields below
 #: 2**52 by it in int64).
 MAX_MULTIPLE = 2**11
@@ -40,7 +40,8 @@ class Constraint:
     Kinds (``field`` f, ``other`` g, ``k`` an int):
         ``at_least``: f >= k;  ``equals``: f == k;  ``divides``: f divides g;
         ``zero_or_equal``: f == 0 or f == g;  ``within``: f <= g - k;
-        ``multiple``: f == k·g (1 <= k <= :data:`MAX_MULTIPLE`).
+        ``multiple``: f == k·g (1 <= k <= :data:`MAX_MULTIPLE`);
+        ``divisible``: k divides f (k >= 1: SqueezeBERT's grouped convolutions).
 
     ``why`` completes the message of a violation (see :func:`describe`).
     """
@@ -54,6 +55,8 @@ class Constraint:
     def __post_init__(self) -> None:
         if self.kind == "multiple" and not 1 <= self.k <= MAX_MULTIPLE:
             raise ValueError(f"a 'multiple' constraint needs 1 <= k <= {MAX_MULTIPLE}, got {self.k}")
+        if self.kind == "divisible" and self.k < 1:
+            raise ValueError(f"a 'divisible' constraint needs k >= 1, got {self.k}")
 
     def holds(self, row: Sequence[int]) -> bool:
         f = row[FIELD_INDEX[self.field]]
@@ -68,6 +71,8 @@ class Constraint:
             return f == 0 or f == g
         if self.kind == "multiple":
             return f == self.k * g
+        if self.kind == "divisible":
+            return f % self.k == 0
         return f <= g - self.k
 
 
@@ -109,6 +114,7 @@ _EXPRESSIONS = {
     "zero_or_equal": "(r[{f}] == 0 or r[{f}] == r[{g}])",
     "within": "r[{f}] <= r[{g}] - {k}",
     "multiple": "r[{f}] == {k} * r[{g}]",
+    "divisible": "r[{f}] % {k} == 0",
 }
 
 
@@ -151,6 +157,8 @@ def describe(constraint: Constraint, row: Sequence[int], family: str) -> str:
     if constraint.kind == "multiple":
         return (f"{name}={value} is not {constraint.k} x {constraint.other}={other}: family {family!r} "
                 f"{constraint.why}")
+    if constraint.kind == "divisible":
+        return f"{name}={value} is not a multiple of {constraint.k}: family {family!r} {constraint.why}"
     if constraint.why:  # a "within" that is not the position table's
         return f"{name}={value} exceeds {constraint.other}={other} - {constraint.k}: {constraint.why}"
     return (f"{name}={value} exceeds the {other - constraint.k} positions this encoder supports "
@@ -171,6 +179,8 @@ def rule(constraint: Constraint) -> str:
         return f"{name} differs from {other} (the family {constraint.why})"
     if constraint.kind == "multiple":
         return f"{name} not {k} x {other}"
+    if constraint.kind == "divisible":
+        return f"{name} not a multiple of {k}"
     extra = f" - {k}" if k else ""
     if constraint.why:
         return f"{name} above {other}{extra}"

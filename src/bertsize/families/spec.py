@@ -100,7 +100,11 @@ class Family:
             defines the second and never applies it).
         pooler: the base model can have a pooler (``add_pooling_layer``);
             base_pooler: whether the base model class builds it by default (nomic-bert's
-            does not; its sequence classifier does).
+            does not; its sequence classifier does); pooler_always: the base model
+            always builds and runs it (SqueezeBERT's has no ``add_pooling_layer``), so
+            every head pays for it, forward only where the head does not read it.
+        conv_groups: the layers' projections that are 1 x 1 convolutions, recipe name ->
+            groups (SqueezeBERT's grouped ``nn.Conv1d``); empty where they are Linears.
         rotary: RoPE instead of a position table: cos / sin tables (s x head_width)
             computed once a forward rotate every layer's q and k, in the dtype the
             operands promote to (Llama's ``apply_rotary_pos_emb``: nomic-bert,
@@ -154,6 +158,8 @@ class Family:
     ffn_output_dropout: bool = True
     pooler: bool = True
     base_pooler: bool = True
+    pooler_always: bool = False
+    conv_groups: Mapping[str, int] = field(default_factory=dict)
     rotary: bool = False
     linear_bias: bool = True
     glu: bool = False
