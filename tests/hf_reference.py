@@ -20,7 +20,7 @@ _CLASS_PREFIX = {
     "roberta-prelayernorm": "RobertaPreLayerNorm", "xlm-roberta-xl": "XLMRobertaXL", "megatron-bert": "MegatronBert",
     "mpnet": "MPNet", "ernie": "Ernie", "modernbert": "ModernBert", "deberta-v2": "DebertaV2",
     "nomic_bert": "NomicBert", "jina_embeddings_v3": "JinaEmbeddingsV3", "mobilebert": "MobileBert",
-    "squeezebert": "SqueezeBert",
+    "squeezebert": "SqueezeBert", "convbert": "ConvBert",
 }
 _CLASS_SUFFIX = {
     "model": "Model", "masked_lm": "ForMaskedLM", "pretraining": "ForPreTraining",
@@ -90,6 +90,8 @@ def hf_config(enc, num_labels: int = 2, attention: str = "eager"):
         if enc.family == "squeezebert":  # the published groups are SqueezeBertConfig's defaults
             kwargs.update(embedding_size=enc.hidden)
             del kwargs["classifier_dropout"]
+        if enc.family == "convbert":
+            kwargs["embedding_size"] = enc.embedding_size
         if enc.family == "electra":
             # the multiple-choice summary's dropout is the classifier dropout's
             kwargs.update(embedding_size=enc.embedding_size,
@@ -113,7 +115,8 @@ def build(enc, head: str = "model", num_labels: int = 2, attention: str = "eager
     # BERT's decoder LM class is BertLMHeadModel; the other families' <Family>ForCausalLM
     suffix = "LMHeadModel" if (enc.family, head) == ("bert", "causal_lm") else _CLASS_SUFFIX[head]
     model_class = getattr(transformers, _CLASS_PREFIX[enc.family] + suffix)
-    if head == "model" and enc.family not in ("distilbert", "electra", "modernbert", "deberta-v2", "squeezebert"):
+    if head == "model" and enc.family not in ("distilbert", "electra", "modernbert", "deberta-v2", "squeezebert",
+                                            "convbert"):
         model = model_class(config, add_pooling_layer=enc.pooler)
     else:
         model = model_class(config)

@@ -11,12 +11,14 @@ from bertsize.heads import HEADS
 #: Families without segment embeddings, and those whose layers have no causal mode.
 NO_SEGMENTS = ("distilbert", "mpnet", "modernbert")
 NO_DECODER = ("distilbert", "albert", "mpnet", "modernbert", "deberta-v2", "nomic_bert", "jina_embeddings_v3",
-              "mobilebert", "squeezebert")
+              "mobilebert", "squeezebert", "convbert")
 #: Families whose pooler is not a choice: their base model has none, or (SqueezeBERT's)
 #: always has one.
-FIXED_POOLER = ("distilbert", "electra", "modernbert", "deberta-v2", "squeezebert")
+FIXED_POOLER = ("distilbert", "electra", "modernbert", "deberta-v2", "squeezebert", "convbert")
 #: SqueezeBERT groups its convolutions by 4: hidden and intermediate are multiples of 4.
 GROUPED = {"squeezebert": 4}
+#: ConvBERT gives half its heads to the span convolution: an even head count.
+EVEN_HEADS = ("convbert",)
 #: The RoPE families are modelled with 64-wide heads (hidden = 64 x heads).
 HEAD_WIDTH = {"modernbert": 64, "nomic_bert": 64, "jina_embeddings_v3": 64}
 #: Families with sliding-window layers (a mask that exists from some sequence length on).
@@ -25,7 +27,7 @@ WINDOWED = ("modernbert",)
 ROTARY = ("modernbert", "nomic_bert", "jina_embeddings_v3")
 #: Families whose embedding width may differ from hidden (MobileBERT's at most hidden:
 #: drawn with its bottleneck).
-FACTORISED = ("albert", "electra", "deberta-v2")
+FACTORISED = ("albert", "electra", "deberta-v2", "convbert")
 
 
 @st.composite
@@ -45,6 +47,8 @@ def small_encoders(draw, families=bertsize.FAMILIES, max_layers: int = 3, min_po
     """Tiny encoders of any family: every structural option, sizes a CPU runs in ms."""
     family = draw(st.sampled_from(families))
     heads = draw(st.integers(1, 4))
+    if family in EVEN_HEADS:
+        heads = 2 * draw(st.integers(1, 2))
     groups = GROUPED.get(family, 1)
     hidden = heads * (HEAD_WIDTH.get(family) or groups * draw(st.integers(1, 8 // groups)))
     fields = dict(
@@ -101,6 +105,8 @@ def any_encoders(draw, families=bertsize.FAMILIES) -> bertsize.Encoder:
     or pass int64."""
     family = draw(st.sampled_from(families))
     heads = draw(st.one_of(st.integers(1, 16), st.integers(1, 2**20)))
+    if family in EVEN_HEADS:
+        heads = 2 * draw(st.one_of(st.integers(1, 8), st.integers(1, 2**19)))
     groups = GROUPED.get(family, 1)
     hidden = heads * (HEAD_WIDTH.get(family) or groups * draw(st.one_of(st.integers(1, 64), st.integers(1, 2**20))))
     fields = dict(
@@ -157,7 +163,8 @@ def workloads(draw, max_batch: int = 2**20, max_seq_len: int = 2**20) -> bertsiz
 #: The attention implementations of families whose HF classes (or bertsize) lack some:
 #: MegatronBertPreTrainedModel, MPNetPreTrainedModel, DebertaV2PreTrainedModel and
 #: SqueezeBertPreTrainedModel support neither SDPA nor flash attention.
-ATTENTIONS = {"megatron-bert": ("eager",), "mpnet": ("eager",), "deberta-v2": ("eager",), "squeezebert": ("eager",)}
+ATTENTIONS = {"megatron-bert": ("eager",), "mpnet": ("eager",), "deberta-v2": ("eager",), "squeezebert": ("eager",),
+              "convbert": ("eager",)}
 
 
 def attention_for(family: str, attention: str) -> str:

@@ -36,6 +36,11 @@ SQUEEZE_GROUPS = 4
 ALWAYS_POOLED = ("squeezebert",)
 #: The heads that do not read the pooled output (an always-run pooler gets no gradient).
 UNPOOLED_HEADS = ("masked_lm", "token_classification", "question_answering")
+#: ConvBERT: ELECTRA's embeddings and heads, mixed attention (Jiang et al. 2020): q, k, v
+#: at H/2, heads/2 attending heads of H/A features, a separable convolution (H x 9
+#: depthwise taps, H -> H/2 pointwise, a bias) times q -> a kernel Linear (H/2 -> A/2 x 9),
+#: conv_out (H -> H/2) and the span convolution of its values (9 taps per head).
+SPAN_KERNEL = 9
 
 
 def _sizes(e: bertsize.Encoder):
@@ -43,12 +48,12 @@ def _sizes(e: bertsize.Encoder):
 
 
 def _projects(e: bertsize.Encoder) -> bool:
-    """ALBERT projects its embeddings to hidden; ELECTRA when the widths differ."""
-    return e.family == "albert" or (e.family == "electra" and e.embedding_size != e.hidden)
+    """ALBERT projects its embeddings to hidden; ELECTRA and ConvBERT when the widths differ."""
+    return e.family == "albert" or (e.family in ("electra", "convbert") and e.embedding_size != e.hidden)
 
 
 def _mlm_width(e: bertsize.Encoder) -> int:
-    return e.embedding_size if e.family in ("albert", "electra") else e.hidden
+    return e.embedding_size if e.family in ("albert", "electra", "convbert") else e.hidden
 
 
 def _has_pooler(e: bertsize.Encoder, head: str) -> bool:
@@ -245,6 +250,10 @@ def params_by_hand(e: bertsize.Encoder, head: str, C: int) -> int:
     if e.family == "squeezebert":  # weights (out, in / groups, 1): q k v, FFN up and down grouped
         g = SQUEEZE_GROUPS
         layer = 3 * (H * H // g + H) + (H * H + H) + 2 * H + (H * I // g + I) + (I * H // g + H) + 2 * H
+    if e.family == "convbert":  # q k v, depthwise, pointwise + bias, kernel Linear, conv_out; o, LN, FFN, LN
+        h, taps = H // 2, e.heads // 2 * SPAN_KERNEL
+        layer = 3 * (H * h + h) + H * SPAN_KERNEL + (H * h + h) + (h * taps + taps) + (H * h + h)
+        layer += (H * H + H) + 2 * H + (H * I + I) + (I * H + H) + 2 * H
     positions = 0 if e.family in ROTARY else P
     total = (V + positions + T) * E + (e.weight_sets if e.family == "albert" else L) * layer
     total += 0 if e.family in NO_EMBEDDING_NORM else 2 * E
@@ -301,6 +310,10 @@ def forward_flops_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int
     if e.family == "squeezebert":  # a grouped 1 x 1 convolution: 2 · n · in · out / groups
         g = SQUEEZE_GROUPS
         layer = 3 * 2 * n * H * H // g + 2 * n * H * H + 2 * (2 * b * s * s * H) + 2 * (2 * n * H * I // g)
+    if e.family == "convbert":  # q k v; depthwise, pointwise; kernel Linear; conv_out; span bmm; q·kᵀ, p·v; o; FFN
+        h, taps = H // 2, e.heads // 2 * SPAN_KERNEL
+        layer = 3 * 2 * n * H * h + 2 * n * H * SPAN_KERNEL + 2 * n * H * h + 2 * n * h * taps + 2 * n * H * h
+        layer += 2 * n * h * SPAN_KERNEL + 2 * (2 * b * s * s * h) + 2 * n * H * H + 2 * 2 * n * H * I
     total = L * layer + (2 * n * E * H if _projects(e) else 0)
     if _has_pooler(e, head):
         total += 2 * b * H * H
@@ -349,6 +362,14 @@ def saved_bytes_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int, 
     # LayerNorms' outputs, where post-LN saves the layer's input and the two sums.
     masks = 2 - (e.family in ("distilbert", "albert", "xlm-roberta-xl"))
     layer = 16 * n * H + 4 * n * I + 2 * b * A * s * s + d * (masks * n * H + 3 * b * A * s * s)
+    if e.family == "convbert":
+        # x (read by every projection and the depthwise convolution), the depthwise output,
+        # the product's factors (the pointwise output, q), the product, the kernel
+        # softmax's output (A/2 x 9 per token), the span windows (H/2 x 9), k, v, the
+        # concatenated context; the probabilities of A/2 heads; then as BERT
+        half_scores = b * (A // 2) * s * s
+        layer = (2 + 2 + 1 + 1 + 1 + 9 + 1 + 1 + 2) * n * H + 2 * n * (A // 2) * SPAN_KERNEL + 3 * 2 * n * H
+        layer += 4 * n * I + 2 * half_scores + d * (2 * n * H + 3 * half_scores)
     # RoPE: q and k are the rotated ones (as large); the cos and sin tables, once
     total += 2 * (2 * s * 64) if e.family in ROTARY else 0
     # SwiGLU: the gate's output (GELU's input), GELU's output and the up projection's
@@ -382,7 +403,9 @@ def saved_bytes_by_hand(e: bertsize.Encoder, head: str, C: int, b: int, s: int, 
         # a score per sequence: the loss's fp32 log-softmax over the choices, its weight
         total += 4 * b + 4
         dropped = 3 * b * H  # the classifier dropout's mask and the dropped copy the classifier reads
-        if e.family == "distilbert":  # pre_classifier reads x[:, 0], a view of all of x; ReLU's output
+        if e.family == "convbert":  # the classifier reads x[:, -1], a view of all of x
+            total += 2 * n * H
+        elif e.family == "distilbert":  # pre_classifier reads x[:, 0], a view of all of x; ReLU's output
             total += 2 * n * H + 2 * b * H + d * dropped
         elif e.family == "electra":  # the summary reads all of x; GELU's input; then GELU's output or the dropout
             total += 2 * n * H + 2 * b * H + (dropped if dropout else 2 * b * H)

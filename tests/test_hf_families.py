@@ -4,7 +4,8 @@ head: CamemBERT (RoBERTa's classes renamed), MPNet (a shared relative-position b
 XLM-R XL, Megatron-BERT — whose LayerNorms move before attention and FFN (one more after
 the last layer, none on XL's and Megatron's embeddings) and whose saved activations differ
 from their post-LN twins' — and the newer families, each its own layout or primitive
-(ModernBERT, nomic-bert, Jina v3, MobileBERT, SqueezeBERT's grouped convolutions).  Parameters, forward and backward FLOPs at two shapes, and the
+(ModernBERT, nomic-bert, Jina v3, MobileBERT, SqueezeBERT's grouped convolutions, ConvBERT's
+mixed attention).  Parameters, forward and backward FLOPs at two shapes, and the
 CPU saved activations in fp32 and bf16 autocast, eager and SDPA, every dropout on."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ hf = pytest.importorskip("hf_reference")
 pytestmark = pytest.mark.hf
 
 FAMILIES = ("camembert", "roberta-prelayernorm", "xlm-roberta-xl", "megatron-bert", "mpnet", "ernie", "modernbert",
-            "nomic_bert", "jina_embeddings_v3", "mobilebert", "squeezebert")
+            "nomic_bert", "jina_embeddings_v3", "mobilebert", "squeezebert", "convbert")
 #: the families whose RoPE is modelled with 64-wide heads
 ROTARY = ("modernbert", "nomic_bert", "jina_embeddings_v3")
 SHAPES = [(2, 16), (1, 7)]
@@ -35,6 +36,8 @@ def _encoder(family: str, **fields) -> bertsize.Encoder:
         fields = {"hidden": 128, "heads": 2, **fields}
     if family == "mobilebert":  # a bottleneck narrower than hidden, embeddings narrower still
         fields = {"embedding": 8, "bottleneck": 16, **fields}
+    if family == "convbert":  # embeddings narrower than hidden: projected
+        fields = {"embedding": 16, **fields}
     if family == "modernbert":  # a window shorter than the longer shape (a mask) but not the shorter
         fields = {"local_attention": 16, "layers": 4, **fields}
         segments = 0
@@ -374,3 +377,50 @@ def test_squeezebert_heads_that_ignore_the_pooler_still_run_it():
     grouped = layers * (3 * (h * h - h * h // 4) + 2 * (h * inner - h * inner // 4))  # q, k, v; the FFN's two
     bert = bertsize.count_params(encoder.replace(family="bert"), "masked_lm")  # BERT's masked LM has no pooler
     assert bertsize.count_params(encoder, "masked_lm") == bert - grouped + h * h + h
+
+
+def test_convbert_refuses_what_it_does_not_model():
+    """Another head ratio, kernel, grouped FFN or a sequence summary is refused naming the
+    key; an odd head count cannot be halved; HF runs it eagerly only, as bertsize does."""
+    for key, value in (("head_ratio", 4), ("conv_kernel_size", 5), ("num_groups", 2), ("summary_type", "first"),
+                       ("summary_use_proj", True)):
+        with pytest.raises(ValueError, match=key):
+            bertsize.from_hf_config({"model_type": "convbert", key: value})
+    with pytest.raises(ValueError, match="heads=3 is not a multiple of 2"):
+        bertsize.Encoder(family="convbert", layers=1, hidden=48, heads=3)
+    encoder = _encoder("convbert")
+    with pytest.raises(ValueError):
+        hf.build(encoder, "model", attention="sdpa")
+    with pytest.raises(ValueError, match="attention='sdpa': family 'convbert' runs only 'eager'"):
+        bertsize.estimate(encoder, bertsize.Workload(attention="sdpa"))
+
+
+def test_convbert_preset_is_the_published_size():
+    """ConvBertConfig's defaults (YituTech/conv-bert-base's sizes) against the meta-device
+    model; Jiang et al. 2020 (Table 2) give ConvBERT-base 106M parameters."""
+    encoder = bertsize.from_hf_config({"model_type": "convbert"})
+    assert encoder == bertsize.preset("YituTech/conv-bert-base")
+    with torch.device("meta"):
+        model = hf.build(encoder, "model")
+    assert bertsize.count_params(encoder) == hf.count_params(model)
+    assert round(bertsize.count_params(encoder) / 1e6) == 106
+
+
+def test_convbert_mixed_attention_by_hand():
+    """Per layer, against ELECTRA of the same sizes: q, k, v at hidden / 2 (half the
+    projections), the separable convolution (H x 9 depthwise taps, H x H/2 pointwise and
+    its bias), the kernel Linear (H/2 -> heads/2 x 9) and conv_out (H -> H/2); attention of
+    heads / 2 heads at H / heads features (half the score FLOPs), the span convolution
+    2 · n · H/2 · 9."""
+    sizes = dict(layers=3, hidden=32, heads=4, intermediate=48, vocab=99, max_positions=40)
+    conv = bertsize.Encoder(family="convbert", **sizes)
+    electra = bertsize.Encoder(family="electra", **sizes)
+    H, half, taps, k = 32, 16, 2 * 9, 9
+    extra = (-3 * (H * H - H * half) - 3 * (H - half) + H * k + H * half + half + half * taps + taps + H * half + half)
+    assert bertsize.count_params(conv) - bertsize.count_params(electra) == 3 * extra
+    b, s = 2, 10
+    n = b * s
+    work = bertsize.Workload(batch=b, seq_len=s)
+    flops = (-3 * 2 * n * H * (H - half) + 2 * n * H * k + 2 * n * H * half + 2 * n * half * taps + 2 * n * H * half
+             - 2 * 2 * b * s * s * (H - half) + 2 * n * half * k)
+    assert bertsize.estimate(conv, work).flops_fwd - bertsize.estimate(electra, work).flops_fwd == 3 * flops

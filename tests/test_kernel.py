@@ -18,7 +18,7 @@ import bertsize
 from bertsize import _abi, oracle, program, validity
 from bertsize.estimate import row_of
 from bertsize.options import Options
-from strategies import GROUPED, HEAD_WIDTH, NO_SEGMENTS, any_encoders, heads_for, runnable, small_encoders, workloads
+from strategies import EVEN_HEADS, GROUPED, HEAD_WIDTH, NO_SEGMENTS, any_encoders, heads_for, runnable, small_encoders, workloads
 
 kernel = importlib.import_module("bertsize._kernel")
 INT64_MAX = 2**63 - 1
@@ -112,7 +112,9 @@ def _row_call(base, workload, row):
     fields base's family has)."""
     changes = {name: row[name] for name in ("layers", "heads", "intermediate", "vocab", "max_positions")}
     groups = GROUPED.get(base.family, 1)  # SqueezeBERT's hidden and intermediate: multiples of 4
-    changes["hidden"] = row["heads"] * HEAD_WIDTH.get(base.family, groups * row["width"])
+    if base.family in EVEN_HEADS:  # ConvBERT's
+        changes["heads"] = 2 * row["heads"]
+    changes["hidden"] = changes["heads"] * HEAD_WIDTH.get(base.family, groups * row["width"])
     changes["intermediate"] = groups * row["intermediate"]
     if base.family not in NO_SEGMENTS:
         changes["type_vocab"] = row["type_vocab"]
@@ -259,6 +261,8 @@ def test_evaluate_rows_equal_scalar_calls(data, base, workload):
         columns[name] = data.draw(st.lists(st.integers(1, 4096), min_size=rows, max_size=rows))
     if "intermediate" in columns:
         columns["intermediate"] = [groups * value for value in columns["intermediate"]]
+    if "heads" in columns and base.family in EVEN_HEADS:  # ConvBERT's
+        columns["heads"] = [2 * value for value in columns["heads"]]
     if "heads" in columns or "hidden" in columns:  # keep heads | hidden
         heads = np.array(columns.get("heads", [base.heads] * rows))
         columns["hidden"] = list(heads * (HEAD_WIDTH.get(base.family) or groups * data.draw(st.integers(1, 64))))

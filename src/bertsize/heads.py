@@ -131,18 +131,18 @@ class PreClassifier(FirstToken):
 
 @dataclass(frozen=True)
 class DenseClassifier(FirstToken):
-    """RoBERTa / XLM-R (tanh), ELECTRA (gelu): dropout -> dense -> activation ->
-    dropout -> out_proj on the first token.  ``dropout``: which of the encoder's
-    dropouts (MPNet's head applies the hidden dropout)."""
+    """RoBERTa / XLM-R (tanh), ELECTRA (gelu), ConvBERT (the configured one: None):
+    dropout -> dense -> activation -> dropout -> out_proj on the first token.
+    ``dropout``: which of the encoder's dropouts (MPNet's head applies the hidden dropout)."""
 
-    activation: str
+    activation: str | None
     dropout: str = "classifier"
     uses_pooler = False
 
     def forward(self, t: Tracer, m, features: Tensor) -> Tensor:
         h, active = m.s.hidden, _dropout_active(m, self.dropout)
         y = t.linear("classifier.dense", t.dropout(features, active), h, h)
-        y = t.activation(y, self.activation)
+        y = t.activation(y, self.activation or m.activation)
         return t.linear("classifier.out_proj", t.dropout(y, active), h, m.s.num_labels)
 
 
@@ -159,6 +159,22 @@ class SequenceSummary(FirstToken):
         outputs = m.s.num_labels if outputs is None else outputs
         y = t.activation(t.linear("sequence_summary.summary", features, h, h), self.activation)
         return t.linear("classifier", t.dropout(y, m.classifier_dropout), h, outputs)
+
+
+@dataclass(frozen=True)
+class LastTokenClassifier:
+    """ConvBERT's multiple choice: its sequence summary, which ConvBertConfig leaves at
+    ``summary_type="last"`` without projection, activation or dropout, is the last
+    token's row; the classifier reads it."""
+
+    uses_pooler = False
+
+    def features(self, t: Tracer, m, x: Tensor) -> Tensor:
+        return t.last_token(x)
+
+    def forward(self, t: Tracer, m, features: Tensor, outputs=None) -> Tensor:
+        outputs = m.s.num_labels if outputs is None else outputs
+        return t.linear("classifier", features, m.s.hidden, outputs)
 
 
 @dataclass(frozen=True)

@@ -386,6 +386,8 @@ def _self_attention(t: Tracer, m: Model, x: Tensor, mask: Tensor | None, bias: T
                     tables: tuple[Tensor, Tensor] | None) -> Tensor:
     """The projections (q and k rotated by RoPE's ``tables``), the attention core and
     the output projection (and its dropout)."""
+    if m.family.span_kernel:
+        return _mixed_attention(t, m, x, mask, bias)
     h = m.s.hidden
     q, k, v = (_dense(t, m, f"layer.attention.{name}", x, h, h) for name in ("query", "key", "value"))
     if tables is not None:
@@ -395,13 +397,42 @@ def _self_attention(t: Tracer, m: Model, x: Tensor, mask: Tensor | None, bias: T
     return t.dropout(out, m.hidden_dropout) if m.family.attention_output_dropout else out
 
 
+#: ConvBERT's head_ratio: half the heads attend, the convolution stands for the others
+HEAD_RATIO = 2
+
+
+def _mixed_attention(t: Tracer, m: Model, x: Tensor, mask: Tensor | None, bias: Tensor | None) -> Tensor:
+    """ConvBERT's mixed attention (Jiang et al. 2020), in HF's order: key and value
+    (hidden -> hidden / 2); the key's separable convolution of x (a depthwise
+    convolution along the sequence, a pointwise one to hidden / 2, its bias in place)
+    times the query, which a Linear turns into a kernel of ``span_kernel`` taps per
+    attending head; the span convolution of ``conv_out_layer``'s values under those
+    kernels; self-attention of heads / 2 heads of hidden / heads features; the two
+    halves concatenated into the output projection."""
+    h, kernel = m.s.hidden, m.family.span_kernel
+    heads = t.num.floor_div(m.s.heads, HEAD_RATIO)  # exact: the family's heads are even
+    half = t.num.floor_div(h, HEAD_RATIO)  # heads / 2 heads of hidden / heads features
+    prefix = "layer.attention"
+    k = t.linear(f"{prefix}.key", x, h, half)
+    v = t.linear(f"{prefix}.value", x, h, half)
+    separable = t.pointwise_conv(f"{prefix}.key_conv_attn_layer.pointwise",
+                                 t.depthwise_conv(f"{prefix}.key_conv_attn_layer.depthwise", x, h, kernel), h, half,
+                                 groups=1)
+    q = t.linear(f"{prefix}.query", x, h, half)
+    kernels = t.linear(f"{prefix}.conv_kernel_layer", t.multiply(separable, q), half, heads * kernel)
+    convolved = t.span_conv(kernels, t.linear(f"{prefix}.conv_out_layer", x, h, half), heads, kernel)
+    context = t.attention_core(q, k, v, heads, m.attention_dropout, mask, bias)
+    out = t.linear(f"{prefix}.output", t.concat(context, convolved), h, h)
+    return t.dropout(out, m.hidden_dropout)
+
+
 def _ffn(t: Tracer, m: Model, x: Tensor) -> Tensor:
     """intermediate -> activation -> output, or the family's GLU
     ``output(act(gate(x)) * intermediate(x))``; then the output's dropout."""
     s = m.s
     if m.family.glu:  # HF evaluates the gate and its activation before the up projection
         active = t.activation(_dense(t, m, "layer.gate", x, s.hidden, s.intermediate), m.activation)
-        inner = t.gate(active, _dense(t, m, "layer.intermediate", x, s.hidden, s.intermediate))
+        inner = t.multiply(active, _dense(t, m, "layer.intermediate", x, s.hidden, s.intermediate))
     else:
         inner = t.activation(_dense(t, m, "layer.intermediate", x, s.hidden, s.intermediate), m.activation)
     out = _dense(t, m, "layer.output", inner, s.intermediate, s.hidden)

@@ -432,6 +432,10 @@ class Tracer:
         """``x[:, 0]``: one row per sequence, a view over x's storage."""
         return Tensor(self.sizes.batch, x.width, x.dtype, x.storage)
 
+    def last_token(self, x: Tensor) -> Tensor:
+        """``x[:, -1]``: one row per sequence, a view over x's storage."""
+        return Tensor(self.sizes.batch, x.width, x.dtype, x.storage)
+
     def views(self, x: Tensor, width, parts: int) -> list[Tensor]:
         """``x.chunk(parts, dim=-1)`` (or a view and ``unbind``): ``parts`` column blocks
         of ``width`` columns, views over x's storage (a fused QKV's q, k and v; a GLU's
@@ -626,11 +630,12 @@ class Tracer:
         ``act(first) * second``.  Both halves are views of x, so what the activation and
         the product save is x's whole storage, and the activation's output."""
         first, second = self.views(x, width, 2)
-        return self.gate(self.activation(first, kind), second)
+        return self.multiply(self.activation(first, kind), second)
 
-    def gate(self, active: Tensor, up: Tensor) -> Tensor:
-        """A GLU's product ``active * up`` (one FLOP an element), which saves both."""
-        with self.scope("gate"):
+    def multiply(self, active: Tensor, up: Tensor) -> Tensor:
+        """An elementwise product ``active * up`` (a GLU's; ConvBERT's key convolution
+        times the query), one FLOP an element, which saves both factors."""
+        with self.scope("multiply"):
             self._elementwise(active.numel)
             self._op(active.numel, 3 * active.numel)
             self.save(active)
@@ -786,8 +791,8 @@ class Tracer:
         bias, 2 · rows · in · out / groups FLOPs.  Every layout change around it is a
         view, so it saves its input as a Linear does (autocast: its 16-bit cast)."""
         with self.scope(name):
-            weight = self.parameter(f"{name}.weight", (out_features, self.num.floor_div(in_features, groups), 1),
-                                    "conv")
+            per_group = in_features if groups == 1 else self.num.floor_div(in_features, groups)
+            weight = self.parameter(f"{name}.weight", (out_features, per_group, 1), "conv")
             self.parameter(f"{name}.bias", (out_features,), "bias")
             self._matmul_weights.setdefault(weight.name, weight)  # autocast casts it too
             rows = x.rows
@@ -801,6 +806,57 @@ class Tracer:
                 x = self._new(x.rows, x.width, self.low, x)
             self.save(x)
             return self._new(rows, out_features, self.low if self.autocast else x.dtype, x)
+
+    def depthwise_conv(self, name: str, x: Tensor, width, kernel: int) -> Tensor:
+        """``nn.Conv1d(width, width, kernel, groups=width, padding=kernel // 2,
+        bias=False)`` named ``name`` along the sequence of x's (b·s, width) rows, on the
+        (b, width, s) view ``x.transpose(1, 2)`` (ConvBERT's separable convolution): each
+        channel its own ``kernel`` taps, 2 · rows · width · kernel FLOPs; it saves its
+        input, a view of x (autocast: its 16-bit cast); the output is (b, width, s)."""
+        with self.scope(name):
+            weight = self.parameter(f"{name}.weight", (width, 1, kernel), "conv")
+            self._matmul_weights.setdefault(weight.name, weight)  # autocast casts it too
+            flops = 2 * x.rows * width * kernel
+            self._matmul(flops)
+            # bitsandbytes quantises nn.Linear only: the convolution's weight stays 16-bit
+            self._op(flops, 2 * x.numel, width * kernel, max(self.weight_format, 2.0))
+            if self.autocast and x.dtype != self.low:
+                x = self._new(x.rows, x.width, self.low, x)
+            self.save(x)
+            return self._new(x.rows, width, self.low if self.autocast else x.dtype, x)
+
+    def span_conv(self, kernel_logits: Tensor, values: Tensor, heads, kernel: int) -> Tensor:
+        """ConvBERT's span-based dynamic convolution: each of the ``heads`` heads of
+        each token mixes its ``kernel`` neighbours' ``values`` (n, h) by weights of its
+        own, the softmax of ``kernel_logits`` (n, heads · kernel) over the taps.  As HF
+        runs it: the softmax (saves its output); values transposed to (b, h, s) and made
+        contiguous (a copy), ``unfold`` into the kernel windows (b, h · kernel, s), that
+        transposed and reshaped to (n · heads, h / heads, kernel) (a copy, saved), a bmm
+        with the weights (n · heads, kernel, 1): 2 · n · h · kernel FLOPs; (n, h) out."""
+        with self.scope("span_conv"):
+            windows = values.numel * kernel
+            self._elementwise(5 * kernel_logits.numel)
+            self._op(5 * kernel_logits.numel, 2 * kernel_logits.numel)
+            weights = self._new(kernel_logits.rows, kernel_logits.width, kernel_logits.dtype, kernel_logits)
+            self.save(weights)
+            self._op(0, 2 * values.numel)
+            transposed = self._new(values.rows, values.width, values.dtype, values)
+            self._op(0, values.numel + windows)
+            unfolded = self._new(values.rows, values.width * kernel, values.dtype, transposed)
+            self._op(0, 2 * windows)
+            gathered = self._new(values.rows, values.width * kernel, values.dtype, unfolded)
+            self.save(gathered)
+            flops = 2 * values.numel * kernel
+            self._matmul(flops)
+            self._op(flops, windows + weights.numel + values.numel)
+            return self._new(values.rows, values.width, values.dtype, gathered, weights)
+
+    def concat(self, a: Tensor, b: Tensor) -> Tensor:
+        """``torch.cat([a, b], dim=-1)`` of two (rows, ·) tensors: a copy of both (cat
+        saves nothing for backward)."""
+        with self.scope("cat"):
+            self._op(0, 2 * (a.numel + b.numel))
+            return self._new(a.rows, a.width + b.width, a.dtype, a, b)
 
     def _heads_first(self, x: Tensor, rows=None) -> Tensor:
         """``transpose_for_scores``: x viewed (b, s, a, d), permuted to (b·a, s, d) and

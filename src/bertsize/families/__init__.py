@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bertsize.families import (albert, bert, camembert, deberta_v2, distilbert, electra, ernie, jina_embeddings_v3,
+from bertsize.families import (albert, bert, camembert, convbert, deberta_v2, distilbert, electra, ernie, jina_embeddings_v3,
                                megatron_bert, mobilebert, modernbert, mpnet, nomic_bert, roberta,
                                roberta_prelayernorm, squeezebert, xlm_roberta, xlm_roberta_xl)
 from bertsize.families.spec import Family, HFConfig, Preset
@@ -12,7 +12,7 @@ FAMILIES: dict[str, Family] = {
     module.SPEC.name: module.SPEC for module in (bert, roberta, xlm_roberta, distilbert, albert, electra, camembert,
                                                  roberta_prelayernorm, xlm_roberta_xl, megatron_bert, mpnet,
                                                  ernie, modernbert, deberta_v2, nomic_bert, jina_embeddings_v3,
-                                                 mobilebert, squeezebert)
+                                                 mobilebert, squeezebert, convbert)
 }
 #: HF ``model_type`` -> family spec.
 MODEL_TYPES: dict[str, Family] = {
