@@ -247,7 +247,7 @@ def test_compare_takes_workload_fields_per_column_and_transposes():
     assert data[models[1]]["workload"]["precision"] == "int8"
     out = run("compare", *models, "--device", "nvidia-t4").stdout
     latency_row = next(line for line in out.splitlines() if line.startswith("latency"))
-    assert latency_row.startswith("latency (roofline bound)")  # what the latency is
+    assert latency_row.startswith("latency (calibrated)")  # what the latency is: the T4's class default
     assert latency_row.count("(") == 3 and "x" in latency_row  # then deltas against the first, like every row
     transposed = run("compare", *models, "--transpose").stdout.splitlines()
     assert transposed[-3].startswith("bert-base-uncased ") and transposed[-1].startswith(models[2])
@@ -414,9 +414,11 @@ def test_errors_are_worded_for_the_terminal(args, words, api_words):
 def test_latency_label_and_precision_refusal_at_the_terminal():
     """The terminal says what a latency is, and refuses a precision the device lacks."""
     out = run("estimate", "bert-base-uncased", "--device", "t4", "--precision", "fp16").stdout
-    assert "latency (roofline bound)" in out
+    assert "latency (calibrated)" in out  # the datacentre-gpu class default
+    out = run("estimate", "bert-base-uncased", "--device", "rtx-4090", "--precision", "fp16").stdout
+    assert "latency (roofline bound)" in out  # a class no published measurement calibrates
     failed = run("estimate", "bert-base-uncased", "--device", "t4", "--precision", "bf16", check=False)
     assert failed.returncode == 2 and "cannot run precision 'bf16'" in failed.stderr
     assert "Traceback" not in failed.stderr
     out = run("search", "--layers", "2,4", "--memory", "16GiB", "--device", "t4", "--count").stdout
-    assert "on nvidia-t4 (latency: roofline bound)" in out
+    assert "on nvidia-t4 (latency: calibrated)" in out

@@ -22,7 +22,8 @@ MODELS = {
     "distilbert-3x128": bertsize.Encoder(family="distilbert", layers=3, hidden=128, heads=2, intermediate=512, vocab=3000),
     "albert-4x256": bertsize.Encoder(family="albert", layers=4, hidden=256, heads=4, intermediate=1024,
                                      vocab=3000, embedding=64),
-    "electra-small": bertsize.preset("google/electra-small-discriminator").replace(vocab=4000),
+    # ELECTRA-small's widths (256 hidden, 128-wide embeddings: projected), 4 of its 12 layers
+    "electra-small": bertsize.preset("google/electra-small-discriminator").replace(vocab=4000, layers=4),
 }
 SHAPES = [(1, 16), (3, 40), (2, 128)]
 

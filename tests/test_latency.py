@@ -226,12 +226,16 @@ def test_precisions_the_device_runs():
 
 def test_latency_says_what_it_is():
     """A datasheet device's latency is a roofline lower bound; with measured
-    efficiencies or a per-op overhead it is calibrated: estimate(), to_dict(), str(),
-    search results and the CLI say which."""
+    efficiencies or a per-op overhead — the user's, or its class's published-measurement
+    default — it is calibrated: estimate(), to_dict(), str(), search results and the CLI
+    say which."""
     work = bertsize.Workload(batch=8, precision="fp16")
-    bound = bertsize.estimate("bert-base-uncased", work, device="nvidia-t4")
+    bound = bertsize.estimate("bert-base-uncased", work, device=bertsize.device("nvidia-t4").datasheet())
     assert bound.latency_kind == "roofline bound" and bound.to_dict()["latency_kind"] == "roofline bound"
     assert "(roofline bound)" in str(bound)
+    assert bertsize.estimate("bert-base-uncased", work, device="nvidia-rtx-4090").latency_kind == "roofline bound"
+    default = bertsize.estimate("bert-base-uncased", work, device="nvidia-t4")  # the datacentre-gpu default
+    assert default.latency_kind == "calibrated" and default.latency_s > bound.latency_s
     measured = bertsize.device("nvidia-t4").replace(compute_efficiency=0.6, overhead_s=5e-6)
     calibrated = bertsize.estimate("bert-base-uncased", work, device=measured)
     assert calibrated.latency_kind == "calibrated" and calibrated.latency_s > bound.latency_s
@@ -296,3 +300,27 @@ def test_throughput_and_model_flops_utilisation_by_hand():
     assert bare.sequences_per_s is None and bare.tokens_per_s is None
     with pytest.raises(ValueError, match="mfu needs a latency"):
         bare.mfu("nvidia-a100-80gb")
+
+
+def test_class_defaults_are_the_fit_of_the_published_calibration_rows():
+    """The catalog's datacentre-gpu factors are what fit_class derives from the published
+    measurements marked "calibrate" (none of the held-out "validate" rows), and every
+    catalog device of the class carries them; a class without published measurements
+    has none, so its devices stay datasheet roofline bounds."""
+    from bertsize import calibration
+    from bertsize.devices import class_defaults
+
+    rows = calibration.published_measurements()
+    assert {r["role"] for r in rows} == {"calibrate", "validate"}
+    train = [(r["device"], r["encoder"], r["workload"], r["seconds"]) for r in rows if r["role"] == "calibrate"]
+    fit = calibration.fit_class(train)
+    stored = class_defaults()["datacentre-gpu"]
+    assert all(fit[key] == pytest.approx(stored[key], rel=1e-9) for key in fit)
+    for name in bertsize.devices():
+        device = bertsize.device(name)
+        if device.device_class == "datacentre-gpu":
+            assert (device.compute_efficiency, device.memory_efficiency, device.overhead_s) == (
+                stored["compute_efficiency"], stored["memory_efficiency"], stored["overhead_s"])
+        elif class_defaults()[device.device_class] is None:
+            assert device == device.datasheet() and device.latency_kind == "roofline bound"
+    assert all(r["source"]["url"].startswith("https://") for r in rows)

@@ -4,16 +4,21 @@
 memory efficiency, seconds per op) to measured ``(encoder, workload, seconds)`` rows by
 minimising the squared error of log(predicted / measured) -- relative errors, so that a
 1 ms model weighs as much as a 1 s one -- with a Nelder-Mead search over the logarithms
-of the three factors (no SciPy needed).  :func:`measure` produces such rows by timing
-real HuggingFace models on this machine (torch + transformers, optional).
+of the three factors (no SciPy needed).  :func:`fit_class` fits one set of factors to
+measurements on several devices of a class: the catalog's class defaults, from the
+published latencies of ``data/latency_measurements.json`` (:func:`published_measurements`).
+:func:`measure` produces such rows by timing real HuggingFace models on this machine
+(torch + transformers, optional).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
+from importlib import resources
 
 from bertsize import _validate, oracle, roofline
 from bertsize.devices import MAX_EFFICIENCY, Device
@@ -21,6 +26,7 @@ from bertsize.devices import device as lookup_device
 from bertsize.estimate import check_arguments, row_of
 from bertsize.model import Encoder
 from bertsize.options import Options
+from bertsize.presets import preset
 from bertsize.validity import FIELDS
 from bertsize.workload import Workload
 
@@ -44,17 +50,55 @@ def calibrate(device: Device | str, measurements: Iterable[Measurement], iterati
     rows = [_row(m, index) for index, m in enumerate(measurements)]
     if len(rows) < 3:
         raise ValueError(f"calibrate needs at least 3 measurements to fit 3 factors, got {len(rows)}")
-    predictors = [(_predictor(device, e, w, h), seconds) for e, w, seconds, h in rows]
+    best = _fit([(device, _predictor(device, e, w, h), seconds) for e, w, seconds, h in rows], iterations)
+    return _candidate(device, best)
+
+
+def fit_class(measurements: Iterable[tuple[Device, Encoder, Workload, float]],
+              iterations: int = 2000) -> dict[str, float]:
+    """The one set of factors (compute and memory efficiency, seconds per op) that best
+    predicts measurements on several devices of a class: each row ``(device, encoder,
+    workload, seconds)`` timed on its own device's peaks (least squares on log time,
+    as :func:`calibrate`).  How the catalog's class defaults are derived
+    (:func:`published_measurements`; ``benchmarks/bench_latency_validation.py``)."""
+    rows = list(measurements)
+    if len(rows) < 3:
+        raise ValueError(f"fit_class needs at least 3 measurements to fit 3 factors, got {len(rows)}")
+    best = _fit([(device.datasheet(), _predictor(device, e, w, "model"), seconds) for device, e, w, seconds in rows],
+                iterations)
+    return dict(zip(("compute_efficiency", "memory_efficiency", "overhead_s"), (math.exp(v) for v in best)))
+
+
+def published_measurements() -> list[dict]:
+    """The published latencies of ``data/latency_measurements.json``, each a dict with
+    ``device`` (a catalog Device), ``encoder``, ``workload`` (an inference), ``seconds``,
+    ``role`` ("calibrate": fits its class's defaults; "validate": held out) and
+    ``source``."""
+    text = resources.files("bertsize").joinpath("data/latency_measurements.json").read_text(encoding="utf-8")
+    rows = []
+    for entry in json.loads(text)["measurements"]:
+        workload = Workload(batch=entry["batch"], seq_len=entry["seq_len"], precision=entry["precision"])
+        rows.append({"device": lookup_device(entry["device"]), "encoder": preset(entry["preset"]),
+                     "workload": workload, "seconds": entry["milliseconds"] / 1000, "role": entry["role"],
+                     "source": entry["source"]})
+    return rows
+
+
+def _fit(predictors: Sequence[tuple[Device, Callable[[Device], float], float]], iterations: int) -> list[float]:
+    """Log-factors minimising the squared log error of every row, each timed on its own
+    device with the candidate factors."""
 
     def loss(point: Sequence[float]) -> float:
-        candidate = _candidate(device, point)
-        if candidate is None:
-            return math.inf
-        return sum(math.log(predict(candidate) / seconds) ** 2 for predict, seconds in predictors)
+        total = 0.0
+        for device, predict, seconds in predictors:
+            candidate = _candidate(device, point)
+            if candidate is None:
+                return math.inf
+            total += math.log(predict(candidate) / seconds) ** 2
+        return total
 
     # start: datasheet efficiencies halved, a microsecond per op
-    best = _nelder_mead(loss, [math.log(0.5), math.log(0.5), math.log(1e-6)], 1.0, iterations)
-    return _candidate(device, best)
+    return _nelder_mead(loss, [math.log(0.5), math.log(0.5), math.log(1e-6)], 1.0, iterations)
 
 
 def _predictor(device: Device, encoder: Encoder, workload: Workload, head: str) -> Callable[[Device], float]:

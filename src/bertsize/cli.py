@@ -814,8 +814,10 @@ def _run_devices(args: argparse.Namespace) -> int:
         d = device(name)
         peaks = [f"{d.peak[k] / 1e12:.1f}" if d.peak[k] else "-" for k in PEAK_KEYS]
         link = f"{d.link_bandwidth / 1e9:.0f}" if d.link_bandwidth else "-"
-        rows.append([name, d.kind, units.format_bytes(d.memory_bytes), f"{d.memory_bandwidth / 1e9:.0f}", link, *peaks])
-    print(_table(["device", "kind", "memory", "GB/s", "link GB/s", *[f"{k} TFLOP/s" for k in PEAK_KEYS]], rows))
+        rows.append([name, d.device_class, d.latency_kind, units.format_bytes(d.memory_bytes),
+                     f"{d.memory_bandwidth / 1e9:.0f}", link, *peaks])
+    print(_table(["device", "class", "latency", "memory", "GB/s", "link GB/s", *[f"{k} TFLOP/s" for k in PEAK_KEYS]],
+                 rows))
     return 0
 
 

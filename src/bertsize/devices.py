@@ -42,6 +42,9 @@ MEMORY_RESERVE = 0.08
 KINDS = ("gpu", "cpu", "soc-gpu")
 #: Largest compute / memory efficiency a Device accepts (calibration searches up to it).
 MAX_EFFICIENCY = 1.5
+#: Device classes: a catalog device gets its class's default efficiencies and per-op
+#: overhead where published measurements calibrate them (the catalog's "classes").
+DEVICE_CLASSES = ("datacentre-gpu", "consumer-gpu", "edge-gpu", "server-cpu", "phone-soc")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class Device:
         link_bandwidth: bytes/s one way over the link data-parallel ranks exchange
             gradients and weights by (NVLink, PCIe), None where the catalog has none
             (a data-parallel training step's latency needs one).
+        device_class: one of :data:`DEVICE_CLASSES`, or None (a device of your own).
         sources: where the numbers come from.
     """
 
@@ -72,6 +76,7 @@ class Device:
     overhead_s: float = 0.0
     kind: str = "gpu"
     link_bandwidth: float | None = None
+    device_class: str | None = None
     sources: tuple[dict[str, str], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -103,6 +108,8 @@ class Device:
         _validate.choice("kind", self.kind, KINDS)
         if self.link_bandwidth is not None:
             object.__setattr__(self, "link_bandwidth", _positive("link_bandwidth", self.link_bandwidth))
+        if self.device_class is not None:
+            _validate.choice("device_class", self.device_class, DEVICE_CLASSES)
         object.__setattr__(self, "sources", tuple(self.sources))
 
     @property
@@ -148,6 +155,12 @@ class Device:
         """A copy with some fields changed (e.g. calibrated efficiencies)."""
         return dataclasses.replace(self, **changes)
 
+    def datasheet(self) -> Device:
+        """The device at its datasheet peaks: efficiencies 1 and no per-op overhead, whose
+        latencies are roofline lower bounds (a catalog device carries its class's
+        calibrated defaults where the catalog has them)."""
+        return self.replace(compute_efficiency=1.0, memory_efficiency=1.0, overhead_s=0.0)
+
     def to_json(self) -> str:
         """JSON that :meth:`from_json` reads back."""
         return json.dumps(dataclasses.asdict(self), indent=2)
@@ -179,27 +192,40 @@ def _positive(name: str, value: object) -> float:
     return float(value)
 
 
-def _load_catalog() -> tuple[dict[str, Device], dict[str, str]]:
-    """The devices of data/devices.json by id, and each normalised id or alias -> id."""
+def class_defaults() -> dict[str, dict | None]:
+    """Per device class (:data:`DEVICE_CLASSES`), the catalog's default factors —
+    ``compute_efficiency``, ``memory_efficiency``, ``overhead_s``, and where they come
+    from — or None where no published measurement calibrates the class."""
+    return {name: None if entry is None else dict(entry) for name, entry in _CLASSES.items()}
+
+
+def _load_catalog() -> tuple[dict[str, Device], dict[str, str], dict[str, dict | None]]:
+    """The devices of data/devices.json by id (with their class's default factors), each
+    normalised id or alias -> id, and the class defaults."""
     text = resources.files("bertsize").joinpath("data/devices.json").read_text(encoding="utf-8")
-    raw = json.loads(text)["devices"]
-    catalog = {
-        name: Device(
+    document = json.loads(text)
+    raw, classes = document["devices"], document["classes"]
+    catalog = {}
+    for name, entry in raw.items():
+        defaults = classes[entry["class"]]
+        factors = {} if defaults is None else {key: defaults[key] for key in _FACTORS}
+        sources = tuple(entry["sources"]) + (() if defaults is None else tuple(defaults["sources"]))
+        catalog[name] = Device(
             name=name, memory_bytes=entry["memory_bytes"], memory_bandwidth=entry["memory_bandwidth"],
             peak=entry["peak"], kind=entry["kind"], link_bandwidth=entry["link_bandwidth"],
-            sources=tuple(entry["sources"]),
+            device_class=entry["class"], sources=sources, **factors,
         )
-        for name, entry in raw.items()
-    }
     lookup = {_normal(key): name for name, entry in raw.items() for key in (name, *entry["aliases"])}
-    return catalog, lookup
+    return catalog, lookup, classes
 
 
 def _normal(name: str) -> str:
     return name.strip().lower().replace(" ", "-").replace("_", "-")
 
 
-_CATALOG, _LOOKUP = _load_catalog()
+#: The factors a class default sets.
+_FACTORS = ("compute_efficiency", "memory_efficiency", "overhead_s")
+_CATALOG, _LOOKUP, _CLASSES = _load_catalog()
 
 
 def devices() -> tuple[str, ...]:

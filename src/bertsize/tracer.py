@@ -1015,7 +1015,7 @@ class Tracer:
             if self.cpu and self.training:
                 # torch.matmul on the (b, a, s, d) views copies q, kᵀ and v contiguous and
                 # saves the copies.
-                q, k = self._new(q.rows, q.width, dtype, q), self._new(k.rows, k.width, dtype, k)
+                q, k = self._matmul_copy(q, dtype, heads), self._matmul_copy(k, dtype, heads)
             self.save(q)
             self.save(k)
             logits = self._new(b * heads * seq, seq, dtype, q, k)
@@ -1053,6 +1053,20 @@ class Tracer:
             context = self._new(q.rows, q.width, dtype, probs, v)
             # transpose(1, 2).contiguous() copies the (b, a, s, d) result to (b, s, a, d)
             return self._new(q.rows, q.width, out_dtype, context)
+
+    def _matmul_copy(self, x: Tensor, dtype: str, heads) -> Tensor:
+        """What torch.matmul multiplies (and autograd saves) for x viewed (b, a, s, d):
+        a contiguous copy in ``dtype`` — unless x is already of that dtype and a batch,
+        head or sequence dimension of 1 lets the view merge into (b·a, s, d), when it is
+        x itself.  Which of the two matters only where x's own storage is saved anyway
+        (ConvBERT's q, a factor of the span convolution's product): only then is the
+        merge traced; elsewhere the copy stands for it, as large."""
+        if dtype == x.dtype and x.storage in self._saved:
+            num, s = self.num, self.sizes
+            if not (self.branch(num.compare("gt", s.batch, 1)) and self.branch(num.compare("gt", heads, 1))
+                    and self.branch(num.compare("gt", s.seq_len, 1))):
+                return x
+        return self._new(x.rows, x.width, dtype, x)
 
     @contextmanager
     def _selective(self) -> Iterator[None]:
