@@ -185,3 +185,24 @@ def runnable(encoder: bertsize.Encoder, workload: bertsize.Workload) -> bertsize
         recompute = "none"
     return workload.replace(attention=attention_for(encoder.family, workload.attention), recompute=recompute)
 
+
+
+#: Families with a projection only while the embedding width differs from hidden: moving
+#: hidden across the embedding width adds or removes a Linear (README, "Searching a design
+#: space": the documented exception to monotonicity; search() visits every point then).
+PROJECTED_WHEN_WIDTHS_DIFFER = ("electra", "convbert")
+
+
+def grown(data, encoder: bertsize.Encoder, fields) -> list[bertsize.Encoder]:
+    """Copies of ``encoder`` each with one size grown, keeping its family's rules: each of
+    ``fields`` by 1 to 8 (SqueezeBERT's intermediate by multiples of 4), and hidden — by a
+    head of the family's width, or by heads (times 4 for SqueezeBERT), keeping heads |
+    hidden — where growing it is monotone."""
+    groups = GROUPED.get(encoder.family, 1)
+    result = [encoder.replace(**{f: getattr(encoder, f) + (groups if f == "intermediate" else 1) * data.draw(
+        st.integers(1, 8))}) for f in fields]
+    if encoder.family in HEAD_WIDTH:  # hidden is heads x the head width: a head more
+        result.append(encoder.replace(hidden=encoder.hidden + HEAD_WIDTH[encoder.family], heads=encoder.heads + 1))
+    elif not (encoder.family in PROJECTED_WHEN_WIDTHS_DIFFER and encoder.embedding is not None):
+        result.append(encoder.replace(hidden=encoder.hidden + groups * encoder.heads))
+    return result

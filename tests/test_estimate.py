@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import bertsize
-from strategies import GROUPED, HEAD_WIDTH, attention_for, heads_for, small_encoders
+from strategies import attention_for, grown as larger, heads_for, small_encoders
 
 TINY = bertsize.preset("bert-tiny")  # L=2, H=128, A=2, I=512, V=30522
 
@@ -144,17 +144,7 @@ def test_every_metric_is_non_decreasing_in_every_size(data, encoder):
         attention=attention_for(encoder.family, data.draw(st.sampled_from(("eager", "sdpa")))), backend=data.draw(st.sampled_from(bertsize.BACKENDS)),
     )
     before = bertsize.estimate(encoder, work, head)
-    groups = GROUPED.get(encoder.family, 1)  # SqueezeBERT's hidden and intermediate stay multiples of 4
-    grown = [encoder.replace(**{f: getattr(encoder, f) + (groups if f == "intermediate" else 1) * data.draw(
-        st.integers(1, 8))}) for f in SIZE_FIELDS]
-    # The documented exception (README, "Searching a design space"): an ELECTRA (ConvBERT) has a
-    # projection only while its embedding width differs from hidden, so moving hidden
-    # across the embedding width adds or removes a Linear (and, under CPU autocast,
-    # changes the residual stream's dtype).  search() visits every point then.
-    if encoder.family in HEAD_WIDTH:  # hidden is heads x the head width: a head more
-        grown.append(encoder.replace(hidden=encoder.hidden + HEAD_WIDTH[encoder.family], heads=encoder.heads + 1))
-    elif not (encoder.family in ("electra", "convbert") and encoder.embedding is not None):
-        grown.append(encoder.replace(hidden=encoder.hidden + groups * encoder.heads))  # keeps heads | hidden
+    grown = larger(data, encoder, SIZE_FIELDS)  # (the documented exception is not drawn)
     if encoder.type_vocab:
         grown.append(encoder.replace(type_vocab=encoder.type_vocab + 1))
     cases = [(g, work) for g in grown]

@@ -15,7 +15,7 @@ import bertsize
 from bertsize import oracle, roofline, validity
 from bertsize.estimate import row_of
 from bertsize.options import Options
-from strategies import HEAD_WIDTH, any_encoders, heads_for, runnable, small_encoders, workloads
+from strategies import any_encoders, grown, heads_for, runnable, small_encoders, workloads
 
 kernel = importlib.import_module("bertsize._kernel")
 estimate_module = importlib.import_module("bertsize.estimate")
@@ -64,12 +64,7 @@ def test_latency_is_non_decreasing_in_every_size(data, encoder, workload, device
         return bertsize.estimate(e, w, head, device=device).latency_s
 
     before = seconds(encoder, workload)
-    grown = [encoder.replace(**{f: getattr(encoder, f) + data.draw(st.integers(1, 8))}) for f in SIZES]
-    if encoder.family in HEAD_WIDTH:  # see test_estimate
-        grown.append(encoder.replace(hidden=encoder.hidden + HEAD_WIDTH[encoder.family], heads=encoder.heads + 1))
-    elif not (encoder.family == "electra" and encoder.embedding is not None):  # see test_estimate
-        grown.append(encoder.replace(hidden=encoder.hidden + encoder.heads))
-    for bigger in grown:
+    for bigger in grown(data, encoder, SIZES):
         assert seconds(bigger, workload) >= before * (1 - 1e-12)
     for bigger in (workload.replace(batch=workload.batch + 1), workload.replace(seq_len=workload.seq_len + 1)):
         assert seconds(encoder, bigger) >= before * (1 - 1e-12)
