@@ -98,9 +98,14 @@ BS_VECTOR_CLONES int bs_stage_valid(const bs_program *p, const int64_t *const *c
             for (ptrdiff_t i = 0; i < count; ++i) bad |= f[i] != k * g[i];
             break;
         }
-        case BS_DIVISIBLE:
-            for (ptrdiff_t i = 0; i < count; ++i) bad |= f[i] % k != 0;
+        case BS_DIVISIBLE: {  /* fields in [0, 2^52), k >= 1: the exact double quotient, as BS_DIVIDES */
+            const double x = bs_to_double(k);
+            for (ptrdiff_t i = 0; i < count; ++i) {
+                const double y = bs_to_double(f[i]);
+                bad |= __builtin_floor(y / x) * x != y;
+            }
             break;
+        }
         default:  /* BS_DIVIDES, fields in [0, 2^52): q * f == g for the rounded quotient */
             for (ptrdiff_t i = 0; i < count; ++i) {
                 const double x = bs_to_double(f[i]), y = bs_to_double(g[i]);

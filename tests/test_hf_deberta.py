@@ -43,10 +43,11 @@ def _encoder(variant) -> bertsize.Encoder:
                             attention_dropout=dropout, disentangled=settings)
 
 
-#: Every head under the default setting and with the convolution; the masked LM and the
-#: sequence classifier (the heads that differ most) under every setting.
+#: Every head under the default setting and under one with its own position projections,
+#: embed_proj, segments and the convolution; the masked LM and the sequence classifier
+#: (the heads that differ most) under every setting.
 CASES = [(index, head) for index in range(len(VARIANTS)) for head in HEADS
-         if index in (0, 6) or head in ("masked_lm", "sequence_classification")]
+         if index in (0, 7) or head in ("masked_lm", "sequence_classification")]
 
 
 def _choices(head: str) -> int:

@@ -310,7 +310,13 @@ def test_class_defaults_are_the_fit_of_the_published_calibration_rows():
     train = [(r["device"], r["encoder"], r["workload"], r["seconds"]) for r in rows if r["role"] == "calibrate"]
     fit = calibration.fit_class(train)
     stored = class_defaults()["datacentre-gpu"]
-    assert all(fit[key] == pytest.approx(stored[key], rel=1e-9) for key in fit)
+    assert all(fit[key] == pytest.approx(stored[key], rel=1e-6) for key in fit)
+    # the held-out rows within the worst-case target (60 %; the median's, 25 %, is
+    # missed: benchmarks/bench_latency_validation.py prints it)
+    for r in rows:
+        if r["role"] == "validate":
+            predicted = bertsize.estimate(r["encoder"], r["workload"], device=r["device"]).latency_s
+            assert abs(predicted / r["seconds"] - 1) <= 0.6, r
     for name in bertsize.devices():
         device = bertsize.device(name)
         if device.device_class == "datacentre-gpu":

@@ -147,14 +147,15 @@ def test_children_sum_to_their_parent_by_hand():
 
 def test_bounds_follow_arithmetic_intensity():
     """A projection over 32k tokens reuses each weight 32k times: compute-bound on an
-    A100; over one token it reads its weights for two FLOPs each: memory-bound.  A
-    LayerNorm does 7 FLOPs per 4 bytes moved: memory-bound at any size."""
+    A100's datasheet; over one token it reads its weights for two FLOPs each:
+    memory-bound.  A LayerNorm does 7 FLOPs per 4 bytes moved: memory-bound at any size."""
+    a100 = bertsize.device("a100-40gb").datasheet()
     big = {r.module: r for r in bertsize.profile("bert-base-uncased", bertsize.Workload(batch=64, seq_len=512,
                                                                                         precision="fp16"),
-                                                 device="a100-40gb")}
+                                                 device=a100)}
     small = {r.module: r for r in bertsize.profile("bert-base-uncased", bertsize.Workload(batch=1, seq_len=1,
                                                                                           precision="fp16"),
-                                                   device="a100-40gb")}
+                                                   device=a100)}
     assert big["layers/attention/layer.attention.query"].bound == "compute"
     assert small["layers/attention/layer.attention.query"].bound == "memory"
     assert big["layers/norms/layer.output.LayerNorm"].bound == "memory"

@@ -20,7 +20,7 @@ from bertsize import _reference, oracle, program, symbolic, validity
 from bertsize.estimate import row_of
 from bertsize.metrics import NAMES, QUANTITIES
 from bertsize.options import Options
-from strategies import ROTARY, WINDOWED, any_encoders, heads_for, runnable, small_encoders, workloads
+from strategies import GROUPED, ROTARY, WINDOWED, any_encoders, heads_for, runnable, small_encoders, workloads
 
 kernel = importlib.import_module("bertsize._kernel")
 INT64_MAX = 2**63 - 1
@@ -154,7 +154,7 @@ def test_what_the_program_calls_monotone_is(data, encoder, workload):
     if not _monotone(encoder, workload, head, {field}):
         return
     before = bertsize.estimate(encoder, workload, head)
-    step = data.draw(st.integers(1, 4))
+    step = data.draw(st.integers(1, 4)) * (GROUPED.get(encoder.family, 1) if field == "intermediate" else 1)
     if field in ("batch", "seq_len"):
         after = bertsize.estimate(encoder, workload.replace(**{field: getattr(workload, field) + step}), head)
     else:

@@ -8,6 +8,7 @@ reaches, and a fixed cost per op (kernel launch, dispatch).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -196,7 +197,7 @@ def class_defaults() -> dict[str, dict | None]:
     """Per device class (:data:`DEVICE_CLASSES`), the catalog's default factors —
     ``compute_efficiency``, ``memory_efficiency``, ``overhead_s``, and where they come
     from — or None where no published measurement calibrates the class."""
-    return {name: None if entry is None else dict(entry) for name, entry in _CLASSES.items()}
+    return copy.deepcopy(_CLASSES)
 
 
 def _load_catalog() -> tuple[dict[str, Device], dict[str, str], dict[str, dict | None]]:
@@ -205,6 +206,8 @@ def _load_catalog() -> tuple[dict[str, Device], dict[str, str], dict[str, dict |
     text = resources.files("bertsize").joinpath("data/devices.json").read_text(encoding="utf-8")
     document = json.loads(text)
     raw, classes = document["devices"], document["classes"]
+    if tuple(classes) != DEVICE_CLASSES:
+        raise ValueError(f"data/devices.json's classes {tuple(classes)} are not DEVICE_CLASSES {DEVICE_CLASSES}")
     catalog = {}
     for name, entry in raw.items():
         defaults = classes[entry["class"]]

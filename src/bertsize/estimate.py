@@ -52,8 +52,9 @@ class Estimate(NamedTuple):
         params: ``sum(p.numel() for p in model.parameters())`` of the HF class.
         flops_fwd: forward matmul FLOPs (2 per multiply-accumulate), what
             ``torch.utils.flop_counter.FlopCounterMode`` counts with eager attention.
-        flops_bwd: backward matmul FLOPs of a training step (2 × forward, plus the
-            forward work recomputation repeats); 0 for inference.
+        flops_bwd: backward matmul FLOPs of a training step (2 × the forward matmuls
+            whose results a loss reads, plus the forward work recomputation repeats);
+            0 for inference.
         macs_fwd: ``flops_fwd // 2``.
         elementwise_flops_fwd: softmax, GELU, LayerNorm, bias, residual, dropout work.
         weight_bytes, grad_bytes, optimizer_bytes: model states (see :mod:`bertsize.states`).

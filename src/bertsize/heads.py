@@ -135,6 +135,7 @@ class DenseClassifier(FirstToken):
     dropout -> dense -> activation -> dropout -> out_proj on the first token.
     ``dropout``: which of the encoder's dropouts (MPNet's head applies the hidden dropout)."""
 
+    #: the dense layer's activation; None: the encoder's own (``config.hidden_act``)
     activation: str | None
     dropout: str = "classifier"
     uses_pooler = False
@@ -358,13 +359,14 @@ class SequenceClassification(Head):
         return family.classifier.uses_pooler
 
     def forward(self, t, m, x, pooled):
-        features = pooled if pooled is not None else m.family.classifier.features(t, m, x)
-        logits = m.family.classifier.forward(t, m, features)
+        body = m.family.classifier
+        features = pooled if body.uses_pooler else body.features(t, m, x)
+        logits = body.forward(t, m, features)
         # HF's problem_type: one label is a regression (MSE), more are classes
         if t.branch(t.num.compare("eq", m.s.num_labels, 1)):
             t.mse(logits)
         else:
-            t.cross_entropy(t.gather_rows(logits) if m.family.classifier.gathers_labels else logits)
+            t.cross_entropy(t.gather_rows(logits) if body.gathers_labels else logits)
         return [logits]
 
 
@@ -381,15 +383,16 @@ class MultipleChoice(Head):
         return family.choice_classifier.uses_pooler
 
     def forward(self, t, m, x, pooled):
-        features = pooled if pooled is not None else m.family.choice_classifier.features(t, m, x)
-        scores = m.family.choice_classifier.forward(t, m, features, outputs=1)
+        body = m.family.choice_classifier
+        features = pooled if body.uses_pooler else body.features(t, m, x)
+        scores = body.forward(t, m, features, outputs=1)
         t.cross_entropy(scores)  # over scores.view(-1, num_choices), a view of the same storage
         return [scores]
 
 
 class TokenClassification(Head):
     def reads_pooler(self, family, pooler: bool) -> bool:
-        return False  # built with add_pooling_layer=False (or without a pooler) but SqueezeBERT's
+        return False  # its classifier reads every token, never the pooled output
 
     def forward(self, t, m, x, pooled):
         logits = m.family.token_classifier.forward(t, m, x)

@@ -372,9 +372,12 @@ def check_indices(program: Program) -> None:
     used = program.outputs.tolist() + program.latency_terms[:, :4].ravel().tolist()
     if any(not 0 <= s < n for s in used):
         raise ValueError("program outputs or latency terms name a slot outside its n_slots")
-    for kind, field, other, _ in program.constraints.tolist():
+    for kind, field, other, k in program.constraints.tolist():
         if not (0 <= kind < len(validity.KINDS) and 0 <= field < len(FIELDS) and -1 <= other < len(FIELDS)):
             raise ValueError("program constraint out of range")
+        # the C evaluator divides by these k (a zero or negative one would trap)
+        if validity.KINDS[kind] in ("multiple", "divisible") and not 1 <= k <= validity.MAX_MULTIPLE:
+            raise ValueError(f"program constraint {validity.KINDS[kind]!r}: k={k} outside 1..{validity.MAX_MULTIPLE}")
 
 
 #: The instructions whose a and b are both slots (where reads c too; linear reads terms).

@@ -397,30 +397,27 @@ def _self_attention(t: Tracer, m: Model, x: Tensor, mask: Tensor | None, bias: T
     return t.dropout(out, m.hidden_dropout) if m.family.attention_output_dropout else out
 
 
-#: ConvBERT's head_ratio: half the heads attend, the convolution stands for the others
-HEAD_RATIO = 2
-
-
 def _mixed_attention(t: Tracer, m: Model, x: Tensor, mask: Tensor | None, bias: Tensor | None) -> Tensor:
-    """ConvBERT's mixed attention (Jiang et al. 2020), in HF's order: key and value
-    (hidden -> hidden / 2); the key's separable convolution of x (a depthwise
-    convolution along the sequence, a pointwise one to hidden / 2, its bias in place)
-    times the query, which a Linear turns into a kernel of ``span_kernel`` taps per
-    attending head; the span convolution of ``conv_out_layer``'s values under those
-    kernels; self-attention of heads / 2 heads of hidden / heads features; the two
-    halves concatenated into the output projection."""
+    """ConvBERT's mixed attention (Jiang et al. 2020), in HF's order, with r the family's
+    ``span_head_ratio`` (2): key and value (hidden -> hidden / 2); the key's separable
+    convolution of x (a depthwise convolution along the sequence, a pointwise one to
+    hidden / 2, its bias in place) times the query, which a Linear turns into a kernel
+    of ``span_kernel`` taps per attending head; the span convolution of
+    ``conv_out_layer``'s values under those kernels; self-attention of heads / r heads
+    (hidden / heads features each when r is 2); the two halves concatenated into the
+    output projection."""
     h, kernel = m.s.hidden, m.family.span_kernel
-    heads = t.num.floor_div(m.s.heads, HEAD_RATIO)  # exact: the family's heads are even
-    half = t.num.floor_div(h, HEAD_RATIO)  # heads / 2 heads of hidden / heads features
+    heads = t.num.floor_div(m.s.heads, m.family.span_head_ratio)  # exact: a family constraint
+    width = t.num.floor_div(h, 2)  # the attention and the convolution each make half the context
     prefix = "layer.attention"
-    k = t.linear(f"{prefix}.key", x, h, half)
-    v = t.linear(f"{prefix}.value", x, h, half)
+    k = t.linear(f"{prefix}.key", x, h, width)
+    v = t.linear(f"{prefix}.value", x, h, width)
     separable = t.pointwise_conv(f"{prefix}.key_conv_attn_layer.pointwise",
-                                 t.depthwise_conv(f"{prefix}.key_conv_attn_layer.depthwise", x, h, kernel), h, half,
+                                 t.depthwise_conv(f"{prefix}.key_conv_attn_layer.depthwise", x, h, kernel), h, width,
                                  groups=1)
-    q = t.linear(f"{prefix}.query", x, h, half)
-    kernels = t.linear(f"{prefix}.conv_kernel_layer", t.multiply(separable, q), half, heads * kernel)
-    convolved = t.span_conv(kernels, t.linear(f"{prefix}.conv_out_layer", x, h, half), heads, kernel)
+    q = t.linear(f"{prefix}.query", x, h, width)
+    kernels = t.linear(f"{prefix}.conv_kernel_layer", t.multiply(separable, q), width, heads * kernel)
+    convolved = t.span_conv(kernels, t.linear(f"{prefix}.conv_out_layer", x, h, width), heads, kernel)
     context = t.attention_core(q, k, v, heads, m.attention_dropout, mask, bias)
     out = t.linear(f"{prefix}.output", t.concat(context, convolved), h, h)
     return t.dropout(out, m.hidden_dropout)

@@ -28,8 +28,8 @@ CALL_FIELDS = ("num_labels",)
 
 #: Constraint kinds, in the order of the C enum (csrc/bs_program.h).
 KINDS = ("at_least", "equals", "divides", "zero_or_equal", "within", "multiple", "divisible")
-#: The largest k of a "multiple" constraint (the C stage path multiplies fields below
-#: 2**52 by it in int64).
+#: The largest k of a "multiple" or "divisible" constraint (the C stage path multiplies
+#: fields below 2**52 by it in int64, or divides them by it in doubles).
 MAX_MULTIPLE = 2**11
 
 
@@ -41,7 +41,8 @@ class Constraint:
         ``at_least``: f >= k;  ``equals``: f == k;  ``divides``: f divides g;
         ``zero_or_equal``: f == 0 or f == g;  ``within``: f <= g - k;
         ``multiple``: f == k·g (1 <= k <= :data:`MAX_MULTIPLE`);
-        ``divisible``: k divides f (k >= 1: SqueezeBERT's grouped convolutions).
+        ``divisible``: k divides f (1 <= k <= :data:`MAX_MULTIPLE`: SqueezeBERT's
+        grouped convolutions).
 
     ``why`` completes the message of a violation (see :func:`describe`).
     """
@@ -55,8 +56,8 @@ class Constraint:
     def __post_init__(self) -> None:
         if self.kind == "multiple" and not 1 <= self.k <= MAX_MULTIPLE:
             raise ValueError(f"a 'multiple' constraint needs 1 <= k <= {MAX_MULTIPLE}, got {self.k}")
-        if self.kind == "divisible" and self.k < 1:
-            raise ValueError(f"a 'divisible' constraint needs k >= 1, got {self.k}")
+        if self.kind == "divisible" and not 1 <= self.k <= MAX_MULTIPLE:
+            raise ValueError(f"a 'divisible' constraint needs 1 <= k <= {MAX_MULTIPLE}, got {self.k}")
 
     def holds(self, row: Sequence[int]) -> bool:
         f = row[FIELD_INDEX[self.field]]

@@ -17,10 +17,10 @@ from bertsize.families.bert import CONFIG_DEFAULTS, CONFIG_KEYS, TOKEN_TYPES
 from bertsize.families.spec import Family, HFConfig, Preset
 from bertsize.heads import DenseClassifier, LastTokenClassifier, MaskedLMBody
 
-#: conv_kernel_size of every published checkpoint
-KERNEL = 9
+#: conv_kernel_size and head_ratio of every published checkpoint
+KERNEL, HEAD_RATIO = 9, 2
 #: What changes the model in ways not modelled: only ConvBertConfig's values.
-_REQUIRED = {"head_ratio": 2, "conv_kernel_size": KERNEL, "num_groups": 1, "summary_type": "last",
+_REQUIRED = {"head_ratio": HEAD_RATIO, "conv_kernel_size": KERNEL, "num_groups": 1, "summary_type": "last",
              "summary_use_proj": False, "summary_activation": None, "summary_first_dropout": 0,
              "summary_last_dropout": 0}
 
@@ -30,16 +30,18 @@ SPEC = Family(
     config=HFConfig(model_types=("convbert",), keys={**CONFIG_KEYS, "embedding": "embedding_size"},
                     defaults={**CONFIG_DEFAULTS, "embedding_size": 768}, required=_REQUIRED),
     presets=(
-        # ConvBertConfig's defaults are this checkpoint's ("a similar configuration to that of
-        # YituTech/conv-bert-base", its docstring); the paper gives 106M parameters
+        # ConvBertConfig's defaults, which its docstring calls "a similar configuration to
+        # that of YituTech/conv-bert-base" (its config.json could not be read here); the
+        # paper gives ConvBERT-base 106M parameters
         Preset("YituTech/conv-bert-base",
                dict(layers=12, hidden=768, heads=12, intermediate=3072, vocab=30522, max_positions=512, type_vocab=2,
                     embedding=768),
-               "https://huggingface.co/YituTech/conv-bert-base/blob/main/config.json; Jiang et al. 2020, Table 2",
+               "transformers 5.24 ConvBertConfig (defaults: 'a similar configuration to that of "
+               "YituTech/conv-bert-base'); Jiang et al. 2020, arXiv:2008.02496, Table 2 (106M)",
                ("conv-bert-base",)),
     ),
-    constraints=(TOKEN_TYPES, validity.Constraint("divisible", "heads", k=2,
-                                                  why="gives half its heads (head_ratio 2) to the span convolution")),
+    constraints=(TOKEN_TYPES, validity.Constraint("divisible", "heads", k=HEAD_RATIO,
+                                                  why=f"attends with heads / {HEAD_RATIO} of its heads (head_ratio)")),
     masked_lm=MaskedLMBody(width="embedding", activation="gelu", output_bias=False),
     classifier=DenseClassifier(activation=None),
     pretraining=None,
@@ -51,4 +53,5 @@ SPEC = Family(
     attentions=("eager",),
     attentions_why="(its mixed attention multiplies q, k and v itself)",
     span_kernel=KERNEL,
+    span_head_ratio=HEAD_RATIO,
 )

@@ -105,10 +105,10 @@ class Family:
             every head pays for it, forward only where the head does not read it.
         conv_groups: the layers' projections that are 1 x 1 convolutions, recipe name ->
             groups (SqueezeBERT's grouped ``nn.Conv1d``); empty where they are Linears.
-        span_kernel: ConvBERT's mixed attention (``conv_kernel_size``: 9): half the
-            heads (``head_ratio`` 2) attend at hidden / heads features each, and a
-            span-based dynamic convolution of that kernel makes the other half of the
-            context; 0 for plain self-attention.
+        span_kernel: ConvBERT's mixed attention (``conv_kernel_size``: 9): heads /
+            ``span_head_ratio`` heads (``head_ratio``: 2) attend at hidden / heads
+            features each, and a span-based dynamic convolution of that kernel makes the
+            rest of the context; 0 for plain self-attention.
         rotary: RoPE instead of a position table: cos / sin tables (s x head_width)
             computed once a forward rotate every layer's q and k, in the dtype the
             operands promote to (Llama's ``apply_rotary_pos_emb``: nomic-bert,
@@ -165,6 +165,7 @@ class Family:
     pooler_always: bool = False
     conv_groups: Mapping[str, int] = field(default_factory=dict)
     span_kernel: int = 0
+    span_head_ratio: int = 1
     rotary: bool = False
     linear_bias: bool = True
     glu: bool = False

@@ -14,6 +14,8 @@ convolution."""
 
 from __future__ import annotations
 
+import math
+
 from bertsize import validity
 from bertsize.families.bert import CONFIG_DEFAULTS, CONFIG_KEYS, NOT_FACTORISED, TOKEN_TYPES
 from bertsize.families.spec import Family, HFConfig, Preset
@@ -26,7 +28,10 @@ GROUPS = {"layer.attention.query": 4, "layer.attention.key": 4, "layer.attention
 _GROUP_KEYS = {"q_groups": "layer.attention.query", "k_groups": "layer.attention.key",
                "v_groups": "layer.attention.value", "post_attention_groups": "layer.attention.output",
                "intermediate_groups": "layer.intermediate", "output_groups": "layer.output"}
-_GROUPED = validity.Constraint("divisible", "hidden", k=4, why="groups its q, k, v and FFN convolutions by 4")
+#: Each grouped convolution's groups divide its input and output channels: hidden is read
+#: or written by all six, intermediate by the FFN's two
+_HIDDEN_GROUPS = math.lcm(*GROUPS.values())
+_INTERMEDIATE_GROUPS = math.lcm(GROUPS["layer.intermediate"], GROUPS["layer.output"])
 
 SPEC = Family(
     name="squeezebert",
@@ -42,8 +47,11 @@ SPEC = Family(
                "https://huggingface.co/squeezebert/squeezebert-uncased/blob/main/config.json; Iandola et al. 2020",
                ("squeezebert-uncased", "squeezebert/squeezebert-mnli", "squeezebert/squeezebert-mnli-headless")),
     ),
-    constraints=(TOKEN_TYPES, NOT_FACTORISED, _GROUPED,
-                 validity.Constraint("divisible", "intermediate", k=4, why="groups its FFN convolutions by 4")),
+    constraints=(TOKEN_TYPES, NOT_FACTORISED,
+                 validity.Constraint("divisible", "hidden", k=_HIDDEN_GROUPS,
+                                     why=f"groups its q, k, v and FFN convolutions by {_HIDDEN_GROUPS}"),
+                 validity.Constraint("divisible", "intermediate", k=_INTERMEDIATE_GROUPS,
+                                     why=f"groups its FFN convolutions by {_INTERMEDIATE_GROUPS}")),
     masked_lm=MaskedLMBody(),
     classifier=PooledClassifier(dropout="hidden"),
     pretraining=None,
