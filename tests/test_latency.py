@@ -322,6 +322,10 @@ def test_class_defaults_are_the_fit_of_the_published_calibration_rows():
         if device.device_class == "datacentre-gpu":
             assert (device.compute_efficiency, device.memory_efficiency, device.overhead_s) == (
                 stored["compute_efficiency"], stored["memory_efficiency"], stored["overhead_s"])
+            assert all(source in device.sources for source in stored["sources"])
+            bound = device.datasheet()  # the datasheet's factors, without the class's citation
+            assert bound.latency_kind == "roofline bound"
+            assert not any(source in bound.sources for source in stored["sources"]) and bound.sources
         elif class_defaults()[device.device_class] is None:
             assert device == device.datasheet() and device.latency_kind == "roofline bound"
     assert all(r["source"]["url"].startswith("https://") for r in rows)

@@ -159,8 +159,11 @@ class Device:
     def datasheet(self) -> Device:
         """The device at its datasheet peaks: efficiencies 1 and no per-op overhead, whose
         latencies are roofline lower bounds (a catalog device carries its class's
-        calibrated defaults where the catalog has them)."""
-        return self.replace(compute_efficiency=1.0, memory_efficiency=1.0, overhead_s=0.0)
+        calibrated defaults where the catalog has them; the copy drops their citation)."""
+        defaults = _CLASSES.get(self.device_class) if self.device_class else None
+        cited = defaults["sources"] if defaults else ()
+        return self.replace(compute_efficiency=1.0, memory_efficiency=1.0, overhead_s=0.0,
+                            sources=tuple(source for source in self.sources if source not in cited))
 
     def to_json(self) -> str:
         """JSON that :meth:`from_json` reads back."""

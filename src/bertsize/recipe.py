@@ -412,9 +412,9 @@ def _mixed_attention(t: Tracer, m: Model, x: Tensor, mask: Tensor | None, bias: 
     prefix = "layer.attention"
     k = t.linear(f"{prefix}.key", x, h, width)
     v = t.linear(f"{prefix}.value", x, h, width)
-    separable = t.pointwise_conv(f"{prefix}.key_conv_attn_layer.pointwise",
-                                 t.depthwise_conv(f"{prefix}.key_conv_attn_layer.depthwise", x, h, kernel), h, width,
-                                 groups=1)
+    conv = f"{prefix}.key_conv_attn_layer"
+    separable = t.pointwise_conv(f"{conv}.pointwise", t.depthwise_conv(f"{conv}.depthwise", x, h, kernel), h, width,
+                                 groups=1, bias=f"{conv}.bias")
     q = t.linear(f"{prefix}.query", x, h, width)
     kernels = t.linear(f"{prefix}.conv_kernel_layer", t.multiply(separable, q), width, heads * kernel)
     convolved = t.span_conv(kernels, t.linear(f"{prefix}.conv_out_layer", x, h, width), heads, kernel)

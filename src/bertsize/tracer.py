@@ -784,16 +784,22 @@ class Tracer:
             self._op(0, 2 * x.numel)
             return self._new(x.rows, width, out.dtype, out)
 
-    def pointwise_conv(self, name: str, x: Tensor, in_features, out_features, groups: int) -> Tensor:
+    def pointwise_conv(self, name: str, x: Tensor, in_features, out_features, groups: int,
+                       bias: str | None = None) -> Tensor:
         """``nn.Conv1d(in_features, out_features, kernel_size=1, groups=groups)`` named
         ``name`` on the (b, channels, s) layout (SqueezeBERT's): a Linear of each group's
         in / groups channels to its out / groups — weight (out, in / groups, 1) and a
         bias, 2 · rows · in · out / groups FLOPs.  Every layout change around it is a
-        view, so it saves its input as a Linear does (autocast: its 16-bit cast)."""
+        view, so it saves its input as a Linear does (autocast: its 16-bit cast).
+        ``bias``: the name of a bias added in place after a bias-free convolution
+        (ConvBERT's separable convolution keeps it on the enclosing module)."""
+        if bias is not None:  # declared in the enclosing module, as HF's SeparableConv1D does
+            self.parameter(bias, (out_features,), "bias")
         with self.scope(name):
             per_group = in_features if groups == 1 else self.num.floor_div(in_features, groups)
             weight = self.parameter(f"{name}.weight", (out_features, per_group, 1), "conv")
-            self.parameter(f"{name}.bias", (out_features,), "bias")
+            if bias is None:
+                self.parameter(f"{name}.bias", (out_features,), "bias")
             self._matmul_weights.setdefault(weight.name, weight)  # autocast casts it too
             rows = x.rows
             flops = 2 * rows * weight.numel
