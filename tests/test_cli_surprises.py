@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import bertsize
+from bertsize import units
 from test_cli import run
 
 AXES = ["--layers", "2:12:2", "--hidden", "128:768:128", "--head-dim", "64", "--ffn-ratio", "4"]
@@ -417,6 +418,15 @@ def test_latency_label_and_precision_refusal_at_the_terminal():
     assert "latency (calibrated)" in out  # the datacentre-gpu class default
     out = run("estimate", "bert-base-uncased", "--device", "rtx-4090", "--precision", "fp16").stdout
     assert "latency (roofline bound)" in out  # a class no published measurement calibrates
+    out = run("estimate", "bert-base-uncased", "--device", "t4", "--precision", "fp16", "--datasheet").stdout
+    assert "latency (roofline bound)" in out  # the T4's datasheet, asked for
+    bound = bertsize.estimate("bert-base-uncased", bertsize.Workload(precision="fp16"),
+                              device=bertsize.device("t4").datasheet())
+    assert units.format_seconds(bound.latency_s) in out
+    out = run("search", "--layers", "2,4", "--memory", "16GiB", "--device", "t4", "--datasheet", "--count").stdout
+    assert "on nvidia-t4 (latency: roofline bound)" in out
+    failed = run("estimate", "bert-base-uncased", "--datasheet", check=False)
+    assert failed.returncode == 2 and "--datasheet times the roofline bound of a --device" in failed.stderr
     failed = run("estimate", "bert-base-uncased", "--device", "t4", "--precision", "bf16", check=False)
     assert failed.returncode == 2 and "cannot run precision 'bf16'" in failed.stderr
     assert "Traceback" not in failed.stderr

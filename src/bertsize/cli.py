@@ -51,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "device", None) is not None:
             args.device = _device(args.device)
+        if getattr(args, "datasheet", False):
+            if args.device is None:
+                raise _UsageError("--datasheet times the roofline bound of a --device: give one")
+            args.device = device(args.device).datasheet()
         return args.run(args)
     except BrokenPipeError:  # the reader went away (| head): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -116,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_workload(est)
     est.add_argument("--device", help="a device (bertsize devices) or a device JSON file (Device.save): adds the "
                      "roofline latency and a verdict: whether the step fits its memory")
+    _add_datasheet(est)
     est.add_argument("--memory", help="a memory to fit in (default: the device's, less the "
                      f"{MEMORY_RESERVE:.0%} reserve): adds the verdict")
     est.add_argument("--max-batch", action="store_true",
@@ -143,6 +148,7 @@ def _parser() -> argparse.ArgumentParser:
                            "fields (bert-base-uncased:precision=int8,batch=8)")
     _add_workload(cmp_)
     cmp_.add_argument("--device", help="a device (bertsize devices): adds the roofline latency and whether each fits")
+    _add_datasheet(cmp_)
     cmp_.add_argument("--memory", help="a memory to fit in: adds whether each fits")
     cmp_.add_argument("--transpose", action="store_true", help="a row per model (for many models)")
     cmp_.add_argument("--json", action="store_true", help="print JSON")
@@ -167,6 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     budget.add_argument("--flops", help="most FLOPs per step: 2T, 500G")
     budget.add_argument("--latency", help="most seconds per step on --device, with a unit: 20ms, 1s")
     budget.add_argument("--device", help="a device (bertsize devices)")
+    _add_datasheet(budget)
     _add_workload(sea, shape=False)  # batch and seq_len are axes here
     out = sea.add_argument_group("output")
     out.add_argument("--top", type=_positive_int, metavar="K",
@@ -213,7 +220,7 @@ EXAMPLES = {
     "--latency": "--latency 20ms --device nvidia-t4", "--top": "--top 5", "--by": "--by latency_s --device nvidia-t4",
     "--ascending": "--by params --ascending", "--descending": "--by peak_bytes --descending",
     "--pareto": "--pareto params,peak_bytes", "--count": "--count", "--threads": "--threads 2", "--csv": "--csv",
-    "--plot": "--plot fits.png",
+    "--plot": "--plot fits.png", "--datasheet": "--device nvidia-t4 --datasheet",
 }
 #: Example values of the architecture fields: overrides take one, search axes a range or list.
 _FIELD_EXAMPLES = {"layers": ("6", "2:12:2"), "hidden": ("512", "256:1024:128"), "heads": ("8", "4,8,16"),
@@ -346,6 +353,12 @@ def _config_path(name: str) -> str | None:
 
 
 _PRESET_NAMES = frozenset(name.lower() for preset_name in presets() for name in (preset_name, *aliases(preset_name)))
+
+
+def _add_datasheet(parser) -> None:
+    parser.add_argument("--datasheet", action="store_true",
+                        help="time on the device's datasheet peaks with no per-op overhead (a roofline bound) "
+                             "instead of its class's calibrated defaults")
 
 
 def _accounting(chosen: Device | str | None) -> str:
