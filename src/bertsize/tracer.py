@@ -516,12 +516,23 @@ class Tracer:
             self._op(flops + (rows * out_features if bias else 0),
                      rows * in_features + (out_features if bias else 0) + rows * out_features,
                      in_features * out_features, self.weight_format)
-            if self.autocast and x.dtype != self.low:
-                # Autocast casts the input afresh for every Linear (only leaf tensors are
-                # cached), so Q, K and V each save their own 16-bit copy of an fp32 input.
-                x = self._new(x.rows, x.width, self.low, x)
-            self.save(x)
+            x = self._saved_matmul_input(x)
             return self._new(rows, out_features, self.low if self.autocast else x.dtype, x)
+
+    def _saved_matmul_input(self, x: Tensor) -> Tensor:
+        """What a Linear or convolution multiplies and autograd saves of its input x:
+        under autocast its 16-bit cast, made afresh for every op (only leaf tensors are
+        cached: Q, K and V each save their own copy of an fp32 input); else x."""
+        if self.autocast and x.dtype != self.low:
+            x = self._new(x.rows, x.width, self.low, x)
+        self.save(x)
+        return x
+
+    @property
+    def _conv_weight_format(self) -> float:
+        """Bytes a convolution weight element is read in: bitsandbytes quantises
+        nn.Linear only, so convolution weights stay 16-bit under int8 / int4."""
+        return max(self.weight_format, 2.0)
 
     def dropout(self, x: Tensor, active: bool) -> Tensor:
         """Dropout of a positive probability when ``active``."""
@@ -775,11 +786,8 @@ class Tracer:
             if self.branch(num.compare("gt", self.sizes.seq_len, 1)) and self.branch(num.compare("gt", width, 1)):
                 self._op(0, 2 * x.numel)
                 copy = self._new(x.rows, width, x.dtype, x)
-            if self.autocast and copy.dtype != self.low:
-                copy = self._new(x.rows, width, self.low, copy)
-            self.save(copy)
-            # bitsandbytes quantises nn.Linear only: the convolution's weight stays 16-bit
-            self._op(flops + x.numel, 2 * x.numel + width, width * width * kernel, max(self.weight_format, 2.0))
+            copy = self._saved_matmul_input(copy)
+            self._op(flops + x.numel, 2 * x.numel + width, width * width * kernel, self._conv_weight_format)
             out = self._new(x.rows, width, self.low if self.autocast else copy.dtype, copy)
             self._op(0, 2 * x.numel)
             return self._new(x.rows, width, out.dtype, out)
@@ -805,12 +813,9 @@ class Tracer:
             flops = 2 * rows * weight.numel
             self._matmul(flops)
             self._elementwise(rows * out_features)
-            # bitsandbytes quantises nn.Linear only: the convolution's weight stays 16-bit
             self._op(flops + rows * out_features, rows * in_features + out_features + rows * out_features,
-                     weight.numel, max(self.weight_format, 2.0))
-            if self.autocast and x.dtype != self.low:
-                x = self._new(x.rows, x.width, self.low, x)
-            self.save(x)
+                     weight.numel, self._conv_weight_format)
+            x = self._saved_matmul_input(x)
             return self._new(rows, out_features, self.low if self.autocast else x.dtype, x)
 
     def depthwise_conv(self, name: str, x: Tensor, width, kernel: int) -> Tensor:
@@ -824,11 +829,8 @@ class Tracer:
             self._matmul_weights.setdefault(weight.name, weight)  # autocast casts it too
             flops = 2 * x.rows * width * kernel
             self._matmul(flops)
-            # bitsandbytes quantises nn.Linear only: the convolution's weight stays 16-bit
-            self._op(flops, 2 * x.numel, width * kernel, max(self.weight_format, 2.0))
-            if self.autocast and x.dtype != self.low:
-                x = self._new(x.rows, x.width, self.low, x)
-            self.save(x)
+            self._op(flops, 2 * x.numel, width * kernel, self._conv_weight_format)
+            x = self._saved_matmul_input(x)
             return self._new(x.rows, width, self.low if self.autocast else x.dtype, x)
 
     def span_conv(self, kernel_logits: Tensor, values: Tensor, heads, kernel: int) -> Tensor:
